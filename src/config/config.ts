@@ -1,0 +1,170 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
+
+/** Thrown for invalid configuration; the message always names the variable. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+
+export interface Config {
+  issuer: string;
+  port: number;
+  host: string;
+  database: DatabaseConfig;
+  /** Raw secret key material (>= 32 bytes) used to key secret hashes and encrypt signing keys. */
+  secretKey: Buffer;
+  /** Where the secret key came from, so start-up can log loudly when it was generated. */
+  secretKeySource: 'env' | 'file' | 'generated';
+  secretKeyFile?: string;
+  logLevel: string;
+  accessTokenTtl: number;
+  refreshTokenTtl: number;
+  signingAlg: 'ES256' | 'EdDSA';
+  /** The `aud` of access tokens issued by Clavis (the Clavis API's resource identifier). */
+  apiAudience: string;
+  bootstrap: {
+    adminEmail?: string;
+    adminPassword?: string;
+    clientId?: string;
+    clientSecret?: string;
+  };
+  signupEnabled: boolean;
+  workers: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function intVar(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function boolVar(env: Env, name: string, def: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function parseIssuer(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError('CLAVIS_ISSUER', `must be an absolute URL, got "${raw}"`);
+  }
+  // RFC 8414 §2: the issuer is an https URL with no query or fragment (http allowed for local use).
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ConfigError('CLAVIS_ISSUER', 'must use https (or http for local development)');
+  if (url.search || url.hash || raw.includes('#'))
+    throw new ConfigError('CLAVIS_ISSUER', 'must not contain a query or fragment');
+  return raw.replace(/\/+$/, '');
+}
+
+export function parseDatabaseUrl(raw: string, variable = 'CLAVIS_DATABASE_URL'): DatabaseConfig {
+  if (raw.startsWith('sqlite:')) {
+    const path = raw.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!path) throw new ConfigError(variable, 'sqlite: needs a file path, e.g. sqlite:./data/clavis.db');
+    return { kind: 'sqlite', path: path === ':memory:' ? path : resolve(path) };
+  }
+  if (raw.startsWith('postgres://') || raw.startsWith('postgresql://')) {
+    try {
+      new URL(raw);
+    } catch {
+      throw new ConfigError(variable, 'is not a valid postgres:// URL');
+    }
+    return { kind: 'postgres', url: raw };
+  }
+  throw new ConfigError(variable, 'must start with sqlite: or postgres://');
+}
+
+function decodeSecretKey(raw: string): Buffer {
+  const b64 = /^[A-Za-z0-9_-]+={0,2}$/.test(raw) ? Buffer.from(raw, 'base64url') : Buffer.alloc(0);
+  const hex = /^[0-9a-fA-F]+$/.test(raw) && raw.length % 2 === 0 ? Buffer.from(raw, 'hex') : Buffer.alloc(0);
+  const key = hex.length >= 32 ? hex : b64.length >= 32 ? b64 : Buffer.from(raw, 'utf8');
+  if (key.length < 32)
+    throw new ConfigError('CLAVIS_SECRET_KEY', 'must hold at least 32 bytes (e.g. `openssl rand -base64 32`)');
+  return key;
+}
+
+/**
+ * Reads and validates configuration from the environment.
+ *
+ * @param env The environment, normally `process.env`.
+ * @throws {ConfigError} naming the offending variable.
+ */
+export function loadConfig(env: Env = process.env): Config {
+  const port = intVar(env, 'PORT', 8080, 0, 65535);
+  const issuer = parseIssuer(env.CLAVIS_ISSUER || `http://localhost:${port === 0 ? 8080 : port}`);
+  const dbRaw = env.CLAVIS_DATABASE_URL || env.DATABASE_URL || 'sqlite:./data/clavis.db';
+  const database = parseDatabaseUrl(dbRaw, env.CLAVIS_DATABASE_URL ? 'CLAVIS_DATABASE_URL' : 'DATABASE_URL');
+  const logLevel = (env.LOG_LEVEL || 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  const signingAlg = env.CLAVIS_SIGNING_ALG || 'ES256';
+  if (signingAlg !== 'ES256' && signingAlg !== 'EdDSA')
+    throw new ConfigError('CLAVIS_SIGNING_ALG', 'must be ES256 or EdDSA');
+  const dataDir = resolve(env.CLAVIS_DATA_DIR || (database.kind === 'sqlite' && database.path !== ':memory:' ? dirname(database.path) : './data'));
+
+  let secretKey: Buffer;
+  let secretKeySource: Config['secretKeySource'];
+  let secretKeyFile: string | undefined;
+  if (env.CLAVIS_SECRET_KEY) {
+    secretKey = decodeSecretKey(env.CLAVIS_SECRET_KEY);
+    secretKeySource = 'env';
+  } else {
+    secretKeyFile = resolve(dataDir, 'secret.key');
+    if (existsSync(secretKeyFile)) {
+      secretKey = decodeSecretKey(readFileSync(secretKeyFile, 'utf8').trim());
+      secretKeySource = 'file';
+    } else {
+      mkdirSync(dataDir, { recursive: true });
+      secretKey = randomBytes(32);
+      writeFileSync(secretKeyFile, `${secretKey.toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+      secretKeySource = 'generated';
+    }
+  }
+
+  const workersRaw = env.CLAVIS_WORKERS || '1';
+  let workers: number;
+  if (workersRaw === 'auto') workers = 0;
+  else workers = intVar(env, 'CLAVIS_WORKERS', 1, 1, 256);
+
+  return {
+    issuer,
+    port,
+    host: env.HOST || '0.0.0.0',
+    database,
+    secretKey,
+    secretKeySource,
+    secretKeyFile,
+    logLevel,
+    accessTokenTtl: intVar(env, 'CLAVIS_ACCESS_TOKEN_TTL', 3600, 1, 86400),
+    refreshTokenTtl: intVar(env, 'CLAVIS_REFRESH_TOKEN_TTL', 60 * 86400, 60, 3650 * 86400),
+    signingAlg,
+    apiAudience: env.CLAVIS_API_AUDIENCE || `${issuer}/api`,
+    bootstrap: {
+      adminEmail: env.CLAVIS_BOOTSTRAP_ADMIN_EMAIL || undefined,
+      adminPassword: env.CLAVIS_BOOTSTRAP_ADMIN_PASSWORD || undefined,
+      clientId: env.CLAVIS_BOOTSTRAP_CLIENT_ID || undefined,
+      clientSecret: env.CLAVIS_BOOTSTRAP_CLIENT_SECRET || undefined,
+    },
+    signupEnabled: boolVar(env, 'CLAVIS_SIGNUP_ENABLED', true),
+    workers,
+  };
+}

@@ -1,0 +1,31 @@
+import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
+
+/** Derives a 32-byte sub-key for one purpose from the server's secret key (HKDF-SHA-256). */
+export function deriveKey(master: Buffer, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `clavis:${purpose}`, 32));
+}
+
+/**
+ * Keyed SHA-256 (HMAC) for high-entropy values: client secrets, authorization codes and refresh tokens.
+ * Such values carry >= 128 random bits, so a slow hash would add latency and no security; the key means a
+ * stolen database alone does not allow offline checks either.
+ */
+export class KeyedHasher {
+  readonly #key: Buffer;
+
+  constructor(masterKey: Buffer, purpose = 'token-hash') {
+    this.#key = deriveKey(masterKey, purpose);
+  }
+
+  /** The base64url HMAC-SHA-256 of `value`. */
+  hash(value: string): string {
+    return createHmac('sha256', this.#key).update(value, 'utf8').digest('base64url');
+  }
+
+  /** Compares `value` against a stored hash in constant time. */
+  verify(value: string, storedHash: string): boolean {
+    const a = createHmac('sha256', this.#key).update(value, 'utf8').digest();
+    const b = Buffer.from(storedHash, 'base64url');
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+}

@@ -1,0 +1,70 @@
+import pg from 'pg';
+import { type ChangeFeed, type ChangeTopic, LocalChangeFeed } from '../domain/change-feed.js';
+
+const CHANNEL = 'clavis_changes';
+
+/**
+ * A change feed over PostgreSQL LISTEN/NOTIFY, so a change made through one node reaches every node's
+ * caches. The listener reconnects on its own; while it is down, callers must not trust caches (see
+ * `connected`).
+ */
+export class PgChangeFeed implements ChangeFeed {
+  readonly #local = new LocalChangeFeed();
+  #client: pg.Client | null = null;
+  #closed = false;
+  #connected = false;
+  #retry: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly url: string,
+    private readonly pool: pg.Pool,
+  ) {}
+
+  /** Whether the LISTEN connection is up. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  async start(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url });
+    client.on('notification', (msg) => {
+      if (msg.channel !== CHANNEL || !msg.payload) return;
+      const sep = msg.payload.indexOf(':');
+      if (sep === -1) return;
+      this.#local.emit(msg.payload.slice(0, sep) as ChangeTopic, msg.payload.slice(sep + 1));
+    });
+    client.on('error', () => this.#reconnect());
+    client.on('end', () => this.#reconnect());
+    await client.connect();
+    await client.query(`LISTEN ${CHANNEL}`);
+    this.#client = client;
+    this.#connected = true;
+  }
+
+  #reconnect(): void {
+    this.#connected = false;
+    if (this.#closed || this.#retry) return;
+    this.#client = null;
+    this.#retry = setTimeout(() => {
+      this.#retry = null;
+      this.start().catch(() => this.#reconnect());
+    }, 1000);
+    this.#retry.unref();
+  }
+
+  async publish(topic: ChangeTopic, key: string): Promise<void> {
+    // Delivered to this node directly; NOTIFY reaches the others (and echoes here, harmlessly).
+    this.#local.emit(topic, key);
+    await this.pool.query('select pg_notify($1, $2)', [CHANNEL, `${topic}:${key}`]);
+  }
+
+  subscribe(listener: (topic: ChangeTopic, key: string) => void): () => void {
+    return this.#local.subscribe(listener);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#retry) clearTimeout(this.#retry);
+    await this.#client?.end().catch(() => {});
+  }
+}

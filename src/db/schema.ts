@@ -1,0 +1,117 @@
+/**
+ * Table types for Kysely. Timestamps are epoch milliseconds (`bigint` columns, parsed to numbers on
+ * PostgreSQL), lists of scopes are space-separated strings, and flags are 0/1 integers, so one set of
+ * queries serves SQLite and PostgreSQL alike.
+ */
+import type { Generated } from 'kysely';
+
+export interface TenantTable {
+  id: string;
+  name: string;
+  kind: string; // 'default' | 'sandbox' | 'organization'
+  allow_app_registration: number;
+  secret_max_lifetime_days: number;
+  secret_allow_never_expire: number;
+  created_at: number;
+}
+
+export interface UserTable {
+  id: string;
+  tenant_id: string;
+  email: string;
+  display_name: string;
+  password_hash: string;
+  role: string; // 'admin' | 'developer' | 'user'
+  is_test_user: number;
+  failed_logins: number;
+  locked_until: number | null;
+  disabled_at: number | null;
+  created_at: number;
+}
+
+export interface AppTable {
+  id: string;
+  client_id: string;
+  tenant_id: string;
+  owner_user_id: string | null;
+  name: string;
+  description: string;
+  visibility: string; // 'private' | 'public'
+  client_type: string; // 'confidential' | 'public'
+  callback_url: string;
+  scopes: string;
+  default_scopes: string;
+  status: string; // 'draft' | 'in_review' | 'approved' | 'rejected' | 'disabled'
+  review_note: string | null;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface ClientSecretTable {
+  id: string;
+  app_id: string;
+  hash: string;
+  hint: string;
+  description: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface ScopeTable {
+  name: string;
+  description: string;
+  /** 1 for management scopes that only admins may grant to apps. */
+  restricted: number;
+  created_at: number;
+}
+
+export interface AuditEventTable {
+  id: string;
+  tenant_id: string | null;
+  app_id: string | null;
+  secret_id: string | null;
+  type: string;
+  actor: string;
+  data: string;
+  created_at: number;
+}
+
+export interface SigningKeyTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_key_enc: string;
+  created_at: number;
+  /** When a newer key took over signing; the key stays published until every token it signed has expired. */
+  retired_at: number | null;
+}
+
+export interface RevokedTokenTable {
+  jti: string;
+  expires_at: number;
+}
+
+export interface IdempotencyKeyTable {
+  key: string;
+  scope: string;
+  status_code: number;
+  body: string;
+  created_at: number;
+}
+
+export interface Database {
+  tenants: TenantTable;
+  users: UserTable;
+  apps: AppTable;
+  client_secrets: ClientSecretTable;
+  scopes: ScopeTable;
+  audit_events: AuditEventTable;
+  signing_keys: SigningKeyTable;
+  revoked_tokens: RevokedTokenTable;
+  idempotency_keys: IdempotencyKeyTable;
+}
+
+export type { Generated };

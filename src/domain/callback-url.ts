@@ -1,0 +1,85 @@
+/**
+ * Rules for an app's single OAuth callback URL (RFC 6749 §3.1.2, RFC 8252 §7.3, RFC 9700 §4.1.3).
+ */
+
+const LOOPBACK_IPS = new Set(['127.0.0.1', '[::1]']);
+
+/** True for an http URL whose host is a loopback IP literal (RFC 8252 §7.3); `localhost.evil.test` is not. */
+export function isLoopbackIpUrl(url: URL): boolean {
+  return url.protocol === 'http:' && LOOPBACK_IPS.has(url.hostname);
+}
+
+function isLocalHost(url: URL): boolean {
+  return LOOPBACK_IPS.has(url.hostname) || url.hostname === 'localhost';
+}
+
+/**
+ * Checks a callback URL an app wants to register.
+ *
+ * @returns an error message, or `null` when the URL is acceptable.
+ */
+export function callbackUrlProblem(raw: string): string | null {
+  if (raw.length > 2000) return 'The callback URL is too long (2000 characters at most).';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'The callback URL must be an absolute URL, such as https://app.example.com/oauth/callback.';
+  }
+  if (raw.includes('#')) return 'The callback URL must not contain a fragment (#).';
+  if (url.username || url.password) return 'The callback URL must not contain a user name or password.';
+  if (url.protocol === 'http:') {
+    if (!isLocalHost(url)) return 'The callback URL must use https (http is allowed only for 127.0.0.1, [::1] or localhost).';
+  } else if (url.protocol !== 'https:') {
+    return 'The callback URL must use https.';
+  }
+  if (/[\s<>"{}|\\^`]/.test(raw)) return 'The callback URL contains characters that are not allowed in a URL.';
+  return null;
+}
+
+/**
+ * Compares a redirect_uri from a request with the registered callback URL.
+ *
+ * Exact string comparison (RFC 9700 §4.1.3, OAuth 2.1 §2.3.1), with one exception: for loopback IP literal
+ * callbacks only the port may differ (RFC 8252 §7.3), since native apps get an ephemeral port.
+ */
+export function redirectUriMatches(registered: string, requested: string): boolean {
+  if (requested === registered) return true;
+  let reg: URL;
+  let req: URL;
+  try {
+    reg = new URL(registered);
+    req = new URL(requested);
+  } catch {
+    return false;
+  }
+  if (!isLoopbackIpUrl(reg) || !isLoopbackIpUrl(req)) return false;
+  // Rebuild the requested string with the registered port and compare as strings again, so the path,
+  // query and case must still match exactly.
+  const withoutPort = (s: string, u: URL) => {
+    const authority = `${u.hostname}${u.port ? `:${u.port}` : ''}`;
+    const prefix = `http://${authority}`;
+    return s.startsWith(prefix) ? `http://${u.hostname}${s.slice(prefix.length)}` : null;
+  };
+  const a = withoutPort(registered, reg);
+  const b = withoutPort(requested, req);
+  return a !== null && b !== null && a === b && reg.hostname === req.hostname;
+}
+
+/** A callback URL that can go through review: https, not local, not an example or placeholder domain. */
+export function callbackUrlReviewProblem(raw: string): string | null {
+  const basic = callbackUrlProblem(raw);
+  if (basic) return basic;
+  const url = new URL(raw);
+  if (url.protocol !== 'https:') return 'The callback URL must use https before the app can be submitted.';
+  const host = url.hostname.toLowerCase();
+  if (isLocalHost(url) || host.endsWith('.localhost') || host.endsWith('.local'))
+    return 'The callback URL points at this computer (localhost); use your app\'s public https address.';
+  if (/(^|\.)example\.(com|org|net)$/.test(host) || /(^|\.)(example|test|invalid)$/.test(host))
+    return 'The callback URL uses an example or test domain; replace the placeholder with your real callback.';
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.startsWith('['))
+    return 'The callback URL must use a domain name, not an IP address.';
+  if (/placeholder|changeme|your-?app|todo/i.test(raw))
+    return 'The callback URL looks like a placeholder; replace it with your real callback.';
+  return null;
+}

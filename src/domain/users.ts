@@ -1,0 +1,81 @@
+import { uuid } from '../crypto/random.js';
+import { hashPassword } from '../crypto/password.js';
+import type { Db } from '../db/database.js';
+import type { UserTable } from '../db/schema.js';
+import type { DomainContext } from './context.js';
+import { conflict, invalid } from './errors.js';
+
+export type UserRole = 'admin' | 'developer' | 'user';
+
+/** A user as shown by the API: never the password hash. */
+export interface User {
+  id: string;
+  tenant_id: string;
+  email: string;
+  display_name: string;
+  role: UserRole;
+  is_test_user: boolean;
+  disabled_at: number | null;
+  created_at: number;
+}
+
+export function toUser(row: UserTable): User {
+  return {
+    id: row.id,
+    tenant_id: row.tenant_id,
+    email: row.email,
+    display_name: row.display_name,
+    role: row.role as UserRole,
+    is_test_user: row.is_test_user === 1,
+    disabled_at: row.disabled_at,
+    created_at: row.created_at,
+  };
+}
+
+const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+/** Validates a password: 10 to 200 characters. */
+export function passwordProblem(password: string): string | null {
+  if (password.length < 10) return 'Use at least 10 characters for the password.';
+  if (password.length > 200) return 'The password is too long (200 characters at most).';
+  return null;
+}
+
+export interface NewUser {
+  tenantId: string;
+  email: string;
+  displayName?: string;
+  password: string;
+  role: UserRole;
+  isTestUser?: boolean;
+}
+
+/** Inserts a user with a scrypt password hash (inside the caller's transaction when `db` is one). */
+export async function insertUser(ctx: DomainContext, db: Db, input: NewUser): Promise<User> {
+  const email = normalizeEmail(input.email);
+  if (!EMAIL.test(email)) throw invalid('email', 'Enter a valid email address.');
+  const pw = passwordProblem(input.password);
+  if (pw) throw invalid('password', pw);
+  if (!['admin', 'developer', 'user'].includes(input.role)) throw invalid('role', 'Choose admin, developer or user.');
+  const existing = await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
+  if (existing) throw conflict('A user with that email address already exists.');
+  const row: UserTable = {
+    id: uuid(),
+    tenant_id: input.tenantId,
+    email,
+    display_name: (input.displayName ?? '').trim() || email.split('@')[0]!,
+    password_hash: await hashPassword(input.password),
+    role: input.role,
+    is_test_user: input.isTestUser ? 1 : 0,
+    failed_logins: 0,
+    locked_until: null,
+    disabled_at: null,
+    created_at: ctx.now(),
+  };
+  await db.insertInto('users').values(row).execute();
+  return toUser(row);
+}

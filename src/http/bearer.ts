@@ -1,0 +1,68 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AccessTokenClaims } from '../oauth/access-token.js';
+import { InsufficientScope, InvalidToken, type OAuthError } from '../oauth/errors.js';
+import type { Services } from '../services.js';
+
+/**
+ * Reads the access token from the Authorization header: `Bearer <token>` (RFC 6750 §2.1, scheme
+ * case-insensitive) or, for the seeds' clients that send it bare, the token alone.
+ */
+export function bearerToken(header: string | undefined): string | undefined | null {
+  if (header === undefined || header.trim() === '') return undefined;
+  const m = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header);
+  if (m) return m[1]!;
+  // A bare JWT: three base64url segments and nothing else.
+  if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(header.trim())) return header.trim();
+  return null;
+}
+
+function quote(s: string): string {
+  return s.replace(/["\\]/g, '');
+}
+
+/** Sends an RFC 6750 §3 error: 401/403 with `WWW-Authenticate: Bearer ...`. */
+export function sendBearerError(reply: FastifyReply, err: OAuthError | null): FastifyReply {
+  if (err === null) {
+    // §3.1: no authentication information at all → no error code.
+    return reply
+      .code(401)
+      .header('www-authenticate', 'Bearer realm="clavis"')
+      .send({ error: 'invalid_request', error_description: 'An access token is required (Authorization: Bearer <token>).' });
+  }
+  let challenge = `Bearer realm="clavis", error="${err.error}", error_description="${quote(err.description)}"`;
+  if (err instanceof InsufficientScope) challenge += `, scope="${quote(err.scope)}"`;
+  return reply.code(err.statusCode).header('www-authenticate', challenge).send(err.toJSON());
+}
+
+/**
+ * Authenticates a request to Clavis's own protected API: verifies the JWT, checks it is still live
+ * (not revoked, app not disabled, grant not revoked) and that it carries `requiredScope`.
+ *
+ * @returns the claims, or `null` after sending the 401/403.
+ */
+export async function requireAccessToken(
+  services: Services,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  requiredScope?: string,
+): Promise<AccessTokenClaims | null> {
+  const token = bearerToken(request.headers.authorization);
+  if (token === undefined) {
+    sendBearerError(reply, null);
+    return null;
+  }
+  const claims = token === null ? null : await services.tokens.verify(token);
+  if (!claims) {
+    sendBearerError(reply, new InvalidToken('The access token is malformed, expired, or not signed by this server.'));
+    return null;
+  }
+  if (!(await services.liveness.isLive(claims))) {
+    sendBearerError(reply, new InvalidToken('The access token has been revoked.'));
+    return null;
+  }
+  if (requiredScope && !claims.scope.split(' ').includes(requiredScope)) {
+    sendBearerError(reply, new InsufficientScope(requiredScope));
+    return null;
+  }
+  return claims;
+}

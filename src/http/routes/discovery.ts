@@ -1,0 +1,50 @@
+import type { FastifyInstance } from 'fastify';
+import { listScopes } from '../../domain/scopes.js';
+import type { Services } from '../../services.js';
+
+/**
+ * Authorization server metadata (RFC 8414 §2): every endpoint, grant, auth method, algorithm and scope
+ * this server really supports, and nothing else.
+ */
+export async function serverMetadata(services: Services): Promise<Record<string, unknown>> {
+  const issuer = services.config.issuer;
+  const grants = [...services.grants.keys()];
+  const authMethods = ['client_secret_basic', 'client_secret_post'];
+  const anyPublicGrant = [...services.grants.values()].some((g) => g.allowPublicClients);
+  const scopes = (await listScopes(services.ctx)).map((s) => s.name);
+  const meta: Record<string, unknown> = { issuer };
+  if (services.features.authorizationEndpoint) meta.authorization_endpoint = `${issuer}/oauth/authorize`;
+  Object.assign(meta, {
+    token_endpoint: `${issuer}/oauth/token`,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    scopes_supported: scopes,
+    // RFC 8414 requires response_types_supported; only the code flow exists (no implicit).
+    response_types_supported: services.features.authorizationEndpoint ? ['code'] : [],
+    response_modes_supported: services.features.authorizationEndpoint ? ['query'] : [],
+    grant_types_supported: grants,
+    token_endpoint_auth_methods_supported: anyPublicGrant ? [...authMethods, 'none'] : authMethods,
+    revocation_endpoint: `${issuer}/oauth/revoke`,
+    revocation_endpoint_auth_methods_supported: authMethods,
+    introspection_endpoint: `${issuer}/oauth/introspect`,
+    introspection_endpoint_auth_methods_supported: authMethods,
+    service_documentation: `${issuer}/api/docs`,
+  });
+  if (services.features.authorizationEndpoint) {
+    meta.code_challenge_methods_supported = ['S256'];
+    meta.authorization_response_iss_parameter_supported = true;
+  }
+  return meta;
+}
+
+export async function discoveryRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const handler = async () => serverMetadata(services);
+  app.get('/.well-known/oauth-authorization-server', handler);
+  app.get('/.well-known/openid-configuration', handler);
+  app.get('/.well-known/jwks.json', async (_req, reply) => {
+    await services.keys.refreshIfStale();
+    return reply
+      .header('cache-control', 'public, max-age=300')
+      .header('content-type', 'application/jwk-set+json')
+      .send(services.keys.jwks());
+  });
+}

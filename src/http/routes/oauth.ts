@@ -1,0 +1,96 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authenticateClient } from '../../oauth/client-auth.js';
+import { InvalidRequest } from '../../oauth/errors.js';
+import { type Params, parseParams } from '../../oauth/form.js';
+import { introspect } from '../../oauth/introspection.js';
+import { revoke } from '../../oauth/revocation.js';
+import { handleTokenRequest } from '../../oauth/token-endpoint.js';
+import type { Services } from '../../services.js';
+import type { Metrics } from '../metrics.js';
+import { sendNoStore } from '../oauth-reply.js';
+
+/** Form bodies on the protocol endpoints are small; anything larger is refused with a 413. */
+const BODY_LIMIT = 16 * 1024;
+
+/**
+ * Reads the form parameters of a protocol POST. RFC 6749 §3.2 requires
+ * `application/x-www-form-urlencoded`; parameters in the query string are refused so credentials never
+ * travel in URLs.
+ */
+export function formParams(request: FastifyRequest): Params {
+  const type = String(request.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
+  if (request.body !== undefined && request.body !== null && type !== 'application/x-www-form-urlencoded')
+    throw new InvalidRequest('The request body must be application/x-www-form-urlencoded.');
+  if (request.url.includes('?'))
+    throw new InvalidRequest('Send parameters in the form-encoded request body, not in the URL.');
+  const body = typeof request.body === 'string' ? request.body : '';
+  if (body === '' && type !== 'application/x-www-form-urlencoded')
+    throw new InvalidRequest('The request body must be application/x-www-form-urlencoded.');
+  return parseParams(body);
+}
+
+function methodNotAllowed(_req: FastifyRequest, reply: FastifyReply) {
+  return reply
+    .code(405)
+    .header('allow', 'POST')
+    .header('cache-control', 'no-store')
+    .send({ error: 'invalid_request', error_description: 'This endpoint accepts POST requests only.' });
+}
+
+export async function oauthRoutes(app: FastifyInstance, services: Services, metrics: Metrics): Promise<void> {
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: BODY_LIMIT },
+    (_req, body, done) => done(null, body),
+  );
+
+  const endpoints = ['/oauth/token', '/oauth/introspect', '/oauth/revoke'];
+  for (const url of endpoints)
+    app.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH'], url, handler: methodNotAllowed });
+
+  app.post('/oauth/token', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+    const params = formParams(request);
+    try {
+      const response = await handleTokenRequest(services, request.headers.authorization, params);
+      metrics.tokensIssued.inc({ grant_type: params.get('grant_type') ?? '' });
+      return sendNoStore(reply, response);
+    } catch (err) {
+      metrics.tokenErrors.inc({ error: (err as { error?: string }).error ?? 'server_error' });
+      throw err;
+    }
+  });
+
+  app.post('/oauth/introspect', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+    const params = formParams(request);
+    const client = await authenticateClient(
+      services.ctx,
+      services.registry,
+      services.usage,
+      request.headers.authorization,
+      params,
+      { allowPublic: false },
+    );
+    return sendNoStore(
+      reply,
+      await introspect({ tokens: services.tokens, liveness: services.liveness, others: services.introspectors }, client, params),
+    );
+  });
+
+  app.post('/oauth/revoke', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+    const params = formParams(request);
+    // RFC 7009 §2.1: confidential clients authenticate; public clients identify themselves by client_id.
+    const client = await authenticateClient(
+      services.ctx,
+      services.registry,
+      services.usage,
+      request.headers.authorization,
+      params,
+      { allowPublic: true },
+    );
+    await revoke({ tokens: services.tokens, revocations: services.revocations, others: services.revokers }, client, params);
+    return reply.code(200).header('cache-control', 'no-store').send();
+  });
+}

@@ -1,0 +1,44 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Services } from '../services.js';
+import { registerErrorHandler } from './error-handler.js';
+import { loggerOptions } from './logging.js';
+import { type Metrics, createMetrics, metricsRoutes } from './metrics.js';
+import { discoveryRoutes } from './routes/discovery.js';
+import { healthRoutes } from './routes/health.js';
+import { oauthRoutes } from './routes/oauth.js';
+import { resourceApiRoutes } from './routes/resource-api.js';
+import { registerSecurityHeaders } from './security-headers.js';
+
+export interface BuildOptions {
+  /** Where JSON log lines go (tests capture them); defaults to stdout. */
+  logStream?: NodeJS.WritableStream;
+  /** Extra route plugins (hub, management API, authorization endpoint) registered by other modules. */
+  plugins?: Array<(app: FastifyInstance, services: Services, metrics: Metrics) => Promise<void>>;
+}
+
+/**
+ * Builds the Fastify application for a set of services. Nothing listens until `app.listen()`.
+ */
+export async function buildServer(services: Services, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: loggerOptions(services.config.logLevel, options.logStream),
+    bodyLimit: 256 * 1024,
+    trustProxy: process.env.CLAVIS_TRUST_PROXY === 'true',
+    disableRequestLogging: services.config.logLevel !== 'debug' && services.config.logLevel !== 'trace',
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    return503OnClosing: true,
+  });
+  const metrics = createMetrics();
+  registerErrorHandler(app);
+  registerSecurityHeaders(app, { https: services.config.issuer.startsWith('https:') });
+  await metricsRoutes(app, metrics);
+  await healthRoutes(app, services);
+  await discoveryRoutes(app, services);
+  await oauthRoutes(app, services, metrics);
+  await resourceApiRoutes(app, services);
+  for (const plugin of options.plugins ?? []) await plugin(app, services, metrics);
+  app.addHook('onClose', async () => {
+    metrics.registry.clear();
+  });
+  return app;
+}

@@ -1,0 +1,132 @@
+/**
+ * OAuth 2.0 protocol errors, one class per registered error code (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1;
+ * RFC 7009 §2.2.1). Modelled on node-oidc-provider's `lib/helpers/errors.js`.
+ *
+ * `error_description` is always a fixed, server-written sentence: never echo request data (secrets, codes or
+ * tokens) into it.
+ */
+export class OAuthError extends Error {
+  /** The RFC error code sent as `error`. */
+  readonly error: string;
+  /** The HTTP status for the token-style JSON response. */
+  readonly statusCode: number;
+  readonly description: string;
+  /** Extra response headers (e.g. `WWW-Authenticate`). */
+  readonly headers: Record<string, string> = {};
+
+  constructor(error: string, statusCode: number, description: string) {
+    super(description);
+    this.name = new.target.name;
+    this.error = error;
+    this.statusCode = statusCode;
+    this.description = description;
+  }
+
+  /** The RFC 6749 §5.2 body. */
+  toJSON(): { error: string; error_description: string } {
+    return { error: this.error, error_description: this.description };
+  }
+}
+
+/** RFC 6749 §5.2: missing, repeated or malformed parameter. */
+export class InvalidRequest extends OAuthError {
+  constructor(description = 'The request is missing a required parameter or is otherwise malformed.', status = 400) {
+    super('invalid_request', status, description);
+  }
+}
+
+/** RFC 6749 §5.2: client authentication failed. */
+export class InvalidClient extends OAuthError {
+  constructor(description = 'Client authentication failed.', options: { basic?: boolean } = {}) {
+    super('invalid_client', 401, description);
+    // RFC 6749 §5.2: when the client authenticated with the Authorization header, the 401 names the scheme.
+    if (options.basic) this.headers['www-authenticate'] = 'Basic realm="clavis", charset="UTF-8"';
+  }
+}
+
+/** RFC 6749 §5.2: the grant (code, refresh token) is invalid, expired, revoked or bound elsewhere. */
+export class InvalidGrant extends OAuthError {
+  constructor(description = 'The provided authorization grant is invalid, expired or revoked.') {
+    super('invalid_grant', 400, description);
+  }
+}
+
+/** RFC 6749 §5.2: this client may not use this grant type. */
+export class UnauthorizedClient extends OAuthError {
+  constructor(description = 'The client is not authorized to use this grant type.') {
+    super('unauthorized_client', 400, description);
+  }
+}
+
+/** RFC 6749 §5.2: the server does not support this grant type. */
+export class UnsupportedGrantType extends OAuthError {
+  constructor(description = 'The grant type is not supported by this server.') {
+    super('unsupported_grant_type', 400, description);
+  }
+}
+
+/** RFC 6749 §5.2: the requested scope is invalid, unknown, or exceeds what the client may have. */
+export class InvalidScope extends OAuthError {
+  constructor(description = 'The requested scope is invalid, unknown, or exceeds the scope granted to the client.') {
+    super('invalid_scope', 400, description);
+  }
+}
+
+/** RFC 6749 §4.1.2.1: the resource owner or server denied the request. */
+export class AccessDenied extends OAuthError {
+  constructor(description = 'The resource owner or authorization server denied the request.') {
+    super('access_denied', 400, description);
+  }
+}
+
+/** RFC 6749 §4.1.2.1: unsupported response_type. */
+export class UnsupportedResponseType extends OAuthError {
+  constructor(description = 'Only response_type=code is supported.') {
+    super('unsupported_response_type', 400, description);
+  }
+}
+
+/** RFC 7009 §2.2.1: revocation of this token type is not supported. */
+export class UnsupportedTokenType extends OAuthError {
+  constructor(description = 'Revocation of this token type is not supported.') {
+    super('unsupported_token_type', 400, description);
+  }
+}
+
+/** RFC 6749 §4.1.2.1 / RFC 6750 §3.1: unexpected server condition. */
+export class ServerError extends OAuthError {
+  constructor(description = 'The authorization server encountered an unexpected condition.') {
+    super('server_error', 500, description);
+  }
+}
+
+/** RFC 6749 §4.1.2.1: temporarily unavailable. */
+export class TemporarilyUnavailable extends OAuthError {
+  constructor(description = 'The authorization server is temporarily unavailable.') {
+    super('temporarily_unavailable', 503, description);
+  }
+}
+
+/** RFC 6750 §3.1: the access token is missing, expired, revoked or malformed. */
+export class InvalidToken extends OAuthError {
+  constructor(description = 'The access token is invalid.') {
+    super('invalid_token', 401, description);
+  }
+}
+
+/** RFC 6750 §3.1: the token lacks the scope this resource needs. */
+export class InsufficientScope extends OAuthError {
+  readonly scope: string;
+
+  constructor(scope: string, description = 'The access token does not carry the scope this resource requires.') {
+    super('insufficient_scope', 403, description);
+    this.scope = scope;
+  }
+}
+
+/** RFC 8707 §2: the requested resource (audience) is not one this server issues tokens for. */
+export class InvalidTarget extends OAuthError {
+  constructor(description = 'The requested resource is not known to this authorization server.') {
+    super('invalid_target', 400, description);
+  }
+}

@@ -1,0 +1,24 @@
+import type { AuthenticatedClient } from './client-auth.js';
+import type { Params } from './form.js';
+
+/** A token endpoint request after parsing and client authentication. */
+export interface TokenRequest {
+  params: Params;
+  client: AuthenticatedClient;
+}
+
+/** The RFC 6749 §5.1 success body. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  scope?: string;
+  refresh_token?: string;
+}
+
+/** One grant type's logic (RFC 6749 §4). */
+export interface GrantHandler {
+  /** Whether a public client (no secret) may use this grant. */
+  allowPublicClients: boolean;
+  handle(request: TokenRequest): Promise<TokenResponse>;
+}

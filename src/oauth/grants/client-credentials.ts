@@ -1,0 +1,33 @@
+import type { AccessTokens } from '../access-token.js';
+import { InvalidTarget, UnauthorizedClient } from '../errors.js';
+import type { GrantHandler, TokenRequest, TokenResponse } from '../grant.js';
+import { resolveRequestedScope } from '../scope-request.js';
+
+/**
+ * The client credentials grant (RFC 6749 §4.4): confidential clients only; the token's subject is the
+ * client itself (RFC 9068 §2.2).
+ */
+export function clientCredentialsGrant(tokens: AccessTokens, audience: string): GrantHandler {
+  return {
+    allowPublicClients: false,
+    async handle({ params, client }: TokenRequest): Promise<TokenResponse> {
+      if (client.method === 'none' || client.app.client_type !== 'confidential')
+        throw new UnauthorizedClient('The client_credentials grant is for confidential clients only.');
+      const resource = params.get('resource') ?? params.get('audience');
+      if (resource !== undefined && resource !== audience) throw new InvalidTarget();
+      const scope = resolveRequestedScope(client.app, params.get('scope'));
+      const issued = tokens.issue({
+        sub: client.app.client_id,
+        clientId: client.app.client_id,
+        scope,
+        tenantId: client.app.tenant_id,
+      });
+      return {
+        access_token: issued.token,
+        token_type: 'Bearer',
+        expires_in: issued.expiresIn,
+        scope: issued.claims.scope,
+      };
+    },
+  };
+}

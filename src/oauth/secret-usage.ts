@@ -1,0 +1,74 @@
+import { recordAudit } from '../domain/audit.js';
+import type { DomainContext } from '../domain/context.js';
+import type { ClientRecord } from './client-registry.js';
+
+const MINUTE = 60_000;
+
+/**
+ * Records when secrets are used, precise to the minute, without a database write per token request: a
+ * secret's `last_used_at` is written at most once a minute per node, and the first use writes a
+ * `secret.first_used` audit event exactly once (a conditional update decides which node wins).
+ */
+export class SecretUsage {
+  /** secret id → the minute this node last wrote. */
+  readonly #written = new Map<string, number>();
+
+  constructor(private readonly ctx: DomainContext) {}
+
+  /** Call after a secret authenticated a request. Never throws; never delays the response. */
+  touch(client: ClientRecord, secret: ClientRecord['secrets'][number]): void {
+    const now = this.ctx.now();
+    const minute = Math.floor(now / MINUTE);
+    if (secret.last_used_at !== null && Math.floor(secret.last_used_at / MINUTE) >= minute) return;
+    if (this.#written.get(secret.id) === minute) return;
+    this.#written.set(secret.id, minute);
+    if (this.#written.size > 50_000) this.#written.clear();
+    this.#write(client, secret.id, secret.last_used_at === null, now, minute).catch(() => {
+      this.#written.delete(secret.id);
+    });
+  }
+
+  async #write(client: ClientRecord, secretId: string, maybeFirst: boolean, now: number, minute: number): Promise<void> {
+    const db = this.ctx.db;
+    if (maybeFirst) {
+      const res = await db
+        .updateTable('client_secrets')
+        .set({ last_used_at: now })
+        .where('id', '=', secretId)
+        .where('last_used_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 1) {
+        await recordAudit(this.ctx, db, {
+          type: 'secret.first_used',
+          actor: `client:${client.app.client_id}`,
+          tenantId: client.app.tenant_id,
+          appId: client.app.id,
+          secretId,
+        });
+        return;
+      }
+    }
+    await db
+      .updateTable('client_secrets')
+      .set({ last_used_at: now })
+      .where('id', '=', secretId)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', minute * MINUTE)]))
+      .execute();
+  }
+
+  /** Audits a presented secret that matched but had expired (it is refused like a wrong one). */
+  expiredUse(client: ClientRecord, secretId: string): void {
+    // At most one event a minute per secret, so a misconfigured client can't flood the log.
+    const key = `expired:${secretId}`;
+    const minute = Math.floor(this.ctx.now() / MINUTE);
+    if (this.#written.get(key) === minute) return;
+    this.#written.set(key, minute);
+    recordAudit(this.ctx, this.ctx.db, {
+      type: 'secret.expired_use_attempt',
+      actor: `client:${client.app.client_id}`,
+      tenantId: client.app.tenant_id,
+      appId: client.app.id,
+      secretId,
+    }).catch(() => {});
+  }
+}

@@ -1,0 +1,34 @@
+import { authenticateClient } from './client-auth.js';
+import type { ClientRegistry } from './client-registry.js';
+import { InvalidRequest, UnsupportedGrantType } from './errors.js';
+import type { Params } from './form.js';
+import type { GrantHandler, TokenResponse } from './grant.js';
+import type { SecretUsage } from './secret-usage.js';
+import type { DomainContext } from '../domain/context.js';
+
+export interface TokenEndpointDeps {
+  ctx: DomainContext;
+  registry: ClientRegistry;
+  usage: SecretUsage;
+  grants: ReadonlyMap<string, GrantHandler>;
+}
+
+/**
+ * The token endpoint (RFC 6749 §3.2): picks the grant, authenticates the client, runs the grant.
+ *
+ * @throws {OAuthError} subclasses, which the HTTP layer turns into RFC 6749 §5.2 bodies.
+ */
+export async function handleTokenRequest(
+  deps: TokenEndpointDeps,
+  authorization: string | undefined,
+  params: Params,
+): Promise<TokenResponse> {
+  const grantType = params.get('grant_type');
+  if (grantType === undefined) throw new InvalidRequest('The grant_type parameter is required.');
+  const grant = deps.grants.get(grantType);
+  if (!grant) throw new UnsupportedGrantType();
+  const client = await authenticateClient(deps.ctx, deps.registry, deps.usage, authorization, params, {
+    allowPublic: grant.allowPublicClients,
+  });
+  return grant.handle({ params, client });
+}

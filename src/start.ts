@@ -1,0 +1,62 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/config.js';
+import { type DatabaseHandle, migrateToLatest, openDatabase } from './db/database.js';
+import { PgChangeFeed } from './db/pg-change-feed.js';
+import { type BootstrapResult, bootstrap } from './domain/bootstrap.js';
+import type { ChangeFeed } from './domain/change-feed.js';
+import { type BuildOptions, buildServer } from './http/server.js';
+import { startMaintenance } from './maintenance.js';
+import { type Services, closeServices, createServices } from './services.js';
+
+export interface RunningServer {
+  app: FastifyInstance;
+  services: Services;
+  bootstrap: BootstrapResult;
+  /** The URL the server listens on (may differ from the issuer behind a proxy). */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the database, runs migrations, bootstraps, builds the HTTP server and (unless `listen: false`)
+ * starts listening.
+ */
+export async function startServer(
+  config: Config,
+  options: BuildOptions & { listen?: boolean; database?: DatabaseHandle; now?: () => number } = {},
+): Promise<RunningServer> {
+  const database = options.database ?? openDatabase(config.database);
+  let changes: ChangeFeed | undefined;
+  let pgFeed: PgChangeFeed | undefined;
+  try {
+    await migrateToLatest(database);
+    if (database.kind === 'postgres' && database.pgPool && config.database.kind === 'postgres') {
+      pgFeed = new PgChangeFeed(config.database.url, database.pgPool);
+      await pgFeed.start();
+      changes = pgFeed;
+    }
+  } catch (err) {
+    await database.close().catch(() => {});
+    throw err;
+  }
+  const services = await createServices(config, database, { changes, now: options.now });
+  if (pgFeed) services.onClose.push(() => pgFeed.close());
+  const boot = await bootstrap(services.ctx, database.kind);
+  const { installFeatures } = await import('./features.js');
+  await installFeatures(services);
+  const app = await buildServer(services, options);
+  const stopMaintenance = startMaintenance(services, app.log);
+  let url = config.issuer;
+  if (options.listen !== false) url = await app.listen({ port: config.port, host: config.host });
+  return {
+    app,
+    services,
+    bootstrap: boot,
+    url,
+    async close() {
+      stopMaintenance();
+      await app.close();
+      await closeServices(services);
+    },
+  };
+}
