@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Services } from '../services.js';
 import { registerErrorHandler } from './error-handler.js';
 import { loggerOptions } from './logging.js';
@@ -24,7 +24,10 @@ export async function buildServer(services: Services, options: BuildOptions = {}
     logger: loggerOptions(services.config.logLevel, options.logStream),
     bodyLimit: 256 * 1024,
     trustProxy: process.env.CLAVIS_TRUST_PROXY === 'true',
-    disableRequestLogging: services.config.logLevel !== 'debug' && services.config.logLevel !== 'trace',
+    // Per-request access lines only at debug/trace: at info they would cost the hot path two log writes.
+    logController: new LogController({
+      disableRequestLogging: services.config.logLevel !== 'debug' && services.config.logLevel !== 'trace',
+    }),
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
     return503OnClosing: true,
   });
