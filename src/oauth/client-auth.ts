@@ -102,6 +102,20 @@ export async function authenticateClient(
   const basic = presented.method === 'client_secret_basic';
   const client = await registry.find(presented.clientId);
   if (!client) throw new InvalidClient('Client authentication failed.', { basic });
+  const verified = await verifyCredentials(ctx, usage, client, presented, options, basic);
+  // A disabled app gets no tokens from any grant and cannot use the other endpoints either.
+  if (client.app.status === 'disabled') throw new InvalidClient('This client is disabled.', { basic });
+  return verified;
+}
+
+async function verifyCredentials(
+  ctx: DomainContext,
+  usage: SecretUsage,
+  client: ClientRecord,
+  presented: Presented,
+  options: { allowPublic: boolean },
+  basic: boolean,
+): Promise<AuthenticatedClient> {
 
   if (presented.method === 'none') {
     if (client.app.client_type !== 'public' || !options.allowPublic)
