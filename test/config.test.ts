@@ -1,0 +1,55 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config/config.js';
+
+const KEY = 'x'.repeat(43);
+
+describe('configuration', () => {
+  it('has working defaults', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'clavis-cfg-'));
+    const c = loadConfig({ CLAVIS_DATABASE_URL: `sqlite:${dir}/clavis.db` });
+    expect(c.issuer).toBe('http://localhost:8080');
+    expect(c.port).toBe(8080);
+    expect(c.accessTokenTtl).toBe(3600);
+    expect(c.signingAlg).toBe('ES256');
+    expect(c.apiAudience).toBe('http://localhost:8080/api');
+    expect(c.database).toEqual({ kind: 'sqlite', path: `${dir}/clavis.db` });
+  });
+
+  it('generates a secret key on first start, keeps it with mode 0600 and reuses it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'clavis-cfg-'));
+    const first = loadConfig({ CLAVIS_DATABASE_URL: `sqlite:${dir}/clavis.db` });
+    expect(first.secretKeySource).toBe('generated');
+    expect(statSync(join(dir, 'secret.key')).mode & 0o777).toBe(0o600);
+    const second = loadConfig({ CLAVIS_DATABASE_URL: `sqlite:${dir}/clavis.db` });
+    expect(second.secretKeySource).toBe('file');
+    expect(second.secretKey.equals(first.secretKey)).toBe(true);
+    expect(readFileSync(join(dir, 'secret.key'), 'utf8').trim().length).toBeGreaterThan(40);
+  });
+
+  it('falls back to DATABASE_URL', () => {
+    const c = loadConfig({ DATABASE_URL: 'postgres://u@h/db', CLAVIS_SECRET_KEY: KEY });
+    expect(c.database).toEqual({ kind: 'postgres', url: 'postgres://u@h/db' });
+  });
+
+  it.each([
+    ['PORT', { PORT: 'eighty' }],
+    ['PORT', { PORT: '70000' }],
+    ['CLAVIS_ISSUER', { CLAVIS_ISSUER: 'not a url' }],
+    ['CLAVIS_ISSUER', { CLAVIS_ISSUER: 'https://a.example/?x=1' }],
+    ['CLAVIS_ISSUER', { CLAVIS_ISSUER: 'ftp://a.example' }],
+    ['CLAVIS_DATABASE_URL', { CLAVIS_DATABASE_URL: 'mysql://x' }],
+    ['DATABASE_URL', { CLAVIS_DATABASE_URL: undefined, DATABASE_URL: 'mysql://x' }],
+    ['CLAVIS_SECRET_KEY', { CLAVIS_SECRET_KEY: 'short' }],
+    ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
+    ['CLAVIS_SIGNING_ALG', { CLAVIS_SIGNING_ALG: 'HS256' }],
+    ['CLAVIS_ACCESS_TOKEN_TTL', { CLAVIS_ACCESS_TOKEN_TTL: '0' }],
+    ['CLAVIS_SIGNUP_ENABLED', { CLAVIS_SIGNUP_ENABLED: 'maybe' }],
+  ])('rejects a bad %s with a message naming it', (name, env) => {
+    const run = () => loadConfig({ CLAVIS_SECRET_KEY: KEY, CLAVIS_DATABASE_URL: 'sqlite::memory:', ...env });
+    expect(run).toThrow(ConfigError);
+    expect(run).toThrow(new RegExp(`^${name}:`));
+  });
+});

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeProtectedHeader } from 'jose';
+import { basicAuth, createTestApp, postForm, startTestServer, type TestServer } from './helpers/server.js';
+
+let ts: TestServer;
+let auth: string;
+beforeAll(async () => {
+  ts = await startTestServer();
+  const { app, secret } = await createTestApp(ts);
+  auth = basicAuth(app.client_id, secret!);
+});
+afterAll(async () => ts?.close());
+
+const getToken = async () =>
+  (await postForm(`${ts.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: auth })).json.access_token as string;
+const jwks = async () => (await (await fetch(`${ts.url}/.well-known/jwks.json`)).json()).keys as Array<Record<string, string>>;
+
+describe('signing keys', () => {
+  it('publishes only public key material', async () => {
+    const keys = await jwks();
+    expect(keys.length).toBeGreaterThanOrEqual(1);
+    for (const k of keys) {
+      expect(k.d).toBeUndefined();
+      expect(k).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+    }
+  });
+
+  it('keeps private keys encrypted at rest', async () => {
+    const rows = await ts.server.services.ctx.db.selectFrom('signing_keys').selectAll().execute();
+    for (const r of rows) {
+      expect(r.private_key_enc.startsWith('v1.')).toBe(true);
+      expect(r.private_key_enc).not.toContain('"d"');
+    }
+  });
+
+  it('rotates with no downtime: old tokens still verify, new tokens use the new key', async () => {
+    const before = await getToken();
+    const oldKid = decodeProtectedHeader(before).kid;
+    const newKid = await ts.server.services.keys.rotate();
+    expect(newKid).not.toBe(oldKid);
+    const after = await getToken();
+    expect(decodeProtectedHeader(after).kid).toBe(newKid);
+    const kids = (await jwks()).map((k) => k.kid);
+    expect(kids).toContain(oldKid);
+    expect(kids).toContain(newKid);
+    for (const t of [before, after]) {
+      const me = await fetch(`${ts.url}/api/v1/me`, { headers: { authorization: `Bearer ${t}` } });
+      expect(me.status).toBe(200);
+    }
+  });
+
+  it('stops publishing a retired key once every token it signed has expired', async () => {
+    const ks = ts.server.services.keys;
+    const db = ts.server.services.ctx.db;
+    const oldKid = ks.signingKey().kid;
+    await ks.rotate();
+    // Pretend the retirement happened longer ago than the token lifetime plus the grace period.
+    await db.updateTable('signing_keys').set({ retired_at: Date.now() - 3 * 3600_000 }).where('kid', '=', oldKid).execute();
+    await ks.reload();
+    expect((await jwks()).map((k) => k.kid)).not.toContain(oldKid);
+  });
+
+  it('supports EdDSA', async () => {
+    const ed = await startTestServer({ env: { CLAVIS_SIGNING_ALG: 'EdDSA' } });
+    try {
+      const { app, secret } = await createTestApp(ed);
+      const r = await postForm(`${ed.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basicAuth(app.client_id, secret!) });
+      expect(decodeProtectedHeader(r.json.access_token)).toMatchObject({ alg: 'EdDSA', typ: 'at+jwt' });
+      const me = await fetch(`${ed.url}/api/v1/me`, { headers: { authorization: `Bearer ${r.json.access_token}` } });
+      expect(me.status).toBe(200);
+    } finally {
+      await ed.close();
+    }
+  });
+});
