@@ -1,0 +1,65 @@
+/**
+ * Express / Connect / plain `node:http` integration, typed structurally: this module does not import `express`.
+ * It only uses the Node.js `ServerResponse` API (`statusCode`, `setHeader`, `end`), which Express responses extend.
+ *
+ * @packageDocumentation
+ */
+
+import { type BearerAuthOptions, authenticateBearer } from '../bearer.js';
+import type { AccessTokenClaims, Verifier } from '../verifier.js';
+
+/** The parts of an Express / `IncomingMessage` request the middleware uses. `auth` is set on success. */
+export interface NodeRequestLike {
+  headers: Record<string, string | string[] | undefined>;
+  auth?: AccessTokenClaims;
+}
+
+/** The parts of an Express / `ServerResponse` response the middleware uses. */
+export interface NodeResponseLike {
+  statusCode: number;
+  setHeader(name: string, value: string): unknown;
+  end(chunk?: string): unknown;
+}
+
+/** An Express-style middleware. */
+export type ExpressBearerMiddleware = (
+  req: NodeRequestLike,
+  res: NodeResponseLike,
+  next: (err?: unknown) => void,
+) => void;
+
+/**
+ * Creates an Express (or Connect / `node:http`) middleware that requires a valid bearer access token. On success
+ * the claims are put on `req.auth` and `next()` is called; otherwise it answers 401/403 with the RFC 6750
+ * `WWW-Authenticate` challenge and a JSON body `{ error, error_description }`. Unexpected failures (such as a JWKS
+ * outage) are passed to `next(err)`.
+ *
+ * @example
+ * ```ts
+ * import express from 'express';
+ * import { createVerifier, expressBearerAuth } from '@clavis/client';
+ *
+ * const verifier = createVerifier({ issuer: 'https://auth.example.com', audience: 'https://api.example.com' });
+ * const app = express();
+ *
+ * app.get('/orders', expressBearerAuth(verifier, { requiredScopes: ['orders:read'] }), (req, res) => {
+ *   res.json({ owner: (req as typeof req & { auth?: { sub?: string } }).auth?.sub });
+ * });
+ * ```
+ */
+export function expressBearerAuth(verifier: Verifier, options: BearerAuthOptions = {}): ExpressBearerMiddleware {
+  return (req, res, next) => {
+    authenticateBearer(verifier, req.headers.authorization, options).then((result) => {
+      if (result.ok) {
+        req.auth = result.claims;
+        next();
+        return;
+      }
+      res.statusCode = result.status;
+      res.setHeader('www-authenticate', result.wwwAuthenticate);
+      res.setHeader('cache-control', 'no-store');
+      res.setHeader('content-type', 'application/json; charset=utf-8');
+      res.end(JSON.stringify(result.body));
+    }, next);
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * Fastify integration, typed structurally: this module does not import `fastify`.
+ *
+ * @packageDocumentation
+ */
+
+import { type BearerAuthOptions, authenticateBearer } from '../bearer.js';
+import type { AccessTokenClaims, Verifier } from '../verifier.js';
+
+/** The parts of a `FastifyRequest` the hook uses. `auth` is set on success. */
+export interface FastifyRequestLike {
+  headers: Record<string, string | string[] | undefined>;
+  auth?: AccessTokenClaims;
+}
+
+/** The parts of a `FastifyReply` the hook uses. */
+export interface FastifyReplyLike {
+  code(statusCode: number): FastifyReplyLike;
+  header(name: string, value: string): FastifyReplyLike;
+  send(payload?: unknown): unknown;
+}
+
+/** An async Fastify `preHandler` (or `onRequest`) hook. */
+export type FastifyBearerHook = (request: FastifyRequestLike, reply: FastifyReplyLike) => Promise<unknown>;
+
+/**
+ * Creates a Fastify `preHandler` hook that requires a valid bearer access token. On success the claims are put on
+ * `request.auth`; otherwise it replies 401/403 with the RFC 6750 `WWW-Authenticate` challenge and a JSON body
+ * `{ error, error_description }`. JWKS outages are thrown (Fastify answers 500).
+ *
+ * Declare `auth` on Fastify's request type once in your app:
+ * `declare module 'fastify' { interface FastifyRequest { auth?: AccessTokenClaims } }`.
+ *
+ * @example
+ * ```ts
+ * import Fastify from 'fastify';
+ * import { createVerifier, fastifyBearerAuth } from '@clavis/client';
+ *
+ * const verifier = createVerifier({ issuer: 'https://auth.example.com', audience: 'https://api.example.com' });
+ * const app = Fastify();
+ *
+ * app.get('/orders', { preHandler: fastifyBearerAuth(verifier, { requiredScopes: ['orders:read'] }) }, async (req) => {
+ *   return { owner: req.auth?.sub };
+ * });
+ * ```
+ */
+export function fastifyBearerAuth(verifier: Verifier, options: BearerAuthOptions = {}): FastifyBearerHook {
+  return async (request, reply) => {
+    const result = await authenticateBearer(verifier, request.headers.authorization, options);
+    if (result.ok) {
+      request.auth = result.claims;
+      return undefined;
+    }
+    return reply
+      .code(result.status)
+      .header('www-authenticate', result.wwwAuthenticate)
+      .header('cache-control', 'no-store')
+      .send(result.body);
+  };
+}

@@ -1,0 +1,233 @@
+/**
+ * JWT access token verification for resource servers (RFC 9068 profile).
+ *
+ * @packageDocumentation
+ */
+
+import {
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  createRemoteJWKSet,
+  customFetch,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  jwtVerify,
+} from 'jose';
+import { cachedDiscovery, requireEndpoint } from './discovery.js';
+import { InsufficientScopeError, InvalidTokenError, JwksUnavailableError } from './errors.js';
+import type { FetchLike } from './types.js';
+
+/** Default signature algorithm allow-list. */
+export const DEFAULT_ALGORITHMS: readonly string[] = Object.freeze(['ES256', 'EdDSA', 'RS256']);
+
+/** Options of {@link createVerifier}. */
+export interface VerifierOptions {
+  /** Expected `iss` claim; also used to discover `jwks_uri` when `jwksUri` is not given. */
+  issuer: string;
+  /** This API's identifier(s); the token's `aud` must contain at least one. */
+  audience: string | string[];
+  /** Scopes every token must carry (per-call scopes are added to these). */
+  requiredScopes?: string[] | undefined;
+  /**
+   * Accepted JWS algorithms. Default `['ES256', 'EdDSA', 'RS256']`. `none` and symmetric `HS*` algorithms are
+   * refused: a resource server verifying with a public key must never accept a MAC keyed with that public key.
+   */
+  algorithms?: string[] | undefined;
+  /** Allowed clock skew for `exp`/`nbf`, in seconds. Default 30. */
+  clockToleranceSeconds?: number | undefined;
+  /** JWKS URL. Default: `jwks_uri` from the issuer's metadata. */
+  jwksUri?: string | undefined;
+  /**
+   * Minimum time between JWKS re-fetches triggered by an unknown `kid`, in milliseconds. Default 30 000. Prevents
+   * a flood of tokens with random `kid`s from turning into a flood of JWKS requests.
+   */
+  jwksCooldownMs?: number | undefined;
+  /** Maximum age of the cached JWKS before it is refreshed on the next verification, in ms. Default 600 000. */
+  jwksCacheMaxAgeMs?: number | undefined;
+  /** Custom `fetch` (used for discovery and the JWKS). Default: the platform `fetch`. */
+  fetch?: FetchLike | undefined;
+}
+
+/**
+ * Claims of a verified access token (RFC 9068 §2.2). `scope` is space-separated.
+ */
+export interface AccessTokenClaims extends JWTPayload {
+  iss: string;
+  exp: number;
+  scope?: string;
+  client_id?: string;
+}
+
+/** Per-call options of {@link Verifier.verify}. */
+export interface VerifyOptions {
+  /** Scopes required in addition to the verifier's `requiredScopes`. */
+  requiredScopes?: string[] | undefined;
+}
+
+/** A JWT access token verifier, created by {@link createVerifier}. */
+export interface Verifier {
+  /**
+   * Verifies a JWT access token and returns its claims.
+   *
+   * @throws {@link InvalidTokenError} (→ 401), {@link InsufficientScopeError} (→ 403), or
+   *   {@link JwksUnavailableError} when keys cannot be fetched.
+   */
+  verify(token: string, options?: VerifyOptions): Promise<AccessTokenClaims>;
+  /** The configured issuer. */
+  readonly issuer: string;
+  /** The accepted audiences. */
+  readonly audience: readonly string[];
+}
+
+/**
+ * The scopes a token grants: its space-separated `scope` claim (RFC 9068 §2.2.3), falling back to an `scp`
+ * claim (array or space-separated string) used by some servers.
+ *
+ * @example
+ * ```ts
+ * import { grantedScopes } from '@clavis/client';
+ *
+ * grantedScopes({ scope: 'orders:read orders:write' }); // Set { 'orders:read', 'orders:write' }
+ * ```
+ */
+export function grantedScopes(claims: JWTPayload): Set<string> {
+  const raw = claims.scope ?? claims.scp;
+  const list = typeof raw === 'string' ? raw.split(' ') : Array.isArray(raw) ? raw : [];
+  return new Set(list.filter((s): s is string => typeof s === 'string' && s.length > 0));
+}
+
+function assertSafeAlgorithms(algorithms: string[]): void {
+  if (algorithms.length === 0) throw new TypeError('algorithms must not be empty');
+  for (const alg of algorithms) {
+    if (alg.toLowerCase() === 'none' || /^HS\d+$/i.test(alg)) {
+      throw new TypeError(`Algorithm ${alg} is not allowed for access token verification`);
+    }
+  }
+}
+
+/** Strips characters that do not belong in an error description. */
+function describe(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/[^\x20-\x7E]/g, '').slice(0, 200);
+}
+
+/**
+ * Creates a verifier for JWT access tokens (RFC 9068) issued by `issuer` for `audience`.
+ *
+ * Each token must: be a JWS signed with an allow-listed asymmetric algorithm by a key in the issuer's JWKS; have
+ * header `typ` `at+jwt` (or `application/at+jwt`); carry the expected `iss`, an `aud` containing the audience, and
+ * an `exp` in the future (with `clockToleranceSeconds` leeway, which also applies to `nbf`); and grant all required
+ * scopes. The JWKS is cached; a token with an unknown `kid` triggers a re-fetch at most once per `jwksCooldownMs`
+ * (key rotation is picked up, random `kid`s cannot hammer the authorization server).
+ *
+ * @example
+ * ```ts
+ * import { createVerifier, extractBearerToken, InsufficientScopeError } from '@clavis/client';
+ *
+ * const verifier = createVerifier({
+ *   issuer: 'https://auth.example.com',
+ *   audience: 'https://api.example.com',
+ *   requiredScopes: ['orders:read'],
+ * });
+ *
+ * const token = extractBearerToken(req.headers.authorization);
+ * const claims = await verifier.verify(token ?? '');
+ * console.log(claims.sub, claims.client_id, claims.scope);
+ * ```
+ */
+export function createVerifier(options: VerifierOptions): Verifier {
+  if (!options.issuer) throw new TypeError('issuer is required');
+  const audience = [options.audience].flat().filter(Boolean);
+  if (audience.length === 0) throw new TypeError('audience is required');
+  const algorithms = [...(options.algorithms ?? DEFAULT_ALGORITHMS)];
+  assertSafeAlgorithms(algorithms);
+  const allowed = new Set(algorithms);
+  const baseScopes = options.requiredScopes ?? [];
+  const clockTolerance = options.clockToleranceSeconds ?? 30;
+  const fetchImpl = options.fetch ?? fetch;
+
+  const metadata = cachedDiscovery(options.issuer, { fetch: options.fetch });
+  let jwks: Promise<JWTVerifyGetKey> | undefined;
+  const getJwks = () => {
+    if (!jwks) {
+      jwks = (async () => {
+        const uri = options.jwksUri ?? requireEndpoint(await metadata(), 'jwks_uri');
+        return createRemoteJWKSet(new URL(uri), {
+          cooldownDuration: options.jwksCooldownMs ?? 30_000,
+          cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
+          [customFetch]: (url, init) => fetchImpl(url, init),
+        });
+      })();
+      jwks.catch(() => {
+        jwks = undefined;
+      });
+    }
+    return jwks;
+  };
+
+  return {
+    issuer: options.issuer,
+    audience,
+
+    async verify(token, verifyOptions = {}) {
+      if (typeof token !== 'string' || token.length === 0) throw new InvalidTokenError('No access token');
+
+      let alg: unknown;
+      try {
+        alg = decodeProtectedHeader(token).alg;
+      } catch (err) {
+        throw new InvalidTokenError('Access token is not a JWT', { cause: err });
+      }
+      if (typeof alg !== 'string' || !allowed.has(alg)) {
+        throw new InvalidTokenError(`Signature algorithm ${JSON.stringify(alg)} is not allowed`);
+      }
+
+      let keySet: JWTVerifyGetKey;
+      try {
+        keySet = await getJwks();
+      } catch (err) {
+        throw new JwksUnavailableError(`Unable to locate the JWKS of ${options.issuer}: ${describe(err)}`, {
+          cause: err,
+        });
+      }
+      const getKey: JWTVerifyGetKey = async (header, input) => {
+        try {
+          return await keySet(header, input);
+        } catch (err) {
+          if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys) {
+            throw err;
+          }
+          throw new JwksUnavailableError(`Unable to fetch the JWKS of ${options.issuer}: ${describe(err)}`, {
+            cause: err,
+          });
+        }
+      };
+
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, getKey, {
+          issuer: options.issuer,
+          audience,
+          algorithms,
+          clockTolerance,
+          typ: 'at+jwt',
+          requiredClaims: ['exp'],
+        }));
+      } catch (err) {
+        if (err instanceof JwksUnavailableError) throw err;
+        if (err instanceof joseErrors.JWKSNoMatchingKey) {
+          throw new InvalidTokenError('No key in the JWKS matches the token', { cause: err });
+        }
+        throw new InvalidTokenError(describe(err), { cause: err });
+      }
+
+      const required = [...new Set([...baseScopes, ...(verifyOptions.requiredScopes ?? [])])];
+      if (required.length > 0) {
+        const granted = grantedScopes(payload);
+        const missing = required.filter((scope) => !granted.has(scope));
+        if (missing.length > 0) throw new InsufficientScopeError(required, missing);
+      }
+      return payload as AccessTokenClaims;
+    },
+  };
+}
