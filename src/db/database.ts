@@ -32,7 +32,10 @@ const pgTypes = {
  * @param config From {@link loadConfig}; `sqlite:` paths get their directory created.
  * @param options.searchPath PostgreSQL schema to use (tests isolate themselves this way).
  */
-export function openDatabase(config: DatabaseConfig, options: { searchPath?: string; poolSize?: number } = {}): DatabaseHandle {
+export function openDatabase(
+  config: DatabaseConfig,
+  options: { searchPath?: string; poolSize?: number } = {},
+): DatabaseHandle {
   if (config.kind === 'sqlite') {
     if (config.path !== ':memory:') mkdirSync(dirname(config.path), { recursive: true });
     const sqlite = new SQLite(config.path);

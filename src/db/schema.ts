@@ -102,6 +102,91 @@ export interface IdempotencyKeyTable {
   created_at: number;
 }
 
+export interface AppRequestTable {
+  id: string;
+  tenant_id: string;
+  /** The actor id of whoever asked (`user:<id>` or `client:<client_id>`). */
+  requester: string;
+  requester_user_id: string | null;
+  name: string;
+  description: string;
+  visibility: string;
+  client_type: string;
+  callback_url: string;
+  scopes: string;
+  justification: string;
+  status: string; // 'pending' | 'fulfilled' | 'declined'
+  app_id: string | null;
+  decision_note: string | null;
+  decided_by: string | null;
+  decided_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SessionTable {
+  /** Keyed hash of the session cookie's value; the value itself is never stored. */
+  id_hash: string;
+  user_id: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface LoginThrottleTable {
+  /** `acct:<email>` or `ip:<address>`. */
+  key: string;
+  failures: number;
+  window_start: number;
+  locked_until: number | null;
+}
+
+export interface ConsentTable {
+  user_id: string;
+  app_id: string;
+  /** The scopes the user agreed to for this app (space-separated), remembered for the next request. */
+  scope: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface GrantTable {
+  id: string;
+  user_id: string;
+  app_id: string;
+  client_id: string;
+  /** The user's tenant (the `tid` of tokens). */
+  tenant_id: string;
+  scope: string;
+  auth_time: number;
+  created_at: number;
+  /** When its authorization code was exchanged (null: code not redeemed yet). */
+  redeemed_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface AuthorizationCodeTable {
+  code_hash: string;
+  grant_id: string;
+  client_id: string;
+  redirect_uri: string;
+  /** The S256 PKCE challenge, or null when none was sent. */
+  code_challenge: string | null;
+  created_at: number;
+  expires_at: number;
+  consumed_at: number | null;
+}
+
+export interface RefreshTokenTable {
+  token_hash: string;
+  grant_id: string;
+  client_id: string;
+  scope: string;
+  created_at: number;
+  expires_at: number;
+  /** Set when the token was rotated; presenting it again is reuse. */
+  used_at: number | null;
+}
+
 export interface Database {
   tenants: TenantTable;
   users: UserTable;
@@ -112,6 +197,13 @@ export interface Database {
   signing_keys: SigningKeyTable;
   revoked_tokens: RevokedTokenTable;
   idempotency_keys: IdempotencyKeyTable;
+  sessions: SessionTable;
+  login_throttle: LoginThrottleTable;
+  consents: ConsentTable;
+  grants: GrantTable;
+  authorization_codes: AuthorizationCodeTable;
+  refresh_tokens: RefreshTokenTable;
+  app_requests: AppRequestTable;
 }
 
 export type { Generated };

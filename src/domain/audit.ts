@@ -22,6 +22,9 @@ export type AuditType =
   | 'user.created'
   | 'user.updated'
   | 'tenant.updated'
+  | 'app_request.created'
+  | 'app_request.fulfilled'
+  | 'app_request.declined'
   | 'keys.rotated';
 
 export interface AuditInput {

@@ -2,8 +2,9 @@ import { uuid } from '../crypto/random.js';
 import { hashPassword } from '../crypto/password.js';
 import type { Db } from '../db/database.js';
 import type { UserTable } from '../db/schema.js';
-import type { DomainContext } from './context.js';
-import { conflict, invalid } from './errors.js';
+import { recordAudit } from './audit.js';
+import type { Actor, DomainContext } from './context.js';
+import { conflict, invalid, notFound } from './errors.js';
 
 export type UserRole = 'admin' | 'developer' | 'user';
 
@@ -78,4 +79,47 @@ export async function insertUser(ctx: DomainContext, db: Db, input: NewUser): Pr
   };
   await db.insertInto('users').values(row).execute();
   return toUser(row);
+}
+
+/** Finds an active or disabled user by email (normalised). */
+export async function findUserByEmail(ctx: DomainContext, email: string): Promise<UserTable | undefined> {
+  return ctx.db.selectFrom('users').selectAll().where('email', '=', normalizeEmail(email)).executeTakeFirst();
+}
+
+function mayManageUser(actor: Actor, user: Pick<User, 'tenant_id'>): boolean {
+  return !!actor.platformAdmin || (actor.tenantId === user.tenant_id && actor.role === 'admin');
+}
+
+/**
+ * Disables (or re-enables) a user. A disabled user's sessions, refresh tokens and access tokens stop working
+ * at once: every check joins the user's `disabled_at`.
+ */
+export async function setUserDisabled(ctx: DomainContext, actor: Actor, userId: string, disabled: boolean): Promise<User> {
+  const row = await ctx.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+  if (!row || !mayManageUser(actor, row)) throw notFound('User');
+  const disabled_at = disabled ? (row.disabled_at ?? ctx.now()) : null;
+  await ctx.db.updateTable('users').set({ disabled_at }).where('id', '=', userId).execute();
+  if (disabled) await ctx.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+  await recordAudit(ctx, ctx.db, {
+    type: 'user.updated',
+    actor: actor.id,
+    tenantId: row.tenant_id,
+    data: { user_id: userId, disabled },
+  });
+  return toUser({ ...row, disabled_at });
+}
+
+/** Removes a user: their sessions, consents, grants, codes and refresh tokens go with them. */
+export async function deleteUser(ctx: DomainContext, actor: Actor, userId: string): Promise<void> {
+  const row = await ctx.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
+  if (!row || !mayManageUser(actor, row)) throw notFound('User');
+  await ctx.db.transaction().execute(async (trx) => {
+    await trx.deleteFrom('users').where('id', '=', userId).execute();
+    await recordAudit(ctx, trx, {
+      type: 'user.updated',
+      actor: actor.id,
+      tenantId: row.tenant_id,
+      data: { user_id: userId, deleted: true },
+    });
+  });
 }

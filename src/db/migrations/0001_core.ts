@@ -85,7 +85,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('audit_app_idx').on('audit_events').columns(['app_id', 'created_at']).execute();
-  await db.schema.createIndex('audit_tenant_idx').on('audit_events').columns(['tenant_id', 'created_at']).execute();
+  await db.schema
+    .createIndex('audit_tenant_idx')
+    .on('audit_events')
+    .columns(['tenant_id', 'created_at'])
+    .execute();
 
   await db.schema
     .createTable('signing_keys')
