@@ -10,8 +10,9 @@ import type { TokenSet, TokenSource } from './types.js';
 /** Caching options shared by the token sources. */
 export interface TokenCacheOptions {
   /**
-   * Refresh this many seconds before the token expires. Default: 60 s or 10% of the token lifetime, whichever is
-   * smaller. Always capped at half the lifetime so a short-lived token is still used at all.
+   * Stop handing out a token this many seconds (plus 1 s for servers that round `exp` down to whole seconds) before
+   * it expires; a background refresh starts another `refreshSkewSeconds` earlier. Default: 60 s or 10% of the token
+   * lifetime, whichever is smaller. A token is always used for at least half its lifetime.
    */
   refreshSkewSeconds?: number | undefined;
   /**
@@ -31,9 +32,9 @@ interface CachedEntry {
 
 /**
  * Wraps a function that obtains tokens into a {@link TokenSource} that
- * - caches the token until `refreshSkew` before expiry, so callers never receive a token about to expire;
- * - refreshes in the background during the window `[expiry - 2·skew, expiry - skew)` while still serving the
- *   cached token, so callers rarely wait;
+ * - caches the token until `skew + 1 s` before expiry, so callers never receive a token about to expire;
+ * - refreshes in the background during the `skew`-wide window before that while still serving the cached token,
+ *   so callers rarely wait;
  * - coalesces concurrent refreshes: any number of concurrent `getToken()` calls trigger one `obtain()`.
  *
  * @example
@@ -59,8 +60,12 @@ export function createTokenCache(obtain: () => Promise<TokenSet>, options: Token
     const skew =
       options.refreshSkewSeconds === undefined
         ? Math.min(60_000, lifetime * 0.1)
-        : Math.min(Math.max(0, options.refreshSkewSeconds * 1000), lifetime / 2);
-    return { tokens, hardRefreshAt: expiresAt - skew, softRefreshAt: expiresAt - 2 * skew };
+        : Math.max(0, options.refreshSkewSeconds * 1000);
+    // +1 s absorbs servers that compute `exp` from a whole-second `iat` (the token may really expire up to 1 s
+    // before `expires_in` says); never wait past half the lifetime for the hard refresh.
+    const hardSkew = Math.min(skew + 1000, lifetime / 2);
+    const softSkew = Math.min(hardSkew + skew, lifetime * 0.75);
+    return { tokens, hardRefreshAt: expiresAt - hardSkew, softRefreshAt: expiresAt - softSkew };
   };
 
   const refresh = (): Promise<TokenSet> => {
