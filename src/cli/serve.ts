@@ -1,35 +1,71 @@
+import cluster from 'node:cluster';
+import { availableParallelism } from 'node:os';
 import type { Config } from '../config/config.js';
+import { migrateToLatest, openDatabase } from '../db/database.js';
+import { type BootstrapResult, bootstrap } from '../domain/bootstrap.js';
+import { closeServices, createServices } from '../services.js';
 import { startServer } from '../start.js';
 
-/** Starts the server in this process and prints how to reach it. Stops cleanly on SIGINT/SIGTERM. */
+/**
+ * `clavis serve`: one process, or with `CLAVIS_WORKERS=N` (`auto`: one per core) a cluster whose primary
+ * migrates and bootstraps once, then forks N workers sharing the port. Stops cleanly on SIGINT/SIGTERM.
+ */
 export async function runServe(config: Config): Promise<void> {
-  const server = await startServer(config);
-  const log = server.app.log;
-  if (config.secretKeySource === 'generated')
-    log.warn(
-      { file: config.secretKeyFile },
-      'CLAVIS_SECRET_KEY is not set: GENERATED a new secret key and saved it in the data directory. Back it up: without it, client secrets and signing keys cannot be used. Set CLAVIS_SECRET_KEY in production.',
-    );
-  else if (config.secretKeySource === 'file')
-    log.info({ file: config.secretKeyFile }, 'using the secret key kept in the data directory');
-  const b = server.bootstrap;
-  const lines = [
-    '',
-    `  Clavis is running at ${config.issuer}  (listening on ${server.url}, ${config.database.kind})`,
-    `  Developer hub:   ${config.issuer}/`,
-    `  Discovery:       ${config.issuer}/.well-known/oauth-authorization-server`,
-    `  Token endpoint:  ${config.issuer}/oauth/token`,
-  ];
-  if (b.adminEmail) {
-    lines.push(`  Log in as ${b.adminEmail}`);
-    if (b.generatedPassword)
-      lines.push(`  Generated admin password (shown once, change it after logging in): ${b.generatedPassword}`);
-    else lines.push('  with the password from CLAVIS_BOOTSTRAP_ADMIN_PASSWORD.');
-  } else {
-    lines.push('  Log in with your admin account, or sign up for a developer sandbox at the hub.');
+  const workers = config.workers === 0 ? availableParallelism() : config.workers;
+  if (workers > 1 && cluster.isPrimary) return runPrimary(config, workers);
+  if (cluster.isWorker) return runWorker(config);
+  return runSingle(config);
+}
+
+async function runPrimary(config: Config, workers: number): Promise<void> {
+  // Migrate, bootstrap and create the first signing key once, before any worker starts.
+  const db = openDatabase(config.database);
+  let boot: BootstrapResult;
+  try {
+    await migrateToLatest(db);
+    const services = await createServices(config, db);
+    boot = await bootstrap(services.ctx, db.kind);
+    await closeServices(services);
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
   }
-  if (b.createdClientId) lines.push(`  Bootstrap client created: ${b.createdClientId} (scopes clavis:apps clavis:admin)`);
-  process.stdout.write(`${lines.join('\n')}\n\n`);
+  let stopping = false;
+  const fork = () => cluster.fork({ CLAVIS_WORKER_OF: String(process.pid) });
+  for (let i = 0; i < workers; i++) fork();
+  let ready = 0;
+  cluster.on('message', (_w, msg: { type?: string; url?: string }) => {
+    if (msg?.type === 'listening' && ++ready === workers)
+      printBanner(config, boot, `${msg.url}, ${workers} workers`);
+  });
+  cluster.on('exit', (worker, code) => {
+    if (stopping) return;
+    console.error(
+      JSON.stringify({ level: 50, msg: 'worker exited; starting another', pid: worker.process.pid, code }),
+    );
+    setTimeout(fork, 500).unref();
+  });
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    for (const w of Object.values(cluster.workers ?? {})) w?.kill('SIGTERM');
+    setTimeout(() => process.exit(0), 5000).unref();
+    cluster.on('exit', () => {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+    });
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+async function runWorker(config: Config): Promise<void> {
+  const server = await startServer(config);
+  process.send?.({ type: 'listening', url: server.url });
+  handleSignals(server);
+}
+
+function handleSignals(server: Awaited<ReturnType<typeof startServer>>): void {
+  const log = server.app.log;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -40,4 +76,48 @@ export async function runServe(config: Config): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+async function runSingle(config: Config): Promise<void> {
+  const server = await startServer(config);
+  printBanner(config, server.bootstrap, `${server.url}, ${config.database.kind}`);
+  handleSignals(server);
+}
+
+function printBanner(config: Config, b: BootstrapResult, where: string): void {
+  const lines = [''];
+  if (config.secretKeySource === 'generated')
+    lines.push(
+      `  WARNING: CLAVIS_SECRET_KEY is not set. A new secret key was GENERATED and saved to ${config.secretKeyFile}.`,
+      '  Back it up: without it, client secrets and signing keys cannot be used. Set CLAVIS_SECRET_KEY in production.',
+      '',
+    );
+  lines.push(
+    `  Clavis is running at ${config.issuer}  (listening on ${where})`,
+    `  Developer hub:   ${config.issuer}/`,
+    `  Discovery:       ${config.issuer}/.well-known/oauth-authorization-server`,
+    `  Token endpoint:  ${config.issuer}/oauth/token`,
+  );
+  if (b.adminEmail) {
+    lines.push(`  Log in as ${b.adminEmail}`);
+    if (b.generatedPassword)
+      lines.push(
+        `  Generated admin password (shown once, change it after logging in): ${b.generatedPassword}`,
+      );
+    else lines.push('  with the password from CLAVIS_BOOTSTRAP_ADMIN_PASSWORD.');
+  } else {
+    lines.push('  Log in with your admin account, or sign up for a developer sandbox at the hub.');
+  }
+  if (b.createdClientId)
+    lines.push(`  Bootstrap client created: ${b.createdClientId} (scopes clavis:apps clavis:admin)`);
+  process.stdout.write(`${lines.join('\n')}\n\n`);
+  if (config.secretKeySource === 'generated')
+    console.error(
+      JSON.stringify({
+        level: 40,
+        time: Date.now(),
+        msg: 'CLAVIS_SECRET_KEY is not set: generated a new secret key and saved it in the data directory',
+        file: config.secretKeyFile,
+      }),
+    );
 }
