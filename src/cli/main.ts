@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.js';
+import { registerOpsCommands } from './commands/ops.js';
 import { registerServerCommands } from './commands/server.js';
 import { CliError, EXIT_SERVER, EXIT_USER } from './output.js';
 
@@ -13,6 +14,7 @@ program
   .exitOverride();
 
 registerServerCommands(program);
+registerOpsCommands(program);
 
 function fail(err: unknown): never {
   const debug = process.argv.includes('--debug');

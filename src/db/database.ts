@@ -15,6 +15,8 @@ export interface DatabaseHandle {
   kind: DatabaseConfig['kind'];
   /** A raw pg pool (PostgreSQL only), for LISTEN/NOTIFY. */
   pgPool?: pg.Pool;
+  /** The raw SQLite connection (SQLite only), for online backups. */
+  sqlite?: SQLite.Database;
   close(): Promise<void>;
 }
 
@@ -44,7 +46,7 @@ export function openDatabase(
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-    return { db, kind: 'sqlite', close: () => db.destroy() };
+    return { db, kind: 'sqlite', sqlite, close: () => db.destroy() };
   }
   const pool = new pg.Pool({
     connectionString: config.url,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
 import { migrateToLatest, openDatabase } from '../../db/database.js';
-import { createServices, closeServices } from '../../services.js';
+import { closeServices, createServices } from '../../services.js';
 import { formatTime, printTable } from '../output.js';
 
 /** `clavis serve`, `clavis migrate`, `clavis keys list|rotate`. */
@@ -9,7 +9,10 @@ export function registerServerCommands(program: Command): void {
   program
     .command('serve')
     .description('Start the authorization server (runs migrations first)')
-    .addHelpText('after', '\nExamples:\n  $ clavis serve\n  $ PORT=9000 CLAVIS_DATABASE_URL=postgres://localhost/clavis clavis serve')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ clavis serve\n  $ PORT=9000 CLAVIS_DATABASE_URL=postgres://localhost/clavis clavis serve',
+    )
     .action(async () => {
       const config = loadConfig();
       const { runServe } = await import('../serve.js');
@@ -71,7 +74,10 @@ export function registerServerCommands(program: Command): void {
       try {
         const kid = await services.keys.rotate();
         if (opts.json) console.log(JSON.stringify({ kid }));
-        else console.log(`New signing key ${kid} is active. Running servers switch within a minute (at once on PostgreSQL).`);
+        else
+          console.log(
+            `New signing key ${kid} is active. Running servers switch within a minute (at once on PostgreSQL).`,
+          );
       } finally {
         await closeServices(services);
       }
