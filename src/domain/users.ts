@@ -1,6 +1,7 @@
 import { uuid } from '../crypto/random.js';
 import { hashPassword } from '../crypto/password.js';
 import type { Db } from '../db/database.js';
+import { inTransaction } from '../db/transaction.js';
 import type { UserTable } from '../db/schema.js';
 import { recordAudit } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
@@ -90,30 +91,11 @@ function mayManageUser(actor: Actor, user: Pick<User, 'tenant_id'>): boolean {
   return !!actor.platformAdmin || (actor.tenantId === user.tenant_id && actor.role === 'admin');
 }
 
-/**
- * Disables (or re-enables) a user. A disabled user's sessions, refresh tokens and access tokens stop working
- * at once: every check joins the user's `disabled_at`.
- */
-export async function setUserDisabled(ctx: DomainContext, actor: Actor, userId: string, disabled: boolean): Promise<User> {
-  const row = await ctx.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
-  if (!row || !mayManageUser(actor, row)) throw notFound('User');
-  const disabled_at = disabled ? (row.disabled_at ?? ctx.now()) : null;
-  await ctx.db.updateTable('users').set({ disabled_at }).where('id', '=', userId).execute();
-  if (disabled) await ctx.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
-  await recordAudit(ctx, ctx.db, {
-    type: 'user.updated',
-    actor: actor.id,
-    tenantId: row.tenant_id,
-    data: { user_id: userId, disabled },
-  });
-  return toUser({ ...row, disabled_at });
-}
-
 /** Removes a user: their sessions, consents, grants, codes and refresh tokens go with them. */
 export async function deleteUser(ctx: DomainContext, actor: Actor, userId: string): Promise<void> {
   const row = await ctx.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirst();
   if (!row || !mayManageUser(actor, row)) throw notFound('User');
-  await ctx.db.transaction().execute(async (trx) => {
+  await inTransaction(ctx.db, async (trx) => {
     await trx.deleteFrom('users').where('id', '=', userId).execute();
     await recordAudit(ctx, trx, {
       type: 'user.updated',

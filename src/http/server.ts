@@ -1,10 +1,15 @@
+import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Services } from '../services.js';
+import { assetRoutes } from '../web/render.js';
 import { registerErrorHandler } from './error-handler.js';
 import { loggerOptions } from './logging.js';
 import { type Metrics, createMetrics, metricsRoutes } from './metrics.js';
+import { authorizeRoutes } from './routes/authorize.js';
+import { connectedAppsRoutes } from './routes/connected-apps.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { healthRoutes } from './routes/health.js';
+import { loginRoutes } from './routes/login.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { resourceApiRoutes } from './routes/resource-api.js';
 import { registerSecurityHeaders } from './security-headers.js';
@@ -39,6 +44,12 @@ export async function buildServer(services: Services, options: BuildOptions = {}
   await discoveryRoutes(app, services);
   await oauthRoutes(app, services, metrics);
   await resourceApiRoutes(app, services);
+  // User authorization (issue 3): cookies for sessions, the shared stylesheet, sign-in, authorize, grants.
+  await app.register(fastifyCookie);
+  await assetRoutes(app);
+  await loginRoutes(app, services);
+  if (services.features.authorizationEndpoint) await authorizeRoutes(app, services);
+  await connectedAppsRoutes(app, services);
   for (const plugin of options.plugins ?? []) await plugin(app, services, metrics);
   app.addHook('onClose', async () => {
     metrics.registry.clear();

@@ -1,0 +1,204 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { KeyedHasher } from '../crypto/keyed-hash.js';
+import { randomToken } from '../crypto/random.js';
+import { toUser, type User } from '../domain/users.js';
+import type { Services } from '../services.js';
+import { LoginThrottle } from './throttle.js';
+
+/** A signed-in browser session. */
+export interface Session {
+  /** The keyed hash of the cookie value (the row's key). */
+  idHash: string;
+  user: User;
+  createdAt: number;
+  expiresAt: number;
+  /** The CSRF token for forms rendered in this session. */
+  csrf: string;
+}
+
+/** Sessions last at most this long; then the user signs in again. */
+export const SESSION_TTL_MS = 12 * 3600_000;
+/** Short-lived cookie that binds CSRF tokens of pages shown before sign-in (the login form). */
+const PRE_TTL_S = 2 * 3600;
+
+interface AuthState {
+  secure: boolean;
+  sessionCookie: string;
+  preCookie: string;
+  csrfHasher: KeyedHasher;
+  throttle: LoginThrottle;
+}
+
+const states = new WeakMap<Services, AuthState>();
+const cache = new WeakMap<FastifyRequest, Session | null>();
+
+/** Per-process auth state for a set of services (cookie names, CSRF key, login throttle). */
+export function authFor(services: Services): AuthState {
+  let s = states.get(services);
+  if (!s) {
+    const secure = services.config.issuer.startsWith('https:');
+    s = {
+      secure,
+      // `__Host-` cookies must be Secure, host-only and Path=/ (RFC 6265bis §4.1.3.2).
+      sessionCookie: secure ? '__Host-clavis_session' : 'clavis_session',
+      preCookie: secure ? '__Host-clavis_pre' : 'clavis_pre',
+      csrfHasher: new KeyedHasher(services.config.secretKey, 'csrf'),
+      throttle: new LoginThrottle(services.ctx),
+    };
+    states.set(services, s);
+  }
+  return s;
+}
+
+function cookieOptions(state: AuthState, maxAgeS: number) {
+  return { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: state.secure, maxAge: maxAgeS };
+}
+
+function readCookie(request: FastifyRequest, name: string): string | undefined {
+  const v = request.cookies?.[name];
+  return typeof v === 'string' && /^[A-Za-z0-9_-]{20,100}$/.test(v) ? v : undefined;
+}
+
+function csrfFor(state: AuthState, binding: string): string {
+  return state.csrfHasher.hash(`csrf:${binding}`);
+}
+
+/**
+ * The signed-in session of a request, or null. Expired sessions and disabled users count as signed out.
+ * Memoised per request.
+ */
+export async function getSession(services: Services, request: FastifyRequest): Promise<Session | null> {
+  if (cache.has(request)) return cache.get(request) ?? null;
+  const state = authFor(services);
+  const raw = readCookie(request, state.sessionCookie);
+  let session: Session | null = null;
+  if (raw) {
+    const ctx = services.ctx;
+    const idHash = ctx.hasher.hash(`session:${raw}`);
+    const row = await ctx.db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .selectAll('users')
+      .select(['sessions.id_hash', 'sessions.created_at as s_created', 'sessions.expires_at as s_expires'])
+      .where('sessions.id_hash', '=', idHash)
+      .executeTakeFirst();
+    if (row && row.s_expires > ctx.now() && row.disabled_at === null) {
+      const { id_hash, s_created, s_expires, ...user } = row;
+      session = {
+        idHash: id_hash,
+        user: toUser(user),
+        createdAt: s_created,
+        expiresAt: s_expires,
+        csrf: csrfFor(state, raw),
+      };
+    }
+  }
+  cache.set(request, session);
+  return session;
+}
+
+/**
+ * For pages only signed-in users may see: returns the session, or sends a 303 to the login page (which comes
+ * back here afterwards) and returns null.
+ */
+export async function requireUser(
+  services: Services,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<Session | null> {
+  const session = await getSession(services, request);
+  if (session) return session;
+  const back = request.method === 'GET' ? request.url : '/';
+  reply
+    .code(303)
+    .header('location', `/login?return_to=${encodeURIComponent(back)}`)
+    .header('cache-control', 'no-store')
+    .send();
+  return null;
+}
+
+/** Starts a session for a user who just proved who they are: a new random id (no fixation), cookie set. */
+export async function createSession(services: Services, reply: FastifyReply, userId: string): Promise<void> {
+  const state = authFor(services);
+  const raw = randomToken(32);
+  const now = services.ctx.now();
+  await services.ctx.db
+    .insertInto('sessions')
+    .values({
+      id_hash: services.ctx.hasher.hash(`session:${raw}`),
+      user_id: userId,
+      created_at: now,
+      expires_at: now + SESSION_TTL_MS,
+    })
+    .execute();
+  reply.setCookie(state.sessionCookie, raw, cookieOptions(state, SESSION_TTL_MS / 1000));
+}
+
+/** Ends the request's session (row deleted, cookie cleared). */
+export async function destroySession(
+  services: Services,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<void> {
+  const state = authFor(services);
+  const raw = readCookie(request, state.sessionCookie);
+  if (raw)
+    await services.ctx.db
+      .deleteFrom('sessions')
+      .where('id_hash', '=', services.ctx.hasher.hash(`session:${raw}`))
+      .execute();
+  reply.clearCookie(state.sessionCookie, { path: '/' });
+  cache.set(request, null);
+}
+
+/**
+ * The CSRF token to embed in a form. Signed in: bound to the session. Signed out (the login form): bound to a
+ * pre-session cookie, which is set here when missing.
+ */
+export async function csrfToken(
+  services: Services,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<string> {
+  const session = await getSession(services, request);
+  if (session) return session.csrf;
+  const state = authFor(services);
+  let pre = readCookie(request, state.preCookie);
+  if (!pre) {
+    pre = randomToken(24);
+    reply.setCookie(state.preCookie, pre, cookieOptions(state, PRE_TTL_S));
+    // Later reads in this request see the new cookie.
+    (request.cookies as Record<string, string>)[state.preCookie] = pre;
+  }
+  return csrfFor(state, `pre:${pre}`);
+}
+
+/**
+ * Checks a submitted CSRF token against the session (or, with `{ preSession: true }`, against the
+ * pre-session cookie, for the login form). Constant time.
+ */
+export async function verifyCsrf(
+  services: Services,
+  request: FastifyRequest,
+  token: string | undefined,
+  options: { preSession?: boolean } = {},
+): Promise<boolean> {
+  if (!token) return false;
+  const state = authFor(services);
+  if (options.preSession) {
+    const pre = readCookie(request, state.preCookie);
+    return !!pre && state.csrfHasher.verify(`csrf:pre:${pre}`, token);
+  }
+  const raw = readCookie(request, state.sessionCookie);
+  const session = await getSession(services, request);
+  return !!raw && !!session && state.csrfHasher.verify(`csrf:${raw}`, token);
+}
+
+/** Deletes expired sessions. */
+export async function purgeSessions(services: Services): Promise<number> {
+  const res = await services.ctx.db
+    .deleteFrom('sessions')
+    .where('expires_at', '<', services.ctx.now())
+    .executeTakeFirst();
+  return Number(res.numDeletedRows) + (await authFor(services).throttle.purge());
+}

@@ -1,0 +1,140 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  authFor,
+  createSession,
+  csrfToken,
+  destroySession,
+  getSession,
+  verifyCsrf,
+} from '../../auth/session.js';
+import { DUMMY_PASSWORD_HASH, verifyPassword } from '../../crypto/password.js';
+import { findUserByEmail } from '../../domain/users.js';
+import { validateAuthorizationRequest } from '../../oauth/authorize.js';
+import { type Params, parseParams } from '../../oauth/form.js';
+import type { Services } from '../../services.js';
+import { LoginPage, MessagePage } from '../../web/pages.js';
+import { sendPage } from '../../web/render.js';
+import { appSummary } from './authorize.js';
+
+/** Where to go after signing in when nothing else was asked for. */
+export const DEFAULT_AFTER_LOGIN = '/account/connected-apps';
+
+function hasControlOrBackslash(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f || c === 0x5c) return true;
+  }
+  return false;
+}
+
+/** A same-origin path to return to after sign-in, or the default: never another origin (open redirect). */
+export function safeReturnTo(raw: string | undefined): string {
+  if (!raw || raw.length > 8192) return DEFAULT_AFTER_LOGIN;
+  if (!raw.startsWith('/') || raw.startsWith('//') || raw.startsWith('/\\') || hasControlOrBackslash(raw))
+    return DEFAULT_AFTER_LOGIN;
+  return raw;
+}
+
+function readForm(request: FastifyRequest): Params | null {
+  try {
+    return parseParams(typeof request.body === 'string' ? request.body : '');
+  } catch {
+    return null;
+  }
+}
+
+/** The app context for a login page that is part of an authorization request (name, tenant, approval). */
+async function appFor(services: Services, returnTo: string) {
+  if (!returnTo.startsWith('/oauth/authorize?')) return undefined;
+  const v = await validateAuthorizationRequest(services.ctx, returnTo.slice('/oauth/authorize?'.length));
+  return v.kind === 'ok' ? appSummary(v.request) : undefined;
+}
+
+function minutes(ms: number): string {
+  const m = Math.max(1, Math.ceil(ms / 60_000));
+  return m === 1 ? '1 minute' : `${m} minutes`;
+}
+
+/**
+ * Sign-in and sign-out. The login form carries a CSRF token bound to a pre-session cookie; a successful
+ * sign-in starts a fresh session (no fixation) and answers 303 to a same-origin `return_to`. Failures are
+ * throttled per account and per client IP.
+ */
+export async function loginRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  app.get('/login', async (request, reply) => {
+    const q = request.query as Record<string, unknown>;
+    const returnTo = safeReturnTo(typeof q.return_to === 'string' ? q.return_to : undefined);
+    if (await getSession(services, request)) return reply.code(303).header('location', returnTo).send();
+    return sendPage(
+      reply,
+      200,
+      LoginPage({
+        csrf: await csrfToken(services, request, reply),
+        returnTo,
+        app: await appFor(services, returnTo),
+      }),
+    );
+  });
+
+  app.post('/login', async (request, reply) => {
+    const form = readForm(request);
+    const returnTo = safeReturnTo(form?.get('return_to'));
+    const email = (form?.get('email') ?? '').slice(0, 320);
+    const again = async (status: number, error: string): Promise<FastifyReply> =>
+      sendPage(
+        reply,
+        status,
+        LoginPage({
+          csrf: await csrfToken(services, request, reply),
+          returnTo,
+          email,
+          error,
+          app: await appFor(services, returnTo),
+        }),
+      );
+    if (!form) return again(400, 'The form could not be read. Try again.');
+    if (!(await verifyCsrf(services, request, form.get('csrf'), { preSession: true })))
+      return again(403, 'The sign-in form expired or was not sent from this site. Try again.');
+    const password = form.get('password') ?? '';
+    if (!email || !password) return again(400, 'Enter your email address and password.');
+
+    const throttle = authFor(services).throttle;
+    const ip = request.ip;
+    const locked = await throttle.lockedUntil(email, ip);
+    if (locked !== null) {
+      reply.header('retry-after', String(Math.ceil((locked - services.ctx.now()) / 1000)));
+      return again(
+        429,
+        `Too many failed sign-in attempts. Try again in ${minutes(locked - services.ctx.now())}.`,
+      );
+    }
+    const user = await findUserByEmail(services.ctx, email);
+    // Unknown users cost one scrypt too, so timing does not reveal which emails exist.
+    const ok = await verifyPassword(password.slice(0, 200), user?.password_hash ?? DUMMY_PASSWORD_HASH);
+    if (!user || !ok || user.disabled_at !== null) {
+      await throttle.recordFailure(email, ip);
+      return again(
+        401,
+        user && ok ? 'This account is disabled.' : 'The email address or password is not correct.',
+      );
+    }
+    await throttle.recordSuccess(email, ip);
+    await createSession(services, reply, user.id);
+    return reply.code(303).header('location', returnTo).header('cache-control', 'no-store').send();
+  });
+
+  app.post('/logout', async (request, reply) => {
+    const form = readForm(request);
+    if (!form || !(await verifyCsrf(services, request, form.get('csrf'))))
+      return sendPage(
+        reply,
+        403,
+        MessagePage({
+          title: 'Form expired',
+          message: 'The sign-out form is out of date. Reload the page and try again.',
+        }),
+      );
+    await destroySession(services, request, reply);
+    return reply.code(303).header('location', '/login').header('cache-control', 'no-store').send();
+  });
+}

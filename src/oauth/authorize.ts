@@ -1,0 +1,177 @@
+import type { App } from '../domain/apps.js';
+import { getAppByClientId } from '../domain/apps.js';
+import { redirectUriMatches } from '../domain/callback-url.js';
+import type { DomainContext } from '../domain/context.js';
+import { getTenant, type Tenant } from '../domain/tenants.js';
+import { InvalidRequest, type OAuthError, UnsupportedResponseType } from './errors.js';
+import { type Params, parseParams } from './form.js';
+import { isValidS256Challenge } from './pkce.js';
+import { resolveRequestedScope } from './scope-request.js';
+
+/** A validated authorization request (RFC 6749 §4.1.1 + RFC 7636). */
+export interface AuthorizationRequest {
+  app: App;
+  tenant: Tenant;
+  redirectUri: string;
+  state?: string;
+  scope: string[];
+  codeChallenge: string | null;
+  prompt?: string;
+  /** The raw query string, carried through login and consent. */
+  raw: string;
+}
+
+export type AuthorizeValidation =
+  /** Client or redirect_uri can't be trusted: show an error page, never redirect (RFC 6749 §4.1.2.1). */
+  | { kind: 'page'; status: number; title: string; message: string; app?: App; tenant?: Tenant }
+  /** A valid client and redirect_uri, but a bad request: redirect back with the error. */
+  | { kind: 'redirect'; redirectUri: string; state?: string; error: OAuthError }
+  | { kind: 'ok'; request: AuthorizationRequest };
+
+const MAX_QUERY = 8192;
+
+/** Reads a parameter leniently (only when present exactly once), to find where errors may be sent. */
+function single(raw: string, name: string): string | undefined {
+  const all = new URLSearchParams(raw).getAll(name);
+  return all.length === 1 && all[0] !== '' ? all[0] : undefined;
+}
+
+/**
+ * Validates an authorization request in the order RFC 6749 §4.1.2.1 requires: first the client and its
+ * redirect_uri (exact string match; loopback IPs may vary in port), and only then everything else, whose
+ * errors go back to the client by redirect.
+ */
+export async function validateAuthorizationRequest(
+  ctx: DomainContext,
+  raw: string,
+): Promise<AuthorizeValidation> {
+  if (raw.length > MAX_QUERY)
+    return {
+      kind: 'page',
+      status: 400,
+      title: 'Invalid request',
+      message: 'The authorization request is too long.',
+    };
+  const clientId = single(raw, 'client_id');
+  if (clientId === undefined)
+    return {
+      kind: 'page',
+      status: 400,
+      title: 'Invalid request',
+      message:
+        'The app sent an authorization request without a single, valid client_id. Contact the app’s developer.',
+    };
+  const app = clientId.length <= 256 ? await getAppByClientId(ctx, clientId) : null;
+  if (!app)
+    return {
+      kind: 'page',
+      status: 400,
+      title: 'Unknown app',
+      message: 'The app that sent you here is not registered with this server (unknown client_id).',
+    };
+  const tenant = await getTenant(ctx, app.tenant_id);
+  const redirectUri = single(raw, 'redirect_uri');
+  if (redirectUri === undefined)
+    return {
+      kind: 'page',
+      status: 400,
+      title: 'Invalid request',
+      message: 'The app did not say where to send you back (redirect_uri is missing or repeated).',
+      app,
+      tenant,
+    };
+  if (!redirectUriMatches(app.callback_url, redirectUri))
+    return {
+      kind: 'page',
+      status: 400,
+      title: 'Invalid redirect address',
+      message:
+        'The redirect_uri does not match the callback URL registered for this app, so you were not sent back to it.',
+      app,
+      tenant,
+    };
+  if (app.status === 'disabled')
+    return {
+      kind: 'page',
+      status: 403,
+      title: 'App disabled',
+      message: 'This app has been disabled.',
+      app,
+      tenant,
+    };
+
+  let params: Params;
+  try {
+    params = parseParams(raw);
+  } catch (err) {
+    return { kind: 'redirect', redirectUri, state: single(raw, 'state'), error: err as OAuthError };
+  }
+  const state = params.get('state');
+  const fail = (error: OAuthError): AuthorizeValidation => ({ kind: 'redirect', redirectUri, state, error });
+
+  const responseType = params.get('response_type');
+  if (responseType === undefined) return fail(new InvalidRequest('The response_type parameter is required.'));
+  if (responseType !== 'code') return fail(new UnsupportedResponseType());
+  const responseMode = params.get('response_mode');
+  if (responseMode !== undefined && responseMode !== 'query')
+    return fail(new InvalidRequest('Only response_mode=query is supported.'));
+  if (params.has('request') || params.has('request_uri'))
+    return fail(new InvalidRequest('Request objects (request, request_uri) are not supported.'));
+
+  const challenge = params.get('code_challenge');
+  const method = params.get('code_challenge_method');
+  if (challenge === undefined) {
+    if (method !== undefined)
+      return fail(new InvalidRequest('code_challenge_method was sent without code_challenge.'));
+    if (app.client_type === 'public')
+      return fail(new InvalidRequest('Public clients must use PKCE (code_challenge with S256).'));
+  } else {
+    // RFC 7636 §4.3: an absent method means "plain", which this server does not accept.
+    if (method !== 'S256')
+      return fail(new InvalidRequest('Only code_challenge_method=S256 is supported (plain is not).'));
+    if (!isValidS256Challenge(challenge))
+      return fail(
+        new InvalidRequest('The code_challenge is not a valid S256 challenge (43 base64url characters).'),
+      );
+  }
+
+  let scope: string[];
+  try {
+    scope = resolveRequestedScope(app, params.get('scope'));
+  } catch (err) {
+    return fail(err as OAuthError);
+  }
+  const prompt = params.get('prompt');
+  if (prompt !== undefined && !['none', 'login', 'consent'].includes(prompt))
+    return fail(new InvalidRequest('The prompt parameter must be none, login or consent.'));
+
+  return {
+    kind: 'ok',
+    request: { app, tenant, redirectUri, state, scope, codeChallenge: challenge ?? null, prompt, raw },
+  };
+}
+
+/**
+ * Builds the redirect back to the client (RFC 6749 §4.1.2), appending to the registered URI's own query
+ * string, and always with `iss` (RFC 9207).
+ */
+export function redirectTo(
+  redirectUri: string,
+  issuer: string,
+  params: Record<string, string | undefined>,
+): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.append(k, v);
+  q.append('iss', issuer);
+  return `${redirectUri}${redirectUri.includes('?') ? '&' : '?'}${q.toString()}`;
+}
+
+/** The error redirect for an OAuth error (RFC 6749 §4.1.2.1). */
+export function errorRedirect(
+  redirectUri: string,
+  issuer: string,
+  error: OAuthError,
+  state?: string,
+): string {
+  return redirectTo(redirectUri, issuer, { error: error.error, error_description: error.description, state });
+}

@@ -1,0 +1,245 @@
+import type { ConnectedApp } from '../domain/grants.js';
+import { Layout } from './layout.js';
+
+/** What the login and consent pages say about the app asking. */
+export interface AppSummary {
+  name: string;
+  tenantName: string;
+  visibility: 'private' | 'public';
+  status: string;
+}
+
+function AppBadge({ app }: { app: AppSummary }) {
+  if (app.visibility === 'private') return <span class="badge">Private app of {app.tenantName}</span>;
+  if (app.status === 'approved') return <span class="badge badge-ok">Approved by Clavis</span>;
+  return <span class="badge badge-warn">Not approved · test use in {app.tenantName} only</span>;
+}
+
+export function AppHeader({ app }: { app: AppSummary }) {
+  return (
+    <div class="app-head">
+      <div class="app-icon" aria-hidden="true">
+        {app.name.slice(0, 1).toUpperCase()}
+      </div>
+      <div>
+        <div>
+          <strong>{app.name}</strong>
+        </div>
+        <div class="muted small">by {app.tenantName}</div>
+        <AppBadge app={app} />
+      </div>
+    </div>
+  );
+}
+
+export interface LoginPageProps {
+  csrf: string;
+  returnTo: string;
+  email?: string;
+  error?: string;
+  app?: AppSummary;
+}
+
+export function LoginPage({ csrf, returnTo, email, error, app }: LoginPageProps) {
+  return (
+    <Layout title="Sign in" narrow>
+      <div class="card">
+        {app ? <AppHeader app={app} /> : null}
+        <h1>Sign in{app ? ` to continue to ${app.name}` : ''}</h1>
+        {error ? (
+          <div class="alert alert-error" role="alert">
+            {error}
+          </div>
+        ) : null}
+        <form method="post" action="/login" novalidate>
+          <input type="hidden" name="csrf" value={csrf} />
+          <input type="hidden" name="return_to" value={returnTo} />
+          <div class="field">
+            <label for="email">Email address</label>
+            <input
+              id="email"
+              name="email"
+              type="email"
+              autocomplete="username"
+              required
+              value={email ?? ''}
+              autofocus
+            />
+          </div>
+          <div class="field">
+            <label for="password">Password</label>
+            <input id="password" name="password" type="password" autocomplete="current-password" required />
+          </div>
+          <button type="submit" class="btn btn-primary btn-block">
+            Sign in
+          </button>
+        </form>
+      </div>
+    </Layout>
+  );
+}
+
+export interface ConsentPageProps {
+  csrf: string;
+  /** The original authorization request's query string, posted back with the decision. */
+  request: string;
+  app: AppSummary;
+  user: { email: string; display_name: string };
+  scopes: Array<{ name: string; description: string }>;
+  tenantName: string;
+}
+
+export function ConsentPage({ csrf, request, app, user, scopes, tenantName }: ConsentPageProps) {
+  return (
+    <Layout title={`Allow ${app.name}?`} narrow user={user} csrf={csrf}>
+      <div class="card">
+        <AppHeader app={app} />
+        <h1>
+          {app.name} wants to access your {tenantName} account
+        </h1>
+        <p class="muted small">Signed in as {user.email}</p>
+        {scopes.length > 0 ? (
+          <>
+            <h2>It will be able to:</h2>
+            <ul class="scope-list">
+              {scopes.map((s) => (
+                <li key={s.name}>
+                  {s.description} <code>{s.name}</code>
+                </li>
+              ))}
+            </ul>
+          </>
+        ) : (
+          <p>It asks for no specific permissions.</p>
+        )}
+        {app.visibility === 'public' && app.status !== 'approved' ? (
+          <div class="alert alert-warn">
+            This app has not been reviewed. Only continue if you are testing it.
+          </div>
+        ) : null}
+        <form method="post" action="/oauth/authorize/decision">
+          <input type="hidden" name="csrf" value={csrf} />
+          <input type="hidden" name="request" value={request} />
+          <div class="actions">
+            <button type="submit" name="decision" value="allow" class="btn btn-primary">
+              Allow
+            </button>
+            <button type="submit" name="decision" value="deny" class="btn">
+              Deny
+            </button>
+          </div>
+        </form>
+        <p class="muted small">You can take this access back at any time under Connected apps.</p>
+      </div>
+    </Layout>
+  );
+}
+
+export interface MessagePageProps {
+  title: string;
+  message: string;
+  /** An optional way back (e.g. to the app, carrying `error=access_denied`). */
+  link?: { href: string; label: string };
+  app?: AppSummary;
+}
+
+/** A plain error or notice page: used where redirecting would be unsafe or pointless. */
+export function MessagePage({ title, message, link, app }: MessagePageProps) {
+  return (
+    <Layout title={title} narrow>
+      <div class="card">
+        {app ? <AppHeader app={app} /> : null}
+        <h1>{title}</h1>
+        <div class="alert alert-error" role="alert">
+          {message}
+        </div>
+        {link ? (
+          <p>
+            <a class="btn" href={link.href}>
+              {link.label}
+            </a>
+          </p>
+        ) : null}
+      </div>
+    </Layout>
+  );
+}
+
+const dateFmt = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeZone: 'UTC' });
+
+export interface ConnectedAppsPageProps {
+  csrf: string;
+  user: { email: string; display_name: string };
+  apps: ConnectedApp[];
+  scopeText: Record<string, string>;
+  notice?: string;
+}
+
+export function ConnectedAppsPage({ csrf, user, apps, scopeText, notice }: ConnectedAppsPageProps) {
+  return (
+    <Layout title="Connected apps" user={user} csrf={csrf}>
+      <h1>Connected apps</h1>
+      <p class="muted">Apps you have allowed to access your account. Revoking ends their access at once.</p>
+      {notice ? (
+        <div class="alert alert-ok" role="status">
+          {notice}
+        </div>
+      ) : null}
+      {apps.length === 0 ? (
+        <div class="card">
+          <p>You have not authorized any apps.</p>
+        </div>
+      ) : (
+        <div class="card table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">App</th>
+                <th scope="col">Access</th>
+                <th scope="col" class="hide-sm">
+                  Authorized
+                </th>
+                <th scope="col">
+                  <span class="skip-link">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {apps.map((a) => (
+                <tr key={a.app_id}>
+                  <td>
+                    <strong>{a.app_name}</strong>
+                    <div class="muted small">by {a.tenant_name}</div>
+                  </td>
+                  <td>
+                    <ul class="small">
+                      {a.scopes.map((s) => (
+                        <li key={s}>
+                          {scopeText[s] ?? s} <code>{s}</code>
+                        </li>
+                      ))}
+                    </ul>
+                  </td>
+                  <td class="hide-sm">
+                    <time dateTime={new Date(a.authorized_at).toISOString()}>
+                      {dateFmt.format(a.authorized_at)}
+                    </time>
+                  </td>
+                  <td>
+                    <form method="post" action="/account/connected-apps/revoke" class="inline-form">
+                      <input type="hidden" name="csrf" value={csrf} />
+                      <input type="hidden" name="app_id" value={a.app_id} />
+                      <button type="submit" class="btn btn-danger">
+                        Revoke<span class="skip-link"> access for {a.app_name}</span>
+                      </button>
+                    </form>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Layout>
+  );
+}
