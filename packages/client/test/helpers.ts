@@ -24,7 +24,7 @@ export type Handler = (
   req: RecordedRequest,
   res: http.ServerResponse,
   raw: http.IncomingMessage,
-) => void | Promise<void>;
+) => unknown;
 
 /** Starts a node:http server that records every request (with its body) before calling `handler`. */
 export async function startServer(handler: Handler): Promise<TestServer> {
