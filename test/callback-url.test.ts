@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { callbackUrlProblem, callbackUrlReviewProblem, redirectUriMatches } from '../src/domain/callback-url.js';
+
+describe('registering a callback URL', () => {
+  it.each(['https://app.example.com/cb', 'http://127.0.0.1/cb', 'http://[::1]:8080/cb', 'http://localhost:3000/cb'])(
+    'accepts %s',
+    (url) => expect(callbackUrlProblem(url)).toBeNull(),
+  );
+  it.each([
+    ['relative', '/cb'],
+    ['fragment', 'https://app.example.com/cb#x'],
+    ['http to a public host', 'http://app.example.com/cb'],
+    ['http to localhost.evil.test', 'http://localhost.evil.test/cb'],
+    ['userinfo', 'https://user:pw@app.example.com/cb'],
+    ['javascript scheme', 'javascript:alert(1)'],
+    ['custom scheme', 'myapp://cb'],
+    ['spaces', 'https://app.example.com/a b'],
+  ])('refuses %s', (_name, url) => expect(callbackUrlProblem(url)).toMatch(/./));
+});
+
+describe('submitting for review', () => {
+  it('accepts a real https callback', () => expect(callbackUrlReviewProblem('https://app.acme.io/oauth/cb')).toBeNull());
+  it.each([
+    ['http', 'http://127.0.0.1/cb', /https/],
+    ['localhost', 'https://localhost/cb', /localhost/],
+    ['example domain', 'https://app.example.com/cb', /example/],
+    ['.test domain', 'https://app.acme.test/cb', /example or test/],
+    ['IP address', 'https://203.0.113.7/cb', /IP address/],
+    ['placeholder', 'https://acme.io/placeholder', /placeholder/],
+  ])('refuses %s and says why', (_name, url, why) => expect(callbackUrlReviewProblem(url)).toMatch(why));
+});
+
+describe('redirect_uri matching', () => {
+  const registered = 'https://app.example/cb';
+  it('matches the registered string exactly', () => expect(redirectUriMatches(registered, registered)).toBe(true));
+  it.each([
+    'https://app.example/cb/',
+    'https://app.example/CB',
+    'HTTPS://app.example/cb',
+    'https://app.example/cb?x=1',
+    'https://app.example/cb/../x',
+    'https://app.example/cb/%2e%2e/x',
+    'https://app.example/cb/..;/x',
+    'https://app.example:443/cb',
+    'https://app.example.evil/cb',
+    'https://app.example@evil/cb',
+    'https://www%2eapp%2eexample%2fcb%2f:y@evil.test/',
+  ])('rejects %s', (uri) => expect(redirectUriMatches(registered, uri)).toBe(false));
+
+  it('lets loopback IP callbacks vary only in port (RFC 8252 §7.3)', () => {
+    expect(redirectUriMatches('http://127.0.0.1/cb', 'http://127.0.0.1:49152/cb')).toBe(true);
+    expect(redirectUriMatches('http://127.0.0.1:8080/cb', 'http://127.0.0.1:9090/cb')).toBe(true);
+    expect(redirectUriMatches('http://[::1]/cb', 'http://[::1]:5000/cb')).toBe(true);
+    expect(redirectUriMatches('http://127.0.0.1/cb', 'http://127.0.0.1:49152/cb2')).toBe(false);
+    expect(redirectUriMatches('http://127.0.0.1/cb', 'http://127.0.0.1:49152/CB')).toBe(false);
+    expect(redirectUriMatches('http://127.0.0.1/cb', 'http://127.0.0.1:49152/cb?x=1')).toBe(false);
+    expect(redirectUriMatches('http://127.0.0.1/cb', 'http://[::1]:49152/cb')).toBe(false);
+    expect(redirectUriMatches('http://127.0.0.1/cb', 'https://127.0.0.1:49152/cb')).toBe(false);
+    expect(redirectUriMatches('http://localhost/cb', 'http://localhost:49152/cb')).toBe(false);
+    expect(redirectUriMatches('http://localhost/cb', 'http://localhost.evil.test/cb')).toBe(false);
+    expect(redirectUriMatches('http://127.0.0.1/cb', 'http://127.0.0.1.evil.test:80/cb')).toBe(false);
+  });
+});
