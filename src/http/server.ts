@@ -2,6 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Services } from '../services.js';
 import { assetRoutes } from '../web/render.js';
+import { managementApiRoutes } from './api/index.js';
 import { registerErrorHandler } from './error-handler.js';
 import { loggerOptions } from './logging.js';
 import { type Metrics, createMetrics, metricsRoutes } from './metrics.js';
@@ -50,6 +51,7 @@ export async function buildServer(services: Services, options: BuildOptions = {}
   await loginRoutes(app, services);
   if (services.features.authorizationEndpoint) await authorizeRoutes(app, services);
   await connectedAppsRoutes(app, services);
+  await managementApiRoutes(app, services);
   for (const plugin of options.plugins ?? []) await plugin(app, services, metrics);
   app.addHook('onClose', async () => {
     metrics.registry.clear();

@@ -1,0 +1,55 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyRequest,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
+import { decodeCursor } from '../../domain/audit.js';
+import { DomainError } from '../../domain/errors.js';
+import type { Services } from '../../services.js';
+import { type ApiAuth, type ManagementScope, requireScope, resolveApiActor } from './auth.js';
+import { ApiProblem } from './errors.js';
+
+/** The Fastify instance the API modules register on, typed by the TypeBox provider. */
+export type ApiInstance = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** Authenticates a request and requires one of `scopes` (on tokens). */
+export async function authenticate(
+  services: Services,
+  request: FastifyRequest,
+  ...scopes: ManagementScope[]
+): Promise<ApiAuth> {
+  const auth = await resolveApiActor(services, request);
+  requireScope(auth, ...scopes);
+  return auth;
+}
+
+/** Checks a cursor's shape in the HTTP layer, so a mangled cursor is a 400 like any other bad query value. */
+export function checkCursor(cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    decodeCursor(cursor);
+  } catch (e) {
+    if (e instanceof DomainError)
+      throw ApiProblem.badField('cursor', 'The cursor is not valid; use a next_cursor value as given.');
+    throw e;
+  }
+  return cursor;
+}
+
+/** Parses an ISO 8601 timestamp given in a body (already format-checked by the schema) to epoch ms. */
+export function parseTime(field: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw ApiProblem.badField(field, 'Give an ISO 8601 date-time.');
+  return t;
+}

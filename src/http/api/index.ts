@@ -1,0 +1,125 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../../services.js';
+import { adminRoutes } from './admin.js';
+import { appRoutes } from './apps.js';
+import { CSRF_HEADER } from './auth.js';
+import type { ApiInstance } from './context.js';
+import { ApiProblem } from './errors.js';
+import { purgeIdempotencyKeys } from './idempotency.js';
+import { requestAndAuditRoutes } from './requests.js';
+import { OPTIONAL_BODY, Problem } from './schemas.js';
+import { secretRoutes } from './secrets.js';
+
+export { registerApiSessionResolver, resolveApiActor } from './auth.js';
+
+const purgeInstalled = new WeakSet<Services>();
+
+/**
+ * The management REST API under `/api/v1`, its OpenAPI 3.1 document at `/api/openapi.json` and a docs
+ * page at `/api/docs`. Everything lives in one encapsulated context, so its validator (strict TypeBox:
+ * unknown fields and wrong types are 400s, never coerced or dropped) and the OpenAPI collection apply to
+ * these routes only.
+ */
+export async function managementApiRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  if (!purgeInstalled.has(services)) {
+    purgeInstalled.add(services);
+    services.purgeSteps.push(purgeIdempotencyKeys);
+  }
+  await app.register(
+    async (scoped) => {
+      const api = scoped.withTypeProvider() as unknown as ApiInstance;
+      api.setValidatorCompiler((route) => {
+        const check = TypeBoxValidatorCompiler(route as Parameters<typeof TypeBoxValidatorCompiler>[0]);
+        // Action endpoints whose body is optional (secret create/refresh, fulfil) accept no body at all.
+        if (route.httpPart === 'body' && (route.schema as Record<string, unknown>)[OPTIONAL_BODY] === true)
+          return (value: unknown) =>
+            value === undefined || value === null ? { value: undefined } : check(value);
+        return check;
+      });
+      // JSON as usual, except that an empty body with a JSON content type counts as no body, as many
+      // clients send `Content-Type: application/json` on body-less POSTs (submit, approve, ...).
+      const jsonParser = api.getDefaultJsonParser('error', 'error');
+      api.removeContentTypeParser('application/json');
+      api.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+        if (String(body).trim() === '') return done(null, undefined);
+        jsonParser(request, String(body), done);
+      });
+      api.addSchema(Problem);
+      api.setErrorHandler((error, _request, reply) => {
+        if (error instanceof ApiProblem) return error.send(reply);
+        throw error; // the server's handler maps domain, validation and framework errors to problems
+      });
+      api.addHook('onSend', async (_request, reply, payload) => {
+        // Responses may carry a secret value once: never let a cache keep them.
+        reply.header('cache-control', 'no-store');
+        return payload;
+      });
+      await api.register(swagger, {
+        openapi: {
+          openapi: '3.1.0',
+          info: {
+            title: 'Clavis management API',
+            version: '1',
+            description:
+              "Manage apps, client secrets, users, tenant settings, app requests and the audit log. Authenticate with a Clavis access token that holds `clavis:apps` (apps, secrets, app requests, audit) or `clavis:admin` (approvals, users, tenant settings): a machine client gets one with the client_credentials grant. The hub's session cookie works too, with the CSRF token in the `x-csrf-token` header on unsafe methods. Errors are RFC 9457 problem+json. Secret values appear only in the response that creates them.",
+          },
+          servers: [{ url: services.config.issuer }],
+          components: {
+            securitySchemes: {
+              bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+              clientCredentials: {
+                type: 'oauth2',
+                flows: {
+                  clientCredentials: {
+                    tokenUrl: `${services.config.issuer}/oauth/token`,
+                    scopes: {
+                      'clavis:apps': 'Manage apps and their client secrets',
+                      'clavis:admin': 'Approvals, users and tenant settings',
+                    },
+                  },
+                },
+              },
+              session: {
+                type: 'apiKey',
+                in: 'header',
+                name: CSRF_HEADER,
+                description: 'The hub session cookie, with its CSRF token in this header on unsafe methods.',
+              },
+            },
+          },
+          security: [{ bearer: [] }, { clientCredentials: [] }, { session: [] }],
+          tags: [
+            {
+              name: 'apps',
+              description:
+                'Apps: three IDs — `id` (object ID, this API only), `client_id` (OAuth), `tenant_id`.',
+            },
+            { name: 'secrets', description: 'Client secrets. A value is returned once, when created.' },
+            { name: 'scopes' },
+            { name: 'users' },
+            { name: 'tenant' },
+            { name: 'app requests' },
+            { name: 'audit' },
+          ],
+        },
+        refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
+      });
+      await api.register(swaggerUi, {
+        routePrefix: '/docs',
+        indexPrefix: '/api',
+        uiConfig: { deepLinking: true, validatorUrl: null } as Record<string, unknown>,
+      });
+      api.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) =>
+        reply.header('content-type', 'application/json; charset=utf-8').send(api.swagger()),
+      );
+      await appRoutes(api, services);
+      await secretRoutes(api, services);
+      await adminRoutes(api, services);
+      await requestAndAuditRoutes(api, services);
+    },
+    { prefix: '/api' },
+  );
+}
