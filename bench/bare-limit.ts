@@ -1,0 +1,154 @@
+/**
+ * The "bare limit" server: the least work a token endpoint can do on this machine with node:http and
+ * node:crypto, so Clavis can be compared against the hardware rather than against another product.
+ *
+ * - POST /oauth/token, grant_type=client_credentials: parse the form body, parse HTTP Basic, SHA-256 the
+ *   presented secret and compare it in constant time, sign an ES256 JWT (pre-parsed KeyObject,
+ *   dsaEncoding ieee-p1363), answer {access_token, token_type, expires_in, scope}.
+ * - POST /oauth/token, grant_type=refresh_token: the same plus an in-memory, rotated refresh-token store
+ *   (SHA-256 of the token as the key; the old one is deleted, a new one issued).
+ * - POST /oauth/introspect: client auth as above, then verify an ES256 JWT with node:crypto, check `exp`,
+ *   `iss` and a jti deny-list, answer the RFC 7662 JSON.
+ * - POST /bench/mint-refresh?n=N: mints N refresh tokens (bench helper, not timed).
+ * - GET /readyz.
+ *
+ * Environment: PORT, HOST (default 127.0.0.1), BENCH_CLIENT_ID, BENCH_CLIENT_SECRET. Prints "READY <port>".
+ */
+import { createHash, generateKeyPairSync, randomBytes, sign, timingSafeEqual, verify } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+
+const port = Number(process.env.PORT ?? 0);
+const host = process.env.HOST ?? '127.0.0.1';
+const clientId = process.env.BENCH_CLIENT_ID ?? 'bench-client';
+const clientSecret = process.env.BENCH_CLIENT_SECRET ?? 'bench-secret';
+const issuer = `http://${host}:${port}`;
+const audience = 'https://api.bench';
+const ttl = 3600;
+
+const clients = new Map<string, { secretHash: Buffer; scope: string }>([
+  [clientId, { secretHash: createHash('sha256').update(clientSecret).digest(), scope: 'api:read' }],
+]);
+const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const kid = randomBytes(8).toString('base64url');
+const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid })).toString('base64url');
+const refreshTokens = new Map<string, { clientId: string; scope: string; exp: number }>();
+const revokedJtis = new Set<string>();
+
+function send(res: ServerResponse, status: number, body: unknown, extra?: Record<string, string>): void {
+  const json = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(json),
+    'cache-control': 'no-store',
+    ...extra,
+  });
+  res.end(json);
+}
+
+function authenticate(req: IncomingMessage): string | null {
+  const h = req.headers.authorization;
+  if (!h || !h.startsWith('Basic ')) return null;
+  const decoded = Buffer.from(h.slice(6), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon <= 0) return null;
+  const id = decodeURIComponent(decoded.slice(0, colon));
+  const secret = decodeURIComponent(decoded.slice(colon + 1));
+  const client = clients.get(id);
+  const digest = createHash('sha256').update(secret).digest();
+  if (!client || !timingSafeEqual(digest, client.secretHash)) return null;
+  return id;
+}
+
+function issue(sub: string, scope: string): { access_token: string; token_type: string; expires_in: number; scope: string } {
+  const iat = Math.floor(Date.now() / 1000);
+  const claims = {
+    iss: issuer,
+    sub,
+    aud: audience,
+    client_id: sub,
+    scope,
+    iat,
+    exp: iat + ttl,
+    jti: randomBytes(16).toString('base64url'),
+    tid: 'default',
+  };
+  const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  const sig = sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  return { access_token: `${input}.${sig.toString('base64url')}`, token_type: 'Bearer', expires_in: ttl, scope };
+}
+
+function newRefresh(id: string, scope: string): string {
+  const rt = randomBytes(32).toString('base64url');
+  refreshTokens.set(createHash('sha256').update(rt).digest('base64url'), {
+    clientId: id,
+    scope,
+    exp: Date.now() + 30 * 86400_000,
+  });
+  return rt;
+}
+
+function introspect(token: string): Record<string, unknown> {
+  const parts = token.split('.');
+  if (parts.length !== 3) return { active: false };
+  const ok = verify(
+    'sha256',
+    Buffer.from(`${parts[0]}.${parts[1]}`),
+    { key: publicKey, dsaEncoding: 'ieee-p1363' },
+    Buffer.from(parts[2]!, 'base64url'),
+  );
+  if (!ok) return { active: false };
+  const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  if (claims.iss !== issuer || typeof claims.exp !== 'number' || claims.exp <= Date.now() / 1000) return { active: false };
+  if (revokedJtis.has(String(claims.jti))) return { active: false };
+  return { active: true, token_type: 'Bearer', ...claims };
+}
+
+function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
+  const url = req.url ?? '/';
+  if (req.method === 'GET' && url === '/readyz') return send(res, 200, { status: 'ok' });
+  if (req.method !== 'POST') return send(res, 405, { error: 'invalid_request' });
+  if (url.startsWith('/bench/mint-refresh')) {
+    const n = Number(new URL(url, issuer).searchParams.get('n') ?? '1');
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) out.push(newRefresh(clientId, 'api:read'));
+    return send(res, 200, { refresh_tokens: out });
+  }
+  const params = new URLSearchParams(body);
+  if (url === '/oauth/token') {
+    const id = authenticate(req);
+    if (!id) return send(res, 401, { error: 'invalid_client' }, { 'www-authenticate': 'Basic realm="bench"' });
+    const grant = params.get('grant_type');
+    if (grant === 'client_credentials') return send(res, 200, issue(id, clients.get(id)!.scope));
+    if (grant === 'refresh_token') {
+      const rt = params.get('refresh_token') ?? '';
+      const key = createHash('sha256').update(rt).digest('base64url');
+      const entry = refreshTokens.get(key);
+      if (!entry || entry.clientId !== id || entry.exp <= Date.now()) return send(res, 400, { error: 'invalid_grant' });
+      refreshTokens.delete(key);
+      return send(res, 200, { ...issue(id, entry.scope), refresh_token: newRefresh(id, entry.scope) });
+    }
+    return send(res, 400, { error: 'unsupported_grant_type' });
+  }
+  if (url === '/oauth/introspect') {
+    if (!authenticate(req)) return send(res, 401, { error: 'invalid_client' });
+    return send(res, 200, introspect(params.get('token') ?? ''));
+  }
+  send(res, 404, { error: 'not_found' });
+}
+
+const server = createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    try {
+      handle(req, res, Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      send(res, 400, { error: 'invalid_request' });
+    }
+  });
+});
+server.keepAliveTimeout = 65_000;
+server.listen(port, host, () => {
+  process.stdout.write(`READY ${port}\n`);
+});
+process.on('SIGTERM', () => server.close(() => process.exit(0)));

@@ -1,0 +1,676 @@
+/**
+ * `npm run bench` — Clavis side by side with node-oidc-provider (the peer) and a bare node:http + node:crypto
+ * server (the limit). See bench/README.md for the method.
+ *
+ * Flags:
+ *   --quick            one round, ~3 s per server, client_credentials + introspection only; exits non-zero
+ *                      on any failure or any bad response. For CI.
+ *   --seeded           also seed a second Clavis SQLite database (100k apps, 1M refresh tokens when that table
+ *                      exists) and compare client_credentials throughput on it with the empty one.
+ *   --rounds=N         rounds (default 3); --duration=S seconds per run (default 8); --connections=N (32).
+ *   --no-pg            skip Clavis on PostgreSQL.  --pg-url=URL  admin URL (default postgres://postgres@127.0.0.1:5432/postgres).
+ *   --out=PATH         results file (default bench/results/latest.json; --quick writes bench/results/quick.json).
+ *   --cpu-prof=DIR     start Clavis (SQLite) under `node --cpu-prof --cpu-prof-dir=DIR`.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type AuthCodeTarget, type Jar, authCodeRoundTrip } from './authcode.js';
+import {
+  type ServerProc,
+  basic,
+  benchDir,
+  cpuModel,
+  freePort,
+  median,
+  percentile,
+  postForm,
+  repoRoot,
+  rssSampler,
+  sleep,
+  startProcess,
+  treeRss,
+  treeHwm,
+  processTree,
+} from './lib.js';
+import type { LoadJob, LoadResult } from './load.js';
+
+// ---------------------------------------------------------------------------------------------- options
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(`--${name}`);
+const opt = (name: string, def: string) => {
+  const a = argv.find((x) => x.startsWith(`--${name}=`));
+  return a ? a.slice(name.length + 3) : def;
+};
+const quick = flag('quick');
+const seeded = flag('seeded');
+const rounds = Number(opt('rounds', quick ? '1' : '3'));
+const duration = Number(opt('duration', quick ? '2' : '8'));
+const connections = Number(opt('connections', '32'));
+const usePg = !flag('no-pg');
+const pgAdminUrl = opt('pg-url', process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+const outPath = resolve(opt('out', join(repoRoot, 'bench', 'results', quick ? 'quick.json' : 'latest.json')));
+const cpuProfDir = opt('cpu-prof', '');
+const log = (...a: unknown[]) => process.stderr.write(`${a.join(' ')}\n`);
+
+// --------------------------------------------------------------------------------------------- targets
+type Role = 'clavis' | 'peer' | 'limit';
+interface Target {
+  key: string;
+  label: string;
+  role: Role;
+  proc: ServerProc;
+  clientId: string;
+  secret: string;
+  scope: string;
+  /** Why a scenario does not apply to this target. */
+  na: Record<string, string>;
+  /** Refresh tokens to start the rotation chains with. */
+  mintRefresh?: (n: number) => Promise<string[]>;
+  refreshClient?: { clientId: string; secret: string };
+}
+
+const mainJs = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+const cleanups: Array<() => Promise<void> | void> = [];
+const secretKey = randomBytes(32).toString('base64url');
+const adminEmail = 'bench-admin@example.com';
+const adminPassword = `Bench-${randomBytes(12).toString('base64url')}`;
+
+function clavisEnv(port: number, dbUrl: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    CLAVIS_ISSUER: `http://127.0.0.1:${port}`,
+    CLAVIS_DATABASE_URL: dbUrl,
+    CLAVIS_SECRET_KEY: secretKey,
+    LOG_LEVEL: 'warn',
+    CLAVIS_BOOTSTRAP_CLIENT_ID: 'bench-client',
+    CLAVIS_BOOTSTRAP_CLIENT_SECRET: benchSecret,
+    CLAVIS_BOOTSTRAP_ADMIN_EMAIL: adminEmail,
+    CLAVIS_BOOTSTRAP_ADMIN_PASSWORD: adminPassword,
+    ...extra,
+  };
+}
+const benchSecret = randomBytes(32).toString('base64url');
+
+async function startClavis(name: string, dbUrl: string, extra: Record<string, string> = {}, nodeArgs: string[] = []) {
+  const port = await freePort();
+  return startProcess(name, [...nodeArgs, mainJs, 'serve'], clavisEnv(port, dbUrl, extra), port);
+}
+
+/** Starts Clavis on a database, stops it, starts it again: the second start is "start to ready on an existing DB". */
+async function startClavisMeasured(name: string, dbUrl: string, times: number) {
+  const first = await startClavis(name, dbUrl);
+  const firstMs = first.readyMs;
+  const readyMs: number[] = [];
+  let proc: ServerProc | undefined = first;
+  for (let i = 0; i < times; i++) {
+    if (proc) await proc.stop();
+    proc = await startClavis(name, dbUrl, {}, i === times - 1 && cpuProfDir && name === 'clavis-sqlite' ? [`--cpu-prof`, `--cpu-prof-dir=${cpuProfDir}`] : []);
+    readyMs.push(proc.readyMs);
+  }
+  await sleep(quick ? 300 : 1000);
+  const idleRss = treeRss(proc!.pid);
+  return { proc: proc!, firstStartMs: firstMs, readyMs, idleRss };
+}
+
+async function discovery(url: string): Promise<Record<string, unknown>> {
+  const r = await fetch(`${url}/.well-known/oauth-authorization-server`);
+  return (await r.json()) as Record<string, unknown>;
+}
+
+async function mintViaEndpoint(url: string, n: number): Promise<string[]> {
+  const r = await fetch(`${url}/bench/mint-refresh?n=${n}`, { method: 'POST' });
+  const j = (await r.json()) as { refresh_tokens?: string[]; error?: string };
+  if (!j.refresh_tokens) throw new Error(j.error ?? `mint gave ${r.status}`);
+  return j.refresh_tokens;
+}
+
+// ---------------------------------------------------------------------------------- Clavis auth code
+/**
+ * Registers a confidential app with a loopback callback straight in Clavis's database (the schema of
+ * src/db/schema.ts), with a secret hashed the way Clavis does (HMAC keyed from CLAVIS_SECRET_KEY).
+ */
+async function registerAuthCodeApp(dbUrl: string, redirectUri: string, scope: string): Promise<{ clientId: string; secret: string }> {
+  const { openDatabase } = (await import('../src/db/database.js')) as typeof import('../src/db/database.js');
+  const { KeyedHasher } = (await import('../src/crypto/keyed-hash.js')) as typeof import('../src/crypto/keyed-hash.js');
+  const cfg = dbUrl.startsWith('sqlite:') ? { kind: 'sqlite' as const, path: dbUrl.slice(7) } : { kind: 'postgres' as const, url: dbUrl };
+  const handle = openDatabase(cfg as Parameters<typeof openDatabase>[0]);
+  try {
+    const tenant = await handle.db.selectFrom('tenants').select('id').orderBy('created_at').executeTakeFirstOrThrow();
+    const clientId = `bench-ac-${randomBytes(6).toString('hex')}`;
+    const secret = randomBytes(32).toString('base64url');
+    const appId = randomUUID();
+    const now = Date.now();
+    await handle.db
+      .insertInto('apps')
+      .values({
+        id: appId,
+        client_id: clientId,
+        tenant_id: tenant.id,
+        owner_user_id: null,
+        name: 'bench auth-code app',
+        description: '',
+        visibility: 'private',
+        client_type: 'confidential',
+        callback_url: redirectUri,
+        scopes: scope,
+        default_scopes: scope,
+        status: 'approved',
+        review_note: null,
+        created_at: now,
+        updated_at: now,
+        deleted_at: null,
+      })
+      .execute();
+    await handle.db
+      .insertInto('client_secrets')
+      .values({
+        id: randomUUID(),
+        app_id: appId,
+        hash: new KeyedHasher(Buffer.from(secretKey, 'base64url')).hash(secret),
+        hint: secret.slice(0, 3),
+        description: 'bench',
+        created_at: now,
+        expires_at: null,
+        last_used_at: null,
+        revoked_at: null,
+      })
+      .execute();
+    return { clientId, secret };
+  } finally {
+    await handle.close();
+  }
+}
+
+async function setupAuthCode(t: Target, dbUrl: string): Promise<AuthCodeTarget> {
+  const d = await discovery(t.proc.url);
+  const grants = (d.grant_types_supported as string[] | undefined) ?? [];
+  if (!grants.includes('authorization_code') || typeof d.authorization_endpoint !== 'string')
+    throw new Error('n/a: grant not supported (authorization_code not in discovery)');
+  const supported = (d.scopes_supported as string[] | undefined) ?? [];
+  const scope = ['offline_access', 'contacts:read'].filter((s) => supported.includes(s)).join(' ');
+  const redirectUri = `http://127.0.0.1:${t.proc.port + 1}/bench-callback`;
+  const client = await registerAuthCodeApp(dbUrl, redirectUri, scope);
+  return {
+    issuer: String(d.issuer),
+    authorizationEndpoint: d.authorization_endpoint,
+    tokenEndpoint: String(d.token_endpoint),
+    email: adminEmail,
+    password: adminPassword,
+    client: { ...client, redirectUri, scope },
+  };
+}
+
+// ------------------------------------------------------------------------------------------ load runs
+interface RunResult extends LoadResult {
+  peakRss: number;
+  ok: boolean;
+}
+
+function runLoad(job: LoadJob, pid: number): Promise<RunResult> {
+  return new Promise((res, rej) => {
+    const sampler = rssSampler(pid);
+    const child = spawn(process.execPath, [join(benchDir, 'load.js'), JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d));
+    child.stderr.on('data', (d: Buffer) => (err += d));
+    child.on('exit', (code) => {
+      const peakRss = sampler.stop();
+      try {
+        const r = JSON.parse(out.trim().split('\n').pop() ?? '') as LoadResult;
+        const ok = r.requests > 0 && r.non2xx === 0 && r.errors === 0 && r.timeouts === 0 && r.mismatches === 0;
+        res({ ...r, peakRss, ok });
+      } catch {
+        rej(new Error(`load generator failed (exit ${code}): ${err.slice(-1000)}`));
+      }
+    });
+  });
+}
+
+function ccJob(t: Target, seconds = duration): LoadJob {
+  return {
+    url: t.proc.url,
+    path: '/oauth/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(t.clientId, t.secret) },
+    body: `grant_type=client_credentials&scope=${encodeURIComponent(t.scope)}`,
+    connections,
+    duration: seconds,
+    kind: 'token',
+  };
+}
+
+async function introspectJob(t: Target, seconds = duration): Promise<LoadJob> {
+  const r = await postForm(`${t.proc.url}/oauth/token`, { grant_type: 'client_credentials', scope: t.scope }, { authorization: basic(t.clientId, t.secret) });
+  const token = r.json?.access_token;
+  if (typeof token !== 'string') throw new Error(`could not get a token to introspect: ${r.status} ${r.text.slice(0, 200)}`);
+  const check = await postForm(`${t.proc.url}/oauth/introspect`, { token }, { authorization: basic(t.clientId, t.secret) });
+  if (check.status !== 200 || check.json?.active !== true) throw new Error(`n/a: introspection of its JWT gives ${check.status} ${check.text.slice(0, 160)}`);
+  return {
+    url: t.proc.url,
+    path: '/oauth/introspect',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(t.clientId, t.secret) },
+    body: `token=${encodeURIComponent(token)}`,
+    connections,
+    duration: seconds,
+    kind: 'introspect',
+  };
+}
+
+async function refreshJob(t: Target, seconds = duration): Promise<LoadJob> {
+  if (!t.mintRefresh || !t.refreshClient) throw new Error(t.na.refresh ?? 'n/a: grant not supported');
+  const pool = await t.mintRefresh(connections * 2);
+  return {
+    url: t.proc.url,
+    path: '/oauth/token',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(t.refreshClient.clientId, t.refreshClient.secret) },
+    body: 'grant_type=refresh_token',
+    connections,
+    duration: seconds,
+    kind: 'refresh',
+    refreshTokens: pool,
+  };
+}
+
+interface ScenarioRow {
+  target: string;
+  role: Role;
+  status: 'ok' | 'failed' | 'n/a';
+  note?: string;
+  runs: RunResult[];
+  rps?: number;
+  p50?: number;
+  p99?: number;
+  peakRssMB?: number;
+  vsPeer?: number;
+  vsLimit?: number;
+}
+
+async function loadScenario(
+  name: string,
+  targets: Target[],
+  makeJob: (t: Target, seconds?: number) => LoadJob | Promise<LoadJob>,
+  nRounds = rounds,
+): Promise<ScenarioRow[]> {
+  const rows = new Map<string, ScenarioRow>(targets.map((t) => [t.key, { target: t.label, role: t.role, status: 'ok', runs: [] }]));
+  const jobs = new Map<string, LoadJob>();
+  for (const t of targets) {
+    const row = rows.get(t.key)!;
+    if (t.na[name]) {
+      row.status = 'n/a';
+      row.note = t.na[name];
+      continue;
+    }
+    try {
+      jobs.set(t.key, await makeJob(t));
+    } catch (e) {
+      const msg = (e as Error).message;
+      row.status = msg.startsWith('n/a') ? 'n/a' : 'failed';
+      row.note = msg + died(t);
+    }
+  }
+  for (let r = 0; r < nRounds; r++) {
+    for (const t of targets) {
+      const row = rows.get(t.key)!;
+      const base = jobs.get(t.key);
+      if (!base || row.status !== 'ok') continue;
+      const job = name === 'refresh' && r > 0 ? await makeJob(t) : base;
+      // Round 1 warms each server up (JIT, pools, caches) inside the same load process, unrecorded.
+      const res = await runLoad(r === 0 ? { ...job, warmup: quick ? 0.5 : 2 } : job, t.proc.pid);
+      row.runs.push(res);
+      log(`  ${name} round ${r + 1} ${t.label}: ${res.rps.toFixed(0)} req/s p50 ${res.p50} ms p99 ${res.p99} ms${res.ok ? '' : ` FAILED non2xx=${res.non2xx} errors=${res.errors} timeouts=${res.timeouts} mismatches=${res.mismatches} ${res.sample ?? ''}`}`);
+      if (!res.ok) {
+        row.status = 'failed';
+        row.note = died(t) + `non2xx=${res.non2xx} errors=${res.errors} timeouts=${res.timeouts} bad=${res.mismatches} ${res.sample ?? ''}`.trim();
+      }
+    }
+  }
+  for (const row of rows.values()) {
+    if (row.runs.length === 0) continue;
+    row.rps = median(row.runs.map((x) => x.rps));
+    row.p50 = median(row.runs.map((x) => x.p50));
+    row.p99 = median(row.runs.map((x) => x.p99));
+    row.peakRssMB = Math.max(...row.runs.map((x) => x.peakRss)) / 2 ** 20;
+  }
+  // Ratios: medians over rounds of the per-round ratio (same round = same drift).
+  const peer = targets.find((t) => t.role === 'peer');
+  const limit = targets.find((t) => t.role === 'limit');
+  for (const t of targets) {
+    if (t.role !== 'clavis') continue;
+    const row = rows.get(t.key)!;
+    const ratio = (other?: Target) => {
+      const o = other && rows.get(other.key);
+      if (!o || o.runs.length === 0 || row.runs.length === 0 || o.status !== 'ok') return undefined;
+      const n = Math.min(o.runs.length, row.runs.length);
+      return median(Array.from({ length: n }, (_, i) => row.runs[i]!.rps / o.runs[i]!.rps));
+    };
+    row.vsPeer = ratio(peer);
+    row.vsLimit = ratio(limit);
+  }
+  return [...rows.values()];
+}
+
+/** When a server process has died, says so with the tail of its output (also logged in full). */
+function died(t: Target): string {
+  const code = t.proc.exitCode();
+  if (code === null) return '';
+  log(`${t.label} EXITED with code ${code}; its output:\n${t.proc.output().slice(-4000)}`);
+  return ` [server exited ${code}: ${t.proc.output().trim().split('\n').slice(-2).join(' / ').slice(0, 300)}] `;
+}
+
+// ------------------------------------------------------------------------------------- output helpers
+const fmt = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? '—' : n.toFixed(d));
+
+function table(title: string, rows: ScenarioRow[]): string {
+  const lines = [
+    `### ${title}`,
+    '',
+    '| server | req/s | p50 ms | p99 ms | peak RSS MB | Clavis/peer | Clavis/limit | status |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const r of rows)
+    lines.push(
+      `| ${r.target} | ${fmt(r.rps)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.peakRssMB)} | ${r.role === 'clavis' ? `${fmt(r.vsPeer, 2)}×` : ''} | ${r.role === 'clavis' ? `${fmt(r.vsLimit, 2)}×` : ''} | ${r.status}${r.note ? `: ${r.note.replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 140)}` : ''} |`,
+    );
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------- verifier
+async function verifierScenario(t: Target): Promise<Record<string, unknown>> {
+  const jose = await import('jose');
+  const d = await discovery(t.proc.url);
+  const r = await postForm(`${t.proc.url}/oauth/token`, { grant_type: 'client_credentials', scope: t.scope }, { authorization: basic(t.clientId, t.secret) });
+  const token = String(r.json?.access_token);
+  const claims = jose.decodeJwt(token);
+  const jwks = (await (await fetch(String(d.jwks_uri))).json()) as { keys: unknown[] };
+  const keySet = jose.createLocalJWKSet(jwks as Parameters<typeof jose.createLocalJWKSet>[0]);
+  const issuer = String(d.issuer);
+  const audience = String(Array.isArray(claims.aud) ? claims.aud[0] : claims.aud);
+  const raw = async () => {
+    await jose.jwtVerify(token, keySet, { issuer, audience, typ: 'at+jwt', algorithms: ['ES256'] });
+  };
+  let sdk: (() => Promise<unknown>) | null = null;
+  let sdkNote = '';
+  try {
+    const mod = (await import('@clavis/client' as string)) as Record<string, unknown>;
+    const create = mod.createVerifier as ((o: Record<string, unknown>) => unknown) | undefined;
+    if (typeof create !== 'function') throw new Error('@clavis/client has no createVerifier export');
+    const v = (await create({ issuer, audience, jwksUri: d.jwks_uri, jwks_uri: d.jwks_uri })) as
+      | ((tok: string) => Promise<unknown>)
+      | { verify: (tok: string) => Promise<unknown> };
+    const call = typeof v === 'function' ? () => v(token) : () => v.verify(token);
+    await call();
+    sdk = call;
+  } catch (e) {
+    sdkNote = `n/a: SDK verifier not usable: ${(e as Error).message.slice(0, 160)}`;
+  }
+  const bench = async (fn: () => Promise<unknown>, ms: number) => {
+    const end = performance.now() + ms;
+    let n = 0;
+    while (performance.now() < end) {
+      for (let i = 0; i < 100; i++) await fn();
+      n += 100;
+    }
+    return (n / ms) * 1000;
+  };
+  const ms = quick ? 500 : 2000;
+  await bench(raw, 300);
+  if (sdk) await bench(sdk, 300);
+  const rawOps: number[] = [];
+  const sdkOps: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    rawOps.push(await bench(raw, ms));
+    if (sdk) sdkOps.push(await bench(sdk, ms));
+  }
+  return {
+    rawJoseOpsPerSec: median(rawOps),
+    sdkOpsPerSec: sdk ? median(sdkOps) : null,
+    sdkVsRaw: sdk ? median(sdkOps.map((s, i) => s / rawOps[i]!)) : null,
+    note: sdkNote || undefined,
+  };
+}
+
+// ------------------------------------------------------------------------------------------- main
+async function main(): Promise<number> {
+  const t0 = Date.now();
+  const work = mkdtempSync(join(tmpdir(), 'clavis-bench-'));
+  cleanups.push(() => rmSync(work, { recursive: true, force: true }));
+  const results: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    machine: { cpu: cpuModel(), cores: cpus().length, memoryGB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${process.platform} ${process.arch}` },
+    settings: { connections, duration, rounds, loadGenerator: 'autocannon 8 (own process)' },
+    loadAverageAtStart: loadavg(),
+  };
+  let failed = false;
+  const targets: Target[] = [];
+  const dbUrls = new Map<string, string>();
+
+  const startup: Record<string, unknown> = {};
+  results.startup = startup;
+  const restarts = quick ? 0 : 3;
+  const slots: Array<Target | undefined> = [];
+
+  // Clavis on SQLite.
+  const sqliteUrl = `sqlite:${join(work, 'clavis.db')}`;
+  const startSqlite = async () => {
+    const sq = await startClavisMeasured('clavis-sqlite', sqliteUrl, restarts);
+    cleanups.push(() => sq.proc.stop());
+    dbUrls.set('clavis-sqlite', sqliteUrl);
+    startup.sqlite = {
+      firstStartMs: +sq.firstStartMs.toFixed(0),
+      existingDbReadyMs: sq.readyMs.map((x) => +x.toFixed(0)),
+      medianExistingDbReadyMs: sq.readyMs.length ? +median(sq.readyMs).toFixed(0) : null,
+      idleRssMB: +(sq.idleRss / 2 ** 20).toFixed(1),
+    };
+    slots[0] = { key: 'clavis-sqlite', label: 'Clavis (SQLite)', role: 'clavis', proc: sq.proc, clientId: 'bench-client', secret: benchSecret, scope: 'clavis:apps', na: {} };
+  };
+
+  // Clavis on PostgreSQL, when reachable (a fresh database, dropped at the end).
+  const startPg = async () => {
+    if (!usePg) return;
+    try {
+      const { default: pg } = await import('pg');
+      const admin = new pg.Client({ connectionString: pgAdminUrl, connectionTimeoutMillis: 2000 });
+      await admin.connect();
+      const pgDb = `clavis_bench_${process.pid}_${Date.now().toString(36)}`;
+      await admin.query(`CREATE DATABASE ${pgDb}`);
+      await admin.end();
+      cleanups.push(async () => {
+        const a = new pg.Client({ connectionString: pgAdminUrl });
+        await a.connect();
+        await a.query(`DROP DATABASE IF EXISTS ${pgDb} WITH (FORCE)`).catch(() => a.query(`DROP DATABASE IF EXISTS ${pgDb}`));
+        await a.end();
+      });
+      const u = new URL(pgAdminUrl);
+      u.pathname = `/${pgDb}`;
+      const pgUrl = u.href;
+      const p = await startClavisMeasured('clavis-pg', pgUrl, restarts);
+      cleanups.push(() => p.proc.stop());
+      dbUrls.set('clavis-pg', pgUrl);
+      startup.postgres = {
+        firstStartMs: +p.firstStartMs.toFixed(0),
+        existingDbReadyMs: p.readyMs.map((x) => +x.toFixed(0)),
+        medianExistingDbReadyMs: p.readyMs.length ? +median(p.readyMs).toFixed(0) : null,
+        idleRssMB: +(p.idleRss / 2 ** 20).toFixed(1),
+      };
+      slots[1] = { key: 'clavis-pg', label: 'Clavis (PostgreSQL)', role: 'clavis', proc: p.proc, clientId: 'bench-client', secret: benchSecret, scope: 'clavis:apps', na: {} };
+    } catch (e) {
+      log(`PostgreSQL not used: ${(e as Error).message}`);
+      results.postgres = `n/a: ${(e as Error).message}`;
+    }
+  };
+
+  // Peer and limit.
+  const startPeer = async () => {
+    const peer = await startProcess('peer', [join(benchDir, 'peer-oidc-provider.js')], { BENCH_CLIENT_ID: 'bench-client', BENCH_CLIENT_SECRET: benchSecret }, await freePort());
+    cleanups.push(() => peer.stop());
+    slots[2] = {
+      key: 'peer', label: 'node-oidc-provider 9', role: 'peer', proc: peer, clientId: 'bench-client', secret: benchSecret, scope: 'api:read',
+      na: { introspect: 'n/a: node-oidc-provider refuses to introspect structured (JWT) access tokens' },
+      mintRefresh: (n) => mintViaEndpoint(peer.url, n), refreshClient: { clientId: 'bench-client', secret: benchSecret },
+    };
+  };
+  const startLimit = async () => {
+    const lim = await startProcess('limit', [join(benchDir, 'bare-limit.js')], { BENCH_CLIENT_ID: 'bench-client', BENCH_CLIENT_SECRET: benchSecret }, await freePort());
+    cleanups.push(() => lim.stop());
+    slots[3] = {
+      key: 'limit', label: 'bare limit (node:http+crypto)', role: 'limit', proc: lim, clientId: 'bench-client', secret: benchSecret, scope: 'api:read', na: {},
+      mintRefresh: (n) => mintViaEndpoint(lim.url, n), refreshClient: { clientId: 'bench-client', secret: benchSecret },
+    };
+  };
+  const starters = [startSqlite, startPg, startPeer, startLimit];
+  // Quick mode starts all four at once to fit its time budget; the full run starts them one by one so the
+  // start-to-ready times are not inflated by each other.
+  if (quick) await Promise.all(starters.map((f) => f()));
+  else for (const f of starters) await f();
+  for (const t of slots) if (t) targets.push(t);
+  for (const t of targets) log(`${t.label}: pid ${t.proc.pid}, ${t.proc.url}, ready in ${t.proc.readyMs.toFixed(0)} ms`);
+
+  const scenarios: Record<string, ScenarioRow[]> = {};
+  const md: string[] = [];
+
+  // Authorization code (Clavis only): set up first, since the refresh scenario needs its refresh tokens.
+  const authCode: Record<string, unknown> = {};
+  if (!quick) {
+    for (const t of targets.filter((x) => x.role === 'clavis')) {
+      try {
+        const ac = await setupAuthCode(t, dbUrls.get(t.key)!);
+        // First trip gives consent when asked; it is not timed.
+        const firstJar: Jar = new Map();
+        const first = await authCodeRoundTrip(ac, firstJar);
+        const timed = async (n: number, fresh: boolean) => {
+          const lat: number[] = [];
+          const jar: Jar = new Map(firstJar);
+          for (let i = 0; i < n; i++) {
+            const j: Jar = fresh ? new Map() : jar;
+            const s = performance.now();
+            await authCodeRoundTrip(ac, j);
+            lat.push(performance.now() - s);
+          }
+          return { n, p50: +percentile(lat, 50).toFixed(2), p99: +percentile(lat, 99).toFixed(2), mean: +(lat.reduce((a, b) => a + b, 0) / n).toFixed(2) };
+        };
+        authCode[t.key] = { firstTripSteps: first.steps, withLogin: await timed(50, true), loggedIn: await timed(200, false) };
+        if (first.refreshToken) {
+          t.refreshClient = { clientId: ac.client.clientId, secret: ac.client.secret };
+          t.mintRefresh = async (n) => {
+            const out: string[] = [];
+            const jar: Jar = new Map(firstJar);
+            for (let i = 0; i < n; i++) {
+              const rt = (await authCodeRoundTrip(ac, jar)).refreshToken;
+              if (!rt) throw new Error('n/a: no refresh_token issued with the authorization code');
+              out.push(rt);
+            }
+            return out;
+          };
+        } else t.na.refresh = `n/a: no refresh_token issued (scope "${ac.client.scope}")`;
+      } catch (e) {
+        const msg = (e as Error).message;
+        authCode[t.key] = msg.startsWith('n/a') ? msg : `n/a: ${msg}`;
+        t.na.refresh ??= (await discovery(t.proc.url)).grant_types_supported?.toString().includes('refresh_token')
+          ? `n/a: no refresh token source (${msg.slice(0, 100)})`
+          : 'n/a: grant not supported (refresh_token not in discovery)';
+      }
+    }
+    results.authorizationCode = authCode;
+  }
+
+  log('\n== client_credentials');
+  scenarios.client_credentials = await loadScenario('cc', targets, ccJob);
+  log('\n== introspection');
+  scenarios.introspection = await loadScenario('introspect', targets, introspectJob);
+  if (!quick) {
+    log('\n== refresh_token (rotation)');
+    scenarios.refresh_token = await loadScenario('refresh', targets, refreshJob);
+  }
+  for (const rows of Object.values(scenarios)) if (rows.some((r) => r.status === 'failed')) failed = true;
+
+  // Idle RSS after load, and peak (VmHWM) for the record.
+  const memory: Record<string, unknown> = {};
+  await sleep(500);
+  for (const t of targets) {
+    const hwm = treeHwm(t.proc.pid);
+    memory[t.key] = { rssAfterLoadMB: +(treeRss(t.proc.pid) / 2 ** 20).toFixed(1), vmHwmMB: +(hwm / 2 ** 20).toFixed(1) };
+  }
+  results.memory = memory;
+
+  // SDK verifier vs raw jose (in this process, while the servers are idle).
+  if (!quick) {
+    try {
+      results.verifier = await verifierScenario(targets[0]!);
+    } catch (e) {
+      results.verifier = `failed: ${(e as Error).message}`;
+    }
+  }
+
+  // Cluster scaling: only when the server really runs workers.
+  if (!quick) {
+    const w2 = await startClavis('clavis-sqlite-w2', sqliteUrl, { CLAVIS_WORKERS: '2' }).catch((e: Error) => e);
+    if (w2 instanceof Error) results.scaling = `n/a: CLAVIS_WORKERS=2 did not start: ${w2.message.slice(0, 200)}`;
+    else {
+      await sleep(1500);
+      const tree = processTree(w2.pid);
+      if (tree.length < 3) {
+        results.scaling = `n/a: CLAVIS_WORKERS not supported (CLAVIS_WORKERS=2 ran ${tree.length} process)`;
+        await w2.stop();
+      } else {
+        const w1t = targets[0]!;
+        const w2t: Target = { ...w1t, key: 'clavis-sqlite-w2', label: 'Clavis (SQLite) 2 workers', proc: w2 };
+        const rows = await loadScenario('cc', [{ ...w1t, label: 'Clavis (SQLite) 1 worker' }, w2t], ccJob);
+        await w2.stop();
+        results.scaling = { rows, w2OverW1: rows[0]?.rps && rows[1]?.rps ? rows[1].rps / rows[0].rps : null };
+      }
+    }
+  }
+
+  // Seeded database vs empty.
+  if (seeded) {
+    const seededUrl = `sqlite:${join(work, 'seeded.db')}`;
+    const s = await startClavis('clavis-seeded', seededUrl); // migrations + bootstrap
+    await s.stop();
+    log('\n== seeding (100k apps, 1M refresh tokens when the table exists)');
+    const seedOut = execFileSync(process.execPath, [join(benchDir, 'seed.js'), `--db=${seededUrl}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const sp = await startClavis('clavis-seeded', seededUrl);
+    const seededT: Target = { ...targets[0]!, key: 'clavis-seeded', label: 'Clavis (SQLite, seeded)', proc: sp };
+    const rows = await loadScenario('cc', [{ ...targets[0]!, label: 'Clavis (SQLite, empty)' }, seededT], ccJob);
+    await sp.stop();
+    results.seeded = { seed: JSON.parse(seedOut.trim().split('\n').pop() ?? '{}'), rows, seededOverEmpty: rows[0]?.rps && rows[1]?.rps ? rows[1].rps / rows[0].rps : null };
+  }
+
+  results.scenarios = scenarios;
+  results.failed = failed;
+  results.loadAverageAtEnd = loadavg();
+  results.elapsedSeconds = Math.round((Date.now() - t0) / 1000);
+
+  md.push(`Clavis benchmark — ${results.date} — ${(results.machine as { cpu: string }).cpu}, ${cpus().length} cores, Node ${process.version}; ${connections} connections, ${duration} s per run, ${rounds} round(s), medians.`, '');
+  md.push(table('client_credentials', scenarios.client_credentials!), '');
+  md.push(table('introspection (JWT access token)', scenarios.introspection!), '');
+  if (scenarios.refresh_token) md.push(table('refresh_token with rotation', scenarios.refresh_token), '');
+  if (!quick) {
+    md.push('### authorization code round trip (sequential latency, ms)', '');
+    for (const [k, v] of Object.entries(authCode)) md.push(`- ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    md.push('', `### SDK verifier vs jose.jwtVerify: ${JSON.stringify(results.verifier)}`, '');
+    md.push(`### cluster scaling: ${typeof results.scaling === 'string' ? results.scaling : `2 workers / 1 worker = ${fmt((results.scaling as { w2OverW1: number }).w2OverW1, 2)}×`}`, '');
+  }
+  md.push(`### start to ready / idle RSS: ${JSON.stringify(results.startup)}`, '');
+  if (results.seeded) md.push(`### seeded vs empty (client_credentials): ${fmt((results.seeded as { seededOverEmpty: number }).seededOverEmpty, 3)}× — ${JSON.stringify((results.seeded as { seed: unknown }).seed)}`, '');
+  md.push(failed ? '**RESULT: FAILED (errors or bad responses during a run)**' : 'RESULT: ok (every response checked)');
+  results.markdown = md.join('\n');
+
+  mkdirSync(resolve(outPath, '..'), { recursive: true });
+  writeFileSync(outPath, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`\n${md.join('\n')}\n\nwritten ${outPath} in ${results.elapsedSeconds} s\n`);
+  return failed ? 1 : 0;
+}
+
+let code = 1;
+try {
+  code = await main();
+} catch (e) {
+  log(`bench failed: ${(e as Error).stack ?? e}`);
+  code = 1;
+} finally {
+  for (const c of cleanups.reverse()) await Promise.resolve(c()).catch(() => {});
+}
+process.exit(code);
