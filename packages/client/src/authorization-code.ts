@@ -153,7 +153,9 @@ export function authorizationCode(options: AuthorizationCodeOptions): Authorizat
 
     async handleCallback(callback, checks) {
       if (!checks?.state || !checks.codeVerifier) {
-        throw new TypeError('handleCallback requires the state and codeVerifier from createAuthorizationRequest');
+        throw new TypeError(
+          'handleCallback requires the state and codeVerifier from createAuthorizationRequest',
+        );
       }
       const params = callbackParams(callback);
       const as = await metadata();

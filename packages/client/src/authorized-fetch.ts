@@ -70,8 +70,15 @@ export function authorizedFetch(
   return async (input, init) => {
     const send = async (token: string) => {
       const headers = new Headers(defaults);
-      const own = init?.headers !== undefined ? new Headers(init.headers) : isRequest(input) ? input.headers : undefined;
-      own?.forEach((value, name) => headers.set(name, value));
+      const own =
+        init?.headers !== undefined
+          ? new Headers(init.headers)
+          : isRequest(input)
+            ? input.headers
+            : undefined;
+      own?.forEach((value, name) => {
+        headers.set(name, value);
+      });
       headers.set('authorization', `Bearer ${token}`);
       return fetchImpl(input, { ...init, headers });
     };

@@ -58,7 +58,11 @@ export const DEFAULT_RETRY: Readonly<Required<RetryOptions>> = Object.freeze({
  * backoffDelay(5, { baseDelayMs: 100, maxDelayMs: 1000 }); // somewhere in [0, 1000] (capped)
  * ```
  */
-export function backoffDelay(attempt: number, options: RetryOptions = {}, random: () => number = Math.random) {
+export function backoffDelay(
+  attempt: number,
+  options: RetryOptions = {},
+  random: () => number = Math.random,
+) {
   const { baseDelayMs, maxDelayMs } = resolveRetry(options);
   const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, attempt));
   return Math.floor(random() * ceiling);

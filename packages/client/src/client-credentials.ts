@@ -5,11 +5,11 @@
  */
 
 import type { RetryOptions } from './backoff.js';
-import { type TokenCacheOptions, createTokenCache } from './token-cache.js';
+import { createTokenCache, type TokenCacheOptions } from './token-cache.js';
 import {
   type ClientAuthentication,
-  type TokenEndpointConfig,
   requestToken,
+  type TokenEndpointConfig,
   tokenEndpointResolver,
 } from './token-endpoint.js';
 import type { ClientAuthMethod, FetchLike, TokenSource } from './types.js';

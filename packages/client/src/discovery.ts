@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 
-import { type RetryOptions, fetchWithRetry } from './backoff.js';
+import { fetchWithRetry, type RetryOptions } from './backoff.js';
 import { DiscoveryError } from './errors.js';
 import type { FetchLike } from './types.js';
 
@@ -102,7 +102,10 @@ function parseIssuer(issuer: string): URL {
  * console.log(metadata.token_endpoint, metadata.jwks_uri);
  * ```
  */
-export async function discover(issuer: string, options: DiscoveryOptions = {}): Promise<AuthorizationServerMetadata> {
+export async function discover(
+  issuer: string,
+  options: DiscoveryOptions = {},
+): Promise<AuthorizationServerMetadata> {
   const fetchImpl = options.fetch ?? fetch;
   const failures: string[] = [];
 

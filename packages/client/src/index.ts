@@ -25,7 +25,12 @@ export * from './authorized-fetch.js';
 export * from './backoff.js';
 export * from './bearer.js';
 export * from './client-credentials.js';
-export { type AuthorizationServerMetadata, type DiscoveryOptions, discover, wellKnownUrls } from './discovery.js';
+export {
+  type AuthorizationServerMetadata,
+  type DiscoveryOptions,
+  discover,
+  wellKnownUrls,
+} from './discovery.js';
 export * from './errors.js';
 export * from './middleware/express.js';
 export * from './middleware/fastify.js';
@@ -34,11 +39,11 @@ export * from './refresh.js';
 export * from './token-cache.js';
 export {
   type ClientAuthentication,
-  type TokenEndpointConfig,
-  type TokenRequestOptions,
   clientSecretBasic,
   formUrlEncode,
   requestToken,
+  type TokenEndpointConfig,
+  type TokenRequestOptions,
 } from './token-endpoint.js';
 export type * from './types.js';
 export * from './verifier.js';

@@ -6,11 +6,11 @@
 
 import type { RetryOptions } from './backoff.js';
 import { ClavisError } from './errors.js';
-import { type TokenCacheOptions, createTokenCache } from './token-cache.js';
+import { createTokenCache, type TokenCacheOptions } from './token-cache.js';
 import {
   type ClientAuthentication,
-  type TokenEndpointConfig,
   requestToken,
+  type TokenEndpointConfig,
   tokenEndpointResolver,
 } from './token-endpoint.js';
 import type { ClientAuthMethod, FetchLike, TokenSet, TokenSource } from './types.js';
@@ -139,11 +139,17 @@ export function refreshTokenSource(options: RefreshTokenSourceOptions): TokenSou
     if (!refreshToken) throw new ClavisError('No refresh token in store', 'ERR_NO_REFRESH_TOKEN');
     const tokens = await requestToken(
       await endpoint(),
-      { grant_type: 'refresh_token', refresh_token: refreshToken, scope: scope || undefined, resource: options.resource },
+      {
+        grant_type: 'refresh_token',
+        refresh_token: refreshToken,
+        scope: scope || undefined,
+        resource: options.resource,
+      },
       client,
       { ...transport, idempotent: false },
     );
-    if (tokens.refresh_token && tokens.refresh_token !== refreshToken) await options.store.set(tokens.refresh_token);
+    if (tokens.refresh_token && tokens.refresh_token !== refreshToken)
+      await options.store.set(tokens.refresh_token);
     return tokens;
   }, options);
 

@@ -47,7 +47,10 @@ interface CachedEntry {
  * const token = await source.getToken();
  * ```
  */
-export function createTokenCache(obtain: () => Promise<TokenSet>, options: TokenCacheOptions = {}): TokenSource {
+export function createTokenCache(
+  obtain: () => Promise<TokenSet>,
+  options: TokenCacheOptions = {},
+): TokenSource {
   let entry: CachedEntry | undefined;
   let inflight: Promise<TokenSet> | undefined;
   let backgroundPausedUntil = 0;

@@ -4,8 +4,8 @@
  * @packageDocumentation
  */
 
-import { type RetryOptions, fetchWithRetry } from './backoff.js';
-import { type DiscoveryOptions, cachedDiscovery, requireEndpoint } from './discovery.js';
+import { fetchWithRetry, type RetryOptions } from './backoff.js';
+import { cachedDiscovery, type DiscoveryOptions, requireEndpoint } from './discovery.js';
 import { OAuthError, UnexpectedResponseError } from './errors.js';
 import type { ClientAuthMethod, FetchLike, TokenEndpointResponse, TokenSet } from './types.js';
 
@@ -206,18 +206,27 @@ async function parseTokenResponse(response: Response, url: string, sentAt: numbe
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new UnexpectedResponseError(`${url} returned a non-JSON token response`, response.status, text.slice(0, 1024), {
-      cause: err,
-    });
+    throw new UnexpectedResponseError(
+      `${url} returned a non-JSON token response`,
+      response.status,
+      text.slice(0, 1024),
+      {
+        cause: err,
+      },
+    );
   }
   if (!json || typeof json !== 'object' || Array.isArray(json)) {
-    throw new UnexpectedResponseError(`${url} returned a token response that is not a JSON object`, response.status);
+    throw new UnexpectedResponseError(
+      `${url} returned a token response that is not a JSON object`,
+      response.status,
+    );
   }
   const body = json as Record<string, unknown>;
   const fail = (what: string) =>
     new UnexpectedResponseError(`Token response from ${url} ${what}`, response.status, undefined);
 
-  if (typeof body.access_token !== 'string' || body.access_token.length === 0) throw fail('has no access_token');
+  if (typeof body.access_token !== 'string' || body.access_token.length === 0)
+    throw fail('has no access_token');
   if (typeof body.token_type !== 'string') throw fail('has no token_type');
   if (body.token_type.toLowerCase() !== 'bearer') {
     throw fail(`has token_type "${body.token_type}"; only Bearer tokens are supported`);
@@ -231,7 +240,8 @@ async function parseTokenResponse(response: Response, url: string, sentAt: numbe
     }
   }
   for (const member of ['refresh_token', 'scope', 'id_token']) {
-    if (body[member] !== undefined && typeof body[member] !== 'string') throw fail(`has a non-string ${member}`);
+    if (body[member] !== undefined && typeof body[member] !== 'string')
+      throw fail(`has a non-string ${member}`);
   }
 
   const tokens = { ...body } as TokenEndpointResponse as TokenSet;

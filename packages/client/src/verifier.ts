@@ -5,11 +5,11 @@
  */
 
 import {
-  type JWTPayload,
-  type JWTVerifyGetKey,
   createRemoteJWKSet,
   customFetch,
   decodeProtectedHeader,
+  type JWTPayload,
+  type JWTVerifyGetKey,
   errors as joseErrors,
   jwtVerify,
 } from 'jose';
@@ -194,7 +194,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
         try {
           return await keySet(header, input);
         } catch (err) {
-          if (err instanceof joseErrors.JWKSNoMatchingKey || err instanceof joseErrors.JWKSMultipleMatchingKeys) {
+          if (
+            err instanceof joseErrors.JWKSNoMatchingKey ||
+            err instanceof joseErrors.JWKSMultipleMatchingKeys
+          ) {
             throw err;
           }
           throw new JwksUnavailableError(`Unable to fetch the JWKS of ${options.issuer}: ${describe(err)}`, {

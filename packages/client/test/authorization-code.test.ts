@@ -2,19 +2,19 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AuthorizationResponseError,
-  OAuthError,
   authorizationCode,
   createVerifier,
   generateCodeVerifier,
+  OAuthError,
 } from '../src/index.js';
 import {
   API,
-  REDIRECT_URI,
-  type TestAuthorizationServer,
   authorizeInBrowser,
   json,
+  REDIRECT_URI,
   startAuthorizationServer,
   startServer,
+  type TestAuthorizationServer,
 } from './helpers.js';
 
 describe('authorizationCode against oidc-provider', () => {
@@ -45,7 +45,9 @@ describe('authorizationCode against oidc-provider', () => {
     expect(params.get('redirect_uri')).toBe(REDIRECT_URI);
     expect(params.get('scope')).toBe('read');
     expect(params.get('code_challenge_method')).toBe('S256');
-    expect(params.get('code_challenge')).toBe(createHash('sha256').update(a.codeVerifier).digest('base64url'));
+    expect(params.get('code_challenge')).toBe(
+      createHash('sha256').update(a.codeVerifier).digest('base64url'),
+    );
     expect(params.get('state')).toBe(a.state);
 
     expect(a.codeVerifier).toMatch(/^[A-Za-z0-9\-._~]{43,128}$/);
@@ -68,9 +70,17 @@ describe('authorizationCode against oidc-provider', () => {
   });
 
   it('completes the flow for a public client (client_id in the body, no secret)', async () => {
-    const oauth = authorizationCode({ issuer: as.issuer, clientId: 'spa', redirectUri: REDIRECT_URI, scope: 'read' });
+    const oauth = authorizationCode({
+      issuer: as.issuer,
+      clientId: 'spa',
+      redirectUri: REDIRECT_URI,
+      scope: 'read',
+    });
     const { url, state, codeVerifier } = await oauth.createAuthorizationRequest();
-    const tokens = await oauth.handleCallback(new URL(await authorizeInBrowser(url)), { state, codeVerifier });
+    const tokens = await oauth.handleCallback(new URL(await authorizeInBrowser(url)), {
+      state,
+      codeVerifier,
+    });
     expect(tokens.access_token).toEqual(expect.any(String));
     expect(as.tokenRequests.at(-1)!.headers.authorization).toBeUndefined();
   });
@@ -79,7 +89,9 @@ describe('authorizationCode against oidc-provider', () => {
     const oauth = web();
     const { url, state } = await oauth.createAuthorizationRequest();
     const callback = await authorizeInBrowser(url);
-    const err = await oauth.handleCallback(callback, { state, codeVerifier: generateCodeVerifier() }).catch((e) => e);
+    const err = await oauth
+      .handleCallback(callback, { state, codeVerifier: generateCodeVerifier() })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(OAuthError);
     expect((err as OAuthError).error).toBe('invalid_grant');
   });
@@ -89,7 +101,9 @@ describe('authorizationCode against oidc-provider', () => {
     const { url, codeVerifier } = await oauth.createAuthorizationRequest();
     const callback = await authorizeInBrowser(url);
     const before = as.tokenRequests.length;
-    const err = await oauth.handleCallback(callback, { state: 'attacker-state', codeVerifier }).catch((e) => e);
+    const err = await oauth
+      .handleCallback(callback, { state: 'attacker-state', codeVerifier })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(AuthorizationResponseError);
     expect((err as AuthorizationResponseError).reason).toBe('state_mismatch');
     expect(as.tokenRequests.length).toBe(before);
@@ -162,9 +176,11 @@ describe('authorizationCode against a server without RFC 9207 support', () => {
         code_verifier: codeVerifier,
         client_id: 'app',
       });
-      await expect(oauth.handleCallback(`/cb?state=${state}`, { state, codeVerifier })).rejects.toMatchObject({
-        reason: 'code_missing',
-      });
+      await expect(oauth.handleCallback(`/cb?state=${state}`, { state, codeVerifier })).rejects.toMatchObject(
+        {
+          reason: 'code_missing',
+        },
+      );
     } finally {
       await server.close();
     }
@@ -180,7 +196,12 @@ describe('authorizationCode against a server without RFC 9207 support', () => {
       }),
     );
     try {
-      const oauth = authorizationCode({ issuer: server.url, clientId: 'app', redirectUri: 'https://a/cb', scope: 'x' });
+      const oauth = authorizationCode({
+        issuer: server.url,
+        clientId: 'app',
+        redirectUri: 'https://a/cb',
+        scope: 'x',
+      });
       await expect(oauth.createAuthorizationRequest()).rejects.toThrow(/S256/);
     } finally {
       await server.close();

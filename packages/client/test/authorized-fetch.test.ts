@@ -1,11 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { authorizedFetch, clientCredentials, type TokenSource } from '../src/index.js';
-import { type TestServer, json, startServer } from './helpers.js';
+import { json, startServer, type TestServer } from './helpers.js';
 
 /** Token server issuing tok-1, tok-2, ... (valid for an hour). */
 async function startTokenServer() {
   let n = 0;
-  return startServer((_req, res) => json(res, 200, { access_token: `tok-${++n}`, token_type: 'Bearer', expires_in: 3600 }));
+  return startServer((_req, res) =>
+    json(res, 200, { access_token: `tok-${++n}`, token_type: 'Bearer', expires_in: 3600 }),
+  );
 }
 
 describe('authorizedFetch', () => {
@@ -13,7 +15,11 @@ describe('authorizedFetch', () => {
   let tokens: TokenSource;
   beforeEach(async () => {
     tokenServer = await startTokenServer();
-    tokens = clientCredentials({ tokenEndpoint: `${tokenServer.url}/token`, clientId: 'c', clientSecret: 's' });
+    tokens = clientCredentials({
+      tokenEndpoint: `${tokenServer.url}/token`,
+      clientId: 'c',
+      clientSecret: 's',
+    });
   });
   afterEach(() => tokenServer.close());
 
@@ -40,7 +46,8 @@ describe('authorizedFetch', () => {
     const api = await startServer((req, res) => {
       if (req.headers.authorization === 'Bearer tok-1') {
         res.writeHead(401, {
-          'www-authenticate': 'Bearer realm="api", error="invalid_token", error_description="The access token expired"',
+          'www-authenticate':
+            'Bearer realm="api", error="invalid_token", error_description="The access token expired"',
         });
         return res.end();
       }
@@ -82,7 +89,8 @@ describe('authorizedFetch', () => {
   it('does not retry a 401 without error="invalid_token", nor a 403', async () => {
     const api = await startServer((req, res) => {
       if (req.url === '/no-error') res.writeHead(401, { 'www-authenticate': 'Bearer realm="api"' });
-      else if (req.url === '/other') res.writeHead(401, { 'www-authenticate': 'Basic realm="x", error="invalid_token"' });
+      else if (req.url === '/other')
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="x", error="invalid_token"' });
       else res.writeHead(403, { 'www-authenticate': 'Bearer error="insufficient_scope", scope="admin"' });
       res.end();
     });

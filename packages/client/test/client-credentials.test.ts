@@ -1,21 +1,21 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  NetworkError,
-  OAuthError,
-  UnexpectedResponseError,
   clientCredentials,
   clientSecretBasic,
   createVerifier,
+  NetworkError,
+  OAuthError,
+  UnexpectedResponseError,
 } from '../src/index.js';
 import {
   API,
-  SVC_SECRET,
-  type TestAuthorizationServer,
   delay,
   json,
+  SVC_SECRET,
   startAuthorizationServer,
   startServer,
+  type TestAuthorizationServer,
 } from './helpers.js';
 
 const FAST_RETRY = { retries: 3, baseDelayMs: 10, maxDelayMs: 40 };
@@ -28,7 +28,12 @@ describe('clientCredentials against oidc-provider', () => {
   afterAll(() => as.close());
 
   it('discovers the token endpoint and obtains a verifiable JWT access token (client_secret_basic)', async () => {
-    const tokens = clientCredentials({ issuer: as.issuer, clientId: 'svc', clientSecret: SVC_SECRET, scope: 'read' });
+    const tokens = clientCredentials({
+      issuer: as.issuer,
+      clientId: 'svc',
+      clientSecret: SVC_SECRET,
+      scope: 'read',
+    });
     const before = as.log.length;
     const token = await tokens.getToken();
 
@@ -54,7 +59,11 @@ describe('clientCredentials against oidc-provider', () => {
       audience: 'https://other-api.example',
     });
     const claims = decodeJwt(await tokens.getToken());
-    expect(claims).toMatchObject({ client_id: 'svc-post', scope: 'read write', aud: 'https://other-api.example' });
+    expect(claims).toMatchObject({
+      client_id: 'svc-post',
+      scope: 'read write',
+      aud: 'https://other-api.example',
+    });
     expect(as.tokenRequests.at(-1)!.headers.authorization).toBeUndefined();
   });
 
@@ -285,7 +294,9 @@ describe('clientCredentials against edge-case servers', () => {
   });
 
   it('rejects a token response that is not a Bearer token', async () => {
-    const server = await startServer((_req, res) => json(res, 200, { access_token: 'x', token_type: 'DPoP' }));
+    const server = await startServer((_req, res) =>
+      json(res, 200, { access_token: 'x', token_type: 'DPoP' }),
+    );
     try {
       const tokens = clientCredentials({ tokenEndpoint: server.url, clientId: 'c', clientSecret: 's' });
       await expect(tokens.getToken()).rejects.toBeInstanceOf(UnexpectedResponseError);

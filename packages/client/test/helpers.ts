@@ -4,7 +4,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type JWK, exportJWK, generateKeyPair } from 'jose';
+import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import Provider from 'oidc-provider';
 
 export interface RecordedRequest {
@@ -20,11 +20,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export type Handler = (
-  req: RecordedRequest,
-  res: http.ServerResponse,
-  raw: http.IncomingMessage,
-) => unknown;
+export type Handler = (req: RecordedRequest, res: http.ServerResponse, raw: http.IncomingMessage) => unknown;
 
 /** Starts a node:http server that records every request (with its body) before calling `handler`. */
 export async function startServer(handler: Handler): Promise<TestServer> {
@@ -59,7 +55,12 @@ export async function startServer(handler: Handler): Promise<TestServer> {
   };
 }
 
-export function json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+export function json(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }

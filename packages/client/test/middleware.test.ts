@@ -1,17 +1,17 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { type CryptoKey, type JWK, SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AccessTokenClaims,
-  type Verifier,
   createVerifier,
   expressBearerAuth,
   fastifyBearerAuth,
   parseWwwAuthenticate,
+  type Verifier,
 } from '../src/index.js';
-import { type TestServer, json, startServer } from './helpers.js';
+import { json, startServer, type TestServer } from './helpers.js';
 
 const ISSUER = 'https://as.example';
 const AUDIENCE = 'https://api.example';
@@ -43,7 +43,10 @@ async function token(scope: string, overrides: Record<string, unknown> = {}) {
     .sign(privateKey);
 }
 
-type Call = (path: string, authorization?: string) => Promise<{ status: number; www: string | null; body: any }>;
+type Call = (
+  path: string,
+  authorization?: string,
+) => Promise<{ status: number; www: string | null; body: any }>;
 
 /** The same RFC 6750 behaviour matrix, run against each framework adapter. */
 function behavesLikeRfc6750(call: () => Call) {
@@ -103,7 +106,11 @@ describe('fastifyBearerAuth', () => {
 
   behavesLikeRfc6750(() => async (url, authorization) => {
     const res = await app.inject({ method: 'GET', url, headers: authorization ? { authorization } : {} });
-    return { status: res.statusCode, www: (res.headers['www-authenticate'] as string) ?? null, body: res.json() };
+    return {
+      status: res.statusCode,
+      www: (res.headers['www-authenticate'] as string) ?? null,
+      body: res.json(),
+    };
   });
 });
 

@@ -1,20 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  ClavisError,
-  OAuthError,
-  type RefreshTokenStore,
-  type TokenSet,
   authorizationCode,
+  ClavisError,
   createVerifier,
   memoryRefreshTokenStore,
+  OAuthError,
+  type RefreshTokenStore,
   refreshTokenSource,
+  type TokenSet,
 } from '../src/index.js';
 import {
   API,
-  REDIRECT_URI,
-  type TestAuthorizationServer,
   authorizeInBrowser,
+  REDIRECT_URI,
   startAuthorizationServer,
+  type TestAuthorizationServer,
 } from './helpers.js';
 
 describe('refreshTokenSource against oidc-provider with refresh token rotation', () => {
@@ -42,7 +42,11 @@ describe('refreshTokenSource against oidc-provider with refresh token rotation',
       const res = await fetch(`${as.issuer}/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'spa' }),
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: refreshToken,
+          client_id: 'spa',
+        }),
       });
       return { status: res.status, body: (await res.json()) as Record<string, string> };
     };
@@ -67,7 +71,11 @@ describe('refreshTokenSource against oidc-provider with refresh token rotation',
     const before = as.tokenRequests.length;
 
     const results = await Promise.all(
-      Array.from({ length: 25 }, () => tokens.getToken().then((t) => (events.push('token'), t))),
+      Array.from({ length: 25 }, async () => {
+        const token = await tokens.getToken();
+        events.push('token');
+        return token;
+      }),
     );
 
     expect(as.tokenRequests.length - before).toBe(1);
@@ -122,7 +130,11 @@ describe('refreshTokenSource against oidc-provider with refresh token rotation',
     expect(err).toBeInstanceOf(OAuthError);
     expect((err as OAuthError).error).toBe('invalid_grant');
 
-    const empty = refreshTokenSource({ issuer: as.issuer, clientId: 'spa', store: memoryRefreshTokenStore() });
+    const empty = refreshTokenSource({
+      issuer: as.issuer,
+      clientId: 'spa',
+      store: memoryRefreshTokenStore(),
+    });
     const emptyErr = await empty.getToken().catch((e) => e);
     expect(emptyErr).toBeInstanceOf(ClavisError);
     expect((emptyErr as ClavisError).code).toBe('ERR_NO_REFRESH_TOKEN');

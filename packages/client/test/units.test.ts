@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
-  DiscoveryError,
   backoffDelay,
   bearerChallenge,
+  DiscoveryError,
   discover,
   extractBearerToken,
   formUrlEncode,
@@ -60,7 +60,12 @@ describe('WWW-Authenticate', () => {
   it('builds RFC 6750 challenges and strips characters not allowed in quoted values', () => {
     expect(bearerChallenge({ realm: 'api' })).toBe('Bearer realm="api"');
     expect(
-      bearerChallenge({ realm: 'api', error: 'insufficient_scope', error_description: 'needs "x"\n', scope: 'a b' }),
+      bearerChallenge({
+        realm: 'api',
+        error: 'insufficient_scope',
+        error_description: 'needs "x"\n',
+        scope: 'a b',
+      }),
     ).toBe('Bearer realm="api", error="insufficient_scope", error_description="needs x", scope="a b"');
   });
 

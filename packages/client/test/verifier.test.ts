@@ -1,13 +1,13 @@
-import { type JWK, type JWTPayload, SignJWT, base64url, exportJWK, exportSPKI, generateKeyPair } from 'jose';
+import { base64url, exportJWK, exportSPKI, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  createVerifier,
   InsufficientScopeError,
   InvalidTokenError,
   JwksUnavailableError,
   type Verifier,
-  createVerifier,
 } from '../src/index.js';
-import { type TestServer, delay, json, startServer } from './helpers.js';
+import { delay, json, startServer, type TestServer } from './helpers.js';
 
 const ISSUER = 'https://as.example';
 const AUDIENCE = 'https://api.example';
@@ -56,7 +56,9 @@ describe('createVerifier', () => {
     es256 = await keyWithJwk('ES256', 'es');
     rs256 = await keyWithJwk('RS256', 'rs');
     eddsa = await keyWithJwk('EdDSA', 'ed');
-    jwksServer = await startServer((_req, res) => json(res, 200, { keys: [es256.jwk, rs256.jwk, eddsa.jwk] }));
+    jwksServer = await startServer((_req, res) =>
+      json(res, 200, { keys: [es256.jwk, rs256.jwk, eddsa.jwk] }),
+    );
     verifier = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUri: `${jwksServer.url}/jwks` });
   });
   afterAll(() => jwksServer.close());
@@ -67,7 +69,9 @@ describe('createVerifier', () => {
       expect(result).toMatchObject({ iss: ISSUER, aud: AUDIENCE, sub: 'user-1', scope: 'read write' });
     }
     // typ may also be spelled as a full media type (RFC 9068 §4)
-    await expect(verifier.verify(await sign(es256, claims(), { typ: 'application/at+jwt' }))).resolves.toBeDefined();
+    await expect(
+      verifier.verify(await sign(es256, claims(), { typ: 'application/at+jwt' })),
+    ).resolves.toBeDefined();
   });
 
   it('rejects alg "none"', async () => {
@@ -100,10 +104,12 @@ describe('createVerifier', () => {
   });
 
   it('refuses to be configured with none or HS* algorithms', () => {
-    expect(() => createVerifier({ issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] })).toThrow(TypeError);
-    expect(() => createVerifier({ issuer: ISSUER, audience: AUDIENCE, algorithms: ['ES256', 'none'] })).toThrow(
+    expect(() => createVerifier({ issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] })).toThrow(
       TypeError,
     );
+    expect(() =>
+      createVerifier({ issuer: ISSUER, audience: AUDIENCE, algorithms: ['ES256', 'none'] }),
+    ).toThrow(TypeError);
   });
 
   it('rejects algorithms outside the allow-list even with a valid signature', async () => {
@@ -112,7 +118,12 @@ describe('createVerifier', () => {
     try {
       const v = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUri: server.url });
       await expect(v.verify(await sign(es384))).rejects.toBeInstanceOf(InvalidTokenError);
-      const allowing = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUri: server.url, algorithms: ['ES384'] });
+      const allowing = createVerifier({
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        jwksUri: server.url,
+        algorithms: ['ES384'],
+      });
       await expect(allowing.verify(await sign(es384))).resolves.toBeDefined();
     } finally {
       await server.close();
@@ -123,15 +134,21 @@ describe('createVerifier', () => {
     await expect(verifier.verify(await sign(es256, claims(), { typ: 'JWT' }))).rejects.toBeInstanceOf(
       InvalidTokenError,
     );
-    const noTyp = await new SignJWT(claims()).setProtectedHeader({ alg: 'ES256', kid: 'es' }).sign(es256.privateKey);
+    const noTyp = await new SignJWT(claims())
+      .setProtectedHeader({ alg: 'ES256', kid: 'es' })
+      .sign(es256.privateKey);
     await expect(verifier.verify(noTyp)).rejects.toBeInstanceOf(InvalidTokenError);
   });
 
   it('rejects a wrong audience and a wrong issuer', async () => {
-    const wrongAud = await verifier.verify(await sign(es256, claims({ aud: 'https://other.example' }))).catch((e) => e);
+    const wrongAud = await verifier
+      .verify(await sign(es256, claims({ aud: 'https://other.example' })))
+      .catch((e) => e);
     expect(wrongAud).toBeInstanceOf(InvalidTokenError);
     expect(wrongAud.message).toMatch(/aud/);
-    const wrongIss = await verifier.verify(await sign(es256, claims({ iss: 'https://evil.example' }))).catch((e) => e);
+    const wrongIss = await verifier
+      .verify(await sign(es256, claims({ iss: 'https://evil.example' })))
+      .catch((e) => e);
     expect(wrongIss).toBeInstanceOf(InvalidTokenError);
     expect(wrongIss.message).toMatch(/iss/);
     // aud arrays are fine as long as one matches
@@ -153,7 +170,9 @@ describe('createVerifier', () => {
       jwksUri: `${jwksServer.url}/jwks`,
       clockToleranceSeconds: 0,
     });
-    await expect(strict.verify(await sign(es256, claims({ exp: now - 10 })))).rejects.toBeInstanceOf(InvalidTokenError);
+    await expect(strict.verify(await sign(es256, claims({ exp: now - 10 })))).rejects.toBeInstanceOf(
+      InvalidTokenError,
+    );
     const { exp: _omit, ...noExp } = claims();
     await expect(verifier.verify(await sign(es256, noExp))).rejects.toBeInstanceOf(InvalidTokenError);
   });
@@ -186,7 +205,9 @@ describe('createVerifier', () => {
     await expect(scoped.verify(await sign(es256, claims({ scope: 'readonly' })))).rejects.toBeInstanceOf(
       InsufficientScopeError,
     );
-    await expect(scoped.verify(await sign(es256, claims({ scope: undefined, scp: ['read'] })))).resolves.toBeDefined();
+    await expect(
+      scoped.verify(await sign(es256, claims({ scope: undefined, scp: ['read'] }))),
+    ).resolves.toBeDefined();
   });
 
   it('reports an unreachable JWKS as JwksUnavailableError, not as an invalid token', async () => {
@@ -209,7 +230,12 @@ describe('JWKS caching and rotation', () => {
     const published: JWK[] = [current.jwk];
     const server = await startServer((_req, res) => json(res, 200, { keys: published }));
     try {
-      const v = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUri: server.url, jwksCooldownMs: 400 });
+      const v = createVerifier({
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        jwksUri: server.url,
+        jwksCooldownMs: 400,
+      });
 
       await v.verify(await sign(current));
       await v.verify(await sign(current));
@@ -217,7 +243,9 @@ describe('JWKS caching and rotation', () => {
 
       // A burst of tokens with unknown kids right after a fetch: no extra JWKS requests.
       const unknown = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => sign({ ...next, kid: `random-${i}` }).then((t) => v.verify(t).catch((e) => e))),
+        Array.from({ length: 20 }, (_, i) =>
+          sign({ ...next, kid: `random-${i}` }).then((t) => v.verify(t).catch((e) => e)),
+        ),
       );
       expect(unknown.every((e) => e instanceof InvalidTokenError)).toBe(true);
       expect(server.requests).toHaveLength(1);
@@ -229,7 +257,9 @@ describe('JWKS caching and rotation', () => {
       expect(server.requests).toHaveLength(2);
 
       const again = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => sign({ ...next, kid: `other-${i}` }).then((t) => v.verify(t).catch((e) => e))),
+        Array.from({ length: 10 }, (_, i) =>
+          sign({ ...next, kid: `other-${i}` }).then((t) => v.verify(t).catch((e) => e)),
+        ),
       );
       expect(again.every((e) => e instanceof InvalidTokenError)).toBe(true);
       expect(server.requests).toHaveLength(2);

@@ -5,7 +5,7 @@
  * @packageDocumentation
  */
 
-import { type BearerAuthOptions, authenticateBearer } from '../bearer.js';
+import { authenticateBearer, type BearerAuthOptions } from '../bearer.js';
 import type { AccessTokenClaims, Verifier } from '../verifier.js';
 
 /** The parts of an Express / `IncomingMessage` request the middleware uses. `auth` is set on success. */
@@ -47,7 +47,10 @@ export type ExpressBearerMiddleware = (
  * });
  * ```
  */
-export function expressBearerAuth(verifier: Verifier, options: BearerAuthOptions = {}): ExpressBearerMiddleware {
+export function expressBearerAuth(
+  verifier: Verifier,
+  options: BearerAuthOptions = {},
+): ExpressBearerMiddleware {
   return (req, res, next) => {
     authenticateBearer(verifier, req.headers.authorization, options).then((result) => {
       if (result.ok) {

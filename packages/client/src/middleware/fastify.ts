@@ -4,7 +4,7 @@
  * @packageDocumentation
  */
 
-import { type BearerAuthOptions, authenticateBearer } from '../bearer.js';
+import { authenticateBearer, type BearerAuthOptions } from '../bearer.js';
 import type { AccessTokenClaims, Verifier } from '../verifier.js';
 
 /** The parts of a `FastifyRequest` the hook uses. `auth` is set on success. */
