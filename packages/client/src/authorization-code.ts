@@ -12,7 +12,21 @@ import { calculateCodeChallenge, generateCodeVerifier, generateState } from './p
 import { type ClientAuthentication, requestToken } from './token-endpoint.js';
 import type { ClientAuthMethod, FetchLike, TokenSet } from './types.js';
 
-/** Options of {@link authorizationCode}. */
+/**
+ * Options of {@link authorizationCode}.
+ *
+ * @example
+ * ```ts
+ * const options: AuthorizationCodeOptions = {
+ *   issuer: 'https://auth.example.com',
+ *   clientId: 'web-app',
+ *   clientSecret: process.env.CLIENT_SECRET,
+ *   redirectUri: 'https://app.example.com/callback',
+ *   scope: ['orders:read', 'offline_access'],
+ * };
+ * const oauth = authorizationCode(options);
+ * ```
+ */
 export interface AuthorizationCodeOptions {
   /** Issuer identifier of the authorization server; endpoints are discovered from its metadata. */
   issuer: string;
@@ -38,7 +52,16 @@ export interface AuthorizationCodeOptions {
   timeoutMs?: number | undefined;
 }
 
-/** What {@link AuthorizationCodeClient.createAuthorizationRequest} returns. */
+/**
+ * What {@link AuthorizationCodeClient.createAuthorizationRequest} returns.
+ *
+ * @example
+ * ```ts
+ * const { url, state, codeVerifier }: AuthorizationRequest = await oauth.createAuthorizationRequest();
+ * req.session.oauth = { state, codeVerifier };
+ * res.redirect(url.href);
+ * ```
+ */
 export interface AuthorizationRequest {
   /** Send the user agent here (HTTP 302/303 or a link). */
   url: URL;
@@ -48,13 +71,29 @@ export interface AuthorizationRequest {
   codeVerifier: string;
 }
 
-/** The values stored when the authorization request was created. */
+/**
+ * The values stored when the authorization request was created.
+ *
+ * @example
+ * ```ts
+ * const checks: CallbackChecks = req.session.oauth; // saved by /login
+ * const tokens = await oauth.handleCallback(req.url, checks);
+ * ```
+ */
 export interface CallbackChecks {
   state: string;
   codeVerifier: string;
 }
 
-/** The client returned by {@link authorizationCode}. */
+/**
+ * The client returned by {@link authorizationCode}.
+ *
+ * @example
+ * ```ts
+ * const oauth: AuthorizationCodeClient = authorizationCode({ issuer, clientId, redirectUri, scope: 'read' });
+ * const { url } = await oauth.createAuthorizationRequest({ prompt: 'login' });
+ * ```
+ */
 export interface AuthorizationCodeClient {
   /**
    * Builds the authorization URL with fresh `state` and PKCE S256 `code_challenge`.

@@ -7,7 +7,16 @@
 import type { FetchLike, TokenSource } from './types.js';
 import { findChallenge } from './www-authenticate.js';
 
-/** Options of {@link authorizedFetch}. */
+/**
+ * Options of {@link authorizedFetch}.
+ *
+ * @example
+ * ```ts
+ * const api = authorizedFetch(tokens, {
+ *   headers: { 'x-api-key': process.env.API_KEY!, 'user-agent': 'billing-worker/1.0' },
+ * } satisfies AuthorizedFetchOptions);
+ * ```
+ */
 export interface AuthorizedFetchOptions {
   /**
    * Headers added to every request (e.g. an `x-api-key`). Per-request headers override them; `Authorization` is

@@ -12,6 +12,12 @@ import { NetworkError } from './errors.js';
  *
  * Delay before retry `n` (0-based) is a uniformly random value in `[0, min(maxDelayMs, baseDelayMs * 2^n)]`
  * ("full jitter"), so a fleet of clients that failed together does not retry together.
+ *
+ * @example
+ * ```ts
+ * const retry: RetryOptions = { retries: 5, baseDelayMs: 100, maxDelayMs: 2000 };
+ * const tokens = clientCredentials({ issuer, clientId, clientSecret, retry });
+ * ```
  */
 export interface RetryOptions {
   /** How many times to retry after the first attempt. `0` disables retries. Default `3`. */
@@ -130,7 +136,14 @@ function retryAfterMs(response: Response): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-/** Options of {@link fetchWithRetry}. */
+/**
+ * Options of {@link fetchWithRetry}.
+ *
+ * @example
+ * ```ts
+ * const options: FetchWithRetryOptions = { retry: { retries: 2 }, idempotent: false, timeoutMs: 10_000 };
+ * ```
+ */
 export interface FetchWithRetryOptions {
   /** Retry policy. */
   retry?: RetryOptions | undefined;

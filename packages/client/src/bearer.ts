@@ -29,7 +29,14 @@ export function extractBearerToken(authorization: string | string[] | null | und
   return BEARER.exec(authorization.trim())?.[1];
 }
 
-/** Options shared by the middlewares and {@link authenticateBearer}. */
+/**
+ * Options shared by the middlewares and {@link authenticateBearer}.
+ *
+ * @example
+ * ```ts
+ * app.get('/admin', { preHandler: fastifyBearerAuth(verifier, { realm: 'admin-api', requiredScopes: ['admin'] }) }, handler);
+ * ```
+ */
 export interface BearerAuthOptions {
   /** `realm` of the challenge. Default: the verifier's first audience. */
   realm?: string | undefined;
@@ -37,7 +44,15 @@ export interface BearerAuthOptions {
   requiredScopes?: string[] | undefined;
 }
 
-/** Outcome of {@link authenticateBearer}. */
+/**
+ * Outcome of {@link authenticateBearer}.
+ *
+ * @example
+ * ```ts
+ * const result: BearerAuthResult = await authenticateBearer(verifier, headers.authorization);
+ * if (!result.ok) console.log(result.status, result.wwwAuthenticate);
+ * ```
+ */
 export type BearerAuthResult =
   | { ok: true; token: string; claims: AccessTokenClaims }
   | {

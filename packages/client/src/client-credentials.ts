@@ -14,7 +14,21 @@ import {
 } from './token-endpoint.js';
 import type { ClientAuthMethod, FetchLike, TokenSource } from './types.js';
 
-/** Options of {@link clientCredentials}. */
+/**
+ * Options of {@link clientCredentials}.
+ *
+ * @example
+ * ```ts
+ * const options: ClientCredentialsOptions = {
+ *   tokenEndpoint: 'https://auth.example.com/oauth/token',
+ *   clientId: 'svc',
+ *   clientSecret: process.env.CLIENT_SECRET!,
+ *   authMethod: 'client_secret_post',
+ *   refreshSkewSeconds: 30,
+ * };
+ * const tokens = clientCredentials(options);
+ * ```
+ */
 export type ClientCredentialsOptions = TokenEndpointConfig &
   TokenCacheOptions & {
     clientId: string;

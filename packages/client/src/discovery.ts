@@ -37,7 +37,14 @@ export interface AuthorizationServerMetadata {
   [member: string]: unknown;
 }
 
-/** Options of {@link discover}. */
+/**
+ * Options of {@link discover}.
+ *
+ * @example
+ * ```ts
+ * const metadata = await discover('https://auth.example.com', { retry: { retries: 1 }, timeoutMs: 5000 });
+ * ```
+ */
 export interface DiscoveryOptions {
   /** Custom `fetch`. Default: the platform `fetch`. */
   fetch?: FetchLike | undefined;

@@ -34,7 +34,15 @@ export class ClavisError extends Error {
   }
 }
 
-/** Fields of an RFC 6749 §5.2 error response (also used for §4.1.2.1 authorization error responses). */
+/**
+ * Fields of an RFC 6749 §5.2 error response (also used for §4.1.2.1 authorization error responses).
+ *
+ * @example
+ * ```ts
+ * const fields: OAuthErrorFields = { error: 'invalid_grant', error_description: 'refresh token revoked' };
+ * throw new OAuthError(fields, 400);
+ * ```
+ */
 export interface OAuthErrorFields {
   /** The RFC 6749 `error` code, e.g. `invalid_client`, `invalid_grant`, `access_denied`. */
   error: string;
@@ -163,7 +171,16 @@ export class DiscoveryError extends ClavisError {
   }
 }
 
-/** Why an authorization response (the redirect back to `redirect_uri`) was rejected. */
+/**
+ * Why an authorization response (the redirect back to `redirect_uri`) was rejected.
+ *
+ * @example
+ * ```ts
+ * if (err instanceof AuthorizationResponseError) {
+ *   const reason: AuthorizationResponseErrorReason = err.reason; // e.g. 'state_mismatch'
+ * }
+ * ```
+ */
 export type AuthorizationResponseErrorReason =
   | 'state_mismatch'
   | 'iss_mismatch'

@@ -57,7 +57,20 @@ export function memoryRefreshTokenStore(initial?: string): RefreshTokenStore {
   };
 }
 
-/** Options of {@link refreshTokenSource}. */
+/**
+ * Options of {@link refreshTokenSource}.
+ *
+ * @example
+ * ```ts
+ * const options: RefreshTokenSourceOptions = {
+ *   issuer: 'https://auth.example.com',
+ *   clientId: 'cli',
+ *   store: memoryRefreshTokenStore(tokens.refresh_token),
+ *   initialTokens: tokens,
+ * };
+ * const source = refreshTokenSource(options);
+ * ```
+ */
 export type RefreshTokenSourceOptions = TokenEndpointConfig &
   TokenCacheOptions & {
     clientId: string;

@@ -7,7 +7,14 @@
 
 import type { TokenSet, TokenSource } from './types.js';
 
-/** Caching options shared by the token sources. */
+/**
+ * Caching options shared by the token sources.
+ *
+ * @example
+ * ```ts
+ * const tokens = clientCredentials({ issuer, clientId, clientSecret, refreshSkewSeconds: 120, defaultExpiresInSeconds: 600 });
+ * ```
+ */
 export interface TokenCacheOptions {
   /**
    * Stop handing out a token this many seconds (plus 1 s for servers that round `exp` down to whole seconds) before

@@ -12,12 +12,26 @@ import type { ClientAuthMethod, FetchLike, TokenEndpointResponse, TokenSet } fro
 /**
  * Where to send token requests: either an `issuer` (the token endpoint is discovered, RFC 8414) or an explicit
  * `tokenEndpoint` (no discovery; use this for servers without metadata). If both are given, `tokenEndpoint` wins.
+ *
+ * @example
+ * ```ts
+ * const viaDiscovery: TokenEndpointConfig = { issuer: 'https://auth.example.com' };
+ * const direct: TokenEndpointConfig = { tokenEndpoint: 'https://auth.example.com/oauth/token' };
+ * ```
  */
 export type TokenEndpointConfig =
   | { issuer: string; tokenEndpoint?: string | undefined }
   | { issuer?: string | undefined; tokenEndpoint: string };
 
-/** How the client authenticates at the token endpoint. */
+/**
+ * How the client authenticates at the token endpoint.
+ *
+ * @example
+ * ```ts
+ * const confidential: ClientAuthentication = { clientId: 'svc', clientSecret: 's3cr3t', authMethod: 'client_secret_basic' };
+ * const publicClient: ClientAuthentication = { clientId: 'spa' };
+ * ```
+ */
 export interface ClientAuthentication {
   clientId: string;
   /** Omit for public clients: `client_id` is then sent in the body (RFC 6749 §2.3 / §3.2.1). */
@@ -78,7 +92,14 @@ export function tokenEndpointResolver(
   return async () => requireEndpoint(await metadata(), 'token_endpoint');
 }
 
-/** Options of {@link requestToken}. */
+/**
+ * Options of {@link requestToken}.
+ *
+ * @example
+ * ```ts
+ * await requestToken(endpoint, params, client, { retry: { retries: 0 }, idempotent: false, timeoutMs: 5000 });
+ * ```
+ */
 export interface TokenRequestOptions {
   fetch?: FetchLike | undefined;
   retry?: RetryOptions | undefined;

@@ -86,5 +86,13 @@ export interface TokenSource {
   invalidate(accessToken?: string): void;
 }
 
-/** Client authentication methods for confidential clients (RFC 6749 §2.3.1). */
+/**
+ * Client authentication methods for confidential clients (RFC 6749 §2.3.1).
+ *
+ * @example
+ * ```ts
+ * const method: ClientAuthMethod = 'client_secret_post';
+ * const tokens = clientCredentials({ issuer, clientId, clientSecret, authMethod: method });
+ * ```
+ */
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';

@@ -17,10 +17,30 @@ import { cachedDiscovery, requireEndpoint } from './discovery.js';
 import { InsufficientScopeError, InvalidTokenError, JwksUnavailableError } from './errors.js';
 import type { FetchLike } from './types.js';
 
-/** Default signature algorithm allow-list. */
+/**
+ * Default signature algorithm allow-list.
+ *
+ * @example
+ * ```ts
+ * const verifier = createVerifier({ issuer, audience, algorithms: [...DEFAULT_ALGORITHMS, 'PS256'] });
+ * ```
+ */
 export const DEFAULT_ALGORITHMS: readonly string[] = Object.freeze(['ES256', 'EdDSA', 'RS256']);
 
-/** Options of {@link createVerifier}. */
+/**
+ * Options of {@link createVerifier}.
+ *
+ * @example
+ * ```ts
+ * const options: VerifierOptions = {
+ *   issuer: 'https://auth.example.com',
+ *   audience: 'https://api.example.com',
+ *   requiredScopes: ['orders:read'],
+ *   clockToleranceSeconds: 10,
+ * };
+ * const verifier = createVerifier(options);
+ * ```
+ */
 export interface VerifierOptions {
   /** Expected `iss` claim; also used to discover `jwks_uri` when `jwksUri` is not given. */
   issuer: string;
@@ -50,6 +70,12 @@ export interface VerifierOptions {
 
 /**
  * Claims of a verified access token (RFC 9068 §2.2). `scope` is space-separated.
+ *
+ * @example
+ * ```ts
+ * const claims: AccessTokenClaims = await verifier.verify(token);
+ * console.log(claims.sub, claims.client_id, claims.scope?.split(' '));
+ * ```
  */
 export interface AccessTokenClaims extends JWTPayload {
   iss: string;
@@ -58,13 +84,28 @@ export interface AccessTokenClaims extends JWTPayload {
   client_id?: string;
 }
 
-/** Per-call options of {@link Verifier.verify}. */
+/**
+ * Per-call options of {@link Verifier.verify}.
+ *
+ * @example
+ * ```ts
+ * await verifier.verify(token, { requiredScopes: ['orders:write'] } satisfies VerifyOptions);
+ * ```
+ */
 export interface VerifyOptions {
   /** Scopes required in addition to the verifier's `requiredScopes`. */
   requiredScopes?: string[] | undefined;
 }
 
-/** A JWT access token verifier, created by {@link createVerifier}. */
+/**
+ * A JWT access token verifier, created by {@link createVerifier}.
+ *
+ * @example
+ * ```ts
+ * const verifier: Verifier = createVerifier({ issuer, audience: 'https://api.example.com' });
+ * const claims = await verifier.verify(token);
+ * ```
+ */
 export interface Verifier {
   /**
    * Verifies a JWT access token and returns its claims.

@@ -6,6 +6,12 @@
 
 /**
  * One authentication challenge. Parameter names are lower-cased; values are unquoted.
+ *
+ * @example
+ * ```ts
+ * const [challenge]: Challenge[] = parseWwwAuthenticate(res.headers.get('www-authenticate') ?? '');
+ * if (challenge?.params.error === 'insufficient_scope') console.log('needs', challenge.params.scope);
+ * ```
  */
 export interface Challenge {
   scheme: string;
@@ -121,7 +127,15 @@ function sanitize(value: string): string {
   return value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '');
 }
 
-/** Attributes of an RFC 6750 §3 Bearer challenge. */
+/**
+ * Attributes of an RFC 6750 §3 Bearer challenge.
+ *
+ * @example
+ * ```ts
+ * const params: BearerChallengeParams = { realm: 'api', error: 'invalid_token', error_description: 'expired' };
+ * res.setHeader('www-authenticate', bearerChallenge(params));
+ * ```
+ */
 export interface BearerChallengeParams {
   realm?: string | undefined;
   error?: 'invalid_request' | 'invalid_token' | 'insufficient_scope' | undefined;

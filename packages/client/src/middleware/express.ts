@@ -8,20 +8,49 @@
 import { authenticateBearer, type BearerAuthOptions } from '../bearer.js';
 import type { AccessTokenClaims, Verifier } from '../verifier.js';
 
-/** The parts of an Express / `IncomingMessage` request the middleware uses. `auth` is set on success. */
+/**
+ * The parts of an Express / `IncomingMessage` request the middleware uses. `auth` is set on success.
+ *
+ * @example
+ * ```ts
+ * // Express: declare the claims on the request type once.
+ * declare global {
+ *   namespace Express {
+ *     interface Request { auth?: AccessTokenClaims }
+ *   }
+ * }
+ * ```
+ */
 export interface NodeRequestLike {
   headers: Record<string, string | string[] | undefined>;
   auth?: AccessTokenClaims;
 }
 
-/** The parts of an Express / `ServerResponse` response the middleware uses. */
+/**
+ * The parts of an Express / `ServerResponse` response the middleware uses.
+ *
+ * @example
+ * ```ts
+ * import http from 'node:http';
+ * // A plain node:http ServerResponse satisfies NodeResponseLike:
+ * http.createServer((req, res) => expressBearerAuth(verifier)(req, res, () => res.end('ok')));
+ * ```
+ */
 export interface NodeResponseLike {
   statusCode: number;
   setHeader(name: string, value: string): unknown;
   end(chunk?: string): unknown;
 }
 
-/** An Express-style middleware. */
+/**
+ * An Express-style middleware.
+ *
+ * @example
+ * ```ts
+ * const requireOrdersRead: ExpressBearerMiddleware = expressBearerAuth(verifier, { requiredScopes: ['orders:read'] });
+ * app.use('/orders', requireOrdersRead);
+ * ```
+ */
 export type ExpressBearerMiddleware = (
   req: NodeRequestLike,
   res: NodeResponseLike,

@@ -7,20 +7,45 @@
 import { authenticateBearer, type BearerAuthOptions } from '../bearer.js';
 import type { AccessTokenClaims, Verifier } from '../verifier.js';
 
-/** The parts of a `FastifyRequest` the hook uses. `auth` is set on success. */
+/**
+ * The parts of a `FastifyRequest` the hook uses. `auth` is set on success.
+ *
+ * @example
+ * ```ts
+ * declare module 'fastify' {
+ *   interface FastifyRequest { auth?: AccessTokenClaims }
+ * }
+ * ```
+ */
 export interface FastifyRequestLike {
   headers: Record<string, string | string[] | undefined>;
   auth?: AccessTokenClaims;
 }
 
-/** The parts of a `FastifyReply` the hook uses. */
+/**
+ * The parts of a `FastifyReply` the hook uses.
+ *
+ * @example
+ * ```ts
+ * // Any FastifyReply satisfies FastifyReplyLike; the hook only calls code(), header() and send().
+ * app.addHook('preHandler', fastifyBearerAuth(verifier));
+ * ```
+ */
 export interface FastifyReplyLike {
   code(statusCode: number): FastifyReplyLike;
   header(name: string, value: string): FastifyReplyLike;
   send(payload?: unknown): unknown;
 }
 
-/** An async Fastify `preHandler` (or `onRequest`) hook. */
+/**
+ * An async Fastify `preHandler` (or `onRequest`) hook.
+ *
+ * @example
+ * ```ts
+ * const requireToken: FastifyBearerHook = fastifyBearerAuth(verifier);
+ * app.addHook('preHandler', requireToken);
+ * ```
+ */
 export type FastifyBearerHook = (request: FastifyRequestLike, reply: FastifyReplyLike) => Promise<unknown>;
 
 /**
