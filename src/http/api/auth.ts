@@ -12,7 +12,8 @@ import { ApiProblem } from './errors.js';
  *
  * 1. A Clavis access token (`Authorization: Bearer`) carrying management scopes: `clavis:apps` for apps,
  *    secrets, app requests and audit events; `clavis:admin` for approvals, users and tenant settings.
- * 2. The hub's session cookie. The session module plugs in with {@link registerApiSessionResolver}; unsafe
+ * 2. The hub's session cookie (by default read with src/auth/session.ts; another resolver can be plugged
+ *    in with {@link registerApiSessionResolver}). Unsafe
  *    methods then need the session's CSRF token in `x-csrf-token` (a cookie is ambient authority, a bearer
  *    token is not, so bearer requests need no CSRF token).
  *
@@ -33,6 +34,38 @@ export interface SessionAuth {
 export type SessionResolver = (request: FastifyRequest) => Promise<SessionAuth | null>;
 
 const sessionResolvers = new WeakMap<Services, SessionResolver>();
+
+/**
+ * The actor for a signed-in user: their tenant and role. Admins of the default (operator) tenant are
+ * platform admins, who review public apps; `platformAdmin` can be narrowed by the caller (tokens need
+ * `clavis:admin` for it).
+ */
+export function actorForUser(
+  user: { id: string; tenant_id: string; role: string },
+  tenantKind: string,
+): Actor {
+  return {
+    id: `user:${user.id}`,
+    tenantId: user.tenant_id,
+    userId: user.id,
+    role: user.role as UserRole,
+    platformAdmin: user.role === 'admin' && tenantKind === 'default',
+  };
+}
+
+/** The default session path: the hub's session cookie (src/auth/session.ts), its CSRF token per session. */
+async function hubSession(services: Services, request: FastifyRequest): Promise<SessionAuth | null> {
+  if (!request.cookies) return null;
+  const { getSession } = await import('../../auth/session.js');
+  const session = await getSession(services, request);
+  if (!session) return null;
+  const tenant = await services.ctx.db
+    .selectFrom('tenants')
+    .select('kind')
+    .where('id', '=', session.user.tenant_id)
+    .executeTakeFirst();
+  return { actor: actorForUser(session.user, tenant?.kind ?? ''), csrfToken: session.csrf };
+}
 
 /**
  * Lets the hub's session module authenticate management API calls made with the session cookie.
@@ -121,20 +154,15 @@ export async function resolveApiActor(services: Services, request: FastifyReques
         'The user of this access token is no longer active.',
         'Bearer realm="clavis", error="invalid_token"',
       );
+    const actor = actorForUser(user, user.kind);
     return {
       via: 'token',
       scopes,
-      actor: {
-        id: `user:${user.id}`,
-        tenantId: user.tenant_id,
-        userId: user.id,
-        role: user.role as UserRole,
-        platformAdmin: scopes.has('clavis:admin') && user.role === 'admin' && user.kind === 'default',
-      },
+      actor: { ...actor, platformAdmin: !!actor.platformAdmin && scopes.has('clavis:admin') },
     };
   }
   const resolver = sessionResolvers.get(services);
-  const session = resolver ? await resolver(request) : null;
+  const session = resolver ? await resolver(request) : await hubSession(services, request);
   if (session) {
     if (!SAFE_METHODS.has(request.method)) {
       const sent = request.headers[CSRF_HEADER];
