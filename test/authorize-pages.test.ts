@@ -201,6 +201,19 @@ describe('consent page', () => {
       true,
     );
     expect((await authorize(b, req(app.app))).sawConsent).toBe(true);
+    // Even a stored consent (say, from before the app became public) is not used for a public client.
+    const now = Date.now();
+    await ts.server.services.ctx.db
+      .insertInto('consents')
+      .values({
+        user_id: u.user.id,
+        app_id: app.app.id,
+        scope: 'contacts:read contacts:write profile:read',
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    expect((await authorize(b, req(app.app))).sawConsent).toBe(true);
   });
 });
 
@@ -221,6 +234,7 @@ describe('who may authorize', () => {
     other: boolean;
   }> = [
     { name: 'private app', visibility: 'private', status: 'draft', home: true, other: false },
+    { name: 'approved private app', visibility: 'private', status: 'approved', home: true, other: false },
     { name: 'approved public app', visibility: 'public', status: 'approved', home: true, other: true },
     { name: 'draft public app', visibility: 'public', status: 'draft', home: true, other: false },
     { name: 'public app in review', visibility: 'public', status: 'in_review', home: true, other: false },

@@ -49,10 +49,6 @@ export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens): Gra
       const now = ctx.now();
       if (row.revoked_at !== null || row.expires_at <= now)
         throw new InvalidGrant('The refresh token is invalid, expired or revoked.');
-      if (row.used_at !== null) {
-        await revokeGrant(ctx, row.grant_id, 'refresh_token_reused', `client:${client.app.client_id}`);
-        throw new InvalidGrant('The refresh token was already used; the authorization has been revoked.');
-      }
 
       const original = splitScope(row.scope);
       let scope = original.filter((s) => client.app.scopes.includes(s));
@@ -69,7 +65,8 @@ export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens): Gra
       if (!(await userMayStillUse(ctx, client.app, row.user_id)))
         throw new InvalidGrant('The authorization is no longer valid.');
 
-      // Rotation: exactly one concurrent use flips used_at; the others count as reuse.
+      // Rotation: the conditional update is the one check for reuse. Exactly one use (of any number of
+      // concurrent ones) flips used_at; every other, earlier or concurrent, counts as reuse.
       const refreshToken = await inTransaction(ctx.db, async (trx) => {
         const res = await trx
           .updateTable('refresh_tokens')
