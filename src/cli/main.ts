@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.js';
+import { registerAppsCommands } from './commands/apps.js';
+import { registerLoginCommands } from './commands/login.js';
 import { registerOpsCommands } from './commands/ops.js';
+import { registerSecretsCommands } from './commands/secrets.js';
 import { registerServerCommands } from './commands/server.js';
+import { registerTokenCommand } from './commands/token.js';
 import { CliError, EXIT_SERVER, EXIT_USER } from './output.js';
 
 const program = new Command();
@@ -15,6 +19,10 @@ program
 
 registerServerCommands(program);
 registerOpsCommands(program);
+registerTokenCommand(program);
+registerLoginCommands(program);
+registerAppsCommands(program);
+registerSecretsCommands(program);
 
 function fail(err: unknown): never {
   const debug = process.argv.includes('--debug');

@@ -1,0 +1,256 @@
+import {
+  AuthorizationResponseError,
+  DiscoveryError,
+  NetworkError,
+  OAuthError,
+  requestToken,
+  UnexpectedResponseError,
+} from '@clavis/client';
+import type { Command } from 'commander';
+import { getLogin, normalizeServer, readCredentials, type SavedLogin, saveLogin } from './credentials.js';
+import { CliError, EXIT_SERVER, EXIT_USER } from './output.js';
+
+export const DEFAULT_SERVER = 'http://localhost:8080';
+
+/** Options every remote command takes. */
+export interface RemoteOptions {
+  server?: string;
+  json?: boolean;
+}
+
+/** Adds `--server URL` and `--json` to a remote command. */
+export function remoteOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--server <url>',
+      `Clavis server URL (default: $CLAVIS_SERVER, else the server of your last login, else ${DEFAULT_SERVER})`,
+    )
+    .option('--json', 'machine-readable output');
+}
+
+/** --server, else CLAVIS_SERVER, else the server saved at the last login, else http://localhost:8080. */
+export function resolveServer(flag: string | undefined): string {
+  const raw = flag ?? process.env.CLAVIS_SERVER ?? readCredentials().default_server ?? DEFAULT_SERVER;
+  try {
+    const u = new URL(raw);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
+    return normalizeServer(raw);
+  } catch {
+    throw new CliError(`--server ${raw} is not an http(s) URL (e.g. https://auth.example.com).`);
+  }
+}
+
+const NETWORK_REASONS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'DNS lookup failed',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  CERT_HAS_EXPIRED: 'TLS certificate expired',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed TLS certificate',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate not trusted',
+};
+
+/** Why a request failed at the network level, in a few words (walks `cause` chains and AggregateErrors). */
+export function networkReason(err: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [err];
+  while (queue.length) {
+    const e = queue.shift() as { code?: unknown; cause?: unknown; errors?: unknown[]; name?: string } | undefined;
+    if (!e || typeof e !== 'object' || seen.has(e)) continue;
+    seen.add(e);
+    if (typeof e.code === 'string' && NETWORK_REASONS[e.code]) return NETWORK_REASONS[e.code];
+    if (e.name === 'TimeoutError') return 'timed out';
+    if (e.cause) queue.push(e.cause);
+    if (Array.isArray(e.errors)) queue.push(...e.errors);
+  }
+  return undefined;
+}
+
+/** The innermost cause's message (e.g. undici's "bad port"), for failures without a known code. */
+function innermostMessage(err: unknown): string | undefined {
+  let e = err as { cause?: unknown; message?: string } | undefined;
+  let msg: string | undefined;
+  for (let i = 0; e && typeof e === 'object' && i < 10; i++) {
+    if (typeof e.message === 'string' && e.message) msg = e.message;
+    e = e.cause as typeof e;
+  }
+  return msg;
+}
+
+export function unreachable(url: string, err: unknown): CliError {
+  const reason = networkReason(err) ?? innermostMessage(err) ?? 'network error';
+  const origin = (() => {
+    try {
+      return new URL(url).origin;
+    } catch {
+      return url;
+    }
+  })();
+  return new CliError(
+    `cannot reach ${origin} (${reason}). Is the server running? Check --server.`,
+    EXIT_SERVER,
+  );
+}
+
+function isFetchFailure(err: unknown): boolean {
+  return err instanceof TypeError && networkReason(err) !== undefined;
+}
+
+/**
+ * Turns an SDK error from a token or discovery request into a one-line CliError; other errors pass through.
+ */
+export function oauthFailure(err: unknown, url: string, what: string): unknown {
+  if (err instanceof CliError) return err;
+  if (err instanceof NetworkError || isFetchFailure(err)) return unreachable(url, err);
+  if (err instanceof OAuthError) {
+    const desc = err.error_description ? `: ${err.error_description}` : '';
+    const hint =
+      err.error === 'invalid_client'
+        ? ' Check the client id and secret.'
+        : err.error === 'invalid_scope'
+          ? ' Check --scope against the scopes the client may request.'
+          : err.error === 'unauthorized_client'
+            ? ' The client may not use this grant.'
+            : '';
+    const code = err.status !== undefined && err.status >= 500 ? EXIT_SERVER : EXIT_USER;
+    return new CliError(`${what} failed (${err.error}${desc}).${hint}`, code);
+  }
+  if (err instanceof DiscoveryError) {
+    const cause = (err as { cause?: unknown }).cause;
+    if (cause instanceof NetworkError) return unreachable(url, cause);
+    return new CliError(
+      `${err.message}. Check --issuer/--server, or pass --token-endpoint URL for servers without RFC 8414 metadata.`,
+    );
+  }
+  if (err instanceof UnexpectedResponseError)
+    return new CliError(
+      `${what} failed: ${err.message}.`,
+      err.status >= 500 || err.status === 0 ? EXIT_SERVER : EXIT_USER,
+    );
+  if (err instanceof AuthorizationResponseError) return new CliError(`${what} failed: ${err.message}.`);
+  return err;
+}
+
+interface Problem {
+  title?: string;
+  status?: number;
+  detail?: string;
+  errors?: Record<string, string>;
+}
+
+/** A client for the management API (/api/v1) with the saved login's token, refreshed when it has expired. */
+export class ApiClient {
+  #login: SavedLogin | undefined;
+
+  constructor(readonly server: string) {}
+
+  static from(opts: RemoteOptions): ApiClient {
+    return new ApiClient(resolveServer(opts.server));
+  }
+
+  #notLoggedIn(): CliError {
+    return new CliError(`not logged in to ${this.server}. Run \`clavis login --server ${this.server}\`.`);
+  }
+
+  /** A valid access token for this server: the saved one, or a refreshed one when it has expired. */
+  async accessToken(forceRefresh = false): Promise<string> {
+    const login = this.#login ?? getLogin(this.server);
+    if (!login) throw this.#notLoggedIn();
+    this.#login = login;
+    const expired = login.expires_at !== undefined && login.expires_at - 30_000 <= Date.now();
+    if (!expired && !forceRefresh) return login.access_token;
+    if (!login.refresh_token)
+      throw new CliError(
+        `your token for ${this.server} has expired. Run \`clavis login --server ${this.server}\` again.`,
+      );
+    let tokens: Awaited<ReturnType<typeof requestToken>>;
+    try {
+      tokens = await requestToken(
+        login.token_endpoint,
+        { grant_type: 'refresh_token', refresh_token: login.refresh_token },
+        { clientId: login.client_id },
+        { idempotent: false, retry: { retries: 1, baseDelayMs: 200 }, timeoutMs: 15_000 },
+      );
+    } catch (err) {
+      if (err instanceof OAuthError && (err.error === 'invalid_grant' || err.error === 'invalid_client'))
+        throw new CliError(
+          `your login at ${this.server} has expired or was revoked. Run \`clavis login --server ${this.server}\` again.`,
+        );
+      throw oauthFailure(err, login.token_endpoint, 'refreshing the access token');
+    }
+    const next: SavedLogin = {
+      ...login,
+      access_token: tokens.access_token,
+      refresh_token: tokens.refresh_token ?? login.refresh_token,
+      expires_at: tokens.expiresAt,
+      scope: tokens.scope ?? login.scope,
+      saved_at: Date.now(),
+    };
+    saveLogin(next);
+    this.#login = next;
+    return next.access_token;
+  }
+
+  /** Calls the management API; returns the parsed JSON (undefined for 204). Errors become CliErrors. */
+  async request<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    let token = await this.accessToken();
+    let res = await this.#send(method, path, token, body);
+    if (res.status === 401 && this.#login?.refresh_token) {
+      // The token may have been revoked or the server's clock differs: one refresh, one retry.
+      await res.body?.cancel().catch(() => undefined);
+      token = await this.accessToken(true);
+      res = await this.#send(method, path, token, body);
+    }
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text ? JSON.parse(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (res.ok) return json as T;
+    throw this.#problem(res, json as Problem | undefined, text);
+  }
+
+  async #send(method: string, path: string, token: string, body: unknown): Promise<Response> {
+    const url = `${this.server}/api/v1${path}`;
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      return await fetch(url, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(30_000),
+      });
+    } catch (err) {
+      throw unreachable(url, err);
+    }
+  }
+
+  #problem(res: Response, p: Problem | undefined, text: string): CliError {
+    const detail = p?.detail ?? (text.trim().slice(0, 200) || res.statusText);
+    const fields = p?.errors
+      ? ` (${Object.entries(p.errors)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('; ')})`
+      : '';
+    const full = `${detail.replace(/\.$/, '')}${fields}`;
+    if (res.status >= 500) return new CliError(`the server failed (HTTP ${res.status}): ${full}. Try again later or check the server logs.`, EXIT_SERVER);
+    if (res.status === 401)
+      return new CliError(
+        `${full}. Run \`clavis login --server ${this.server}\`.`,
+      );
+    if (res.status === 403 && /scope/i.test(res.headers.get('www-authenticate') ?? ''))
+      return new CliError(
+        `${full}. Log in with that scope: \`clavis login --server ${this.server} --scope "clavis:apps clavis:admin"\`.`,
+      );
+    return new CliError(`${full}.`);
+  }
+}

@@ -1,0 +1,40 @@
+import type { ApiClient } from './api-client.js';
+import { CliError } from './output.js';
+
+export interface ApiApp {
+  id: string;
+  client_id: string;
+  tenant_id: string;
+  owner_user_id: string | null;
+  name: string;
+  description: string;
+  visibility: string;
+  client_type: string;
+  callback_url: string;
+  scopes: string[];
+  default_scopes: string[];
+  status: string;
+  review_note: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/**
+ * Finds an app by object id or by client_id. A client_id is looked up with the list filter `q` (which
+ * matches the exact client_id); otherwise the argument is taken as the object id.
+ */
+export async function resolveApp(api: ApiClient, ref: string): Promise<ApiApp> {
+  if (!ref.trim()) throw new CliError('give the app as its id or client_id.');
+  const page = await api.request<{ items: ApiApp[] }>('GET', `/apps?${new URLSearchParams({ q: ref, limit: '200' })}`);
+  const byClientId = page.items.find((a) => a.client_id === ref || a.id === ref);
+  if (byClientId) return byClientId;
+  try {
+    return await api.request<ApiApp>('GET', `/apps/${encodeURIComponent(ref)}`);
+  } catch (err) {
+    if (err instanceof CliError && err.exitCode === 1)
+      throw new CliError(
+        `no app "${ref}" (neither an app id nor a client_id you can manage). Run \`clavis apps list\` to see yours.`,
+      );
+    throw err;
+  }
+}

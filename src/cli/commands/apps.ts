@@ -1,0 +1,241 @@
+import type { Command } from 'commander';
+import { ApiClient, type RemoteOptions, remoteOptions } from '../api-client.js';
+import { type ApiApp, resolveApp } from '../apps-resolve.js';
+import { printFields, printSecretBox, splitList } from '../format.js';
+import { CliError, printTable } from '../output.js';
+
+interface CreatedSecret {
+  id: string;
+  value: string;
+  expires_at: string | null;
+}
+
+const SHOW_FIELDS = [
+  'id',
+  'client_id',
+  'name',
+  'description',
+  'status',
+  'visibility',
+  'client_type',
+  'callback_url',
+  'scopes',
+  'default_scopes',
+  'review_note',
+  'tenant_id',
+  'owner_user_id',
+  'created_at',
+  'updated_at',
+];
+
+function printApp(app: ApiApp): void {
+  printFields(app as unknown as Record<string, unknown>, SHOW_FIELDS);
+}
+
+function oneOf(flag: string, value: string | undefined, allowed: string[]): string | undefined {
+  if (value !== undefined && !allowed.includes(value))
+    throw new CliError(`${flag} must be one of: ${allowed.join(', ')}.`);
+  return value;
+}
+
+const confirmNeeded = (what: string) =>
+  new CliError(`${what} cannot be undone: add --yes to confirm.`);
+
+export function registerAppsCommands(program: Command): void {
+  const apps = program
+    .command('apps')
+    .description('Manage apps (OAuth clients) over the management API')
+    .addHelpText(
+      'after',
+      '\nAPP is an app id or a client_id.\n\nExamples:\n  $ clavis apps list\n  $ clavis apps create --name "Orders service" --callback-url https://orders.example.com/callback\n  $ clavis apps show orders-service --json',
+    );
+
+  remoteOptions(apps.command('list').description('List the apps you may manage'))
+    .option('--status <status>', 'draft, in_review, approved, rejected or disabled')
+    .option('--visibility <visibility>', 'private or public')
+    .option('--search <text>', 'name contains, or exact client_id')
+    .option('--limit <n>', 'page size (1-200)', '50')
+    .option('--cursor <cursor>', 'next_cursor of the previous page')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ clavis apps list\n  $ clavis apps list --status in_review\n  $ clavis apps list --json | jq -r ".items[].client_id"',
+    )
+    .action(
+      async (
+        opts: RemoteOptions & { status?: string; visibility?: string; search?: string; limit: string; cursor?: string },
+      ) => {
+        oneOf('--status', opts.status, ['draft', 'in_review', 'approved', 'rejected', 'disabled']);
+        oneOf('--visibility', opts.visibility, ['private', 'public']);
+        const limit = Number(opts.limit);
+        if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new CliError('--limit must be 1-200.');
+        const q = new URLSearchParams({ limit: String(limit) });
+        if (opts.status) q.set('status', opts.status);
+        if (opts.visibility) q.set('visibility', opts.visibility);
+        if (opts.search) q.set('q', opts.search);
+        if (opts.cursor) q.set('cursor', opts.cursor);
+        const api = ApiClient.from(opts);
+        const page = await api.request<{ items: ApiApp[]; next_cursor: string | null }>('GET', `/apps?${q}`);
+        if (opts.json) return console.log(JSON.stringify(page, null, 2));
+        printTable(page.items as unknown as Array<Record<string, unknown>>, [
+          'id',
+          'client_id',
+          'name',
+          'status',
+          'visibility',
+          'client_type',
+        ]);
+        if (page.next_cursor) console.log(`\nMore: clavis apps list --cursor ${page.next_cursor}`);
+      },
+    );
+
+  remoteOptions(apps.command('create').description('Register an app (a confidential app gets its first secret)'))
+    .requiredOption('--name <name>', 'app name')
+    .requiredOption('--callback-url <url>', 'the OAuth callback (redirect) URL')
+    .option('--description <text>', 'description')
+    .option('--visibility <visibility>', 'private (default) or public', 'private')
+    .option('--type <type>', 'confidential (default, has a secret) or public (PKCE, no secret)', 'confidential')
+    .option('--scopes <scopes>', 'scopes the app may request, space- or comma-separated')
+    .option('--default-scopes <scopes>', 'scopes granted when a request names none')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ clavis apps create --name "Orders service" --callback-url https://orders.example.com/callback --scopes contacts:read\n  $ clavis apps create --name "Mobile" --type public --callback-url com.example.app:/cb --json',
+    )
+    .action(
+      async (
+        opts: RemoteOptions & {
+          name: string;
+          callbackUrl: string;
+          description?: string;
+          visibility: string;
+          type: string;
+          scopes?: string;
+          defaultScopes?: string;
+        },
+      ) => {
+        oneOf('--visibility', opts.visibility, ['private', 'public']);
+        oneOf('--type', opts.type, ['confidential', 'public']);
+        const body: Record<string, unknown> = {
+          name: opts.name,
+          visibility: opts.visibility,
+          client_type: opts.type,
+          callback_url: opts.callbackUrl,
+        };
+        if (opts.description !== undefined) body.description = opts.description;
+        if (opts.scopes !== undefined) body.scopes = splitList(opts.scopes);
+        if (opts.defaultScopes !== undefined) body.default_scopes = splitList(opts.defaultScopes);
+        const api = ApiClient.from(opts);
+        const app = await api.request<ApiApp & { secret: CreatedSecret | null }>('POST', '/apps', body);
+        if (opts.json) return console.log(JSON.stringify(app, null, 2));
+        const { secret, ...rest } = app;
+        console.log(`Created app ${rest.name}: client_id ${rest.client_id} (id ${rest.id}, ${rest.status}).`);
+        if (secret) {
+          console.log('');
+          printSecretBox(secret.value);
+          console.log(
+            `Secret id ${secret.id}${secret.expires_at ? `, expires ${secret.expires_at}` : ', never expires'}.`,
+          );
+        }
+      },
+    );
+
+  remoteOptions(apps.command('show <app>').description('Show an app'))
+    .addHelpText('after', '\nExamples:\n  $ clavis apps show orders-service\n  $ clavis apps show 01J9Z... --json')
+    .action(async (ref: string, opts: RemoteOptions) => {
+      const api = ApiClient.from(opts);
+      const app = await resolveApp(api, ref);
+      if (opts.json) return console.log(JSON.stringify(app, null, 2));
+      printApp(app);
+    });
+
+  remoteOptions(apps.command('update <app>').description('Change an app; only the fields given change'))
+    .option('--name <name>', 'new name')
+    .option('--description <text>', 'new description')
+    .option('--visibility <visibility>', 'private or public')
+    .option('--callback-url <url>', 'new callback URL (a public app in review goes back to draft)')
+    .option('--scopes <scopes>', 'scopes the app may request, space- or comma-separated')
+    .option('--default-scopes <scopes>', 'default scopes')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ clavis apps update orders-service --name "Orders"\n  $ clavis apps update orders-service --scopes "contacts:read contacts:write"',
+    )
+    .action(
+      async (
+        ref: string,
+        opts: RemoteOptions & {
+          name?: string;
+          description?: string;
+          visibility?: string;
+          callbackUrl?: string;
+          scopes?: string;
+          defaultScopes?: string;
+        },
+      ) => {
+        oneOf('--visibility', opts.visibility, ['private', 'public']);
+        const body: Record<string, unknown> = {};
+        if (opts.name !== undefined) body.name = opts.name;
+        if (opts.description !== undefined) body.description = opts.description;
+        if (opts.visibility !== undefined) body.visibility = opts.visibility;
+        if (opts.callbackUrl !== undefined) body.callback_url = opts.callbackUrl;
+        if (opts.scopes !== undefined) body.scopes = splitList(opts.scopes);
+        if (opts.defaultScopes !== undefined) body.default_scopes = splitList(opts.defaultScopes);
+        if (Object.keys(body).length === 0)
+          throw new CliError(
+            'nothing to change: give at least one of --name, --description, --visibility, --callback-url, --scopes, --default-scopes.',
+          );
+        const api = ApiClient.from(opts);
+        const app = await resolveApp(api, ref);
+        const updated = await api.request<ApiApp>('PATCH', `/apps/${encodeURIComponent(app.id)}`, body);
+        if (opts.json) return console.log(JSON.stringify(updated, null, 2));
+        console.log(`Updated ${updated.client_id}.`);
+        printApp(updated);
+      },
+    );
+
+  remoteOptions(apps.command('delete <app>').description('Delete an app and revoke all its secrets'))
+    .option('--yes', 'confirm (deletion cannot be undone)')
+    .addHelpText('after', '\nExample:\n  $ clavis apps delete orders-service --yes')
+    .action(async (ref: string, opts: RemoteOptions & { yes?: boolean }) => {
+      if (!opts.yes) throw confirmNeeded(`deleting ${ref}`);
+      const api = ApiClient.from(opts);
+      const app = await resolveApp(api, ref);
+      await api.request('DELETE', `/apps/${encodeURIComponent(app.id)}`);
+      if (opts.json) return console.log(JSON.stringify({ id: app.id, client_id: app.client_id, deleted: true }));
+      console.log(`Deleted ${app.client_id} (id ${app.id}); its secrets no longer work.`);
+    });
+
+  const transition = (name: string, description: string, path: string, example: string) =>
+    remoteOptions(apps.command(`${name} <app>`).description(description))
+      .addHelpText('after', `\nExample:\n  $ ${example}`)
+      .action(async (ref: string, opts: RemoteOptions) => {
+        const api = ApiClient.from(opts);
+        const app = await resolveApp(api, ref);
+        const updated = await api.request<ApiApp>('POST', `/apps/${encodeURIComponent(app.id)}/${path}`);
+        if (opts.json) return console.log(JSON.stringify(updated, null, 2));
+        console.log(`${updated.client_id} is now ${updated.status}.`);
+      });
+  transition(
+    'submit',
+    'Submit a public app for approval',
+    'submit',
+    'clavis apps submit partner-portal',
+  );
+  transition(
+    'approve',
+    'Approve an app in review (platform admins, scope clavis:admin)',
+    'approve',
+    'clavis apps approve partner-portal',
+  );
+
+  remoteOptions(apps.command('reject <app>').description('Reject an app in review (platform admins)'))
+    .requiredOption('--reason <text>', "why (shown to the app's owner)")
+    .addHelpText('after', '\nExample:\n  $ clavis apps reject partner-portal --reason "The callback URL must be on your own domain."')
+    .action(async (ref: string, opts: RemoteOptions & { reason: string }) => {
+      const api = ApiClient.from(opts);
+      const app = await resolveApp(api, ref);
+      const updated = await api.request<ApiApp>('POST', `/apps/${encodeURIComponent(app.id)}/reject`, {
+        reason: opts.reason,
+      });
+      if (opts.json) return console.log(JSON.stringify(updated, null, 2));
+      console.log(`${updated.client_id} is now ${updated.status}: ${updated.review_note ?? opts.reason}`);
+    });
+}

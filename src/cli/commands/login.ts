@@ -1,0 +1,262 @@
+import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import {
+  type AuthorizationServerMetadata,
+  authorizationCode,
+  clientCredentials,
+  discover,
+  OAuthError,
+  type TokenSet,
+} from '@clavis/client';
+import type { Command } from 'commander';
+import { oauthFailure, remoteOptions, resolveServer, unreachable } from '../api-client.js';
+import { credentialsPath, getLogin, removeLogin, type SavedLogin, saveLogin } from '../credentials.js';
+import { CliError } from '../output.js';
+import { resolveClientId, resolveClientSecret } from '../secret-input.js';
+
+/** The CLI's public client, created at bootstrap (src/domain/bootstrap.ts). */
+export const CLI_CLIENT_ID = 'clavis-cli';
+
+interface LoginOptions {
+  server?: string;
+  json?: boolean;
+  clientId?: string;
+  clientSecretStdin?: boolean;
+  clientSecret?: string;
+  scope?: string;
+  browser?: boolean;
+  timeout?: string;
+}
+
+const LOGIN_EXAMPLES = `
+By default this opens your browser to sign in (authorization code flow with PKCE through a loopback
+redirect on 127.0.0.1). The URL is always printed, so you can open it yourself. The token (and refresh
+token) is saved in ${'$'}XDG_CONFIG_HOME/clavis/credentials.json (mode 0600), never a client secret.
+
+Examples:
+  $ clavis login --server https://auth.example.com
+  $ clavis login --scope "clavis:apps clavis:admin"          # admins: approvals too
+  $ clavis login --no-browser                                # print the URL only
+
+  # automation: client credentials, secret from the environment or stdin
+  $ CLAVIS_CLIENT_SECRET=... clavis login --client-id ci-bot
+  $ vault read -field=secret kv/ci-bot | clavis login --client-id ci-bot --client-secret-stdin
+`;
+
+async function metadataFor(server: string): Promise<AuthorizationServerMetadata> {
+  try {
+    return await discover(server, { retry: { retries: 1, baseDelayMs: 200 }, timeoutMs: 15_000 });
+  } catch (err) {
+    throw oauthFailure(err, server, 'discovering the server');
+  }
+}
+
+function openBrowser(url: string): void {
+  const cmd =
+    process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer.exe' : 'xdg-open';
+  try {
+    const child = spawn(cmd, [url], { stdio: 'ignore', detached: true });
+    child.on('error', () => {}); // no opener installed: the printed URL is enough
+    child.unref();
+  } catch {}
+}
+
+const page = (title: string, text: string) =>
+  `<!doctype html><meta charset="utf-8"><title>${title}</title><body style="font-family:sans-serif;margin:3em"><h1>${title}</h1><p>${text}</p></body>`;
+
+const escapeHtml = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+async function browserLogin(server: string, opts: LoginOptions): Promise<{ tokens: TokenSet; clientId: string }> {
+  await metadataFor(server); // fails fast (and clearly) when the server is down
+  const timeoutMs = Math.max(1, Number(opts.timeout ?? 300)) * 1000;
+  if (!Number.isFinite(timeoutMs)) throw new CliError('--timeout must be a number of seconds.');
+
+  const callback = createServer();
+  await new Promise<void>((resolve, reject) => {
+    callback.once('error', reject);
+    callback.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = callback.address() as { port: number };
+  const redirectUri = `http://127.0.0.1:${port}/callback`;
+  const oauth = authorizationCode({
+    issuer: server,
+    clientId: CLI_CLIENT_ID,
+    redirectUri,
+    scope: opts.scope ?? 'clavis:apps',
+    retry: { retries: 1, baseDelayMs: 200 },
+    timeoutMs: 15_000,
+  });
+  try {
+    const request = await oauth.createAuthorizationRequest();
+    process.stderr.write(
+      `Open this URL in your browser to log in to ${server}:\n\n  ${request.url.href}\n\nWaiting for the browser (${timeoutMs / 1000} s)...\n`,
+    );
+    if (opts.browser !== false && !process.env.CLAVIS_NO_BROWSER) openBrowser(request.url.href);
+    const tokens = await waitForCallback(callback, timeoutMs, async (url) =>
+      oauth.handleCallback(url, { state: request.state, codeVerifier: request.codeVerifier }),
+    );
+    return { tokens, clientId: CLI_CLIENT_ID };
+  } finally {
+    callback.closeAllConnections();
+    callback.close();
+  }
+}
+
+function waitForCallback(
+  server: Server,
+  timeoutMs: number,
+  handle: (url: string) => Promise<TokenSet>,
+): Promise<TokenSet> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      settled = true;
+      reject(
+        new CliError(
+          `no answer from the browser within ${timeoutMs / 1000} s. Run \`clavis login\` again (or raise --timeout).`,
+        ),
+      );
+    }, timeoutMs);
+    server.on('request', (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+      if (url.pathname !== '/callback' || settled) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
+        return;
+      }
+      settled = true;
+      clearTimeout(timer);
+      handle(url.href).then(
+        (tokens) => {
+          res
+            .writeHead(200, { 'content-type': 'text/html; charset=utf-8', connection: 'close' })
+            .end(page('Logged in', 'You are logged in to the Clavis CLI. You can close this tab.'));
+          resolve(tokens);
+        },
+        (err: unknown) => {
+          const mapped = err instanceof OAuthError && err.error === 'access_denied'
+            ? new CliError('login was denied in the browser.')
+            : oauthFailure(err, url.href, 'the login');
+          const message = mapped instanceof Error ? mapped.message : String(mapped);
+          res
+            .writeHead(400, { 'content-type': 'text/html; charset=utf-8', connection: 'close' })
+            .end(page('Login failed', `${escapeHtml(message)} Go back to the terminal.`));
+          reject(mapped);
+        },
+      );
+    });
+  });
+}
+
+export function registerLoginCommands(program: Command): void {
+  remoteOptions(
+    program
+      .command('login')
+      .description('Log in to a Clavis server (browser with PKCE, or client credentials for automation)'),
+  )
+    .option('--client-id <id>', 'log in as this client with client credentials (default: $CLAVIS_CLIENT_ID)')
+    .option('--client-secret-stdin', 'read the client secret from stdin (with --client-id)')
+    .option('--client-secret <secret>', 'client secret (discouraged: it lands in your shell history)')
+    .option('--scope <scopes>', 'scopes to request (browser default: clavis:apps)')
+    .option('--no-browser', 'do not try to open a browser; just print the URL')
+    .option('--timeout <seconds>', 'how long to wait for the browser', '300')
+    .addHelpText('after', LOGIN_EXAMPLES)
+    .action(async (opts: LoginOptions) => {
+      const server = resolveServer(opts.server);
+      const machine =
+        opts.clientId !== undefined ||
+        opts.clientSecretStdin ||
+        opts.clientSecret !== undefined ||
+        (!!process.env.CLAVIS_CLIENT_ID && !!process.env.CLAVIS_CLIENT_SECRET);
+      let tokens: TokenSet;
+      let clientId: string;
+      let meta: AuthorizationServerMetadata;
+      if (machine) {
+        clientId = resolveClientId(opts.clientId);
+        const clientSecret = await resolveClientSecret({ flag: opts.clientSecret, stdin: opts.clientSecretStdin });
+        meta = await metadataFor(server);
+        try {
+          tokens = await clientCredentials({
+            issuer: server,
+            clientId,
+            clientSecret,
+            scope: opts.scope,
+            retry: { retries: 1, baseDelayMs: 200 },
+            timeoutMs: 15_000,
+          }).getTokenResponse();
+        } catch (err) {
+          throw oauthFailure(err, server, 'logging in');
+        }
+      } else {
+        meta = await metadataFor(server);
+        ({ tokens, clientId } = await browserLogin(server, opts));
+      }
+      const login: SavedLogin = {
+        server,
+        grant: machine ? 'client_credentials' : 'authorization_code',
+        client_id: clientId,
+        token_endpoint: meta.token_endpoint ?? `${server}/oauth/token`,
+        revocation_endpoint: (meta.revocation_endpoint as string | undefined) ?? undefined,
+        access_token: tokens.access_token,
+        refresh_token: tokens.refresh_token,
+        expires_at: tokens.expiresAt,
+        scope: tokens.scope,
+        saved_at: Date.now(),
+      };
+      saveLogin(login);
+      if (opts.json)
+        console.log(
+          JSON.stringify({
+            server,
+            client_id: clientId,
+            grant: login.grant,
+            scope: login.scope ?? null,
+            expires_at: login.expires_at ? new Date(login.expires_at).toISOString() : null,
+            refreshable: !!login.refresh_token,
+            credentials_file: credentialsPath(),
+          }),
+        );
+      else
+        console.log(
+          `Logged in to ${server} as ${clientId}${login.scope ? ` (scopes: ${login.scope})` : ''}. Token saved in ${credentialsPath()}.`,
+        );
+    });
+
+  remoteOptions(program.command('logout').description('Revoke and delete the saved login for a server'))
+    .addHelpText('after', '\nExamples:\n  $ clavis logout\n  $ clavis logout --server https://auth.example.com')
+    .action(async (opts: { server?: string; json?: boolean }) => {
+      const server = resolveServer(opts.server);
+      const login = getLogin(server);
+      if (!login) {
+        if (opts.json) console.log(JSON.stringify({ server, logged_out: false, revoked: false }));
+        else console.log(`Not logged in to ${server}; nothing to do.`);
+        return;
+      }
+      let revoked = false;
+      let warning: string | undefined;
+      // Public client (clavis-cli): the refresh token can be revoked with client_id alone (RFC 7009).
+      if (login.refresh_token && login.revocation_endpoint) {
+        try {
+          const res = await fetch(login.revocation_endpoint, {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+            body: new URLSearchParams({
+              token: login.refresh_token,
+              token_type_hint: 'refresh_token',
+              client_id: login.client_id,
+            }).toString(),
+            signal: AbortSignal.timeout(15_000),
+          });
+          revoked = res.ok;
+          if (!res.ok) warning = `the server refused to revoke the refresh token (HTTP ${res.status})`;
+        } catch (err) {
+          warning = unreachable(login.revocation_endpoint, err).message;
+        }
+      }
+      removeLogin(server);
+      if (warning) process.stderr.write(`clavis: warning: ${warning}; the local login was deleted anyway.\n`);
+      if (opts.json) console.log(JSON.stringify({ server, logged_out: true, revoked }));
+      else console.log(`Logged out of ${server}${revoked ? ' (refresh token revoked)' : ''}.`);
+    });
+}
+
