@@ -214,6 +214,21 @@ describe('Idempotency-Key', () => {
     expect(elsewhere.json.id).not.toBe(first.json.id);
   });
 
+  it('concurrent requests with one key create one secret (the loser replays or is told to retry)', async () => {
+    const app = await newApp();
+    const key = { 'idempotency-key': `race-${Date.now()}` };
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        api.post(`/v1/apps/${app.id}/secrets`, { description: 'race' }, { headers: key }),
+      ),
+    );
+    for (const r of results) expect([201, 409]).toContain(r.status);
+    const ids = new Set(results.filter((r) => r.status === 201).map((r) => r.json.id));
+    expect(ids.size).toBe(1);
+    const list = await api.get(`/v1/apps/${app.id}/secrets`);
+    expect(list.json.items).toHaveLength(2);
+  });
+
   it('the stored response is sealed: the database never holds the secret value', async () => {
     const app = await newApp();
     const key = { 'idempotency-key': `sealed-${Date.now()}` };
