@@ -3,9 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.js';
 import { registerAppsCommands } from './commands/apps.js';
 import { registerLoginCommands } from './commands/login.js';
-import { registerOpsCommands } from './commands/ops.js';
 import { registerSecretsCommands } from './commands/secrets.js';
-import { registerServerCommands } from './commands/server.js';
 import { registerTokenCommand } from './commands/token.js';
 import { CliError, EXIT_SERVER, EXIT_USER } from './output.js';
 
@@ -17,8 +15,15 @@ program
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-registerServerCommands(program);
-registerOpsCommands(program);
+// Remote commands skip loading the server's modules (about a second of imports on every call).
+const REMOTE_COMMANDS = new Set(['token', 'login', 'logout', 'apps', 'secrets']);
+const first = process.argv.slice(2).find((a) => !a.startsWith('-'));
+if (!first || !REMOTE_COMMANDS.has(first)) {
+  const { registerServerCommands } = await import('./commands/server.js');
+  const { registerOpsCommands } = await import('./commands/ops.js');
+  registerServerCommands(program);
+  registerOpsCommands(program);
+}
 registerTokenCommand(program);
 registerLoginCommands(program);
 registerAppsCommands(program);
