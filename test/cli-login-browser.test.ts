@@ -1,0 +1,130 @@
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authorize, Browser } from './helpers/browser.js';
+import { collect, lines, runCli, spawnCli, tempConfigDir } from './helpers/cli.js';
+import { postForm, startTestServer, type TestServer } from './helpers/server.js';
+
+// `clavis login` through the browser: the printed URL is driven with fetch + a cookie jar (login form,
+// consent), the redirect goes to the CLI's loopback listener, the CLI exchanges the code (PKCE, state, iss).
+let ts: TestServer;
+let dir: string;
+
+beforeAll(async () => {
+  ts = await startTestServer();
+  dir = tempConfigDir();
+});
+afterAll(async () => {
+  await ts?.close();
+});
+
+/** Starts `clavis login`, waits for the printed URL, returns it with the still running process. */
+async function startLogin(args: string[] = []) {
+  const child = spawnCli(['login', '--server', ts.url, '--no-browser', '--timeout', '20', ...args], {
+    env: { CLAVIS_CONFIG_DIR: dir },
+  });
+  const result = collect(child, 30_000);
+  let stderr = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+      const m = /^\s+(http\S+\/oauth\/authorize\?\S+)$/m.exec(stderr);
+      if (m) resolve(m[1]!);
+    });
+    child.on('close', () => reject(new Error(`login exited before printing a URL: ${stderr}`)));
+  });
+  return { url, result };
+}
+
+describe('clavis login (browser, PKCE, loopback redirect)', () => {
+  it('prints the URL, receives the callback, saves access and refresh token (0600)', async () => {
+    const { url, result } = await startLogin(['--scope', 'clavis:apps clavis:admin']);
+    const u = new URL(url);
+    expect(u.origin).toBe(ts.url);
+    expect(u.searchParams.get('client_id')).toBe('clavis-cli');
+    expect(u.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(u.searchParams.get('redirect_uri')).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+
+    const browser = new Browser(ts.url);
+    const flow = await authorize(browser, url, { email: ts.admin.email, password: ts.admin.password });
+    expect(flow.sawLogin).toBe(true);
+    expect(flow.location).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback\?/);
+    const cb = await fetch(flow.location!);
+    expect(cb.status).toBe(200);
+    expect(await cb.text()).toMatch(/Logged in/);
+
+    const r = await result;
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/Logged in to .* as clavis-cli \(scopes: clavis:apps clavis:admin\)/);
+    const file = join(dir, 'credentials.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const saved = JSON.parse(readFileSync(file, 'utf8')).servers[ts.url];
+    expect(saved.grant).toBe('authorization_code');
+    expect(saved.refresh_token).toBeTruthy();
+
+    // the saved token works, acting as the admin user
+    const list = await runCli(['apps', 'list', '--json'], { env: { CLAVIS_CONFIG_DIR: dir } });
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout).items.some((a: { client_id: string }) => a.client_id === 'clavis-cli')).toBe(true);
+  });
+
+  it('an expired access token is refreshed with the refresh token (rotated and saved)', async () => {
+    const file = join(dir, 'credentials.json');
+    const before = JSON.parse(readFileSync(file, 'utf8'));
+    before.servers[ts.url].expires_at = Date.now() - 1000;
+    writeFileSync(file, JSON.stringify(before), { mode: 0o600 });
+    const r = await runCli(['apps', 'show', 'clavis-cli', '--json'], { env: { CLAVIS_CONFIG_DIR: dir } });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const after = JSON.parse(readFileSync(file, 'utf8')).servers[ts.url];
+    expect(after.access_token).not.toBe(before.servers[ts.url].access_token);
+    expect(after.refresh_token).not.toBe(before.servers[ts.url].refresh_token);
+    expect(after.expires_at).toBeGreaterThan(Date.now());
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it('logout revokes the refresh token at /oauth/revoke and deletes the login', async () => {
+    const file = join(dir, 'credentials.json');
+    const saved = JSON.parse(readFileSync(file, 'utf8')).servers[ts.url];
+    const r = await runCli(['logout', '--json'], { env: { CLAVIS_CONFIG_DIR: dir } });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ server: ts.url, logged_out: true, revoked: true });
+    const refresh = await postForm(`${ts.url}/oauth/token`, {
+      grant_type: 'refresh_token',
+      refresh_token: saved.refresh_token,
+      client_id: 'clavis-cli',
+    });
+    expect(refresh.status).toBe(400);
+    expect(refresh.json.error).toBe('invalid_grant');
+    const list = await runCli(['apps', 'list'], { env: { CLAVIS_CONFIG_DIR: dir } });
+    expect(list.code).toBe(1);
+    expect(list.stderr).toMatch(/not logged in/);
+  });
+
+  it('a denied consent fails the login with exit 1 and one line', async () => {
+    const { url, result } = await startLogin();
+    const browser = new Browser(ts.url);
+    const flow = await authorize(browser, url, {
+      email: ts.admin.email,
+      password: ts.admin.password,
+      decision: 'deny',
+    });
+    if (flow.location) await fetch(flow.location).catch(() => undefined);
+    const r = await result;
+    expect(r.code).toBe(1);
+    expect(lines(r.stderr).at(-1)).toMatch(/^clavis: login was denied in the browser\.$/);
+  });
+
+  it('a forged callback (wrong state) is rejected', async () => {
+    const { url, result } = await startLogin();
+    const redirect = new URL(new URL(url).searchParams.get('redirect_uri')!);
+    redirect.searchParams.set('code', 'forged');
+    redirect.searchParams.set('state', 'not-the-state');
+    redirect.searchParams.set('iss', ts.url);
+    const cb = await fetch(redirect);
+    expect(cb.status).toBe(400);
+    const r = await result;
+    expect(r.code).toBe(1);
+    expect(lines(r.stderr).at(-1)).toMatch(/^clavis: the login failed: .*state/i);
+  });
+});
