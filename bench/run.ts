@@ -299,7 +299,7 @@ async function loadScenario(
     const row = rows.get(t.key)!;
     if (t.na[name]) {
       row.status = 'n/a';
-      row.note = t.na[name];
+      row.note = t.na[name]!.replace(/^n\/a: /, '');
       continue;
     }
     try {
