@@ -1,11 +1,12 @@
 import fastifyCookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import { hubRoutes } from '../hub/index.js';
 import type { Services } from '../services.js';
 import { assetRoutes } from '../web/render.js';
 import { managementApiRoutes } from './api/index.js';
 import { registerErrorHandler } from './error-handler.js';
 import { loggerOptions } from './logging.js';
-import { type Metrics, createMetrics, metricsRoutes } from './metrics.js';
+import { createMetrics, type Metrics, metricsRoutes } from './metrics.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { connectedAppsRoutes } from './routes/connected-apps.js';
 import { discoveryRoutes } from './routes/discovery.js';
@@ -52,6 +53,8 @@ export async function buildServer(services: Services, options: BuildOptions = {}
   if (services.features.authorizationEndpoint) await authorizeRoutes(app, services);
   await connectedAppsRoutes(app, services);
   await managementApiRoutes(app, services);
+  // The developer hub (issue 4): sign-up, apps, secrets, admin area.
+  await hubRoutes(app, services);
   for (const plugin of options.plugins ?? []) await plugin(app, services, metrics);
   app.addHook('onClose', async () => {
     metrics.registry.clear();

@@ -38,9 +38,11 @@ export interface LoginPageProps {
   email?: string;
   error?: string;
   app?: AppSummary;
+  /** Offer a link to the developer sign-up (when the operator allows public sign-up). */
+  signup?: boolean;
 }
 
-export function LoginPage({ csrf, returnTo, email, error, app }: LoginPageProps) {
+export function LoginPage({ csrf, returnTo, email, error, app, signup }: LoginPageProps) {
   return (
     <Layout title="Sign in" narrow>
       <div class="card">
@@ -74,6 +76,11 @@ export function LoginPage({ csrf, returnTo, email, error, app }: LoginPageProps)
             Sign in
           </button>
         </form>
+        {signup && !app ? (
+          <p class="auth-switch muted">
+            New to Clavis? <a href="/signup">Create a developer account</a>
+          </p>
+        ) : null}
       </div>
     </Layout>
   );
@@ -177,7 +184,7 @@ export interface ConnectedAppsPageProps {
 
 export function ConnectedAppsPage({ csrf, user, apps, scopeText, notice }: ConnectedAppsPageProps) {
   return (
-    <Layout title="Connected apps" user={user} csrf={csrf}>
+    <Layout title="Connected apps" user={user} csrf={csrf} active="/account/connected-apps">
       <h1>Connected apps</h1>
       <p class="muted">Apps you have allowed to access your account. Revoking ends their access at once.</p>
       {notice ? (

@@ -72,6 +72,7 @@ export async function loginRoutes(app: FastifyInstance, services: Services): Pro
         csrf: await csrfToken(services, request, reply),
         returnTo,
         app: await appFor(services, returnTo),
+        signup: services.config.signupEnabled,
       }),
     );
   });
@@ -90,6 +91,7 @@ export async function loginRoutes(app: FastifyInstance, services: Services): Pro
           email,
           error,
           app: await appFor(services, returnTo),
+          signup: services.config.signupEnabled,
         }),
       );
     if (!form) return again(400, 'The form could not be read. Try again.');

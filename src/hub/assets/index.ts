@@ -1,0 +1,25 @@
+import { createHash } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { HUB_CSS } from './hub-css.js';
+import { HUB_JS } from './hub-js.js';
+
+const hash = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 12);
+
+/** Content-addressed paths: a changed asset gets a new URL, so the old one may be cached for a year. */
+export const HUB_CSS_PATH = `/assets/hub.${hash(HUB_CSS)}.css`;
+export const HUB_JS_PATH = `/assets/hub.${hash(HUB_JS)}.js`;
+
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+/** Serves the hub's stylesheet and script with long-lived cache headers. */
+export async function hubAssetRoutes(app: FastifyInstance): Promise<void> {
+  app.get(HUB_CSS_PATH, async (_req, reply) =>
+    reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', IMMUTABLE).send(HUB_CSS),
+  );
+  app.get(HUB_JS_PATH, async (_req, reply) =>
+    reply
+      .header('content-type', 'text/javascript; charset=utf-8')
+      .header('cache-control', IMMUTABLE)
+      .send(HUB_JS),
+  );
+}

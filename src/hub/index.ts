@@ -1,0 +1,24 @@
+import type { FastifyInstance } from 'fastify';
+import type { Services } from '../services.js';
+import { hubAssetRoutes } from './assets/index.js';
+import { adminRoutes } from './pages/admin.js';
+import { auditTabRoutes } from './pages/app-audit.js';
+import { basicTabRoutes } from './pages/app-basic.js';
+import { oauthTabRoutes } from './pages/app-oauth.js';
+import { appsRoutes } from './pages/apps.js';
+import { signupRoutes } from './pages/signup.js';
+
+/**
+ * The developer hub at `/`: sign-up, apps, the app page's tabs and the admin area. Server-rendered pages
+ * (preact, auto-escaped), one POST form per action with the session's CSRF token, and 303 after success.
+ * Every action calls the same domain functions as the management API, with the same Actor.
+ */
+export async function hubRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  await hubAssetRoutes(app);
+  await signupRoutes(app, services);
+  await appsRoutes(app, services);
+  await basicTabRoutes(app, services);
+  await oauthTabRoutes(app, services);
+  await auditTabRoutes(app, services);
+  await adminRoutes(app, services);
+}

@@ -1,0 +1,141 @@
+import type { FastifyInstance } from 'fastify';
+import { type App, getAppForActor } from '../../domain/apps.js';
+import { type AuditEvent, listAuditEvents } from '../../domain/audit.js';
+import type { DomainContext } from '../../domain/context.js';
+import type { Services } from '../../services.js';
+import { sendPage } from '../../web/render.js';
+import { guard, type Hub, hubFor } from '../context.js';
+import { DateText, Empty } from '../ui/components.js';
+import { AppShell, appPath } from './app-shell.js';
+
+const WORDS: Record<string, string> = {
+  'app.created': 'App registered',
+  'app.updated': 'Settings changed',
+  'app.deleted': 'App deleted',
+  'app.submitted': 'Submitted for approval',
+  'app.approved': 'Approved',
+  'app.rejected': 'Rejected',
+  'app.disabled': 'Disabled',
+  'app.enabled': 'Enabled again',
+  'secret.created': 'Client secret created',
+  'secret.refreshed': 'Client secret refreshed',
+  'secret.revoked': 'Client secret deleted',
+  'secret.first_used': 'Client secret used for the first time',
+  'secret.expired_use_attempt': 'Someone tried an expired client secret',
+  'grant.revoked': 'A user revoked access',
+  'app_request.fulfilled': 'Created from an app request',
+};
+
+function detail(e: AuditEvent): string | null {
+  const d = e.data;
+  if (e.type === 'app.rejected' && typeof d.reason === 'string') return `Reason: ${d.reason}`;
+  if (e.type === 'app.updated' && Array.isArray(d.fields)) return `Changed: ${d.fields.join(', ')}`;
+  if (e.secret_id) {
+    const desc = typeof d.description === 'string' && d.description ? ` (${d.description})` : '';
+    return `Secret ID ${e.secret_id}${desc}`;
+  }
+  return null;
+}
+
+/** Readable actors: `user:<id>` becomes the user's email (one query for the page). */
+async function actorNames(ctx: DomainContext, events: AuditEvent[]): Promise<Map<string, string>> {
+  const ids = [
+    ...new Set(
+      events
+        .map((e) => e.actor)
+        .filter((a) => a.startsWith('user:'))
+        .map((a) => a.slice(5)),
+    ),
+  ];
+  const names = new Map<string, string>();
+  if (ids.length) {
+    const rows = await ctx.db.selectFrom('users').select(['id', 'email']).where('id', 'in', ids).execute();
+    for (const r of rows) names.set(`user:${r.id}`, r.email);
+  }
+  for (const e of events) {
+    if (names.has(e.actor)) continue;
+    if (e.actor.startsWith('client:')) names.set(e.actor, `API client ${e.actor.slice(7)}`);
+    else if (e.actor === 'system') names.set(e.actor, 'Clavis');
+    else names.set(e.actor, e.actor.startsWith('user:') ? 'A deleted user' : e.actor);
+  }
+  return names;
+}
+
+function dotClass(type: string): string {
+  if (type.startsWith('secret.')) return 'audit-dot dot-secret';
+  if (type === 'app.rejected' || type === 'app.deleted' || type === 'app.disabled')
+    return 'audit-dot dot-danger';
+  return 'audit-dot';
+}
+
+function AuditTab(p: {
+  hub: Hub;
+  app: App;
+  events: AuditEvent[];
+  names: Map<string, string>;
+  next: string | null;
+}) {
+  const { app } = p;
+  return (
+    <AppShell hub={p.hub} app={app} tab="audit" title="Audit log">
+      <section class="card" aria-labelledby="audit-title">
+        <h2 id="audit-title">Audit log</h2>
+        <p class="section-note">
+          Credential and configuration changes to this app, newest first. Times are UTC.
+        </p>
+        {p.events.length === 0 ? (
+          <Empty title="Nothing recorded yet." />
+        ) : (
+          <ul class="audit-list">
+            {p.events.map((e) => {
+              const d = detail(e);
+              return (
+                <li key={e.id}>
+                  <span class={dotClass(e.type)} aria-hidden="true" />
+                  <div>
+                    <strong>{WORDS[e.type] ?? e.type}</strong>
+                    <div class="cell-sub">by {p.names.get(e.actor) ?? e.actor}</div>
+                    {d ? <div class="cell-sub mono">{d}</div> : null}
+                  </div>
+                  <DateText at={e.created_at} withTime />
+                </li>
+              );
+            })}
+          </ul>
+        )}
+        {p.next ? (
+          <p>
+            <a class="btn" href={`${appPath(app, 'audit')}?cursor=${encodeURIComponent(p.next)}`}>
+              Older events
+            </a>
+          </p>
+        ) : null}
+      </section>
+    </AppShell>
+  );
+}
+
+export async function auditTabRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const ctx = services.ctx;
+  app.get('/apps/:id/audit', async (request, reply) => {
+    const hub = await hubFor(services, request, reply);
+    if (!hub) return reply;
+    const { id } = request.params as { id: string };
+    const q = request.query as Record<string, string | undefined>;
+    return guard(hub, reply, 'app', async () => {
+      const a = await getAppForActor(ctx, hub.actor, id);
+      let page: Awaited<ReturnType<typeof listAuditEvents>>;
+      try {
+        page = await listAuditEvents(ctx, { appId: a.id, limit: 50, cursor: q.cursor || undefined });
+      } catch {
+        page = await listAuditEvents(ctx, { appId: a.id, limit: 50 });
+      }
+      const names = await actorNames(ctx, page.items);
+      return sendPage(
+        reply,
+        200,
+        AuditTab({ hub, app: a, events: page.items, names, next: page.next_cursor }),
+      );
+    });
+  });
+}

@@ -1,0 +1,256 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { type App, deleteApp, getAppForActor, submitApp, updateApp } from '../../domain/apps.js';
+import { callbackUrlReviewProblem } from '../../domain/callback-url.js';
+import type { Services } from '../../services.js';
+import { sendPage } from '../../web/render.js';
+import {
+  checkCsrf,
+  Form,
+  type FormErrors,
+  guard,
+  type Hub,
+  hubFor,
+  seeOther,
+  toFormErrors,
+} from '../context.js';
+import { Alert, Choices, Csrf, Field } from '../ui/components.js';
+import { AppShell, appPath } from './app-shell.js';
+
+export interface BasicValues {
+  name: string;
+  description: string;
+  callback_url: string;
+  visibility: string;
+}
+
+export const VISIBILITY_OPTIONS = [
+  {
+    value: 'private',
+    label: 'Private',
+    description: 'Only users of your tenant can use it. Works at once, no review.',
+  },
+  {
+    value: 'public',
+    label: 'Public',
+    description: 'Users of any tenant can authorize it once Clavis has approved it.',
+  },
+];
+
+export const CALLBACK_HINT =
+  'Clavis allows exactly one callback URL per app. While the app is a draft a placeholder such as http://localhost:3000/callback is fine; before you submit a public app, change it to your real https address.';
+
+interface BasicTabProps {
+  hub: Hub;
+  app: App;
+  values?: BasicValues;
+  errors?: FormErrors;
+  submitError?: string;
+  notice?: string;
+}
+
+const NOTICES: Record<string, string> = {
+  saved: 'Changes saved.',
+  submitted: 'Submitted for approval. An administrator will review the app; you will see the outcome here.',
+};
+
+function SubmitCard({ hub, app, submitError }: BasicTabProps) {
+  if (app.visibility !== 'public')
+    return (
+      <section class="card">
+        <h2>Approval</h2>
+        <p class="muted">
+          Private apps need no approval: users of {hub.tenant.name} can authorize this app now.
+        </p>
+      </section>
+    );
+  const canSubmit = app.status === 'draft' || app.status === 'rejected';
+  const problem = callbackUrlReviewProblem(app.callback_url);
+  return (
+    <section class="card" aria-labelledby="submit-title">
+      <h2 id="submit-title">Submit for approval</h2>
+      {app.status === 'in_review' ? (
+        <Alert kind="info">
+          The app is in review. Users of other tenants can authorize it once it is approved.
+        </Alert>
+      ) : app.status === 'approved' ? (
+        <Alert kind="ok">Approved: users of every tenant can authorize this app.</Alert>
+      ) : (
+        <>
+          <p class="section-note">
+            Public apps are reviewed before users of other tenants can authorize them. The callback URL must
+            use https and be your app's real address: not a placeholder, localhost or an example domain.
+          </p>
+          {submitError ? (
+            <Alert kind="error">
+              <strong>Cannot submit yet.</strong> {submitError}
+            </Alert>
+          ) : problem && canSubmit ? (
+            <p class="hint">Before you submit: {problem}</p>
+          ) : null}
+          <form method="post" action={`${appPath(app)}/submit`}>
+            <Csrf token={hub.csrf} />
+            <button type="submit" class="btn btn-primary" disabled={!canSubmit}>
+              Submit for approval
+            </button>
+          </form>
+        </>
+      )}
+    </section>
+  );
+}
+
+export function BasicTab(p: BasicTabProps) {
+  const { hub, app } = p;
+  const v = p.values ?? {
+    name: app.name,
+    description: app.description,
+    callback_url: app.callback_url,
+    visibility: app.visibility,
+  };
+  const e = p.errors ?? { fields: {} };
+  return (
+    <AppShell hub={hub} app={app} tab="" title="Basic info">
+      {p.notice ? <Alert kind="ok">{p.notice}</Alert> : null}
+      {app.status === 'rejected' && app.review_note ? (
+        <Alert kind="error">
+          <strong>The reviewer rejected this app:</strong> {app.review_note}
+          <div>Fix what they asked for, save, and submit it again.</div>
+        </Alert>
+      ) : null}
+      <section class="card" aria-labelledby="basic-title">
+        <h2 id="basic-title">Basic info</h2>
+        <form method="post" action={appPath(app)} novalidate>
+          <Csrf token={hub.csrf} />
+          {e.form ? <Alert kind="error">{e.form}</Alert> : null}
+          <Field name="name" label="App name" value={v.name} error={e.fields.name} required />
+          <Field
+            name="description"
+            label="Description"
+            value={v.description}
+            error={e.fields.description}
+            textarea
+          />
+          <Field
+            name="callback_url"
+            label="OAuth callback URL"
+            type="url"
+            value={v.callback_url}
+            error={e.fields.callback_url}
+            hint={CALLBACK_HINT}
+            required
+          />
+          <Choices
+            name="visibility"
+            legend="Visibility"
+            row
+            options={VISIBILITY_OPTIONS}
+            selected={[v.visibility]}
+            error={e.fields.visibility}
+          />
+          {app.visibility === 'public' && app.status === 'approved' ? (
+            <p class="hint">
+              Changing the callback URL or visibility of an approved app sends it back for review.
+            </p>
+          ) : null}
+          <button type="submit" class="btn btn-primary">
+            Save
+          </button>
+        </form>
+      </section>
+      <SubmitCard {...p} />
+      <section class="card" aria-labelledby="danger-title">
+        <h2 id="danger-title">Delete app</h2>
+        <p class="section-note">
+          Deleting revokes every client secret and ends every user's access. The client_id is never reused.
+        </p>
+        <form
+          method="post"
+          action={`${appPath(app)}/delete`}
+          data-confirm={`Delete ${app.name}? Its secrets stop working and users lose access at once.`}
+        >
+          <Csrf token={hub.csrf} />
+          <button type="submit" class="btn btn-danger">
+            Delete this app
+          </button>
+        </form>
+      </section>
+    </AppShell>
+  );
+}
+
+function send(reply: FastifyReply, status: number, p: BasicTabProps) {
+  return sendPage(reply, status, BasicTab(p));
+}
+
+export async function basicTabRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const ctx = services.ctx;
+  app.get('/apps/:id', async (request, reply) => {
+    const hub = await hubFor(services, request, reply);
+    if (!hub) return reply;
+    const { id } = request.params as { id: string };
+    const q = request.query as Record<string, string | undefined>;
+    return guard(hub, reply, 'app', async () => {
+      const a = await getAppForActor(ctx, hub.actor, id);
+      return send(reply, 200, { hub, app: a, notice: q.notice ? NOTICES[q.notice] : undefined });
+    });
+  });
+
+  app.post('/apps/:id', async (request, reply) => {
+    const hub = await hubFor(services, request, reply);
+    if (!hub) return reply;
+    const form = Form.of(request);
+    if (!(await checkCsrf(hub, request, reply, form))) return reply;
+    const { id } = request.params as { id: string };
+    return guard(hub, reply, 'app', async () => {
+      const a = await getAppForActor(ctx, hub.actor, id);
+      const values: BasicValues = {
+        name: form.get('name'),
+        description: form.get('description'),
+        callback_url: form.get('callback_url'),
+        visibility: form.get('visibility'),
+      };
+      try {
+        await updateApp(ctx, hub.actor, a.id, {
+          name: values.name,
+          description: values.description,
+          callback_url: values.callback_url,
+          visibility: values.visibility as App['visibility'],
+        });
+        return seeOther(reply, `${appPath(a)}?notice=saved`);
+      } catch (e) {
+        const errors = toFormErrors(e, ['name', 'description', 'callback_url', 'visibility']);
+        return send(reply, 400, { hub, app: a, values, errors });
+      }
+    });
+  });
+
+  app.post('/apps/:id/submit', async (request, reply) => {
+    const hub = await hubFor(services, request, reply);
+    if (!hub) return reply;
+    const form = Form.of(request);
+    if (!(await checkCsrf(hub, request, reply, form))) return reply;
+    const { id } = request.params as { id: string };
+    return guard(hub, reply, 'app', async () => {
+      const a = await getAppForActor(ctx, hub.actor, id);
+      try {
+        await submitApp(ctx, hub.actor, a.id);
+        return seeOther(reply, `${appPath(a)}?notice=submitted`);
+      } catch (e) {
+        const errors = toFormErrors(e, []);
+        return send(reply, 400, { hub, app: a, submitError: errors.form });
+      }
+    });
+  });
+
+  app.post('/apps/:id/delete', async (request, reply) => {
+    const hub = await hubFor(services, request, reply);
+    if (!hub) return reply;
+    const form = Form.of(request);
+    if (!(await checkCsrf(hub, request, reply, form))) return reply;
+    const { id } = request.params as { id: string };
+    return guard(hub, reply, 'app', async () => {
+      await deleteApp(ctx, hub.actor, id);
+      return seeOther(reply, '/apps?notice=deleted');
+    });
+  });
+}

@@ -1,0 +1,586 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { type App, getAppForActor, updateApp } from '../../domain/apps.js';
+import { listScopes, type Scope } from '../../domain/scopes.js';
+import {
+  addSecret,
+  type ClientSecret,
+  type CreatedSecret,
+  listSecrets,
+  refreshSecret,
+  revokeSecret,
+  type SecretOptions,
+} from '../../domain/secrets.js';
+import type { Services } from '../../services.js';
+import { sendPage } from '../../web/render.js';
+import {
+  checkCsrf,
+  Form,
+  type FormErrors,
+  guard,
+  type Hub,
+  hubFor,
+  noStore,
+  seeOther,
+  toFormErrors,
+} from '../context.js';
+import { newNonce, recordNonce, usedNonce } from '../nonce.js';
+import {
+  Alert,
+  Choices,
+  CopyButton,
+  Csrf,
+  DAY_MS,
+  DateText,
+  Dialog,
+  ExpiryBadge,
+  Field,
+  Select,
+} from '../ui/components.js';
+import { AppShell, appPath } from './app-shell.js';
+
+export interface NewSecretValues {
+  description: string;
+  expiry: string;
+  expires_on: string;
+}
+
+export interface OAuthTabProps {
+  hub: Hub;
+  app: App;
+  secrets: ClientSecret[];
+  catalogue: Scope[];
+  now: number;
+  nonce: string;
+  notice?: string;
+  /** A message about a failed action (e.g. the secret was deactivated meanwhile). */
+  error?: string;
+  newSecret?: { values: NewSecretValues; errors: FormErrors };
+  confirm?: { kind: 'refresh' | 'delete'; secretId: string };
+  /** A value to show once: this response only, never stored or put in a URL. */
+  shown?: { secret: CreatedSecret; kind: 'created' | 'refreshed' | 'app-created' };
+  scopes?: { values: string[]; errors: FormErrors };
+}
+
+const EXPIRY_OPTIONS = [
+  { value: '6', label: '6 months (recommended)' },
+  { value: '12', label: '12 months' },
+  { value: '24', label: '24 months' },
+  { value: 'custom', label: 'Custom date' },
+];
+
+function IdRow(p: {
+  id: string;
+  label: string;
+  sub: string;
+  value: string;
+  help: string;
+  primary?: boolean;
+}) {
+  return (
+    <div class={p.primary ? 'id-row primary-id' : 'id-row'}>
+      <div class="id-label">
+        {p.label}
+        <small>{p.sub}</small>
+      </div>
+      <code class="id-value" id={p.id}>
+        {p.value}
+      </code>
+      <CopyButton target={p.id} label={p.label} />
+      <div class="id-help">{p.help}</div>
+    </div>
+  );
+}
+
+function SecretShownDialog({ app, shown }: { app: App; shown: NonNullable<OAuthTabProps['shown']> }) {
+  const title =
+    shown.kind === 'refreshed'
+      ? 'New client secret generated'
+      : shown.kind === 'app-created'
+        ? 'Your app is registered'
+        : 'Client secret created';
+  return (
+    <Dialog id="secret-value" title={title} open closeHref={appPath(app, 'oauth')} role="alertdialog">
+      {shown.kind === 'refreshed' ? (
+        <p>The previous secret is deactivated: update your app's configuration with this value.</p>
+      ) : shown.kind === 'app-created' ? (
+        <p>Here are your app's first client secret and its client_id.</p>
+      ) : null}
+      <label for="secret-value-text">Client secret value</label>
+      <div class="secret-box">
+        <input id="secret-value-text" type="text" readonly value={shown.secret.value} data-secret autofocus />
+        <CopyButton target="secret-value-text" label="client secret value" />
+      </div>
+      <Alert kind="warn">
+        <strong>Copy this value now. It will not be shown again.</strong> Store it in a password manager or
+        your secret store. Afterwards only its first three characters (
+        <span class="secret-hint">{shown.secret.hint}•••••</span>) are shown.
+      </Alert>
+      <dl class="kv small">
+        <dt>Use with client_id</dt>
+        <dd class="mono">{app.client_id}</dd>
+        <dt>Secret ID</dt>
+        <dd>
+          <span class="mono">{shown.secret.id}</span>
+          <div class="hint">Only identifies the secret in this hub and the API. It is not the secret.</div>
+        </dd>
+        <dt>Expires</dt>
+        <dd>{shown.secret.expires_at === null ? 'Never' : <DateText at={shown.secret.expires_at} />}</dd>
+      </dl>
+      <div class="actions">
+        <a class="btn btn-primary" href={appPath(app, 'oauth')} data-dialog-close>
+          I have copied the secret
+        </a>
+      </div>
+    </Dialog>
+  );
+}
+
+function NewSecretDialog(p: OAuthTabProps) {
+  const { app, hub } = p;
+  const v = p.newSecret?.values ?? { description: '', expiry: '6', expires_on: '' };
+  const e = p.newSecret?.errors ?? { fields: {} };
+  const maxDays = hub.tenant.settings.secret_max_lifetime_days;
+  const options = hub.tenant.settings.secret_allow_never_expire
+    ? [...EXPIRY_OPTIONS, { value: 'never', label: 'Never expires' }]
+    : EXPIRY_OPTIONS;
+  const maxDate = new Date(p.now + maxDays * DAY_MS).toISOString().slice(0, 10);
+  return (
+    <Dialog id="new-secret" title="New client secret" open={!!p.newSecret} closeHref={appPath(app, 'oauth')}>
+      <form method="post" action={`${appPath(app, 'oauth')}/secrets`} novalidate>
+        <Csrf token={hub.csrf} />
+        <input type="hidden" name="nonce" value={p.nonce} />
+        {e.form ? <Alert kind="error">{e.form}</Alert> : null}
+        <Field
+          name="description"
+          id="secret-description"
+          label="Description"
+          value={v.description}
+          error={e.fields.description}
+          placeholder="e.g. Production server"
+          hint="Helps you tell secrets apart later."
+        />
+        <Select
+          name="expiry"
+          id="secret-expiry"
+          label="Expires"
+          value={v.expiry}
+          options={options}
+          error={e.fields.expires_in_months}
+        />
+        <Field
+          name="expires_on"
+          id="secret-expires-on"
+          label="Custom expiry date"
+          type="date"
+          value={v.expires_on}
+          error={e.fields.expires_at}
+          max={maxDate}
+          hint={`Used when "Custom date" is chosen. Your tenant allows at most ${maxDays} days.`}
+        />
+        <div class="actions">
+          <a class="btn" href={appPath(app, 'oauth')} data-dialog-close>
+            Cancel
+          </a>
+          <button type="submit" class="btn btn-primary">
+            Add secret
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function SecretsCard(p: OAuthTabProps) {
+  const { app, hub, secrets, now } = p;
+  const active = secrets.filter((s) => s.revoked_at === null);
+  const revoked = secrets.filter((s) => s.revoked_at !== null).slice(0, 5);
+  return (
+    <section class="card" aria-labelledby="secrets-title">
+      <div class="card-head">
+        <h2 id="secrets-title">Client secrets</h2>
+        <a class="btn btn-primary" href={`${appPath(app, 'oauth')}?new_secret=1`} data-dialog="new-secret">
+          New client secret
+        </a>
+      </div>
+      <p class="section-note">
+        Your app proves it is itself with the client_id and a secret <strong>value</strong>. A value is shown
+        once, when it is created; afterwards only its first three characters appear. The{' '}
+        <strong>secret ID</strong> only names a secret here and in the API: never send it to the token
+        endpoint.
+      </p>
+      {active.length === 0 ? (
+        <Alert kind="warn">This app has no active client secret, so it cannot get tokens. Create one.</Alert>
+      ) : null}
+      <div class="table-wrap">
+        <table class="data stack">
+          <thead>
+            <tr>
+              <th scope="col">Description</th>
+              <th scope="col">Value</th>
+              <th scope="col">Secret ID</th>
+              <th scope="col" class="hide-md">
+                Created
+              </th>
+              <th scope="col">Expires</th>
+              <th scope="col" class="hide-md">
+                Last used
+              </th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {[...active, ...revoked].map((s) => (
+              <tr key={s.id}>
+                <td data-label="Description">{s.description || <span class="muted">No description</span>}</td>
+                <td data-label="Value">
+                  <span class="secret-hint" title="Only the first three characters are kept visible">
+                    {s.hint}•••••
+                  </span>
+                </td>
+                <td data-label="Secret ID">
+                  <span class="mono cell-sub">{s.id}</span>
+                </td>
+                <td data-label="Created" class="hide-md">
+                  <DateText at={s.created_at} />
+                </td>
+                <td data-label="Expires">
+                  {s.revoked_at !== null ? (
+                    <span class="badge badge-muted">Deactivated</span>
+                  ) : s.expires_at === null ? (
+                    'Never'
+                  ) : (
+                    <>
+                      <DateText at={s.expires_at} /> <ExpiryBadge expiresAt={s.expires_at} now={now} />
+                    </>
+                  )}
+                </td>
+                <td data-label="Last used" class="hide-md">
+                  {s.last_used_at === null ? (
+                    <span class="muted">Never</span>
+                  ) : (
+                    <DateText at={s.last_used_at} withTime />
+                  )}
+                </td>
+                <td class="actions-cell">
+                  {s.revoked_at === null ? (
+                    <>
+                      <a
+                        class="btn btn-sm"
+                        href={`${appPath(app, 'oauth')}?confirm=refresh&secret=${encodeURIComponent(s.id)}`}
+                        data-dialog={`refresh-${s.id}`}
+                      >
+                        Refresh<span class="visually-hidden"> secret {s.hint}•••••</span>
+                      </a>{' '}
+                      <a
+                        class="btn btn-sm btn-danger"
+                        href={`${appPath(app, 'oauth')}?confirm=delete&secret=${encodeURIComponent(s.id)}`}
+                        data-dialog={`delete-${s.id}`}
+                      >
+                        Delete<span class="visually-hidden"> secret {s.hint}•••••</span>
+                      </a>
+                    </>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {active.map((s) => (
+        <div key={s.id}>
+          <Dialog
+            id={`refresh-${s.id}`}
+            title="Refresh this client secret?"
+            open={p.confirm?.kind === 'refresh' && p.confirm.secretId === s.id}
+            closeHref={appPath(app, 'oauth')}
+          >
+            <p>
+              A new secret value is generated and shown once. The current secret (
+              <span class="secret-hint">{s.hint}•••••</span>
+              {s.description ? `, ${s.description}` : ''}) is <strong>deactivated at once</strong>: anything
+              still using it stops getting tokens. Tokens already issued keep working.
+            </p>
+            <form
+              method="post"
+              action={`${appPath(app, 'oauth')}/secrets/${encodeURIComponent(s.id)}/refresh`}
+            >
+              <Csrf token={hub.csrf} />
+              <input type="hidden" name="nonce" value={p.nonce} />
+              <div class="actions">
+                <a class="btn" href={appPath(app, 'oauth')} data-dialog-close>
+                  Cancel
+                </a>
+                <button type="submit" class="btn btn-primary">
+                  Generate new client secret
+                </button>
+              </div>
+            </form>
+          </Dialog>
+          <Dialog
+            id={`delete-${s.id}`}
+            title="Delete this client secret?"
+            open={p.confirm?.kind === 'delete' && p.confirm.secretId === s.id}
+            closeHref={appPath(app, 'oauth')}
+          >
+            <p>
+              The secret <span class="secret-hint">{s.hint}•••••</span>
+              {s.description ? ` (${s.description})` : ''} stops working at once. This cannot be undone.
+            </p>
+            <form
+              method="post"
+              action={`${appPath(app, 'oauth')}/secrets/${encodeURIComponent(s.id)}/delete`}
+            >
+              <Csrf token={hub.csrf} />
+              <div class="actions">
+                <a class="btn" href={appPath(app, 'oauth')} data-dialog-close>
+                  Cancel
+                </a>
+                <button type="submit" class="btn btn-danger-solid">
+                  Delete secret
+                </button>
+              </div>
+            </form>
+          </Dialog>
+        </div>
+      ))}
+      <NewSecretDialog {...p} />
+    </section>
+  );
+}
+
+function ScopesCard(p: OAuthTabProps) {
+  const { app, hub, catalogue } = p;
+  const selected = p.scopes?.values ?? app.scopes;
+  const errors = p.scopes?.errors ?? { fields: {} };
+  const usable = catalogue.filter(
+    (s) => !s.restricted || hub.actor.platformAdmin || app.scopes.includes(s.name),
+  );
+  return (
+    <section class="card" aria-labelledby="scopes-title">
+      <h2 id="scopes-title">Access scopes</h2>
+      <p class="section-note">
+        What your app may ask users for. Users see these descriptions on the consent screen, and an app can
+        only request scopes ticked here.
+      </p>
+      <form method="post" action={`${appPath(app, 'oauth')}/scopes`} novalidate>
+        <Csrf token={hub.csrf} />
+        {errors.form ? <Alert kind="error">{errors.form}</Alert> : null}
+        <Choices
+          type="checkbox"
+          name="scopes"
+          legend="Scopes"
+          row
+          selected={selected}
+          error={errors.fields.scopes}
+          options={usable.map((s) => ({ value: s.name, label: s.description, description: s.name }))}
+        />
+        <button type="submit" class="btn btn-primary">
+          Save scopes
+        </button>
+      </form>
+    </section>
+  );
+}
+
+export function OAuthTab(p: OAuthTabProps) {
+  const { app, hub } = p;
+  return (
+    <AppShell
+      hub={hub}
+      app={app}
+      tab="oauth"
+      title="OAuth & access scopes"
+      replaceUrl={p.shown ? appPath(app, 'oauth') : undefined}
+    >
+      {p.notice ? <Alert kind="ok">{p.notice}</Alert> : null}
+      {p.error ? <Alert kind="error">{p.error}</Alert> : null}
+      <section class="card" aria-labelledby="ids-title">
+        <h2 id="ids-title">Client ID</h2>
+        <p class="section-note">Three different identifiers. Only the client ID goes into OAuth requests.</p>
+        <div class="id-list">
+          <IdRow
+            id="client-id"
+            label="Client ID"
+            sub="client_id"
+            value={app.client_id}
+            primary
+            help="Use this in OAuth: the client_id parameter of /oauth/authorize and /oauth/token. It never changes."
+          />
+          <IdRow
+            id="object-id"
+            label="Object ID"
+            sub="management API only"
+            value={app.id}
+            help="Identifies the app in the Clavis management API (/api/v1/apps/{id}). Not used in OAuth."
+          />
+          <IdRow
+            id="tenant-id"
+            label="Tenant ID"
+            sub={hub.tenant.id === app.tenant_id ? hub.tenant.name : 'owning tenant'}
+            value={app.tenant_id}
+            help="The tenant that owns this app. You do not need it to get tokens."
+          />
+        </div>
+      </section>
+      {app.client_type === 'confidential' ? (
+        <SecretsCard {...p} />
+      ) : (
+        <section class="card">
+          <h2>Client secrets</h2>
+          <p class="muted">
+            This is a public client (a browser or mobile app), so it has no client secret: it proves itself
+            with PKCE (code_challenge_method S256) on every authorization request.
+          </p>
+        </section>
+      )}
+      <ScopesCard {...p} />
+      {p.shown ? <SecretShownDialog app={app} shown={p.shown} /> : null}
+    </AppShell>
+  );
+}
+
+const NOTICES: Record<string, string> = {
+  'secret-deleted': 'The client secret was deleted. It no longer works.',
+  'scopes-saved': 'Scopes saved.',
+  created: 'Your app is registered. Here is its client_id.',
+};
+
+/** Renders the tab (GET, or a POST answer with errors or a value shown once). */
+export async function renderOAuthTab(
+  hub: Hub,
+  reply: FastifyReply,
+  app: App,
+  extra: Partial<OAuthTabProps> & { status?: number } = {},
+): Promise<FastifyReply> {
+  const ctx = hub.services.ctx;
+  const secrets = app.client_type === 'confidential' ? await listSecrets(ctx, hub.actor, app.id) : [];
+  const catalogue = await listScopes(ctx);
+  const { status, ...rest } = extra;
+  const props: OAuthTabProps = { hub, app, secrets, catalogue, now: ctx.now(), nonce: newNonce(), ...rest };
+  return sendPage(noStore(reply), status ?? 200, OAuthTab(props));
+}
+
+function secretOptions(v: NewSecretValues): SecretOptions {
+  const opts: SecretOptions = { description: v.description };
+  if (v.expiry === 'never') opts.never_expires = true;
+  else if (v.expiry === 'custom') {
+    const t = /^\d{4}-\d{2}-\d{2}$/.test(v.expires_on) ? Date.parse(`${v.expires_on}T00:00:00Z`) : Number.NaN;
+    opts.expires_at = t;
+  } else opts.expires_in_months = Number(v.expiry);
+  return opts;
+}
+
+const sessionKey = (hub: Hub) => hub.session.idHash;
+
+export async function oauthTabRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const ctx = services.ctx;
+  const load = async (request: FastifyRequest, reply: FastifyReply) => {
+    const hub = await hubFor(services, request, reply);
+    return hub;
+  };
+
+  app.get('/apps/:id/oauth', async (request, reply) => {
+    const hub = await load(request, reply);
+    if (!hub) return reply;
+    const { id } = request.params as { id: string };
+    const q = request.query as Record<string, string | undefined>;
+    return guard(hub, reply, 'app', async () => {
+      const a = await getAppForActor(ctx, hub.actor, id);
+      const confirm =
+        (q.confirm === 'refresh' || q.confirm === 'delete') && q.secret
+          ? { kind: q.confirm as 'refresh' | 'delete', secretId: q.secret }
+          : undefined;
+      return renderOAuthTab(hub, reply, a, {
+        notice: q.notice ? NOTICES[q.notice] : undefined,
+        confirm,
+        newSecret:
+          q.new_secret === '1'
+            ? { values: { description: '', expiry: '6', expires_on: '' }, errors: { fields: {} } }
+            : undefined,
+      });
+    });
+  });
+
+  app.post('/apps/:id/oauth/secrets', async (request, reply) => {
+    const hub = await load(request, reply);
+    if (!hub) return reply;
+    const form = Form.of(request);
+    if (!(await checkCsrf(hub, request, reply, form))) return reply;
+    const { id } = request.params as { id: string };
+    return guard(hub, reply, 'app', async () => {
+      const a = await getAppForActor(ctx, hub.actor, id);
+      const nonce = form.get('nonce');
+      if (nonce && usedNonce(sessionKey(hub), nonce)) return seeOther(reply, appPath(a, 'oauth'));
+      const values = {
+        description: form.get('description').slice(0, 300),
+        expiry: form.get('expiry') || '6',
+        expires_on: form.get('expires_on').slice(0, 20),
+      };
+      try {
+        const secret = await addSecret(ctx, hub.actor, a.id, secretOptions(values));
+        recordNonce(sessionKey(hub), nonce, secret.id);
+        return renderOAuthTab(hub, reply, a, { status: 201, shown: { secret, kind: 'created' } });
+      } catch (e) {
+        const errors = toFormErrors(e, ['description', 'expires_in_months', 'expires_at']);
+        return renderOAuthTab(hub, reply, a, { status: 400, newSecret: { values, errors } });
+      }
+    });
+  });
+
+  app.post('/apps/:id/oauth/secrets/:sid/refresh', async (request, reply) => {
+    const hub = await load(request, reply);
+    if (!hub) return reply;
+    const form = Form.of(request);
+    if (!(await checkCsrf(hub, request, reply, form))) return reply;
+    const { id, sid } = request.params as { id: string; sid: string };
+    return guard(hub, reply, 'client secret', async () => {
+      const a = await getAppForActor(ctx, hub.actor, id);
+      const nonce = form.get('nonce');
+      if (nonce && usedNonce(sessionKey(hub), nonce)) return seeOther(reply, appPath(a, 'oauth'));
+      try {
+        const secret = await refreshSecret(ctx, hub.actor, a.id, sid);
+        recordNonce(sessionKey(hub), nonce, secret.id);
+        return renderOAuthTab(hub, reply, a, { shown: { secret, kind: 'refreshed' } });
+      } catch (e) {
+        const errors = toFormErrors(e, []);
+        return renderOAuthTab(hub, reply, a, { status: 409, error: errors.form });
+      }
+    });
+  });
+
+  app.post('/apps/:id/oauth/secrets/:sid/delete', async (request, reply) => {
+    const hub = await load(request, reply);
+    if (!hub) return reply;
+    const form = Form.of(request);
+    if (!(await checkCsrf(hub, request, reply, form))) return reply;
+    const { id, sid } = request.params as { id: string; sid: string };
+    return guard(hub, reply, 'client secret', async () => {
+      const a = await getAppForActor(ctx, hub.actor, id);
+      await revokeSecret(ctx, hub.actor, a.id, sid);
+      return seeOther(reply, `${appPath(a, 'oauth')}?notice=secret-deleted`);
+    });
+  });
+
+  app.post('/apps/:id/oauth/scopes', async (request, reply) => {
+    const hub = await load(request, reply);
+    if (!hub) return reply;
+    const form = Form.of(request);
+    if (!(await checkCsrf(hub, request, reply, form))) return reply;
+    const { id } = request.params as { id: string };
+    return guard(hub, reply, 'app', async () => {
+      const a = await getAppForActor(ctx, hub.actor, id);
+      const values = form.all('scopes');
+      try {
+        await updateApp(ctx, hub.actor, a.id, { scopes: values });
+        return seeOther(reply, `${appPath(a, 'oauth')}?notice=scopes-saved`);
+      } catch (e) {
+        return renderOAuthTab(hub, reply, a, {
+          status: 400,
+          scopes: { values, errors: toFormErrors(e, ['scopes']) },
+        });
+      }
+    });
+  });
+}

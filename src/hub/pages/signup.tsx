@@ -1,0 +1,179 @@
+import type { FastifyInstance } from 'fastify';
+import { createSession, csrfToken, getSession, verifyCsrf } from '../../auth/session.js';
+import { DomainError } from '../../domain/errors.js';
+import { createSandbox, type Sandbox } from '../../domain/sandbox.js';
+import type { Services } from '../../services.js';
+import { Layout } from '../../web/layout.js';
+import { sendPage } from '../../web/render.js';
+import { Form, noStore, seeOther } from '../context.js';
+import { Alert, CopyButton, Csrf, Field } from '../ui/components.js';
+
+interface SignupValues {
+  name: string;
+  email: string;
+}
+
+function SignupPage(p: {
+  csrf: string;
+  values: SignupValues;
+  errors: Record<string, string>;
+  formError?: string;
+}) {
+  return (
+    <Layout title="Create a developer account" narrow>
+      <div class="card">
+        <div class="auth-hero">
+          <h1>Create your developer sandbox</h1>
+          <p class="muted">
+            You get a tenant of your own where you are the admin, and a test user to try your apps' sign-in
+            flow.
+          </p>
+        </div>
+        {p.formError ? <Alert kind="error">{p.formError}</Alert> : null}
+        <form method="post" action="/signup" novalidate>
+          <Csrf token={p.csrf} />
+          <Field
+            name="name"
+            label="Your name"
+            value={p.values.name}
+            error={p.errors.name}
+            required
+            autocomplete="name"
+            autofocus
+          />
+          <Field
+            name="email"
+            label="Email address"
+            type="email"
+            value={p.values.email}
+            error={p.errors.email}
+            required
+            autocomplete="email"
+          />
+          <Field
+            name="password"
+            label="Password"
+            type="password"
+            error={p.errors.password}
+            required
+            autocomplete="new-password"
+            hint="At least 10 characters."
+          />
+          <button type="submit" class="btn btn-primary btn-block">
+            Create account
+          </button>
+        </form>
+        <p class="auth-switch muted">
+          Already have an account? <a href="/login?return_to=%2F">Sign in</a>
+        </p>
+      </div>
+    </Layout>
+  );
+}
+
+function SandboxReadyPage({ sandbox }: { sandbox: Sandbox }) {
+  return (
+    <Layout title="Your sandbox is ready" narrow enhance>
+      <div class="card">
+        <h1>Your sandbox is ready</h1>
+        <p>
+          <strong>{sandbox.tenant.name}</strong> is your own tenant: you are its admin, so you can register
+          apps, change its settings and add users.
+        </p>
+        <h2>Your test user</h2>
+        <p class="muted small">
+          Sign in as this user when you try your app's authorization flow. The password is shown only now;
+          copy it to a password manager.
+        </p>
+        <dl class="kv">
+          <dt>Email</dt>
+          <dd>
+            <span class="mono" id="test-user-email">
+              {sandbox.testUser.email}
+            </span>
+          </dd>
+        </dl>
+        <label for="test-user-password">Password</label>
+        <div class="secret-box">
+          <input id="test-user-password" type="text" readonly value={sandbox.testUserPassword} data-secret />
+          <CopyButton target="test-user-password" label="test user password" />
+        </div>
+        <Alert kind="warn">This password will not be shown again.</Alert>
+        <a class="btn btn-primary btn-block" href="/apps">
+          Continue to your apps
+        </a>
+      </div>
+    </Layout>
+  );
+}
+
+function SignupClosed() {
+  return (
+    <Layout title="Sign-up is closed" narrow>
+      <div class="card">
+        <h1>Sign-up is closed</h1>
+        <p class="muted">
+          This server does not take new sign-ups. Ask an administrator to create an account for you.
+        </p>
+        <a class="btn" href="/login">
+          Sign in
+        </a>
+      </div>
+    </Layout>
+  );
+}
+
+/** Public sign-up (unless CLAVIS_SIGNUP_ENABLED=false): creates a developer sandbox and signs the user in. */
+export async function signupRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  app.get('/signup', async (request, reply) => {
+    if (!services.config.signupEnabled) return sendPage(reply, 404, SignupClosed());
+    if (await getSession(services, request)) return seeOther(reply, '/');
+    const csrf = await csrfToken(services, request, reply);
+    return sendPage(reply, 200, SignupPage({ csrf, values: { name: '', email: '' }, errors: {} }));
+  });
+
+  app.post('/signup', async (request, reply) => {
+    if (!services.config.signupEnabled) return sendPage(reply, 404, SignupClosed());
+    const form = Form.of(request);
+    const values = { name: form.get('name').slice(0, 200), email: form.get('email').slice(0, 320) };
+    const again = async (status: number, errors: Record<string, string>, formError?: string) =>
+      sendPage(
+        reply,
+        status,
+        SignupPage({ csrf: await csrfToken(services, request, reply), values, errors, formError }),
+      );
+    if (!(await verifyCsrf(services, request, form.get('csrf') || undefined, { preSession: true })))
+      return again(
+        403,
+        {},
+        'The form expired or was not sent from this site. Check your details and send it again.',
+      );
+    const password = form.get('password').slice(0, 300);
+    const errors: Record<string, string> = {};
+    if (!values.name.trim()) errors.name = 'Enter your name.';
+    if (!values.email.trim()) errors.email = 'Enter your email address.';
+    if (!password) errors.password = 'Choose a password.';
+    if (Object.keys(errors).length) return again(400, errors);
+    let sandbox: Sandbox;
+    try {
+      sandbox = await createSandbox(services.ctx, { name: values.name, email: values.email, password });
+    } catch (e) {
+      if (!(e instanceof DomainError)) throw e;
+      if (e.code === 'conflict')
+        return again(409, { email: 'An account with this email address already exists. Sign in instead.' });
+      return again(
+        400,
+        Object.keys(e.fields).length ? e.fields : {},
+        Object.keys(e.fields).length ? undefined : e.message,
+      );
+    }
+    await createSession(services, reply, sandbox.user.id);
+    return sendPage(noStore(reply), 201, SandboxReadyPage({ sandbox }));
+  });
+
+  app.get('/', async (request, reply) => {
+    const session = await getSession(services, request);
+    if (!session) return seeOther(reply, '/login?return_to=%2F');
+    return seeOther(reply, session.user.role === 'user' ? '/account/connected-apps' : '/apps');
+  });
+}

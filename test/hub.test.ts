@@ -1,0 +1,299 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, type Page, parseForms } from './helpers/browser.js';
+import { basicAuth, postForm, startTestServer, type TestServer } from './helpers/server.js';
+
+/** The developer hub over real HTTP: sign-up, CSRF on every form, escaping, field errors, secrets once. */
+let ts: TestServer;
+beforeAll(async () => {
+  ts = await startTestServer();
+});
+afterAll(async () => ts?.close());
+
+let n = 0;
+async function signup(name = 'Dev') {
+  const b = new Browser(ts.url);
+  const email = `dev-${Date.now()}-${n++}@example.org`;
+  const page = await b.get('/signup');
+  const res = await b.submit(page, '/signup', { name, email, password: 'a long password 123' });
+  expect(res.status).toBe(201);
+  return { b, email, res };
+}
+
+async function createApp(b: Browser, values: Record<string, string>) {
+  const form = await b.get('/apps/new');
+  return b.submit(form, '/apps/new', {
+    visibility: 'private',
+    client_type: 'confidential',
+    callback_url: 'http://localhost:3000/callback',
+    ...values,
+  });
+}
+
+const secretValue = (p: Page) => /id="secret-value-text"[^>]*value="([^"]+)"/.exec(p.html)?.[1] ?? /value="([^"]+)"[^>]*id="secret-value-text"/.exec(p.html)?.[1];
+const appIdOf = (p: Page) => /\/apps\/([0-9a-f-]{36})\/oauth/.exec(p.html)![1]!;
+const token = (clientId: string, secret: string) =>
+  postForm(`${ts.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basicAuth(clientId, secret) });
+
+describe('sign-up', () => {
+  it('creates a sandbox, signs in with an HttpOnly cookie and shows the test user password once', async () => {
+    const b = new Browser(ts.url);
+    const page = await b.get('/signup');
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('name="csrf"');
+    const res = await b.submit(page, '/signup', { name: 'Ada', email: 'ada@example.org', password: 'a long password 123' });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.headers.getSetCookie().some((c) => /clavis_session=.*HttpOnly/i.test(c))).toBe(true);
+    expect(res.html).toContain('will not be shown again');
+    const pw = /id="test-user-password"[^>]*value="([^"]+)"/.exec(res.html)![1]!;
+    expect(pw.length).toBeGreaterThan(10);
+    const home = await b.get('/');
+    expect(home.location).toBe('/apps');
+    const apps = await b.get('/apps');
+    expect(apps.status).toBe(200);
+    expect(apps.html).toContain('Owned applications');
+    expect(apps.html).not.toContain(pw);
+  });
+
+  it('keeps what was typed and shows field errors', async () => {
+    const b = new Browser(ts.url);
+    const page = await b.get('/signup');
+    const res = await b.submit(page, '/signup', { name: 'Bob <b>', email: 'not-an-email', password: 'short' });
+    expect(res.status).toBe(400);
+    expect(res.html).toContain('value="Bob &lt;b>"');
+    expect(res.html).toContain('value="not-an-email"');
+    expect(res.html).toMatch(/field-error[^>]*>[^<]*(email|password)/i);
+    const dup = await b.submit(await b.get('/signup'), '/signup', {
+      name: 'Ada',
+      email: 'ada@example.org',
+      password: 'a long password 123',
+    });
+    expect(dup.status).toBe(409);
+    expect(dup.html).toContain('already exists');
+  });
+
+  it('refuses a sign-up without the CSRF token, keeping the typed values', async () => {
+    const b = new Browser(ts.url);
+    await b.get('/signup');
+    const res = await b.post('/signup', { csrf: 'forged', name: 'Eve', email: 'eve@example.org', password: 'a long password 123' });
+    expect(res.status).toBe(403);
+    expect(res.html).toContain('value="eve@example.org"');
+    expect(res.html).not.toContain('a long password 123');
+  });
+
+  it('is off when CLAVIS_SIGNUP_ENABLED=false', async () => {
+    const closed = await startTestServer({ env: { CLAVIS_SIGNUP_ENABLED: 'false' } });
+    try {
+      const b = new Browser(closed.url);
+      expect((await b.get('/signup')).status).toBe(404);
+      expect((await b.post('/signup', { name: 'x', email: 'x@example.org', password: 'a long password 123' })).status).toBe(404);
+      expect((await b.get('/login')).html).not.toContain('href="/signup"');
+    } finally {
+      await closed.close();
+    }
+  });
+});
+
+describe('apps and client secrets', () => {
+  it('create form: field errors keep what was typed, escaped', async () => {
+    const { b } = await signup();
+    const res = await createApp(b, { name: '<script>alert(1)</script>', callback_url: 'ftp://nope' });
+    expect(res.status).toBe(400);
+    expect(res.html).not.toContain('<script>alert(1)</script>');
+    expect(res.html).toContain('value="&lt;script>alert(1)&lt;/script>"');
+    expect(res.html).toContain('value="ftp://nope"');
+    expect(res.html).toMatch(/id="f-callback_url-error"[^>]*>The callback URL must use https/);
+    expect(res.html).toContain('aria-invalid="true"');
+    expect(res.html).toContain('one per app');
+  });
+
+  it('shows a new secret value once; lists only its hint; reload and re-post never show it again', async () => {
+    const { b } = await signup();
+    const created = await createApp(b, { name: 'Billing <i>sync</i>' });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('cache-control')).toBe('no-store');
+    expect(created.html).toContain('Billing &lt;i>sync&lt;/i>');
+    const first = secretValue(created)!;
+    expect(first).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const id = appIdOf(created);
+    const tab = await b.get(`/apps/${id}/oauth`);
+    expect(tab.status).toBe(200);
+    expect(tab.html).not.toContain(first);
+    expect(tab.html).toContain(`${first.slice(0, 3)}•••••`);
+    const clientId = /id="client-id">([0-9a-f]{32})</.exec(tab.html)![1]!;
+    expect(tab.html).toContain('Object ID');
+    expect(tab.html).toContain('Tenant ID');
+    expect((await token(clientId, first)).status).toBe(200);
+
+    const made = await b.submit(tab, `/apps/${id}/oauth/secrets`, { description: 'CI', expiry: '12' });
+    expect(made.status).toBe(201);
+    expect(made.headers.get('cache-control')).toBe('no-store');
+    expect(made.html).toContain('will not be shown again');
+    const second = secretValue(made)!;
+    expect(second).not.toBe(first);
+    // Re-posting the same form (a reload) neither repeats the action nor shows the value.
+    const again = await b.submit(tab, `/apps/${id}/oauth/secrets`, { description: 'CI', expiry: '12' });
+    expect(again.status).toBe(303);
+    expect(again.location).toBe(`/apps/${id}/oauth`);
+    const list = await b.get(`/apps/${id}/oauth`);
+    expect(list.html).not.toContain(second);
+    expect((list.html.match(/<tr/g) ?? []).length).toBe(3);
+    for (const path of [`/apps/${id}`, `/apps/${id}/audit`, '/apps'])
+      expect((await b.get(path)).html).not.toContain(second);
+
+    // Refresh the first secret: it stops working, the new one works.
+    const sid = new RegExp(`refresh-([0-9a-f-]{36})"`).exec(
+      list.html.slice(list.html.indexOf(`${first.slice(0, 3)}•••••`)),
+    )![1]!;
+    const confirm = await b.get(`/apps/${id}/oauth?confirm=refresh&secret=${sid}`);
+    expect(confirm.html).toContain('Generate new client secret');
+    const refreshed = await b.submit(confirm, `/apps/${id}/oauth/secrets/${sid}/refresh`);
+    expect(refreshed.status).toBe(200);
+    const third = secretValue(refreshed)!;
+    expect((await token(clientId, first)).status).toBe(401);
+    expect((await token(clientId, third)).status).toBe(200);
+    expect((await b.get(`/apps/${id}/oauth`)).html).not.toContain(third);
+
+    // Invalid expiry: the dialog comes back open, with the error and the typed description.
+    const bad = await b.submit(list, `/apps/${id}/oauth/secrets`, { description: 'Too long-lived', expiry: 'custom', expires_on: '2199-01-01' });
+    expect(bad.status).toBe(400);
+    expect(bad.html).toContain('value="Too long-lived"');
+    expect(bad.html).toMatch(/policy allows client secrets to live at most/);
+    expect(bad.html).toMatch(/<dialog[^>]*id="new-secret"[^>]*open/);
+
+    // Delete: 303 and the secret no longer works.
+    const oauthHtml = (await b.get(`/apps/${id}/oauth`)).html;
+    const afterThird = oauthHtml.slice(oauthHtml.indexOf(`${third.slice(0, 3)}•••••`));
+    const sid3 = /delete-([0-9a-f-]{36})"/.exec(afterThird)?.[1];
+    if (!sid3) throw new Error(afterThird.slice(0, 3000));
+    const del = await b.submit(await b.get(`/apps/${id}/oauth`), `/apps/${id}/oauth/secrets/${sid3}/delete`);
+    expect(del.status).toBe(303);
+    expect((await token(clientId, third)).status).toBe(401);
+    const audit = await b.get(`/apps/${id}/audit`);
+    expect(audit.html).toContain('Client secret refreshed');
+    expect(audit.html).toContain('Client secret deleted');
+  });
+
+  it("another tenant's app is 404 on every page and action", async () => {
+    const owner = await signup('Owner');
+    const id = appIdOf(await createApp(owner.b, { name: 'Mine' }));
+    const other = await signup('Other');
+    for (const path of [`/apps/${id}`, `/apps/${id}/oauth`, `/apps/${id}/audit`])
+      expect((await other.b.get(path)).status).toBe(404);
+    const csrf = /name="csrf" value="([^"]+)"/.exec((await other.b.get('/apps')).html)![1]!;
+    for (const path of [`/apps/${id}`, `/apps/${id}/oauth/secrets`, `/apps/${id}/submit`, `/apps/${id}/delete`, `/apps/${id}/oauth/scopes`])
+      expect((await other.b.post(path, { csrf, name: 'hijack' })).status).toBe(404);
+    expect((await other.b.get('/apps')).html).not.toContain('Mine');
+    expect((await owner.b.get(`/apps/${id}`)).html).toContain('Mine');
+  });
+
+  it('every form on every hub page carries a CSRF token, and a forged one is refused', async () => {
+    const { b } = await signup();
+    const id = appIdOf(await createApp(b, { name: 'Forms' }));
+    const pages = ['/apps', '/apps/new', '/apps/request', `/apps/${id}`, `/apps/${id}/oauth`, '/admin/requests', '/admin/settings', '/admin/users'];
+    let checked = 0;
+    for (const path of pages) {
+      const page = await b.get(path);
+      expect(page.status, path).toBe(200);
+      expect(page.html, path).not.toMatch(/<script(?![^>]*\bsrc=)|\sstyle=/);
+      expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      for (const f of parseForms(page.html).filter((x) => x.method === 'post')) {
+        expect(f.fields.csrf, `${path} ${f.action}`).toBeTruthy();
+        const forged = await b.post(f.action, { ...f.fields, csrf: 'forged' });
+        expect(forged.status, `${path} ${f.action}`).toBe(403);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(12);
+    // Still signed in and nothing changed.
+    expect((await b.get(`/apps/${id}`)).status).toBe(200);
+  });
+
+  it('requires sign-in', async () => {
+    const b = new Browser(ts.url);
+    for (const path of ['/apps', '/apps/new', '/admin/users']) {
+      const r = await b.get(path);
+      expect(r.status).toBe(303);
+      expect(r.location).toMatch(/^\/login\?return_to=/);
+    }
+  });
+});
+
+describe('public apps, review and admin', () => {
+  it('submit names the rule that failed; the admin approves or rejects with a reason the owner sees', async () => {
+    const { b } = await signup();
+    const res = await createApp(b, { name: 'Public one', visibility: 'public' });
+    const id = appIdOf(res);
+    const basic = await b.get(`/apps/${id}`);
+    const failed = await b.submit(basic, `/apps/${id}/submit`);
+    expect(failed.status).toBe(400);
+    expect(failed.html).toMatch(/Cannot submit yet.*must use https/s);
+    const saved = await b.submit(basic, `/apps/${id}`, { callback_url: 'https://billing.acme-corp.io/cb' });
+    expect(saved.status).toBe(303);
+    expect((await b.submit(await b.get(`/apps/${id}`), `/apps/${id}/submit`)).status).toBe(303);
+
+    const admin = new Browser(ts.url);
+    await admin.submit(await admin.get('/login'), '/login', ts.admin);
+    const queue = await admin.get('/admin/review');
+    expect(queue.html).toContain('Public one');
+    const noReason = await admin.submit(queue, `/admin/review/${id}/reject`, { reason: '' });
+    expect(noReason.status).toBe(400);
+    expect(noReason.html).toContain('Tell the owner why');
+    const rejected = await admin.submit(queue, `/admin/review/${id}/reject`, { reason: 'Use <your> real domain' });
+    expect(rejected.status).toBe(303);
+    const seen = await b.get(`/apps/${id}`);
+    expect(seen.html).toContain('Use &lt;your> real domain');
+    await b.submit(seen, `/apps/${id}/submit`);
+    const approved = await admin.submit(await admin.get('/admin/review'), `/admin/review/${id}/approve`);
+    expect(approved.status).toBe(303);
+    expect((await b.get(`/apps/${id}`)).html).toContain('Approved');
+    // A sandbox admin is not a platform admin: no review queue.
+    expect((await b.get('/admin/review')).status).toBe(403);
+  });
+
+  it('settings: field errors keep input; "no" turns Create into Request an app for developers', async () => {
+    const { b } = await signup();
+    const settings = await b.get('/admin/settings');
+    const bad = await b.submit(settings, '/admin/settings', { users_can_register_apps: 'no', secret_max_lifetime_days: '99999', secret_allow_never_expire: 'no' });
+    expect(bad.status).toBe(400);
+    expect(bad.html).toContain('value="99999"');
+    expect(bad.html).toMatch(/between 1 and 3650/);
+    const ok = await b.submit(settings, '/admin/settings', { users_can_register_apps: 'no', secret_max_lifetime_days: '365', secret_allow_never_expire: 'no' });
+    expect(ok.status).toBe(303);
+
+    // Add a developer; the initial password is shown once.
+    const users = await b.get('/admin/users');
+    const added = await b.submit(users, '/admin/users', { email: 'dev2@example.org', display_name: 'Dev Two', role: 'developer' });
+    expect(added.status).toBe(201);
+    const pw = /id="initial-password"[^>]*value="([^"]+)"/.exec(added.html)![1]!;
+    expect((await b.get('/admin/users')).html).not.toContain(pw);
+
+    const dev = new Browser(ts.url);
+    await dev.submit(await dev.get('/login'), '/login', { email: 'dev2@example.org', password: pw });
+    const list = await dev.get('/apps');
+    expect(list.html).toContain('Request an app');
+    expect(list.html).not.toContain('href="/apps/new"');
+    expect((await dev.get('/apps/new')).location).toBe('/apps/request');
+    const sent = await dev.submit(await dev.get('/apps/request'), '/apps/request', {
+      name: 'Reporting',
+      visibility: 'private',
+      client_type: 'confidential',
+      callback_url: 'https://reports.acme-corp.io/cb',
+      justification: 'Monthly reports',
+    });
+    expect(sent.status).toBe(303);
+    const reqs = await b.get('/admin/requests');
+    expect(reqs.html).toContain('Reporting');
+    const reqId = /\/admin\/requests\/([0-9a-f-]{36})\/fulfil/.exec(reqs.html)![1]!;
+    expect((await b.submit(reqs, `/admin/requests/${reqId}/fulfil`)).status).toBe(303);
+    const devList = await dev.get('/apps');
+    expect(devList.html).toContain('Reporting');
+
+    // Change role and disable.
+    const usersPage = await b.get('/admin/users');
+    const uid = /\/admin\/users\/([0-9a-f-]{36})\/role/.exec(usersPage.html.split('dev2@example.org')[1]!)![1]!;
+    expect((await b.submit(usersPage, `/admin/users/${uid}/role`, { role: 'user' })).status).toBe(303);
+    expect((await b.submit(usersPage, `/admin/users/${uid}/disable`)).status).toBe(303);
+    expect((await dev.get('/apps')).status).toBe(303);
+  });
+});
