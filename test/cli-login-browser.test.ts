@@ -65,7 +65,9 @@ describe('clavis login (browser, PKCE, loopback redirect)', () => {
     // the saved token works, acting as the admin user
     const list = await runCli(['apps', 'list', '--json'], { env: { CLAVIS_CONFIG_DIR: dir } });
     expect(list.code).toBe(0);
-    expect(JSON.parse(list.stdout).items.some((a: { client_id: string }) => a.client_id === 'clavis-cli')).toBe(true);
+    expect(
+      JSON.parse(list.stdout).items.some((a: { client_id: string }) => a.client_id === 'clavis-cli'),
+    ).toBe(true);
   });
 
   it('an expired access token is refreshed with the refresh token (rotated and saved)', async () => {

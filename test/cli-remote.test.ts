@@ -30,9 +30,12 @@ async function tokenWorks(clientId: string, secret: string): Promise<number> {
 
 describe('clavis login (client credentials) and the saved login', () => {
   it('a wrong secret: exit 1, one line, nothing saved', async () => {
-    const r = await clavis(['login', '--server', ts.url, '--client-id', ts.bootstrapClient.id, '--client-secret-stdin'], {
-      input: 'wrong-secret',
-    });
+    const r = await clavis(
+      ['login', '--server', ts.url, '--client-id', ts.bootstrapClient.id, '--client-secret-stdin'],
+      {
+        input: 'wrong-secret',
+      },
+    );
     expect(r.code).toBe(1);
     expect(lines(r.stderr)).toHaveLength(1);
     expect(r.stderr).toMatch(/^clavis: logging in failed \(invalid_client/);
@@ -42,13 +45,18 @@ describe('clavis login (client credentials) and the saved login', () => {
   it('before login, remote commands say how to log in (exit 1)', async () => {
     const r = await clavis(['apps', 'list', '--server', ts.url]);
     expect(r.code).toBe(1);
-    expect(lines(r.stderr)).toEqual([`clavis: not logged in to ${ts.url}. Run \`clavis login --server ${ts.url}\`.`]);
+    expect(lines(r.stderr)).toEqual([
+      `clavis: not logged in to ${ts.url}. Run \`clavis login --server ${ts.url}\`.`,
+    ]);
   });
 
   it('logs in with --client-secret-stdin; the file is 0600 in a 0700 dir and holds no secret', async () => {
-    const r = await clavis(['login', '--server', ts.url, '--client-id', ts.bootstrapClient.id, '--client-secret-stdin'], {
-      input: `${ts.bootstrapClient.secret}\n`,
-    });
+    const r = await clavis(
+      ['login', '--server', ts.url, '--client-id', ts.bootstrapClient.id, '--client-secret-stdin'],
+      {
+        input: `${ts.bootstrapClient.secret}\n`,
+      },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`Logged in to ${ts.url} as ${ts.bootstrapClient.id}`));
@@ -69,8 +77,16 @@ describe('clavis apps', () => {
 
   it('create prints the app and its first secret once, in a box', async () => {
     const r = await clavis([
-      'apps', 'create', '--name', 'Orders service', '--callback-url', 'https://orders.acme-widgets.io/callback',
-      '--scopes', 'contacts:read contacts:write', '--default-scopes', 'contacts:read',
+      'apps',
+      'create',
+      '--name',
+      'Orders service',
+      '--callback-url',
+      'https://orders.acme-widgets.io/callback',
+      '--scopes',
+      'contacts:read contacts:write',
+      '--default-scopes',
+      'contacts:read',
     ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -82,7 +98,15 @@ describe('clavis apps', () => {
   });
 
   it('create --json includes secret.value; list shows the apps in a table and as JSON', async () => {
-    const r = await clavis(['apps', 'create', '--name', 'Billing', '--callback-url', 'https://billing.acme-widgets.io/cb', '--json']);
+    const r = await clavis([
+      'apps',
+      'create',
+      '--name',
+      'Billing',
+      '--callback-url',
+      'https://billing.acme-widgets.io/cb',
+      '--json',
+    ]);
     expect(r.code).toBe(0);
     const created = JSON.parse(r.stdout);
     expect(created.secret.value).toBeTruthy();
@@ -106,7 +130,11 @@ describe('clavis apps', () => {
   });
 
   it('an unknown app: exit 1 with a hint', async () => {
-    for (const cmd of [['apps', 'show', 'no-such-app'], ['secrets', 'list', 'no-such-app'], ['apps', 'delete', 'no-such-app', '--yes']]) {
+    for (const cmd of [
+      ['apps', 'show', 'no-such-app'],
+      ['secrets', 'list', 'no-such-app'],
+      ['apps', 'delete', 'no-such-app', '--yes'],
+    ]) {
       const r = await clavis(cmd);
       expect(r.code, cmd.join(' ')).toBe(1);
       expect(lines(r.stderr)).toEqual([
@@ -118,7 +146,10 @@ describe('clavis apps', () => {
   it('update changes only the given fields; validation errors show the server detail (exit 1)', async () => {
     const r = await clavis(['apps', 'update', app.client_id, '--name', 'Billing v2', '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ name: 'Billing v2', callback_url: 'https://billing.acme-widgets.io/cb' });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      name: 'Billing v2',
+      callback_url: 'https://billing.acme-widgets.io/cb',
+    });
     const bad = await clavis(['apps', 'update', app.client_id, '--callback-url', 'not a url']);
     expect(bad.code).toBe(1);
     expect(lines(bad.stderr)).toHaveLength(1);
@@ -130,7 +161,19 @@ describe('clavis apps', () => {
 
   it('submit, approve and reject walk the review states', async () => {
     const pub = JSON.parse(
-      (await clavis(['apps', 'create', '--name', 'Partner portal', '--visibility', 'public', '--callback-url', 'https://portal.northwind-traders.com/callback', '--json'])).stdout,
+      (
+        await clavis([
+          'apps',
+          'create',
+          '--name',
+          'Partner portal',
+          '--visibility',
+          'public',
+          '--callback-url',
+          'https://portal.northwind-traders.com/callback',
+          '--json',
+        ])
+      ).stdout,
     );
     expect(pub.status).toBe('draft');
     const submit = await clavis(['apps', 'submit', pub.client_id]);
@@ -144,7 +187,19 @@ describe('clavis apps', () => {
     expect(lines(again.stderr)).toHaveLength(1);
 
     const other = JSON.parse(
-      (await clavis(['apps', 'create', '--name', 'Other portal', '--visibility', 'public', '--callback-url', 'https://other.northwind-traders.com/callback', '--json'])).stdout,
+      (
+        await clavis([
+          'apps',
+          'create',
+          '--name',
+          'Other portal',
+          '--visibility',
+          'public',
+          '--callback-url',
+          'https://other.northwind-traders.com/callback',
+          '--json',
+        ])
+      ).stdout,
     );
     await clavis(['apps', 'submit', other.id]);
     const reject = await clavis(['apps', 'reject', other.id, '--reason', 'Use your own domain.']);
@@ -162,7 +217,15 @@ describe('clavis apps', () => {
       expect(lines(list.stdout)[0]).toMatch(/^ID\s+HINT\s+STATUS/);
       expect(lines(list.stdout)).toHaveLength(2);
 
-      const add = await clavis(['secrets', 'add', app.client_id, '--description', 'k8s prod', '--expires-in-months', '12']);
+      const add = await clavis([
+        'secrets',
+        'add',
+        app.client_id,
+        '--description',
+        'k8s prod',
+        '--expires-in-months',
+        '12',
+      ]);
       expect(add.code).toBe(0);
       expect(add.stdout).toMatch(/Client secret \(shown once, store it now\)/);
       const added = /│ Client secret.*\n│ (\S+)/.exec(add.stdout)![1]!;
@@ -174,7 +237,9 @@ describe('clavis apps', () => {
       expect(ambiguous.code).toBe(1);
       expect(ambiguous.stderr).toMatch(/has 2 active secrets: name the one to refresh/);
 
-      const refreshed = JSON.parse((await clavis(['secrets', 'refresh', app.client_id, addedId, '--json'])).stdout);
+      const refreshed = JSON.parse(
+        (await clavis(['secrets', 'refresh', app.client_id, addedId, '--json'])).stdout,
+      );
       expect(refreshed.value).toBeTruthy();
       expect(await tokenWorks(app.client_id, added)).toBe(401);
       expect(await tokenWorks(app.client_id, refreshed.value)).toBe(200);
@@ -197,7 +262,14 @@ describe('clavis apps', () => {
     });
 
     it('conflicting expiry flags are a user error before any request', async () => {
-      const r = await clavis(['secrets', 'add', app.client_id, '--never-expires', '--expires-in-months', '3']);
+      const r = await clavis([
+        'secrets',
+        'add',
+        app.client_id,
+        '--never-expires',
+        '--expires-in-months',
+        '3',
+      ]);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/at most one of/);
     });
@@ -226,7 +298,12 @@ describe('errors', () => {
       join(other, 'credentials.json'),
       JSON.stringify({ servers: { [server]: { ...saved.servers[ts.url], server } } }),
     );
-    for (const cmd of [['apps', 'list'], ['apps', 'show', 'x'], ['secrets', 'list', 'x'], ['apps', 'approve', 'x']]) {
+    for (const cmd of [
+      ['apps', 'list'],
+      ['apps', 'show', 'x'],
+      ['secrets', 'list', 'x'],
+      ['apps', 'approve', 'x'],
+    ]) {
       const r = await runCli([...cmd, '--server', server], { env: { CLAVIS_CONFIG_DIR: other } });
       expect(r.code, cmd.join(' ')).toBe(2);
       expect(lines(r.stderr)).toEqual([
@@ -242,7 +319,16 @@ describe('errors', () => {
   it('a token without clavis:admin: approve says which scope to log in with (exit 1)', async () => {
     const other = tempConfigDir();
     const login = await runCli(
-      ['login', '--server', ts.url, '--client-id', ts.bootstrapClient.id, '--client-secret-stdin', '--scope', 'clavis:apps'],
+      [
+        'login',
+        '--server',
+        ts.url,
+        '--client-id',
+        ts.bootstrapClient.id,
+        '--client-secret-stdin',
+        '--scope',
+        'clavis:apps',
+      ],
       { env: { CLAVIS_CONFIG_DIR: other }, input: ts.bootstrapClient.secret },
     );
     expect(login.code).toBe(0);
@@ -260,7 +346,9 @@ describe('errors', () => {
     writeFileSync(file, JSON.stringify(saved));
     const r = await clavis(['apps', 'list']);
     expect(r.code).toBe(1);
-    expect(lines(r.stderr)).toEqual([`clavis: your token for ${ts.url} has expired. Run \`clavis login --server ${ts.url}\` again.`]);
+    expect(lines(r.stderr)).toEqual([
+      `clavis: your token for ${ts.url} has expired. Run \`clavis login --server ${ts.url}\` again.`,
+    ]);
   });
 
   it('logout deletes the saved login', async () => {
@@ -274,10 +362,18 @@ describe('errors', () => {
   });
 
   it('every command has --help with examples', async () => {
-    for (const cmd of [['login'], ['logout'], ['apps', 'list'], ['apps', 'create'], ['apps', 'reject'], ['secrets', 'add'], ['secrets', 'revoke']]) {
+    for (const cmd of [
+      ['login'],
+      ['logout'],
+      ['apps', 'list'],
+      ['apps', 'create'],
+      ['apps', 'reject'],
+      ['secrets', 'add'],
+      ['secrets', 'revoke'],
+    ]) {
       const r = await runCli([...cmd, '--help']);
       expect(r.code, cmd.join(' ')).toBe(0);
-      expect(r.stdout, cmd.join(' ')).toMatch(/Examples?:\n  \$ clavis /);
+      expect(r.stdout, cmd.join(' ')).toMatch(/Examples?:\n {2}\$ clavis /);
     }
   });
 });

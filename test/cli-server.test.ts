@@ -45,7 +45,9 @@ describe('server-side commands', () => {
     expect(report.checks.map((c: { name: string }) => c.name)).toEqual(
       expect.arrayContaining(['configuration', 'database', 'signing keys', 'clock']),
     );
-    const bad = await runCli(['doctor'], { env: { ...env, CLAVIS_SECRET_KEY: Buffer.alloc(32, 7).toString('base64url') } });
+    const bad = await runCli(['doctor'], {
+      env: { ...env, CLAVIS_SECRET_KEY: Buffer.alloc(32, 7).toString('base64url') },
+    });
     expect(bad.code).toBe(1);
     expect(bad.stdout).toMatch(/^FAIL\s+signing keys\s+.*cannot be decrypted/m);
   });
@@ -66,7 +68,9 @@ describe('server-side commands', () => {
   it('a bad configuration is a user error with the variable named (exit 1)', async () => {
     const r = await runCli(['keys', 'list'], { env: { ...env, CLAVIS_SECRET_KEY: 'short' } });
     expect(r.code).toBe(1);
-    expect(lines(r.stderr)).toEqual([expect.stringMatching(/^clavis: CLAVIS_SECRET_KEY: must hold at least 32 bytes/)]);
+    expect(lines(r.stderr)).toEqual([
+      expect.stringMatching(/^clavis: CLAVIS_SECRET_KEY: must hold at least 32 bytes/),
+    ]);
   });
 
   it.skipIf(process.env.CLAVIS_TEST_DB === 'postgres')(
@@ -78,7 +82,9 @@ describe('server-side commands', () => {
       expect(JSON.parse(r.stdout)).toMatchObject({ file: out });
       expect(existsSync(out)).toBe(true);
       // the copy is a working database
-      const doctor = await runCli(['doctor', '--json'], { env: { ...env, CLAVIS_DATABASE_URL: `sqlite:${out}` } });
+      const doctor = await runCli(['doctor', '--json'], {
+        env: { ...env, CLAVIS_DATABASE_URL: `sqlite:${out}` },
+      });
       expect(JSON.parse(doctor.stdout).ok).toBe(true);
       const again = await runCli(['backup', out], { env });
       expect(again.code).toBe(1);

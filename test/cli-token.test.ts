@@ -49,7 +49,14 @@ describe('clavis token', () => {
 
   it('--decode prints header and claims and says they were not verified', async () => {
     const r = await runCli(
-      ['token', '--token-endpoint', `${ts.url}/oauth/token`, '--client-id', ts.bootstrapClient.id, '--decode'],
+      [
+        'token',
+        '--token-endpoint',
+        `${ts.url}/oauth/token`,
+        '--client-id',
+        ts.bootstrapClient.id,
+        '--decode',
+      ],
       { env: { CLAVIS_CONFIG_DIR: env.CLAVIS_CONFIG_DIR!, CLAVIS_CLIENT_SECRET: ts.bootstrapClient.secret } },
     );
     expect(r.code).toBe(0);
@@ -62,7 +69,9 @@ describe('clavis token', () => {
   });
 
   it('a plain --client-secret flag works but warns about shell history', async () => {
-    const r = await runCli(['token', '--server', ts.url, '--client-secret', ts.bootstrapClient.secret], { env });
+    const r = await runCli(['token', '--server', ts.url, '--client-secret', ts.bootstrapClient.secret], {
+      env,
+    });
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/warning: --client-secret puts the secret in your shell history/);
     expect(lines(r.stdout)).toHaveLength(1);

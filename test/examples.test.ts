@@ -47,7 +47,11 @@ async function sh(file: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}
 
 describe('examples/service-to-service', () => {
   it('main.ts (the SDK) compiles and lists the contacts; a wrong secret fails with invalid_client', async () => {
-    const tsc = await sh(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(DIR, 'tsconfig.json')]);
+    const tsc = await sh(process.execPath, [
+      join(ROOT, 'node_modules/typescript/bin/tsc'),
+      '-p',
+      join(DIR, 'tsconfig.json'),
+    ]);
     expect(tsc.stdout + tsc.stderr).toBe('');
     expect(tsc.code).toBe(0);
     const r = await sh(process.execPath, [join(DIR, 'dist/main.js')]);

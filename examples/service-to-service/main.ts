@@ -55,7 +55,9 @@ try {
 } catch (err) {
   if (err instanceof OAuthError) {
     // e.g. invalid_client: wrong or revoked secret. Retrying will not help; fix the configuration.
-    console.error(`The authorization server refused: ${err.error}${err.error_description ? ` (${err.error_description})` : ''}`);
+    console.error(
+      `The authorization server refused: ${err.error}${err.error_description ? ` (${err.error_description})` : ''}`,
+    );
   } else if (err instanceof NetworkError) {
     console.error(`Cannot reach the authorization server: ${err.message}`);
   } else {

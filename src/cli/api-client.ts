@@ -59,7 +59,9 @@ export function networkReason(err: unknown): string | undefined {
   const seen = new Set<unknown>();
   const queue: unknown[] = [err];
   while (queue.length) {
-    const e = queue.shift() as { code?: unknown; cause?: unknown; errors?: unknown[]; name?: string } | undefined;
+    const e = queue.shift() as
+      | { code?: unknown; cause?: unknown; errors?: unknown[]; name?: string }
+      | undefined;
     if (!e || typeof e !== 'object' || seen.has(e)) continue;
     seen.add(e);
     if (typeof e.code === 'string' && NETWORK_REASONS[e.code]) return NETWORK_REASONS[e.code];
@@ -242,11 +244,12 @@ export class ApiClient {
           .join('; ')})`
       : '';
     const full = `${detail.replace(/\.$/, '')}${fields}`;
-    if (res.status >= 500) return new CliError(`the server failed (HTTP ${res.status}): ${full}. Try again later or check the server logs.`, EXIT_SERVER);
-    if (res.status === 401)
+    if (res.status >= 500)
       return new CliError(
-        `${full}. Run \`clavis login --server ${this.server}\`.`,
+        `the server failed (HTTP ${res.status}): ${full}. Try again later or check the server logs.`,
+        EXIT_SERVER,
       );
+    if (res.status === 401) return new CliError(`${full}. Run \`clavis login --server ${this.server}\`.`);
     if (res.status === 403 && /scope/i.test(res.headers.get('www-authenticate') ?? ''))
       return new CliError(
         `${full}. Log in with that scope: \`clavis login --server ${this.server} --scope "clavis:apps clavis:admin"\`.`,

@@ -25,7 +25,10 @@ export interface ApiApp {
  */
 export async function resolveApp(api: ApiClient, ref: string): Promise<ApiApp> {
   if (!ref.trim()) throw new CliError('give the app as its id or client_id.');
-  const page = await api.request<{ items: ApiApp[] }>('GET', `/apps?${new URLSearchParams({ q: ref, limit: '200' })}`);
+  const page = await api.request<{ items: ApiApp[] }>(
+    'GET',
+    `/apps?${new URLSearchParams({ q: ref, limit: '200' })}`,
+  );
   const byClientId = page.items.find((a) => a.client_id === ref || a.id === ref);
   if (byClientId) return byClientId;
   try {

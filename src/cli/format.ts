@@ -21,12 +21,16 @@ export function printFields(obj: Record<string, unknown>, keys: string[] = Objec
 }
 
 /** Decodes (does NOT verify) a JWS compact serialization's header and payload. */
-export function decodeJwt(token: string): { header: Record<string, unknown>; claims: Record<string, unknown> } {
+export function decodeJwt(token: string): {
+  header: Record<string, unknown>;
+  claims: Record<string, unknown>;
+} {
   const parts = token.split('.');
   if (parts.length !== 3)
     throw new CliError('the access token is not a JWT (it is opaque); there is nothing to decode.');
   try {
-    const part = (s: string) => JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const part = (s: string) =>
+      JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as Record<string, unknown>;
     return { header: part(parts[0]!), claims: part(parts[1]!) };
   } catch {
     throw new CliError('the access token looks like a JWT but its header or claims are not valid JSON.');

@@ -27,7 +27,8 @@ export function tempConfigDir(): string {
 
 function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CLAVIS_') && v !== undefined) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (!k.startsWith('CLAVIS_') && v !== undefined) env[k] = v;
   env.CLAVIS_NO_BROWSER = '1';
   env.NO_COLOR = '1';
   for (const [k, v] of Object.entries(extra)) {

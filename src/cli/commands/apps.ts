@@ -38,8 +38,7 @@ function oneOf(flag: string, value: string | undefined, allowed: string[]): stri
   return value;
 }
 
-const confirmNeeded = (what: string) =>
-  new CliError(`${what} cannot be undone: add --yes to confirm.`);
+const confirmNeeded = (what: string) => new CliError(`${what} cannot be undone: add --yes to confirm.`);
 
 export function registerAppsCommands(program: Command): void {
   const apps = program
@@ -62,12 +61,19 @@ export function registerAppsCommands(program: Command): void {
     )
     .action(
       async (
-        opts: RemoteOptions & { status?: string; visibility?: string; search?: string; limit: string; cursor?: string },
+        opts: RemoteOptions & {
+          status?: string;
+          visibility?: string;
+          search?: string;
+          limit: string;
+          cursor?: string;
+        },
       ) => {
         oneOf('--status', opts.status, ['draft', 'in_review', 'approved', 'rejected', 'disabled']);
         oneOf('--visibility', opts.visibility, ['private', 'public']);
         const limit = Number(opts.limit);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 200) throw new CliError('--limit must be 1-200.');
+        if (!Number.isInteger(limit) || limit < 1 || limit > 200)
+          throw new CliError('--limit must be 1-200.');
         const q = new URLSearchParams({ limit: String(limit) });
         if (opts.status) q.set('status', opts.status);
         if (opts.visibility) q.set('visibility', opts.visibility);
@@ -88,12 +94,18 @@ export function registerAppsCommands(program: Command): void {
       },
     );
 
-  remoteOptions(apps.command('create').description('Register an app (a confidential app gets its first secret)'))
+  remoteOptions(
+    apps.command('create').description('Register an app (a confidential app gets its first secret)'),
+  )
     .requiredOption('--name <name>', 'app name')
     .requiredOption('--callback-url <url>', 'the OAuth callback (redirect) URL')
     .option('--description <text>', 'description')
     .option('--visibility <visibility>', 'private (default) or public', 'private')
-    .option('--type <type>', 'confidential (default, has a secret) or public (PKCE, no secret)', 'confidential')
+    .option(
+      '--type <type>',
+      'confidential (default, has a secret) or public (PKCE, no secret)',
+      'confidential',
+    )
     .option('--scopes <scopes>', 'scopes the app may request, space- or comma-separated')
     .option('--default-scopes <scopes>', 'scopes granted when a request names none')
     .addHelpText(
@@ -139,7 +151,10 @@ export function registerAppsCommands(program: Command): void {
     );
 
   remoteOptions(apps.command('show <app>').description('Show an app'))
-    .addHelpText('after', '\nExamples:\n  $ clavis apps show orders-service\n  $ clavis apps show 01J9Z... --json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ clavis apps show orders-service\n  $ clavis apps show 01J9Z... --json',
+    )
     .action(async (ref: string, opts: RemoteOptions) => {
       const api = ApiClient.from(opts);
       const app = await resolveApp(api, ref);
@@ -199,7 +214,8 @@ export function registerAppsCommands(program: Command): void {
       const api = ApiClient.from(opts);
       const app = await resolveApp(api, ref);
       await api.request('DELETE', `/apps/${encodeURIComponent(app.id)}`);
-      if (opts.json) return console.log(JSON.stringify({ id: app.id, client_id: app.client_id, deleted: true }));
+      if (opts.json)
+        return console.log(JSON.stringify({ id: app.id, client_id: app.client_id, deleted: true }));
       console.log(`Deleted ${app.client_id} (id ${app.id}); its secrets no longer work.`);
     });
 
@@ -213,12 +229,7 @@ export function registerAppsCommands(program: Command): void {
         if (opts.json) return console.log(JSON.stringify(updated, null, 2));
         console.log(`${updated.client_id} is now ${updated.status}.`);
       });
-  transition(
-    'submit',
-    'Submit a public app for approval',
-    'submit',
-    'clavis apps submit partner-portal',
-  );
+  transition('submit', 'Submit a public app for approval', 'submit', 'clavis apps submit partner-portal');
   transition(
     'approve',
     'Approve an app in review (platform admins, scope clavis:admin)',
@@ -228,7 +239,10 @@ export function registerAppsCommands(program: Command): void {
 
   remoteOptions(apps.command('reject <app>').description('Reject an app in review (platform admins)'))
     .requiredOption('--reason <text>', "why (shown to the app's owner)")
-    .addHelpText('after', '\nExample:\n  $ clavis apps reject partner-portal --reason "The callback URL must be on your own domain."')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ clavis apps reject partner-portal --reason "The callback URL must be on your own domain."',
+    )
     .action(async (ref: string, opts: RemoteOptions & { reason: string }) => {
       const api = ApiClient.from(opts);
       const app = await resolveApp(api, ref);

@@ -67,7 +67,10 @@ const page = (title: string, text: string) =>
 const escapeHtml = (s: string) =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-async function browserLogin(server: string, opts: LoginOptions): Promise<{ tokens: TokenSet; clientId: string }> {
+async function browserLogin(
+  server: string,
+  opts: LoginOptions,
+): Promise<{ tokens: TokenSet; clientId: string }> {
   await metadataFor(server); // fails fast (and clearly) when the server is down
   const timeoutMs = Math.max(1, Number(opts.timeout ?? 300)) * 1000;
   if (!Number.isFinite(timeoutMs)) throw new CliError('--timeout must be a number of seconds.');
@@ -134,9 +137,10 @@ function waitForCallback(
           resolve(tokens);
         },
         (err: unknown) => {
-          const mapped = err instanceof OAuthError && err.error === 'access_denied'
-            ? new CliError('login was denied in the browser.')
-            : oauthFailure(err, url.href, 'the login');
+          const mapped =
+            err instanceof OAuthError && err.error === 'access_denied'
+              ? new CliError('login was denied in the browser.')
+              : oauthFailure(err, url.href, 'the login');
           const message = mapped instanceof Error ? mapped.message : String(mapped);
           res
             .writeHead(400, { 'content-type': 'text/html; charset=utf-8', connection: 'close' })
@@ -173,7 +177,10 @@ export function registerLoginCommands(program: Command): void {
       let meta: AuthorizationServerMetadata;
       if (machine) {
         clientId = resolveClientId(opts.clientId);
-        const clientSecret = await resolveClientSecret({ flag: opts.clientSecret, stdin: opts.clientSecretStdin });
+        const clientSecret = await resolveClientSecret({
+          flag: opts.clientSecret,
+          stdin: opts.clientSecretStdin,
+        });
         meta = await metadataFor(server);
         try {
           tokens = await clientCredentials({
@@ -223,7 +230,10 @@ export function registerLoginCommands(program: Command): void {
     });
 
   remoteOptions(program.command('logout').description('Revoke and delete the saved login for a server'))
-    .addHelpText('after', '\nExamples:\n  $ clavis logout\n  $ clavis logout --server https://auth.example.com')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ clavis logout\n  $ clavis logout --server https://auth.example.com',
+    )
     .action(async (opts: { server?: string; json?: boolean }) => {
       const server = resolveServer(opts.server);
       const login = getLogin(server);
@@ -259,4 +269,3 @@ export function registerLoginCommands(program: Command): void {
       else console.log(`Logged out of ${server}${revoked ? ' (refresh token revoked)' : ''}.`);
     });
 }
-

@@ -41,7 +41,8 @@ function expiryBody(opts: ExpiryOptions): Record<string, unknown> | undefined {
   }
   if (opts.expiresAt !== undefined) {
     const t = Date.parse(opts.expiresAt);
-    if (Number.isNaN(t)) throw new CliError('--expires-at must be a date, e.g. 2026-12-31 or 2026-12-31T00:00:00Z.');
+    if (Number.isNaN(t))
+      throw new CliError('--expires-at must be a date, e.g. 2026-12-31 or 2026-12-31T00:00:00Z.');
     body.expires_at = new Date(t).toISOString();
   }
   if (opts.neverExpires) body.never_expires = true;
@@ -64,7 +65,9 @@ function printCreated(secret: CreatedSecret, json: boolean | undefined, what: st
   console.log(what);
   console.log('');
   printSecretBox(secret.value);
-  console.log(`Secret id ${secret.id}${secret.expires_at ? `, expires ${secret.expires_at}` : ', never expires'}.`);
+  console.log(
+    `Secret id ${secret.id}${secret.expires_at ? `, expires ${secret.expires_at}` : ', never expires'}.`,
+  );
 }
 
 export function registerSecretsCommands(program: Command): void {
@@ -81,7 +84,10 @@ export function registerSecretsCommands(program: Command): void {
     .action(async (ref: string, opts: RemoteOptions) => {
       const api = ApiClient.from(opts);
       const app = await resolveApp(api, ref);
-      const page = await api.request<{ items: ApiSecret[] }>('GET', `/apps/${encodeURIComponent(app.id)}/secrets`);
+      const page = await api.request<{ items: ApiSecret[] }>(
+        'GET',
+        `/apps/${encodeURIComponent(app.id)}/secrets`,
+      );
       if (opts.json) return console.log(JSON.stringify(page, null, 2));
       printTable(
         page.items.map((s) => ({
@@ -95,7 +101,9 @@ export function registerSecretsCommands(program: Command): void {
     });
 
   withExpiryOptions(
-    remoteOptions(secrets.command('add <app>').description('Add a secret beside the current ones (for rotation)')),
+    remoteOptions(
+      secrets.command('add <app>').description('Add a secret beside the current ones (for rotation)'),
+    ),
   )
     .addHelpText(
       'after',
@@ -126,7 +134,10 @@ export function registerSecretsCommands(program: Command): void {
       const app = await resolveApp(api, ref);
       let id = secretId;
       if (!id) {
-        const page = await api.request<{ items: ApiSecret[] }>('GET', `/apps/${encodeURIComponent(app.id)}/secrets`);
+        const page = await api.request<{ items: ApiSecret[] }>(
+          'GET',
+          `/apps/${encodeURIComponent(app.id)}/secrets`,
+        );
         const active = page.items.filter((s) => status(s) === 'active');
         if (active.length !== 1)
           throw new CliError(
@@ -139,16 +150,23 @@ export function registerSecretsCommands(program: Command): void {
         `/apps/${encodeURIComponent(app.id)}/secrets/${encodeURIComponent(id)}/refresh`,
         body,
       );
-      printCreated(s, opts.json, `Refreshed secret ${id} of ${app.client_id}: the old value no longer works.`);
+      printCreated(
+        s,
+        opts.json,
+        `Refreshed secret ${id} of ${app.client_id}: the old value no longer works.`,
+      );
     });
 
   remoteOptions(
-    secrets.command('revoke <app> <secret-id>').description('Revoke a secret: it fails at once, like a wrong one'),
+    secrets
+      .command('revoke <app> <secret-id>')
+      .description('Revoke a secret: it fails at once, like a wrong one'),
   )
     .option('--yes', 'confirm (revocation cannot be undone)')
     .addHelpText('after', '\nExample:\n  $ clavis secrets revoke orders-service 01J9Z... --yes')
     .action(async (ref: string, secretId: string, opts: RemoteOptions & { yes?: boolean }) => {
-      if (!opts.yes) throw new CliError(`revoking secret ${secretId} cannot be undone: add --yes to confirm.`);
+      if (!opts.yes)
+        throw new CliError(`revoking secret ${secretId} cannot be undone: add --yes to confirm.`);
       const api = ApiClient.from(opts);
       const app = await resolveApp(api, ref);
       const s = await api.request<ApiSecret>(

@@ -42,10 +42,15 @@ Examples:
 export function registerTokenCommand(program: Command): void {
   program
     .command('token')
-    .description('Get an access token with the client credentials grant (from Clavis or any OAuth 2.0 server)')
+    .description(
+      'Get an access token with the client credentials grant (from Clavis or any OAuth 2.0 server)',
+    )
     .option('--issuer <url>', 'issuer to discover the token endpoint from (RFC 8414)')
     .option('--token-endpoint <url>', 'token endpoint URL, for servers without metadata')
-    .option('--server <url>', 'Clavis server URL, used as the issuer when --issuer and --token-endpoint are absent')
+    .option(
+      '--server <url>',
+      'Clavis server URL, used as the issuer when --issuer and --token-endpoint are absent',
+    )
     .option('--client-id <id>', 'client id (default: $CLAVIS_CLIENT_ID)')
     .option('--client-secret-stdin', 'read the client secret from stdin')
     .option('--client-secret <secret>', 'client secret (discouraged: it lands in your shell history)')
@@ -62,7 +67,11 @@ export function registerTokenCommand(program: Command): void {
     .action(async (opts: TokenOptions) => {
       if (opts.issuer && opts.tokenEndpoint)
         throw new CliError('give either --issuer or --token-endpoint, not both.');
-      if (opts.authMethod && opts.authMethod !== 'client_secret_basic' && opts.authMethod !== 'client_secret_post')
+      if (
+        opts.authMethod &&
+        opts.authMethod !== 'client_secret_basic' &&
+        opts.authMethod !== 'client_secret_post'
+      )
         throw new CliError('--auth-method must be client_secret_basic or client_secret_post.');
       for (const [flag, v] of [
         ['--issuer', opts.issuer],
@@ -70,7 +79,10 @@ export function registerTokenCommand(program: Command): void {
       ] as const)
         if (v !== undefined && !/^https?:\/\//.test(v)) throw new CliError(`${flag} must be an http(s) URL.`);
       const clientId = resolveClientId(opts.clientId);
-      const clientSecret = await resolveClientSecret({ flag: opts.clientSecret, stdin: opts.clientSecretStdin });
+      const clientSecret = await resolveClientSecret({
+        flag: opts.clientSecret,
+        stdin: opts.clientSecretStdin,
+      });
       const target = opts.tokenEndpoint
         ? { tokenEndpoint: opts.tokenEndpoint }
         : { issuer: opts.issuer ? opts.issuer.replace(/\/+$/, '') : resolveServer(opts.server) };
