@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lines, runCli, tempConfigDir } from './helpers/cli.js';
+import { CLI, lines, runCli, tempConfigDir } from './helpers/cli.js';
 import { freePort, startTestServer, type TestServer } from './helpers/server.js';
 
 // `clavis token`: the built binary as a subprocess against a real server.
@@ -123,6 +125,32 @@ describe('clavis token', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/invalid_scope/);
   });
+
+  it.skipIf(!existsSync('/usr/bin/script'))(
+    'on a terminal it prompts for the secret without echoing it',
+    async () => {
+      // script(1) gives the CLI a pseudo-terminal, so stdin.isTTY is true.
+      const child = spawn(
+        '/usr/bin/script',
+        ['-qec', `"${process.execPath}" "${CLI}" token --server ${ts.url}`, '/dev/null'],
+        {
+          env: { ...process.env, ...env, CLAVIS_CLIENT_SECRET: '' },
+        },
+      );
+      let out = '';
+      const done = new Promise<number | null>((resolve) => child.on('close', resolve));
+      await new Promise<void>((resolve) =>
+        child.stdout.on('data', (d) => {
+          out += d;
+          if (out.includes('Client secret: ')) resolve();
+        }),
+      );
+      child.stdin.write(`${ts.bootstrapClient.secret}\r`);
+      expect(await done).toBe(0);
+      expect(out).not.toContain(ts.bootstrapClient.secret);
+      expect(out).toMatch(/^ey[\w-]+\.[\w-]+\.[\w-]+\s*$/m);
+    },
+  );
 
   it('--help shows examples', async () => {
     const r = await runCli(['token', '--help']);

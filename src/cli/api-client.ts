@@ -238,12 +238,10 @@ export class ApiClient {
 
   #problem(res: Response, p: Problem | undefined, text: string): CliError {
     const detail = p?.detail ?? (text.trim().slice(0, 200) || res.statusText);
-    const fields = p?.errors
-      ? ` (${Object.entries(p.errors)
-          .map(([k, v]) => `${k}: ${v}`)
-          .join('; ')})`
-      : '';
-    const full = `${detail.replace(/\.$/, '')}${fields}`;
+    const strip = (v: string) => v.trim().replace(/\.$/, '');
+    const extra = Object.entries(p?.errors ?? {}).filter(([, v]) => strip(v) !== strip(detail));
+    const fields = extra.length ? ` (${extra.map(([k, v]) => `${k}: ${strip(v)}`).join('; ')})` : '';
+    const full = `${strip(detail)}${fields}`;
     if (res.status >= 500)
       return new CliError(
         `the server failed (HTTP ${res.status}): ${full}. Try again later or check the server logs.`,
