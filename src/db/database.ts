@@ -29,6 +29,28 @@ const pgTypes = {
 };
 
 /**
+ * Kysely's SQLite driver prepares every query afresh; preparing costs more than running the query on the
+ * token endpoint's hot path. Statements are reused per SQL text (Kysely runs each synchronously, so a
+ * shared statement is never used twice at once). The cache is capped, since SQL texts with inlined
+ * values could otherwise grow it without bound.
+ */
+function withStatementCache(sqlite: SQLite.Database): { close(): void; prepare(sql: string): SQLite.Statement } {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(sql: string) {
+      let stmt = cache.get(sql);
+      if (stmt === undefined) {
+        stmt = sqlite.prepare(sql);
+        if (cache.size >= 500) cache.clear();
+        cache.set(sql, stmt);
+      }
+      return stmt;
+    },
+  };
+}
+
+/**
  * Opens the database described by `config`.
  *
  * @param config From {@link loadConfig}; `sqlite:` paths get their directory created.
@@ -45,7 +67,7 @@ export function openDatabase(
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     return { db, kind: 'sqlite', sqlite, close: () => db.destroy() };
   }
   const pool = new pg.Pool({
