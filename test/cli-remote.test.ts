@@ -298,14 +298,17 @@ describe('errors', () => {
       join(other, 'credentials.json'),
       JSON.stringify({ servers: { [server]: { ...saved.servers[ts.url], server } } }),
     );
-    for (const cmd of [
+    const cmds = [
       ['apps', 'list'],
       ['apps', 'show', 'x'],
       ['secrets', 'list', 'x'],
       ['apps', 'approve', 'x'],
-    ]) {
-      const r = await runCli([...cmd, '--server', server], { env: { CLAVIS_CONFIG_DIR: other } });
-      expect(r.code, cmd.join(' ')).toBe(2);
+    ];
+    const results = await Promise.all(
+      cmds.map((cmd) => runCli([...cmd, '--server', server], { env: { CLAVIS_CONFIG_DIR: other } })),
+    );
+    for (const [i, r] of results.entries()) {
+      expect(r.code, cmds[i]!.join(' ')).toBe(2);
       expect(lines(r.stderr)).toEqual([
         `clavis: cannot reach ${server} (connection refused). Is the server running? Check --server.`,
       ]);
@@ -362,7 +365,7 @@ describe('errors', () => {
   });
 
   it('every command has --help with examples', async () => {
-    for (const cmd of [
+    const cmds = [
       ['login'],
       ['logout'],
       ['apps', 'list'],
@@ -370,8 +373,10 @@ describe('errors', () => {
       ['apps', 'reject'],
       ['secrets', 'add'],
       ['secrets', 'revoke'],
-    ]) {
-      const r = await runCli([...cmd, '--help']);
+    ];
+    const results = await Promise.all(cmds.map((cmd) => runCli([...cmd, '--help'])));
+    for (const [i, r] of results.entries()) {
+      const cmd = cmds[i]!;
       expect(r.code, cmd.join(' ')).toBe(0);
       expect(r.stdout, cmd.join(' ')).toMatch(/Examples?:\n {2}\$ clavis /);
     }
