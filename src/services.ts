@@ -7,16 +7,12 @@ import { LocalChangeFeed } from './domain/change-feed.js';
 import type { DomainContext } from './domain/context.js';
 import { KeyStore } from './keys/key-store.js';
 import { AccessTokens } from './oauth/access-token.js';
-import { ClientRegistry } from './oauth/client-registry.js';
+import { type CacheGuard, ClientRegistry } from './oauth/client-registry.js';
 import type { GrantHandler } from './oauth/grant.js';
 import { clientCredentialsGrant } from './oauth/grants/client-credentials.js';
-import {
-  type AccessTokenLiveness,
-  DefaultLiveness,
-  type TokenIntrospector,
-} from './oauth/introspection.js';
-import { RevocationList } from './oauth/revocation-list.js';
+import { type AccessTokenLiveness, DefaultLiveness, type TokenIntrospector } from './oauth/introspection.js';
 import type { TokenRevoker } from './oauth/revocation.js';
+import { RevocationList } from './oauth/revocation-list.js';
 import { SecretUsage } from './oauth/secret-usage.js';
 
 /** Everything the HTTP layer and the CLI use, built once per process. */
@@ -63,7 +59,10 @@ export async function createServices(
   const keys = new KeyStore(ctx, new SealedBox(config.secretKey));
   await keys.init();
   const tokens = new AccessTokens(ctx, keys);
-  const registry = new ClientRegistry(ctx);
+  const registry = new ClientRegistry(ctx, cacheGuard(database, ctx.changes));
+  const unsubscribeClients = ctx.changes.subscribe((topic, key) => {
+    if (topic === 'client') registry.invalidate(key);
+  });
   const revocations = new RevocationList(ctx);
   const services: Services = {
     config,
@@ -85,8 +84,34 @@ export async function createServices(
   const unsubscribe = ctx.changes.subscribe((topic) => {
     if (topic === 'keys') keys.reload().catch(() => {});
   });
-  services.onClose.push(unsubscribe);
+  services.onClose.push(unsubscribe, unsubscribeClients);
   return services;
+}
+
+/**
+ * When the client cache may be trusted. SQLite: changes made through this process are announced locally,
+ * and `PRAGMA data_version` (cheap; it changes whenever another connection commits) catches those of
+ * other processes, such as cluster workers or the CLI. PostgreSQL: only while the LISTEN connection is up;
+ * and first one turn of the event loop, so a NOTIFY already received is processed before the lookup.
+ */
+function cacheGuard(database: DatabaseHandle, changes: ChangeFeed): CacheGuard {
+  if (database.sqlite) {
+    const stmt = database.sqlite.prepare('PRAGMA data_version').pluck();
+    let seen = stmt.get();
+    return (invalidateAll) => {
+      const now = stmt.get();
+      if (now !== seen) {
+        seen = now;
+        invalidateAll();
+      }
+      return true;
+    };
+  }
+  return async () => {
+    if (!changes.reliable()) return false;
+    await new Promise((resolve) => setImmediate(resolve));
+    return changes.reliable();
+  };
 }
 
 /** Releases timers, listeners and the database. */

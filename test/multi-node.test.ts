@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TestDatabase, createTestDatabase } from './helpers/db.js';
+import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 import { basicAuth, freePort, postForm } from './helpers/server.js';
 
 /**
@@ -67,7 +67,11 @@ afterAll(async () => {
 });
 
 async function token(node: Node, id: string, secret: string) {
-  return postForm(`${node.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basicAuth(id, secret) });
+  return postForm(
+    `${node.url}/oauth/token`,
+    { grant_type: 'client_credentials' },
+    { authorization: basicAuth(id, secret) },
+  );
 }
 
 async function api(node: Node, path: string, method = 'GET', body?: unknown) {
@@ -105,6 +109,18 @@ describe('two nodes, one database', () => {
     expect((await token(b, app.client_id, first)).status).toBe(401);
     expect((await token(b, app.client_id, second)).status).toBe(200);
     expect((await token(a, app.client_id, first)).status).toBe(401);
+    // Again and again: each refresh through A is enforced by B's cache on the very next request.
+    let current = second;
+    for (let i = 0; i < 10; i++) {
+      expect((await token(b, app.client_id, current)).status).toBe(200);
+      const list = await api(a, `/api/v1/apps/${app.id}/secrets`);
+      const active = list.json.items.find((s: { revoked_at: string | null }) => s.revoked_at === null);
+      const next = (await api(a, `/api/v1/apps/${app.id}/secrets/${active.id}/refresh`, 'POST', {})).json
+        .value;
+      expect((await token(b, app.client_id, current)).status).toBe(401);
+      current = next;
+    }
+    expect((await token(b, app.client_id, current)).status).toBe(200);
   });
 
   it('an app disabled through one node gets no tokens from the other', async () => {
@@ -119,7 +135,11 @@ describe('two nodes, one database', () => {
     const t = (await token(a, app.client_id, secret)).json.access_token;
     expect((await api(b, `/api/v1/apps/${app.id}/disable`, 'POST', {})).status).toBe(200);
     expect((await token(a, app.client_id, secret)).status).toBe(401);
-    const intro = await postForm(`${a.url}/oauth/introspect`, { token: t }, { authorization: basicAuth(boot.id, boot.secret) });
+    const intro = await postForm(
+      `${a.url}/oauth/introspect`,
+      { token: t },
+      { authorization: basicAuth(boot.id, boot.secret) },
+    );
     expect(intro.json).toEqual({ active: false });
   });
 

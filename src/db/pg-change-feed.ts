@@ -1,5 +1,7 @@
+import { sql } from 'kysely';
 import pg from 'pg';
 import { type ChangeFeed, type ChangeTopic, LocalChangeFeed } from '../domain/change-feed.js';
+import type { Db } from './database.js';
 
 const CHANNEL = 'clavis_changes';
 
@@ -39,6 +41,8 @@ export class PgChangeFeed implements ChangeFeed {
     await client.query(`LISTEN ${CHANNEL}`);
     this.#client = client;
     this.#connected = true;
+    // Changes made while the listener was down were missed: every cache starts over.
+    this.#local.emit('client', '*');
   }
 
   #reconnect(): void {
@@ -50,6 +54,14 @@ export class PgChangeFeed implements ChangeFeed {
       this.start().catch(() => this.#reconnect());
     }, 1000);
     this.#retry.unref();
+  }
+
+  async announce(db: Db, topic: ChangeTopic, key: string): Promise<void> {
+    await sql`select pg_notify(${CHANNEL}, ${`${topic}:${key}`})`.execute(db);
+  }
+
+  reliable(): boolean {
+    return this.#connected;
   }
 
   async publish(topic: ChangeTopic, key: string): Promise<void> {

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { inTransaction } from '../db/transaction.js';
 import { uuid } from '../crypto/random.js';
 import type { AppTable } from '../db/schema.js';
+import { inTransaction } from '../db/transaction.js';
 import { decodeCursor, encodeCursor, recordAudit } from './audit.js';
 import { callbackUrlProblem, callbackUrlReviewProblem } from './callback-url.js';
 import type { Actor, DomainContext } from './context.js';
-import { DomainError, conflict, forbidden, invalid, notFound } from './errors.js';
+import { conflict, DomainError, forbidden, invalid, notFound } from './errors.js';
 import { parseScope, validateAppScopes } from './scopes.js';
 import { type CreatedSecret, insertSecret } from './secrets.js';
 import { getTenant } from './tenants.js';
@@ -96,7 +96,12 @@ function checkCallback(url: string | undefined): string {
   return v;
 }
 
-function checkEnum<T extends string>(field: string, value: string | undefined, allowed: readonly T[], label: string): T {
+function checkEnum<T extends string>(
+  field: string,
+  value: string | undefined,
+  allowed: readonly T[],
+  label: string,
+): T {
   if (!value || !(allowed as readonly string[]).includes(value))
     throw invalid(field, `Choose ${label}: ${allowed.join(' or ')}.`);
   return value as T;
@@ -104,7 +109,8 @@ function checkEnum<T extends string>(field: string, value: string | undefined, a
 
 function checkScopeList(field: string, scopes: string[] | undefined): string[] {
   const list = scopes ?? [];
-  for (const s of list) if (parseScope(s)?.length !== 1) throw invalid(field, `"${s}" is not a valid scope name.`);
+  for (const s of list)
+    if (parseScope(s)?.length !== 1) throw invalid(field, `"${s}" is not a valid scope name.`);
   return list;
 }
 
@@ -182,7 +188,9 @@ export async function createApp(
   };
   const name = collect(() => checkName(input.name));
   const description = collect(() => checkDescription(input.description));
-  const visibility = collect(() => checkEnum('visibility', input.visibility, ['private', 'public'] as const, 'a visibility'));
+  const visibility = collect(() =>
+    checkEnum('visibility', input.visibility, ['private', 'public'] as const, 'a visibility'),
+  );
   const clientType = collect(() =>
     checkEnum('client_type', input.client_type, ['confidential', 'public'] as const, 'a client type'),
   );
@@ -191,10 +199,14 @@ export async function createApp(
   const defaultsIn = collect(() => checkScopeList('default_scopes', input.default_scopes));
   if (Object.keys(errors).length > 0)
     throw new DomainError('validation', Object.values(errors)[0] ?? 'Invalid app.', errors);
-  const scopes = await validateAppScopes(ctx, scopesIn!, { field: 'scopes', mayUseRestricted: !!actor.platformAdmin });
+  const scopes = await validateAppScopes(ctx, scopesIn!, {
+    field: 'scopes',
+    mayUseRestricted: !!actor.platformAdmin,
+  });
   const defaults = defaultsIn!.length ? defaultsIn! : scopes;
   for (const d of defaults)
-    if (!scopes.includes(d)) throw invalid('default_scopes', `Default scope "${d}" is not among the app's scopes.`);
+    if (!scopes.includes(d))
+      throw invalid('default_scopes', `Default scope "${d}" is not among the app's scopes.`);
 
   const clientId = options.clientId ?? generateClientId();
   const now = ctx.now();
@@ -218,7 +230,11 @@ export async function createApp(
   };
   let secret: CreatedSecret | null = null;
   await inTransaction(ctx.db, async (trx) => {
-    const clash = await trx.selectFrom('apps').select('id').where('client_id', '=', clientId).executeTakeFirst();
+    const clash = await trx
+      .selectFrom('apps')
+      .select('id')
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
     if (clash) throw conflict('That client_id is taken.');
     await trx.insertInto('apps').values(row).execute();
     await recordAudit(ctx, trx, {
@@ -257,7 +273,8 @@ export async function listApps(
   if (!actor.platformAdmin) {
     if (!actor.tenantId) return { items: [], next_cursor: null };
     q = q.where('tenant_id', '=', actor.tenantId);
-    if (actor.role !== 'admin' || filter.ownedOnly) q = q.where('owner_user_id', '=', actor.userId ?? '\u0000');
+    if (actor.role !== 'admin' || filter.ownedOnly)
+      q = q.where('owner_user_id', '=', actor.userId ?? '\u0000');
   } else if (filter.ownedOnly && actor.userId) {
     q = q.where('owner_user_id', '=', actor.userId);
   }
@@ -267,17 +284,20 @@ export async function listApps(
   if (filter.q) {
     const term = `%${filter.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     q = q.where((eb) =>
-      eb.or([
-        eb(eb.fn('lower', ['name']), 'like', eb.val(term)),
-        eb('client_id', '=', filter.q!.trim()),
-      ]),
+      eb.or([eb(eb.fn('lower', ['name']), 'like', eb.val(term)), eb('client_id', '=', filter.q!.trim())]),
     );
   }
   if (filter.cursor) {
     const [at, id] = decodeCursor(filter.cursor);
-    q = q.where((eb) => eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]));
+    q = q.where((eb) =>
+      eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]),
+    );
   }
-  const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(limit + 1).execute();
+  const rows = await q
+    .orderBy('created_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(limit + 1)
+    .execute();
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];
   return {
@@ -286,7 +306,9 @@ export async function listApps(
   };
 }
 
-export type AppPatch = Partial<Pick<AppInput, 'name' | 'description' | 'visibility' | 'callback_url' | 'scopes' | 'default_scopes'>>;
+export type AppPatch = Partial<
+  Pick<AppInput, 'name' | 'description' | 'visibility' | 'callback_url' | 'scopes' | 'default_scopes'>
+>;
 
 /**
  * Changes an app's basic info or scopes. The client_id and client type never change. Changing an approved
@@ -298,7 +320,12 @@ export async function updateApp(ctx: DomainContext, actor: Actor, id: string, pa
   if (patch.name !== undefined) values.name = checkName(patch.name);
   if (patch.description !== undefined) values.description = checkDescription(patch.description);
   if (patch.visibility !== undefined)
-    values.visibility = checkEnum('visibility', patch.visibility, ['private', 'public'] as const, 'a visibility');
+    values.visibility = checkEnum(
+      'visibility',
+      patch.visibility,
+      ['private', 'public'] as const,
+      'a visibility',
+    );
   if (patch.callback_url !== undefined) values.callback_url = checkCallback(patch.callback_url);
   let scopes = app.scopes;
   if (patch.scopes !== undefined) {
@@ -314,11 +341,15 @@ export async function updateApp(ctx: DomainContext, actor: Actor, id: string, pa
     values.scopes = scopes.join(' ');
   }
   if (patch.default_scopes !== undefined || patch.scopes !== undefined) {
-    let defaults = patch.default_scopes !== undefined ? checkScopeList('default_scopes', patch.default_scopes) : app.default_scopes;
+    let defaults =
+      patch.default_scopes !== undefined
+        ? checkScopeList('default_scopes', patch.default_scopes)
+        : app.default_scopes;
     if (patch.default_scopes === undefined) defaults = defaults.filter((d) => scopes.includes(d));
     if (defaults.length === 0) defaults = scopes;
     for (const d of defaults)
-      if (!scopes.includes(d)) throw invalid('default_scopes', `Default scope "${d}" is not among the app's scopes.`);
+      if (!scopes.includes(d))
+        throw invalid('default_scopes', `Default scope "${d}" is not among the app's scopes.`);
     values.default_scopes = defaults.join(' ');
   }
   const repointed =
@@ -329,6 +360,7 @@ export async function updateApp(ctx: DomainContext, actor: Actor, id: string, pa
   values.updated_at = ctx.now();
   await inTransaction(ctx.db, async (trx) => {
     await trx.updateTable('apps').set(values).where('id', '=', id).execute();
+    await ctx.changes.announce(trx, 'client', app.client_id);
     await recordAudit(ctx, trx, {
       type: 'app.updated',
       actor: actor.id,
@@ -353,6 +385,7 @@ async function setStatus(
     const values: Partial<AppTable> = { status, updated_at: ctx.now() };
     if (reviewNote !== undefined) values.review_note = reviewNote;
     await trx.updateTable('apps').set(values).where('id', '=', app.id).execute();
+    await ctx.changes.announce(trx, 'client', app.client_id);
     await recordAudit(ctx, trx, {
       type,
       actor: actor.id,
@@ -369,9 +402,14 @@ async function setStatus(
 export async function submitApp(ctx: DomainContext, actor: Actor, id: string): Promise<App> {
   const app = await getAppForActor(ctx, actor, id);
   if (app.visibility !== 'public')
-    throw invalid('visibility', 'Only public apps go through approval; private apps can be used in your tenant as they are.');
+    throw invalid(
+      'visibility',
+      'Only public apps go through approval; private apps can be used in your tenant as they are.',
+    );
   if (app.status !== 'draft' && app.status !== 'rejected')
-    throw conflict(`The app is ${app.status.replace('_', ' ')}; only draft or rejected apps can be submitted.`);
+    throw conflict(
+      `The app is ${app.status.replace('_', ' ')}; only draft or rejected apps can be submitted.`,
+    );
   const problem = callbackUrlReviewProblem(app.callback_url);
   if (problem) throw invalid('callback_url', problem);
   return setStatus(ctx, actor, app, 'in_review', 'app.submitted', null);
@@ -422,13 +460,18 @@ export async function deleteApp(ctx: DomainContext, actor: Actor, id: string): P
   const app = await getAppForActor(ctx, actor, id);
   const now = ctx.now();
   await inTransaction(ctx.db, async (trx) => {
-    await trx.updateTable('apps').set({ deleted_at: now, status: 'disabled', updated_at: now }).where('id', '=', id).execute();
+    await trx
+      .updateTable('apps')
+      .set({ deleted_at: now, status: 'disabled', updated_at: now })
+      .where('id', '=', id)
+      .execute();
     await trx
       .updateTable('client_secrets')
       .set({ revoked_at: now })
       .where('app_id', '=', id)
       .where('revoked_at', 'is', null)
       .execute();
+    await ctx.changes.announce(trx, 'client', app.client_id);
     await recordAudit(ctx, trx, { type: 'app.deleted', actor: actor.id, tenantId: app.tenant_id, appId: id });
   });
   await ctx.changes.publish('client', app.client_id);

@@ -1,3 +1,5 @@
+import type { Db } from '../db/database.js';
+
 /**
  * A process-local signal that security-relevant state changed. With PostgreSQL, the server wires it to
  * LISTEN/NOTIFY so every node hears every change; caches subscribe to drop what they hold.
@@ -5,14 +7,30 @@
 export type ChangeTopic = 'client' | 'keys';
 
 export interface ChangeFeed {
-  /** Announce a change (locally and to other nodes). `key` is e.g. a client_id. */
+  /**
+   * Announce a change from inside the transaction that makes it, so other nodes hear of it exactly when it
+   * commits (PostgreSQL NOTIFY is transactional) and never miss it because a later step failed.
+   */
+  announce(db: Db, topic: ChangeTopic, key: string): Promise<void>;
+  /** Announce a change after it is committed: drops this process's caches (and tells other nodes). */
   publish(topic: ChangeTopic, key: string): Promise<void>;
   subscribe(listener: (topic: ChangeTopic, key: string) => void): () => void;
+  /**
+   * Whether this node is sure to hear every change made elsewhere. Caches of security state may only be
+   * trusted while this is true.
+   */
+  reliable(): boolean;
 }
 
 /** A feed that only reaches this process (SQLite: one node). */
 export class LocalChangeFeed implements ChangeFeed {
   readonly #listeners = new Set<(topic: ChangeTopic, key: string) => void>();
+
+  async announce(): Promise<void> {}
+
+  reliable(): boolean {
+    return true;
+  }
 
   async publish(topic: ChangeTopic, key: string): Promise<void> {
     this.emit(topic, key);

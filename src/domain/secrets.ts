@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { inTransaction } from '../db/transaction.js';
 import { uuid } from '../crypto/random.js';
 import type { Db } from '../db/database.js';
 import type { AppTable, ClientSecretTable } from '../db/schema.js';
+import { inTransaction } from '../db/transaction.js';
 import type { App } from './apps.js';
 import { getAppForActor } from './apps.js';
 import { recordAudit } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
-import { DomainError, conflict, invalid, notFound } from './errors.js';
+import { conflict, DomainError, invalid, notFound } from './errors.js';
 import { getTenant } from './tenants.js';
 
 /** An app holds at most this many active (unrevoked, unexpired) secrets. */
@@ -78,15 +78,25 @@ export interface SecretOptions {
   bypassPolicy?: boolean;
 }
 
-async function resolveExpiry(ctx: DomainContext, db: Db, tenantId: string, opts: SecretOptions): Promise<number | null> {
+async function resolveExpiry(
+  ctx: DomainContext,
+  db: Db,
+  tenantId: string,
+  opts: SecretOptions,
+): Promise<number | null> {
   const now = ctx.now();
   const tenant = await getTenant(ctx, tenantId, db);
   const maxAt = now + tenant.settings.secret_max_lifetime_days * DAY;
-  const given = [opts.expires_in_months !== undefined, opts.expires_at !== undefined, !!opts.never_expires].filter(Boolean);
-  if (given.length > 1) throw invalid('expires_at', 'Choose one of: a lifetime in months, an expiry date, or no expiry.');
+  const given = [
+    opts.expires_in_months !== undefined,
+    opts.expires_at !== undefined,
+    !!opts.never_expires,
+  ].filter(Boolean);
+  if (given.length > 1)
+    throw invalid('expires_at', 'Choose one of: a lifetime in months, an expiry date, or no expiry.');
   if (opts.never_expires) {
     if (!tenant.settings.secret_allow_never_expire && !opts.bypassPolicy)
-      throw invalid('expires_at', 'Your tenant\'s policy requires client secrets to expire.');
+      throw invalid('expires_at', "Your tenant's policy requires client secrets to expire.");
     return null;
   }
   let at: number;
@@ -152,6 +162,7 @@ export async function insertSecret(
     revoked_at: null,
   };
   await trx.insertInto('client_secrets').values(row).execute();
+  await ctx.changes.announce(trx, 'client', app.client_id);
   await recordAudit(ctx, trx, {
     type: auditType,
     actor: actor.id,
@@ -187,12 +198,20 @@ export async function listSecrets(ctx: DomainContext, actor: Actor, appId: strin
  * Adds a secret beside the existing ones (overlap for zero-downtime rotation). The value is returned here
  * and never again.
  */
-export async function addSecret(ctx: DomainContext, actor: Actor, appId: string, opts: SecretOptions = {}): Promise<CreatedSecret> {
+export async function addSecret(
+  ctx: DomainContext,
+  actor: Actor,
+  appId: string,
+  opts: SecretOptions = {},
+): Promise<CreatedSecret> {
   const app = await getAppForActor(ctx, actor, appId);
   requireConfidential(app);
   const created = await inTransaction(ctx.db, async (trx) => {
     if ((await countActive(trx, app.id, ctx.now())) >= MAX_ACTIVE_SECRETS)
-      throw new DomainError('limit', `An app can have at most ${MAX_ACTIVE_SECRETS} active client secrets. Delete one first.`);
+      throw new DomainError(
+        'limit',
+        `An app can have at most ${MAX_ACTIVE_SECRETS} active client secrets. Delete one first.`,
+      );
     return insertSecret(ctx, trx, actor, app, opts);
   });
   await ctx.changes.publish('client', app.client_id);
@@ -215,7 +234,11 @@ export async function refreshSecret(
   requireConfidential(app);
   const now = ctx.now();
   const created = await inTransaction(ctx.db, async (trx) => {
-    let q = trx.selectFrom('client_secrets').selectAll().where('app_id', '=', app.id).where('revoked_at', 'is', null);
+    let q = trx
+      .selectFrom('client_secrets')
+      .selectAll()
+      .where('app_id', '=', app.id)
+      .where('revoked_at', 'is', null);
     if (secretId) q = q.where('id', '=', secretId);
     const current = await q.execute();
     if (secretId && current.length === 0) {
@@ -230,16 +253,28 @@ export async function refreshSecret(
     }
     const ids = current.map((c) => c.id);
     if (ids.length > 0)
-      await trx.updateTable('client_secrets').set({ revoked_at: now }).where('id', 'in', ids).where('revoked_at', 'is', null).execute();
+      await trx
+        .updateTable('client_secrets')
+        .set({ revoked_at: now })
+        .where('id', 'in', ids)
+        .where('revoked_at', 'is', null)
+        .execute();
     const description = opts.description ?? current[0]?.description ?? '';
-    return insertSecret(ctx, trx, actor, app, { ...opts, description }, 'secret.refreshed', { replaces: ids });
+    return insertSecret(ctx, trx, actor, app, { ...opts, description }, 'secret.refreshed', {
+      replaces: ids,
+    });
   });
   await ctx.changes.publish('client', app.client_id);
   return created;
 }
 
 /** Revokes one secret. It fails at once, exactly like a wrong secret. */
-export async function revokeSecret(ctx: DomainContext, actor: Actor, appId: string, secretId: string): Promise<ClientSecret> {
+export async function revokeSecret(
+  ctx: DomainContext,
+  actor: Actor,
+  appId: string,
+  secretId: string,
+): Promise<ClientSecret> {
   const app = await getAppForActor(ctx, actor, appId);
   const now = ctx.now();
   const row = await inTransaction(ctx.db, async (trx) => {
@@ -252,6 +287,7 @@ export async function revokeSecret(ctx: DomainContext, actor: Actor, appId: stri
     if (!existing) throw notFound('Client secret');
     if (existing.revoked_at !== null) return existing;
     await trx.updateTable('client_secrets').set({ revoked_at: now }).where('id', '=', secretId).execute();
+    await ctx.changes.announce(trx, 'client', app.client_id);
     await recordAudit(ctx, trx, {
       type: 'secret.revoked',
       actor: actor.id,

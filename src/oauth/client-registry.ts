@@ -18,16 +18,33 @@ export interface ClientRecord {
 }
 
 /**
- * Loads clients for the protocol endpoints in one query (the app joined with its unrevoked secrets).
- *
- * Nothing is cached across requests, so a secret revoked or an app disabled on any node is refused by every
- * node on its next request.
+ * Decides, before each lookup, whether cached client records may be trusted: it returns false while this
+ * node could be missing changes (the PostgreSQL listener is down) and drops the cache when it learns that
+ * something changed (SQLite `data_version`).
+ */
+export type CacheGuard = (invalidateAll: () => void) => boolean | Promise<boolean>;
+
+/** How many clients a node keeps in memory. */
+const CACHE_LIMIT = 10_000;
+
+/**
+ * Loads clients for the protocol endpoints in one query (the app joined with its unrevoked secrets), and
+ * caches them only under a {@link CacheGuard} that guarantees freshness: every change to an app or its
+ * secrets is announced on the change feed (transactionally on PostgreSQL), and each node drops the entry
+ * before its next request, so a secret revoked or an app disabled on any node is refused by every node.
+ * Secret expiry is checked at use, against the clock, so a cached entry never outlives it.
  */
 export class ClientRegistry {
   /** The lookup, compiled to SQL once: the token endpoint's hot path skips Kysely's query building. */
   readonly #lookup: CompiledQuery<LookupRow>;
+  readonly #cache = new Map<string, ClientRecord>();
+  /** Bumped on every invalidation, so a load that raced with a change is not cached. */
+  #generation = 0;
 
-  constructor(private readonly ctx: DomainContext) {
+  constructor(
+    private readonly ctx: DomainContext,
+    private readonly guard?: CacheGuard,
+  ) {
     this.#lookup = ctx.db
       .selectFrom('apps')
       .leftJoin('client_secrets', (join) =>
@@ -47,8 +64,32 @@ export class ClientRegistry {
       throw new Error('client lookup must take exactly one parameter');
   }
 
+  /** Drops one client (`*`: all) from the cache. */
+  invalidate(clientId: string): void {
+    this.#generation++;
+    if (clientId === '*') this.#cache.clear();
+    else this.#cache.delete(clientId);
+  }
+
   async find(clientId: string): Promise<ClientRecord | null> {
     if (clientId.length === 0 || clientId.length > 256) return null;
+    const trusted = this.guard ? await this.guard(() => this.invalidate('*')) : false;
+    if (!trusted) {
+      if (this.#cache.size > 0) this.invalidate('*');
+      return this.#load(clientId);
+    }
+    const hit = this.#cache.get(clientId);
+    if (hit) return hit;
+    const generation = this.#generation;
+    const record = await this.#load(clientId);
+    if (record && generation === this.#generation) {
+      if (this.#cache.size >= CACHE_LIMIT) this.#cache.delete(this.#cache.keys().next().value!);
+      this.#cache.set(clientId, record);
+    }
+    return record;
+  }
+
+  async #load(clientId: string): Promise<ClientRecord | null> {
     const { rows } = await this.ctx.db.executeQuery<LookupRow>({ ...this.#lookup, parameters: [clientId] });
     const first = rows[0];
     if (!first) return null;

@@ -22,13 +22,22 @@ export class SecretUsage {
     if (secret.last_used_at !== null && Math.floor(secret.last_used_at / MINUTE) >= minute) return;
     if (this.#written.get(secret.id) === minute) return;
     this.#written.set(secret.id, minute);
+    const wasUnused = secret.last_used_at === null;
+    // Keep a cached client record current, so this node doesn't rewrite within the minute.
+    secret.last_used_at = now;
     if (this.#written.size > 50_000) this.#written.clear();
-    this.#write(client, secret.id, secret.last_used_at === null, now, minute).catch(() => {
+    this.#write(client, secret.id, wasUnused, now, minute).catch(() => {
       this.#written.delete(secret.id);
     });
   }
 
-  async #write(client: ClientRecord, secretId: string, maybeFirst: boolean, now: number, minute: number): Promise<void> {
+  async #write(
+    client: ClientRecord,
+    secretId: string,
+    maybeFirst: boolean,
+    now: number,
+    minute: number,
+  ): Promise<void> {
     const db = this.ctx.db;
     if (maybeFirst) {
       const res = await db
