@@ -29,10 +29,16 @@ async function createApp(b: Browser, values: Record<string, string>) {
   });
 }
 
-const secretValue = (p: Page) => /id="secret-value-text"[^>]*value="([^"]+)"/.exec(p.html)?.[1] ?? /value="([^"]+)"[^>]*id="secret-value-text"/.exec(p.html)?.[1];
+const secretValue = (p: Page) =>
+  /id="secret-value-text"[^>]*value="([^"]+)"/.exec(p.html)?.[1] ??
+  /value="([^"]+)"[^>]*id="secret-value-text"/.exec(p.html)?.[1];
 const appIdOf = (p: Page) => /\/apps\/([0-9a-f-]{36})\/oauth/.exec(p.html)![1]!;
 const token = (clientId: string, secret: string) =>
-  postForm(`${ts.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basicAuth(clientId, secret) });
+  postForm(
+    `${ts.url}/oauth/token`,
+    { grant_type: 'client_credentials' },
+    { authorization: basicAuth(clientId, secret) },
+  );
 
 describe('sign-up', () => {
   it('creates a sandbox, signs in with an HttpOnly cookie and shows the test user password once', async () => {
@@ -40,7 +46,11 @@ describe('sign-up', () => {
     const page = await b.get('/signup');
     expect(page.status).toBe(200);
     expect(page.html).toContain('name="csrf"');
-    const res = await b.submit(page, '/signup', { name: 'Ada', email: 'ada@example.org', password: 'a long password 123' });
+    const res = await b.submit(page, '/signup', {
+      name: 'Ada',
+      email: 'ada@example.org',
+      password: 'a long password 123',
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(res.headers.getSetCookie().some((c) => /clavis_session=.*HttpOnly/i.test(c))).toBe(true);
@@ -58,7 +68,11 @@ describe('sign-up', () => {
   it('keeps what was typed and shows field errors', async () => {
     const b = new Browser(ts.url);
     const page = await b.get('/signup');
-    const res = await b.submit(page, '/signup', { name: 'Bob <b>', email: 'not-an-email', password: 'short' });
+    const res = await b.submit(page, '/signup', {
+      name: 'Bob <b>',
+      email: 'not-an-email',
+      password: 'short',
+    });
     expect(res.status).toBe(400);
     expect(res.html).toContain('value="Bob &lt;b>"');
     expect(res.html).toContain('value="not-an-email"');
@@ -75,7 +89,12 @@ describe('sign-up', () => {
   it('refuses a sign-up without the CSRF token, keeping the typed values', async () => {
     const b = new Browser(ts.url);
     await b.get('/signup');
-    const res = await b.post('/signup', { csrf: 'forged', name: 'Eve', email: 'eve@example.org', password: 'a long password 123' });
+    const res = await b.post('/signup', {
+      csrf: 'forged',
+      name: 'Eve',
+      email: 'eve@example.org',
+      password: 'a long password 123',
+    });
     expect(res.status).toBe(403);
     expect(res.html).toContain('value="eve@example.org"');
     expect(res.html).not.toContain('a long password 123');
@@ -86,7 +105,10 @@ describe('sign-up', () => {
     try {
       const b = new Browser(closed.url);
       expect((await b.get('/signup')).status).toBe(404);
-      expect((await b.post('/signup', { name: 'x', email: 'x@example.org', password: 'a long password 123' })).status).toBe(404);
+      expect(
+        (await b.post('/signup', { name: 'x', email: 'x@example.org', password: 'a long password 123' }))
+          .status,
+      ).toBe(404);
       expect((await b.get('/login')).html).not.toContain('href="/signup"');
     } finally {
       await closed.close();
@@ -142,7 +164,7 @@ describe('apps and client secrets', () => {
       expect((await b.get(path)).html).not.toContain(second);
 
     // Refresh the first secret: it stops working, the new one works.
-    const sid = new RegExp(`refresh-([0-9a-f-]{36})"`).exec(
+    const sid = /refresh-([0-9a-f-]{36})"/.exec(
       list.html.slice(list.html.indexOf(`${first.slice(0, 3)}•••••`)),
     )![1]!;
     const confirm = await b.get(`/apps/${id}/oauth?confirm=refresh&secret=${sid}`);
@@ -155,7 +177,11 @@ describe('apps and client secrets', () => {
     expect((await b.get(`/apps/${id}/oauth`)).html).not.toContain(third);
 
     // Invalid expiry: the dialog comes back open, with the error and the typed description.
-    const bad = await b.submit(list, `/apps/${id}/oauth/secrets`, { description: 'Too long-lived', expiry: 'custom', expires_on: '2199-01-01' });
+    const bad = await b.submit(list, `/apps/${id}/oauth/secrets`, {
+      description: 'Too long-lived',
+      expiry: 'custom',
+      expires_on: '2199-01-01',
+    });
     expect(bad.status).toBe(400);
     expect(bad.html).toContain('value="Too long-lived"');
     expect(bad.html).toMatch(/policy allows client secrets to live at most/);
@@ -181,7 +207,13 @@ describe('apps and client secrets', () => {
     for (const path of [`/apps/${id}`, `/apps/${id}/oauth`, `/apps/${id}/audit`])
       expect((await other.b.get(path)).status).toBe(404);
     const csrf = /name="csrf" value="([^"]+)"/.exec((await other.b.get('/apps')).html)![1]!;
-    for (const path of [`/apps/${id}`, `/apps/${id}/oauth/secrets`, `/apps/${id}/submit`, `/apps/${id}/delete`, `/apps/${id}/oauth/scopes`])
+    for (const path of [
+      `/apps/${id}`,
+      `/apps/${id}/oauth/secrets`,
+      `/apps/${id}/submit`,
+      `/apps/${id}/delete`,
+      `/apps/${id}/oauth/scopes`,
+    ])
       expect((await other.b.post(path, { csrf, name: 'hijack' })).status).toBe(404);
     expect((await other.b.get('/apps')).html).not.toContain('Mine');
     expect((await owner.b.get(`/apps/${id}`)).html).toContain('Mine');
@@ -190,7 +222,16 @@ describe('apps and client secrets', () => {
   it('every form on every hub page carries a CSRF token, and a forged one is refused', async () => {
     const { b } = await signup();
     const id = appIdOf(await createApp(b, { name: 'Forms' }));
-    const pages = ['/apps', '/apps/new', '/apps/request', `/apps/${id}`, `/apps/${id}/oauth`, '/admin/requests', '/admin/settings', '/admin/users'];
+    const pages = [
+      '/apps',
+      '/apps/new',
+      '/apps/request',
+      `/apps/${id}`,
+      `/apps/${id}/oauth`,
+      '/admin/requests',
+      '/admin/settings',
+      '/admin/users',
+    ];
     let checked = 0;
     for (const path of pages) {
       const page = await b.get(path);
@@ -239,7 +280,9 @@ describe('public apps, review and admin', () => {
     const noReason = await admin.submit(queue, `/admin/review/${id}/reject`, { reason: '' });
     expect(noReason.status).toBe(400);
     expect(noReason.html).toContain('Tell the owner why');
-    const rejected = await admin.submit(queue, `/admin/review/${id}/reject`, { reason: 'Use <your> real domain' });
+    const rejected = await admin.submit(queue, `/admin/review/${id}/reject`, {
+      reason: 'Use <your> real domain',
+    });
     expect(rejected.status).toBe(303);
     const seen = await b.get(`/apps/${id}`);
     expect(seen.html).toContain('Use &lt;your> real domain');
@@ -254,16 +297,28 @@ describe('public apps, review and admin', () => {
   it('settings: field errors keep input; "no" turns Create into Request an app for developers', async () => {
     const { b } = await signup();
     const settings = await b.get('/admin/settings');
-    const bad = await b.submit(settings, '/admin/settings', { users_can_register_apps: 'no', secret_max_lifetime_days: '99999', secret_allow_never_expire: 'no' });
+    const bad = await b.submit(settings, '/admin/settings', {
+      users_can_register_apps: 'no',
+      secret_max_lifetime_days: '99999',
+      secret_allow_never_expire: 'no',
+    });
     expect(bad.status).toBe(400);
     expect(bad.html).toContain('value="99999"');
     expect(bad.html).toMatch(/between 1 and 3650/);
-    const ok = await b.submit(settings, '/admin/settings', { users_can_register_apps: 'no', secret_max_lifetime_days: '365', secret_allow_never_expire: 'no' });
+    const ok = await b.submit(settings, '/admin/settings', {
+      users_can_register_apps: 'no',
+      secret_max_lifetime_days: '365',
+      secret_allow_never_expire: 'no',
+    });
     expect(ok.status).toBe(303);
 
     // Add a developer; the initial password is shown once.
     const users = await b.get('/admin/users');
-    const added = await b.submit(users, '/admin/users', { email: 'dev2@example.org', display_name: 'Dev Two', role: 'developer' });
+    const added = await b.submit(users, '/admin/users', {
+      email: 'dev2@example.org',
+      display_name: 'Dev Two',
+      role: 'developer',
+    });
     expect(added.status).toBe(201);
     const pw = /id="initial-password"[^>]*value="([^"]+)"/.exec(added.html)![1]!;
     expect((await b.get('/admin/users')).html).not.toContain(pw);
@@ -291,7 +346,9 @@ describe('public apps, review and admin', () => {
 
     // Change role and disable.
     const usersPage = await b.get('/admin/users');
-    const uid = /\/admin\/users\/([0-9a-f-]{36})\/role/.exec(usersPage.html.split('dev2@example.org')[1]!)![1]!;
+    const uid = /\/admin\/users\/([0-9a-f-]{36})\/role/.exec(
+      usersPage.html.split('dev2@example.org')[1]!,
+    )![1]!;
     expect((await b.submit(usersPage, `/admin/users/${uid}/role`, { role: 'user' })).status).toBe(303);
     expect((await b.submit(usersPage, `/admin/users/${uid}/disable`)).status).toBe(303);
     expect((await dev.get('/apps')).status).toBe(303);

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
 /** The Content-Security-Policy for every HTML page: no inline script, no framing. */
 export const PAGE_CSP = [
@@ -14,6 +14,38 @@ export const PAGE_CSP = [
 ].join('; ');
 
 /**
+ * The CSP source for a client's redirect URI: its origin (any port for loopback IPs, RFC 8252 §7.3), or its
+ * scheme for a private-use URI scheme. Null when it cannot be expressed safely.
+ */
+export function formTargetSource(redirectUri: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(redirectUri);
+  } catch {
+    return null;
+  }
+  if (u.protocol === 'https:' || u.protocol === 'http:') {
+    if (u.hostname === '127.0.0.1' || u.hostname === '[::1]') return `${u.protocol}//${u.hostname}:*`;
+    return /^https?:\/\/[A-Za-z0-9.\-[\]:]+$/.test(u.origin) ? u.origin : null;
+  }
+  return /^[a-z][a-z0-9+.-]*:$/i.test(u.protocol) ? u.protocol : null;
+}
+
+/**
+ * Lets this page's forms end in a redirect to the client. Browsers apply `form-action` to every redirect
+ * after a form submission, so the sign-in and consent pages of an authorization request must allow the
+ * client's redirect URI, or the final 302/303 back to the app is blocked.
+ */
+export function allowFormRedirectTo(reply: FastifyReply, redirectUri: string): void {
+  const src = formTargetSource(redirectUri);
+  if (src)
+    reply.header(
+      'content-security-policy',
+      PAGE_CSP.replace("form-action 'self'", `form-action 'self' ${src}`),
+    );
+}
+
+/**
  * Strict headers on every response; pages also get the CSP. API and protocol responses get
  * `frame-ancestors 'none'` too, and never sniffable content.
  */
@@ -24,8 +56,12 @@ export function registerSecurityHeaders(app: FastifyInstance, options: { https: 
     reply.header('x-frame-options', 'DENY');
     reply.header('cross-origin-opener-policy', 'same-origin');
     const type = String(reply.getHeader('content-type') ?? '');
-    if (type.startsWith('text/html')) reply.header('content-security-policy', PAGE_CSP);
-    else if (!reply.hasHeader('content-security-policy'))
+    if (type.startsWith('text/html')) {
+      // A page may carry a narrower variant of the page CSP (see allowFormRedirectTo); never a looser one.
+      const own = String(reply.getHeader('content-security-policy') ?? '');
+      if (!own.startsWith("default-src 'none'; script-src 'self'; style-src 'self';"))
+        reply.header('content-security-policy', PAGE_CSP);
+    } else if (!reply.hasHeader('content-security-policy'))
       reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
     if (options.https) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
     return payload;

@@ -19,6 +19,7 @@ import { parseParams } from '../../oauth/form.js';
 import type { Services } from '../../services.js';
 import { type AppSummary, ConsentPage, LoginPage, MessagePage } from '../../web/pages.js';
 import { sendPage } from '../../web/render.js';
+import { allowFormRedirectTo } from '../security-headers.js';
 
 export function appSummary(v: {
   app: AuthorizationRequest['app'];
@@ -119,6 +120,7 @@ async function proceed(
         .execute()
     : [];
   const text = new Map(rows.map((r) => [r.name, r.description]));
+  allowFormRedirectTo(reply, req.redirectUri);
   return sendPage(
     reply,
     200,
@@ -163,6 +165,7 @@ export async function authorizeRoutes(app: FastifyInstance, services: Services):
           );
         // prompt=login is honoured once: the login form returns to the request without it.
         const returnTo = req.prompt === 'login' ? `/oauth/authorize?${stripPrompt(req.raw)}` : request.url;
+        allowFormRedirectTo(reply, req.redirectUri);
         return sendPage(
           reply,
           200,

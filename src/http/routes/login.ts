@@ -14,6 +14,7 @@ import { type Params, parseParams } from '../../oauth/form.js';
 import type { Services } from '../../services.js';
 import { LoginPage, MessagePage } from '../../web/pages.js';
 import { sendPage } from '../../web/render.js';
+import { allowFormRedirectTo } from '../security-headers.js';
 import { appSummary } from './authorize.js';
 
 /** Where to go after signing in when nothing else was asked for. */
@@ -44,10 +45,13 @@ function readForm(request: FastifyRequest): Params | null {
 }
 
 /** The app context for a login page that is part of an authorization request (name, tenant, approval). */
-async function appFor(services: Services, returnTo: string) {
+async function appFor(services: Services, returnTo: string, reply?: FastifyReply) {
   if (!returnTo.startsWith('/oauth/authorize?')) return undefined;
   const v = await validateAuthorizationRequest(services.ctx, returnTo.slice('/oauth/authorize?'.length));
-  return v.kind === 'ok' ? appSummary(v.request) : undefined;
+  if (v.kind !== 'ok') return undefined;
+  // Signing in may end in a redirect to the app (consent remembered): let the form's redirects reach it.
+  if (reply) allowFormRedirectTo(reply, v.request.redirectUri);
+  return appSummary(v.request);
 }
 
 function minutes(ms: number): string {
@@ -71,7 +75,7 @@ export async function loginRoutes(app: FastifyInstance, services: Services): Pro
       LoginPage({
         csrf: await csrfToken(services, request, reply),
         returnTo,
-        app: await appFor(services, returnTo),
+        app: await appFor(services, returnTo, reply),
         signup: services.config.signupEnabled,
       }),
     );
@@ -90,7 +94,7 @@ export async function loginRoutes(app: FastifyInstance, services: Services): Pro
           returnTo,
           email,
           error,
-          app: await appFor(services, returnTo),
+          app: await appFor(services, returnTo, reply),
           signup: services.config.signupEnabled,
         }),
       );

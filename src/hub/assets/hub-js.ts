@@ -58,12 +58,15 @@ export const HUB_JS = `'use strict';
   });
   document.querySelectorAll('dialog[open][data-modal]').forEach(function (d) {
     if (typeof d.showModal !== 'function') return;
-    d.close(); d.showModal();
+    // close() queues one 'close' event of its own: skip it, act on the user's.
+    var skip = true;
     d.addEventListener('close', function () {
+      if (skip) { skip = false; return; }
       d.querySelectorAll('[data-secret]').forEach(function (e) { if ('value' in e) e.value = ''; e.textContent = ''; });
       var href = d.getAttribute('data-close-href');
       if (href) location.replace(href);
     });
+    d.close(); d.showModal();
     var first = d.querySelector('[autofocus], input:not([type=hidden]), button, a');
     if (first) first.focus();
   });

@@ -22,4 +22,8 @@ export async function hubAssetRoutes(app: FastifyInstance): Promise<void> {
       .header('cache-control', IMMUTABLE)
       .send(HUB_JS),
   );
+  // Browsers ask for it on every site; answer without a 404 in the console.
+  app.get('/favicon.ico', async (_req, reply) =>
+    reply.code(204).header('cache-control', 'public, max-age=86400').send(),
+  );
 }
