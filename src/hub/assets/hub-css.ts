@@ -111,8 +111,11 @@ dialog.modal::backdrop { background: rgba(15,18,25,.55); }
 .steps li { margin-bottom: .35rem; }
 .review-item { display: flex; justify-content: space-between; gap: 1rem; flex-wrap: wrap; }
 .review-item + .review-item { border-top: 1px solid var(--border); padding-top: 1rem; margin-top: 1rem; }
-.review-actions { display: flex; gap: .5rem; align-items: flex-start; flex-wrap: wrap; }
-.review-actions form { display: flex; gap: .5rem; align-items: flex-start; flex-wrap: wrap; }
+.review-item h3 { margin: 0 0 .5rem; font-size: 1.1rem; }
+.review-actions { display: flex; flex-direction: column; gap: .75rem; width: min(340px, 100%); }
+.review-actions form { display: flex; flex-direction: column; align-items: stretch; gap: .25rem; }
+.review-actions .field { margin-bottom: .35rem; }
+.review-actions textarea { min-height: 4rem; }
 .inline-fields { display: flex; gap: .5rem; align-items: center; flex-wrap: wrap; }
 .inline-fields select { width: auto; padding: .35rem .5rem; }
 @media (max-width: 760px) {

@@ -149,8 +149,8 @@ function AppsListPage(p: {
               label="Show"
               value={filter.owner}
               options={[
-                { value: 'all', label: 'All apps in the tenant' },
-                { value: 'mine', label: 'Only apps I own' },
+                { value: 'all', label: 'Whole tenant' },
+                { value: 'mine', label: 'Only mine' },
               ]}
             />
           ) : null}
