@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, type Page, parseForms } from './helpers/browser.js';
-import { basicAuth, postForm, startTestServer, type TestServer } from './helpers/server.js';
+import { basicAuth, createTestApp, postForm, startTestServer, type TestServer } from './helpers/server.js';
 
 /** The developer hub over real HTTP: sign-up, CSRF on every form, escaping, field errors, secrets once. */
 let ts: TestServer;
@@ -352,5 +352,28 @@ describe('public apps, review and admin', () => {
     expect((await b.submit(usersPage, `/admin/users/${uid}/role`, { role: 'user' })).status).toBe(303);
     expect((await b.submit(usersPage, `/admin/users/${uid}/disable`)).status).toBe(303);
     expect((await dev.get('/apps')).status).toBe(303);
+  });
+});
+
+describe('content security policy', () => {
+  it("sign-in and consent pages of an authorization request let the form redirect to the app's callback only", async () => {
+    const { app } = await createTestApp(ts, { callback_url: 'https://cb.acme-corp.io/oauth/cb' });
+    const q = new URLSearchParams({
+      response_type: 'code',
+      client_id: app.client_id,
+      redirect_uri: app.callback_url,
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    });
+    const page = await new Browser(ts.url).get(`/oauth/authorize?${q}`);
+    const csp = page.headers.get('content-security-policy')!;
+    expect(csp).toContain("form-action 'self' https://cb.acme-corp.io;");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("script-src 'self'");
+    const hub = await (await signup()).b.get('/apps');
+    expect(hub.headers.get('content-security-policy')).toContain("form-action 'self';");
+    const asset = /href="(\/assets\/hub\.[0-9a-f]+\.css)"/.exec(hub.html)![1]!;
+    const res = await fetch(`${ts.url}${asset}`);
+    expect(res.headers.get('cache-control')).toContain('immutable');
   });
 });

@@ -32,7 +32,7 @@ export const HUB_CSS = `
   border-bottom: 3px solid transparent; margin-bottom: -1px; }
 .tabs a:hover { color: var(--text); }
 .tabs a[aria-current=page] { color: var(--primary); border-bottom-color: var(--primary); }
-.card h2:first-child { margin-top: 0; }
+.card h2:first-child, .card form > input[type=hidden] + h2 { margin-top: 0; }
 .card-head { display: flex; justify-content: space-between; align-items: center; gap: 1rem; flex-wrap: wrap;
   margin-bottom: .75rem; }
 .card-head h2 { margin: 0; }
