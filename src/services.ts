@@ -59,11 +59,12 @@ export async function createServices(
   const keys = new KeyStore(ctx, new SealedBox(config.secretKey));
   await keys.init();
   const tokens = new AccessTokens(ctx, keys);
-  const registry = new ClientRegistry(ctx, cacheGuard(database, ctx.changes));
+  const registry = new ClientRegistry(ctx, { guard: cacheGuard(database), pgPool: database.pgPool });
+  const revocations = new RevocationList(ctx, cacheGuard(database));
   const unsubscribeClients = ctx.changes.subscribe((topic, key) => {
     if (topic === 'client') registry.invalidate(key);
+    else if (topic === 'revoked') revocations.heard(key);
   });
-  const revocations = new RevocationList(ctx);
   const services: Services = {
     config,
     database,
@@ -89,28 +90,23 @@ export async function createServices(
 }
 
 /**
- * When the client cache may be trusted. SQLite: changes made through this process are announced locally,
- * and `PRAGMA data_version` (cheap; it changes whenever another connection commits) catches those of
- * other processes, such as cluster workers or the CLI. PostgreSQL: only while the LISTEN connection is up;
- * and first one turn of the event loop, so a NOTIFY already received is processed before the lookup.
+ * When cached security state may be trusted. SQLite: changes made through this process are announced
+ * locally, and `PRAGMA data_version` (cheap, and exact: it changes whenever another connection commits)
+ * catches those of other processes, such as cluster workers or the CLI. PostgreSQL: never. NOTIFY reaches
+ * other nodes milliseconds after the commit, and the two-node test showed a node answering from its cache
+ * in that window; so on PostgreSQL every request reads the database (with prepared statements).
  */
-function cacheGuard(database: DatabaseHandle, changes: ChangeFeed): CacheGuard {
-  if (database.sqlite) {
-    const stmt = database.sqlite.prepare('PRAGMA data_version').pluck();
-    let seen = stmt.get();
-    return (invalidateAll) => {
-      const now = stmt.get();
-      if (now !== seen) {
-        seen = now;
-        invalidateAll();
-      }
-      return true;
-    };
-  }
-  return async () => {
-    if (!changes.reliable()) return false;
-    await new Promise((resolve) => setImmediate(resolve));
-    return changes.reliable();
+function cacheGuard(database: DatabaseHandle): CacheGuard | undefined {
+  if (!database.sqlite) return undefined;
+  const stmt = database.sqlite.prepare('PRAGMA data_version').pluck();
+  let seen = stmt.get();
+  return (invalidateAll) => {
+    const now = stmt.get();
+    if (now !== seen) {
+      seen = now;
+      invalidateAll();
+    }
+    return true;
   };
 }
 

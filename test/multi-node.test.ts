@@ -143,6 +143,25 @@ describe('two nodes, one database', () => {
     expect(intro.json).toEqual({ active: false });
   });
 
+  it('a token revoked through one node is refused by the other at once', async () => {
+    const t = (await token(a, boot.id, boot.secret)).json.access_token;
+    const me = () => fetch(`${b.url}/api/v1/me`, { headers: { authorization: `Bearer ${t}` } });
+    expect((await me()).status).toBe(200);
+    const rev = await postForm(
+      `${a.url}/oauth/revoke`,
+      { token: t },
+      { authorization: basicAuth(boot.id, boot.secret) },
+    );
+    expect(rev.status).toBe(200);
+    expect((await me()).status).toBe(401);
+    const intro = await postForm(
+      `${b.url}/oauth/introspect`,
+      { token: t },
+      { authorization: basicAuth(boot.id, boot.secret) },
+    );
+    expect(intro.json).toEqual({ active: false });
+  });
+
   it('a token issued by one node verifies on the other (shared signing keys)', async () => {
     const t = (await token(a, boot.id, boot.secret)).json.access_token;
     const me = await fetch(`${b.url}/api/v1/me`, { headers: { authorization: `Bearer ${t}` } });

@@ -43,6 +43,7 @@ export class PgChangeFeed implements ChangeFeed {
     this.#connected = true;
     // Changes made while the listener was down were missed: every cache starts over.
     this.#local.emit('client', '*');
+    this.#local.emit('revoked', '*');
   }
 
   #reconnect(): void {

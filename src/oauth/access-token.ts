@@ -81,7 +81,8 @@ export class AccessTokens {
     } catch {
       return null;
     }
-    if (typeof header.kid !== 'string' || (header.typ !== 'at+jwt' && header.typ !== 'application/at+jwt')) return null;
+    if (typeof header.kid !== 'string' || (header.typ !== 'at+jwt' && header.typ !== 'application/at+jwt'))
+      return null;
     const key = await this.keys.verificationKey(header.kid);
     if (!key || header.alg !== key.alg) return null;
     let payload: Uint8Array;

@@ -38,15 +38,22 @@ function formDecode(s: string): string | null {
  */
 function parseBasic(header: string): Presented {
   const m = /^Basic[ ]+([A-Za-z0-9+/=_-]*)[ ]*$/i.exec(header);
-  if (!m) throw new InvalidClient('The Authorization header is not valid HTTP Basic credentials.', { basic: true });
+  if (!m)
+    throw new InvalidClient('The Authorization header is not valid HTTP Basic credentials.', { basic: true });
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon <= 0) throw new InvalidClient('The Authorization header is not valid HTTP Basic credentials.', { basic: true });
+  if (colon <= 0)
+    throw new InvalidClient('The Authorization header is not valid HTTP Basic credentials.', { basic: true });
   const rawId = decoded.slice(0, colon);
   const rawSecret = decoded.slice(colon + 1);
   const clientId = formDecode(rawId) ?? rawId;
   const decodedSecret = formDecode(rawSecret);
-  const secrets = decodedSecret === null ? [rawSecret] : decodedSecret === rawSecret ? [rawSecret] : [decodedSecret, rawSecret];
+  const secrets =
+    decodedSecret === null
+      ? [rawSecret]
+      : decodedSecret === rawSecret
+        ? [rawSecret]
+        : [decodedSecret, rawSecret];
   return { clientId, secrets, method: 'client_secret_basic' };
 }
 
@@ -56,13 +63,18 @@ export function presentedCredentials(authorization: string | undefined, params: 
   const bodySecret = params.get('client_secret');
   if (authorization !== undefined && authorization !== '') {
     if (!/^Basic /i.test(authorization))
-      throw new InvalidClient('Only HTTP Basic client authentication is accepted in the Authorization header.', {
-        basic: true,
-      });
+      throw new InvalidClient(
+        'Only HTTP Basic client authentication is accepted in the Authorization header.',
+        {
+          basic: true,
+        },
+      );
     const basic = parseBasic(authorization);
     // RFC 6749 §2.3: a client must not use more than one authentication method in a request.
     if (bodySecret !== undefined)
-      throw new InvalidRequest('Client credentials were sent twice (HTTP Basic and client_secret); use only one method.');
+      throw new InvalidRequest(
+        'Client credentials were sent twice (HTTP Basic and client_secret); use only one method.',
+      );
     // The seeds' code sends client_id in the body beside Basic: accept it when it names the same client.
     if (bodyId !== undefined && bodyId !== basic.clientId)
       throw new InvalidRequest('The client_id in the body differs from the one in the Authorization header.');
@@ -72,7 +84,8 @@ export function presentedCredentials(authorization: string | undefined, params: 
     if (bodySecret !== undefined) throw new InvalidRequest('client_secret was sent without client_id.');
     return null;
   }
-  if (bodySecret !== undefined) return { clientId: bodyId, secrets: [bodySecret], method: 'client_secret_post' };
+  if (bodySecret !== undefined)
+    return { clientId: bodyId, secrets: [bodySecret], method: 'client_secret_post' };
   return { clientId: bodyId, secrets: [], method: 'none' };
 }
 
@@ -116,7 +129,6 @@ async function verifyCredentials(
   options: { allowPublic: boolean },
   basic: boolean,
 ): Promise<AuthenticatedClient> {
-
   if (presented.method === 'none') {
     if (client.app.client_type !== 'public' || !options.allowPublic)
       throw new InvalidClient(
@@ -127,7 +139,8 @@ async function verifyCredentials(
       );
     return { ...client, method: 'none' };
   }
-  if (client.app.client_type !== 'confidential') throw new InvalidClient('Client authentication failed.', { basic });
+  if (client.app.client_type !== 'confidential')
+    throw new InvalidClient('Client authentication failed.', { basic });
 
   const now = ctx.now();
   for (const candidate of presented.secrets) {

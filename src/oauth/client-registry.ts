@@ -1,4 +1,5 @@
 import type { CompiledQuery } from 'kysely';
+import type pg from 'pg';
 import type { AppTable } from '../db/schema.js';
 import type { App } from '../domain/apps.js';
 import { toApp } from '../domain/apps.js';
@@ -29,10 +30,10 @@ const CACHE_LIMIT = 10_000;
 
 /**
  * Loads clients for the protocol endpoints in one query (the app joined with its unrevoked secrets), and
- * caches them only under a {@link CacheGuard} that guarantees freshness: every change to an app or its
- * secrets is announced on the change feed (transactionally on PostgreSQL), and each node drops the entry
- * before its next request, so a secret revoked or an app disabled on any node is refused by every node.
- * Secret expiry is checked at use, against the clock, so a cached entry never outlives it.
+ * caches them only under a {@link CacheGuard} that guarantees freshness (SQLite: every change is announced
+ * locally and `data_version` reveals other processes' commits), so a secret revoked or an app disabled
+ * anywhere is refused on the very next request. Without a guard (PostgreSQL) every lookup reads the
+ * database. Secret expiry is checked at use, against the clock, so a cached entry never outlives it.
  */
 export class ClientRegistry {
   /** The lookup, compiled to SQL once: the token endpoint's hot path skips Kysely's query building. */
@@ -41,10 +42,19 @@ export class ClientRegistry {
   /** Bumped on every invalidation, so a load that raced with a change is not cached. */
   #generation = 0;
 
+  readonly #guard: CacheGuard | undefined;
+  readonly #pgPool: pg.Pool | undefined;
+
+  /**
+   * @param options.guard Enables the cache (see {@link CacheGuard}).
+   * @param options.pgPool On PostgreSQL, the lookup runs as a named prepared statement straight on the pool.
+   */
   constructor(
     private readonly ctx: DomainContext,
-    private readonly guard?: CacheGuard,
+    options: { guard?: CacheGuard | undefined; pgPool?: pg.Pool | undefined } = {},
   ) {
+    this.#guard = options.guard;
+    this.#pgPool = options.pgPool;
     this.#lookup = ctx.db
       .selectFrom('apps')
       .leftJoin('client_secrets', (join) =>
@@ -73,7 +83,7 @@ export class ClientRegistry {
 
   async find(clientId: string): Promise<ClientRecord | null> {
     if (clientId.length === 0 || clientId.length > 256) return null;
-    const trusted = this.guard ? await this.guard(() => this.invalidate('*')) : false;
+    const trusted = this.#guard ? await this.#guard(() => this.invalidate('*')) : false;
     if (!trusted) {
       if (this.#cache.size > 0) this.invalidate('*');
       return this.#load(clientId);
@@ -90,7 +100,15 @@ export class ClientRegistry {
   }
 
   async #load(clientId: string): Promise<ClientRecord | null> {
-    const { rows } = await this.ctx.db.executeQuery<LookupRow>({ ...this.#lookup, parameters: [clientId] });
+    const rows = this.#pgPool
+      ? (
+          await this.#pgPool.query<LookupRow>({
+            name: 'clavis_client_lookup',
+            text: this.#lookup.sql,
+            values: [clientId],
+          })
+        ).rows
+      : (await this.ctx.db.executeQuery<LookupRow>({ ...this.#lookup, parameters: [clientId] })).rows;
     const first = rows[0];
     if (!first) return null;
     const {

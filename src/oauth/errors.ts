@@ -30,7 +30,10 @@ export class OAuthError extends Error {
 
 /** RFC 6749 §5.2: missing, repeated or malformed parameter. */
 export class InvalidRequest extends OAuthError {
-  constructor(description = 'The request is missing a required parameter or is otherwise malformed.', status = 400) {
+  constructor(
+    description = 'The request is missing a required parameter or is otherwise malformed.',
+    status = 400,
+  ) {
     super('invalid_request', status, description);
   }
 }
@@ -67,7 +70,9 @@ export class UnsupportedGrantType extends OAuthError {
 
 /** RFC 6749 §5.2: the requested scope is invalid, unknown, or exceeds what the client may have. */
 export class InvalidScope extends OAuthError {
-  constructor(description = 'The requested scope is invalid, unknown, or exceeds the scope granted to the client.') {
+  constructor(
+    description = 'The requested scope is invalid, unknown, or exceeds the scope granted to the client.',
+  ) {
     super('invalid_scope', 400, description);
   }
 }
@@ -118,7 +123,10 @@ export class InvalidToken extends OAuthError {
 export class InsufficientScope extends OAuthError {
   readonly scope: string;
 
-  constructor(scope: string, description = 'The access token does not carry the scope this resource requires.') {
+  constructor(
+    scope: string,
+    description = 'The access token does not carry the scope this resource requires.',
+  ) {
     super('insufficient_scope', 403, description);
     this.scope = scope;
   }

@@ -53,7 +53,8 @@ export function parseParams(raw: string): Params {
       throw new InvalidRequest('The request body is not valid application/x-www-form-urlencoded data.');
     }
     // An empty and a non-empty copy of one name still count as a repeat.
-    if (seen.has(name)) throw new InvalidRequest(`The "${safeName(name)}" parameter is included more than once.`);
+    if (seen.has(name))
+      throw new InvalidRequest(`The "${safeName(name)}" parameter is included more than once.`);
     seen.add(name);
     if (value !== '') map.set(name, value);
   }

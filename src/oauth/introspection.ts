@@ -6,10 +6,15 @@ import type { Params } from './form.js';
 import type { RevocationList } from './revocation-list.js';
 
 /** RFC 7662 §2.2 response. */
-export type IntrospectionResponse = { active: false } | ({ active: true; token_type: string } & Record<string, unknown>);
+export type IntrospectionResponse =
+  | { active: false }
+  | ({ active: true; token_type: string } & Record<string, unknown>);
 
 /** Answers for token types other than Clavis access tokens (refresh tokens); `null` means "not mine". */
-export type TokenIntrospector = (token: string, client: AuthenticatedClient) => Promise<IntrospectionResponse | null>;
+export type TokenIntrospector = (
+  token: string,
+  client: AuthenticatedClient,
+) => Promise<IntrospectionResponse | null>;
 
 /** Decides whether a verified access token is still live (revocation, app status, user grant). */
 export interface AccessTokenLiveness {

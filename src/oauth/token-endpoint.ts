@@ -1,10 +1,10 @@
+import type { DomainContext } from '../domain/context.js';
 import { authenticateClient } from './client-auth.js';
 import type { ClientRegistry } from './client-registry.js';
 import { InvalidRequest, UnsupportedGrantType } from './errors.js';
 import type { Params } from './form.js';
 import type { GrantHandler, TokenResponse } from './grant.js';
 import type { SecretUsage } from './secret-usage.js';
-import type { DomainContext } from '../domain/context.js';
 
 export interface TokenEndpointDeps {
   ctx: DomainContext;
