@@ -75,7 +75,11 @@ export function parseForms(html: string): ParsedForm[] {
     const open = `<form ${m[1]}>`;
     const body = m[2]!;
     const inputs = [...body.matchAll(/<input\b[^>]*>/gi)]
-      .map((t) => ({ name: attr(t[0], 'name'), value: attr(t[0], 'value') ?? '', type: (attr(t[0], 'type') ?? 'text').toLowerCase() }))
+      .map((t) => ({
+        name: attr(t[0], 'name'),
+        value: attr(t[0], 'value') ?? '',
+        type: (attr(t[0], 'type') ?? 'text').toLowerCase(),
+      }))
       .filter((i): i is { name: string; value: string; type: string } => !!i.name);
     const buttons = [...body.matchAll(/<button\b([^>]*)>([\s\S]*?)<\/button>/gi)].map((b) => ({
       name: attr(`<b ${b[1]}>`, 'name'),
@@ -83,7 +87,8 @@ export function parseForms(html: string): ParsedForm[] {
       text: b[2]!.replace(/<[^>]+>/g, '').trim(),
     }));
     // <input type=submit> counts as a button too.
-    for (const i of inputs.filter((x) => x.type === 'submit')) buttons.push({ name: i.name, value: i.value, text: i.value });
+    for (const i of inputs.filter((x) => x.type === 'submit'))
+      buttons.push({ name: i.name, value: i.value, text: i.value });
     forms.push({
       action: attr(open, 'action'),
       method: (attr(open, 'method') ?? 'get').toLowerCase(),
@@ -98,7 +103,11 @@ const APPROVE = /allow|approve|accept|consent|authori[sz]e|continue|yes|grant/i;
 const DENY = /deny|cancel|reject|decline|no\b/i;
 
 /** Picks and fills the form a person would submit on this page. */
-function fillForm(forms: ParsedForm[], email: string, password: string): { form: ParsedForm; body: URLSearchParams } | null {
+function fillForm(
+  forms: ParsedForm[],
+  email: string,
+  password: string,
+): { form: ParsedForm; body: URLSearchParams } | null {
   const login = forms.find((f) => f.inputs.some((i) => i.type === 'password'));
   if (login) {
     const body = new URLSearchParams();
@@ -113,15 +122,20 @@ function fillForm(forms: ParsedForm[], email: string, password: string): { form:
     return { form: login, body };
   }
   const consent =
-    forms.find((f) => f.buttons.some((b) => APPROVE.test(`${b.name ?? ''} ${b.value} ${b.text}`) && !DENY.test(`${b.value} ${b.text}`))) ??
-    forms.find((f) => /authorize|consent/i.test(f.action ?? ''));
+    forms.find((f) =>
+      f.buttons.some(
+        (b) => APPROVE.test(`${b.name ?? ''} ${b.value} ${b.text}`) && !DENY.test(`${b.value} ${b.text}`),
+      ),
+    ) ?? forms.find((f) => /authorize|consent/i.test(f.action ?? ''));
   if (!consent) return null;
   const body = new URLSearchParams();
   for (const i of consent.inputs) {
     if (i.type === 'checkbox' || i.type === 'radio') body.append(i.name, i.value || 'on');
     else body.set(i.name, i.value);
   }
-  const btn = consent.buttons.find((b) => APPROVE.test(`${b.name ?? ''} ${b.value} ${b.text}`) && !DENY.test(`${b.value} ${b.text}`));
+  const btn = consent.buttons.find(
+    (b) => APPROVE.test(`${b.name ?? ''} ${b.value} ${b.text}`) && !DENY.test(`${b.value} ${b.text}`),
+  );
   if (btn?.name) body.set(btn.name, btn.value);
   return { form: consent, body };
 }
@@ -175,7 +189,10 @@ export async function authCodeRoundTrip(t: AuthCodeTarget, jar: Jar): Promise<Ro
       const next = new URL(loc, url);
       if (next.href.startsWith(t.client.redirectUri)) {
         const err = next.searchParams.get('error');
-        if (err) throw new Error(`authorize: redirected with error=${err} ${next.searchParams.get('error_description') ?? ''}`);
+        if (err)
+          throw new Error(
+            `authorize: redirected with error=${err} ${next.searchParams.get('error_description') ?? ''}`,
+          );
         if (next.searchParams.get('state') !== state) throw new Error('authorize: state mismatch');
         code = next.searchParams.get('code') ?? undefined;
         if (!code) throw new Error('authorize: redirect without code');
@@ -187,7 +204,10 @@ export async function authCodeRoundTrip(t: AuthCodeTarget, jar: Jar): Promise<Ro
       continue;
     }
     const html = await res.text();
-    if (res.status !== 200) throw new Error(`authorize: ${method} ${new URL(url).pathname} gave ${res.status}: ${html.slice(0, 160)}`);
+    if (res.status !== 200)
+      throw new Error(
+        `authorize: ${method} ${new URL(url).pathname} gave ${res.status}: ${html.slice(0, 160)}`,
+      );
     const filled = fillForm(parseForms(html), t.email, t.password);
     if (!filled) throw new Error(`authorize: page at ${new URL(url).pathname} has no login or consent form`);
     steps.push(filled.form.inputs.some((i) => i.type === 'password') ? 'login' : 'consent');
@@ -203,7 +223,10 @@ export async function authCodeRoundTrip(t: AuthCodeTarget, jar: Jar): Promise<Ro
   if (!code) throw new Error('authorize: no code after 15 hops');
   const tr = await fetch(t.tokenEndpoint, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(t.client.clientId, t.client.secret) },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: basic(t.client.clientId, t.client.secret),
+    },
     body: new URLSearchParams({
       grant_type: 'authorization_code',
       code,

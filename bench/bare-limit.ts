@@ -34,7 +34,7 @@ const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid }))
 const refreshTokens = new Map<string, { clientId: string; scope: string; exp: number }>();
 const revokedJtis = new Set<string>();
 
-function send(res: ServerResponse, status: number, body: unknown, extra?: Record<string, string>): void {
+function send(res: ServerResponse, status: number, body: unknown, extra?: Record<string, string>): undefined {
   const json = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
@@ -47,7 +47,7 @@ function send(res: ServerResponse, status: number, body: unknown, extra?: Record
 
 function authenticate(req: IncomingMessage): string | null {
   const h = req.headers.authorization;
-  if (!h || !h.startsWith('Basic ')) return null;
+  if (!h?.startsWith('Basic ')) return null;
   const decoded = Buffer.from(h.slice(6), 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon <= 0) return null;
@@ -59,7 +59,10 @@ function authenticate(req: IncomingMessage): string | null {
   return id;
 }
 
-function issue(sub: string, scope: string): { access_token: string; token_type: string; expires_in: number; scope: string } {
+function issue(
+  sub: string,
+  scope: string,
+): { access_token: string; token_type: string; expires_in: number; scope: string } {
   const iat = Math.floor(Date.now() / 1000);
   const claims = {
     iss: issuer,
@@ -74,7 +77,12 @@ function issue(sub: string, scope: string): { access_token: string; token_type: 
   };
   const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
   const sig = sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' });
-  return { access_token: `${input}.${sig.toString('base64url')}`, token_type: 'Bearer', expires_in: ttl, scope };
+  return {
+    access_token: `${input}.${sig.toString('base64url')}`,
+    token_type: 'Bearer',
+    expires_in: ttl,
+    scope,
+  };
 }
 
 function newRefresh(id: string, scope: string): string {
@@ -98,12 +106,13 @@ function introspect(token: string): Record<string, unknown> {
   );
   if (!ok) return { active: false };
   const claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
-  if (claims.iss !== issuer || typeof claims.exp !== 'number' || claims.exp <= Date.now() / 1000) return { active: false };
+  if (claims.iss !== issuer || typeof claims.exp !== 'number' || claims.exp <= Date.now() / 1000)
+    return { active: false };
   if (revokedJtis.has(String(claims.jti))) return { active: false };
   return { active: true, token_type: 'Bearer', ...claims };
 }
 
-function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
+function handle(req: IncomingMessage, res: ServerResponse, body: string): undefined {
   const url = req.url ?? '/';
   if (req.method === 'GET' && url === '/readyz') return send(res, 200, { status: 'ok' });
   if (req.method !== 'POST') return send(res, 405, { error: 'invalid_request' });
@@ -116,14 +125,16 @@ function handle(req: IncomingMessage, res: ServerResponse, body: string): void {
   const params = new URLSearchParams(body);
   if (url === '/oauth/token') {
     const id = authenticate(req);
-    if (!id) return send(res, 401, { error: 'invalid_client' }, { 'www-authenticate': 'Basic realm="bench"' });
+    if (!id)
+      return send(res, 401, { error: 'invalid_client' }, { 'www-authenticate': 'Basic realm="bench"' });
     const grant = params.get('grant_type');
     if (grant === 'client_credentials') return send(res, 200, issue(id, clients.get(id)!.scope));
     if (grant === 'refresh_token') {
       const rt = params.get('refresh_token') ?? '';
       const key = createHash('sha256').update(rt).digest('base64url');
       const entry = refreshTokens.get(key);
-      if (!entry || entry.clientId !== id || entry.exp <= Date.now()) return send(res, 400, { error: 'invalid_grant' });
+      if (!entry || entry.clientId !== id || entry.exp <= Date.now())
+        return send(res, 400, { error: 'invalid_grant' });
       refreshTokens.delete(key);
       return send(res, 200, { ...issue(id, entry.scope), refresh_token: newRefresh(id, entry.scope) });
     }

@@ -26,11 +26,13 @@ const issuer = `http://${host}:${port}`;
 const resource = 'https://api.bench';
 
 // oidc-provider ships no types in this tree; it is loaded dynamically and used untyped.
-// biome-ignore lint/suspicious/noExplicitAny: untyped peer library
 const { default: Provider } = (await import('oidc-provider' as string)) as { default: any };
 
 const jwk = {
-  ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }) as Record<string, string>),
+  ...(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }) as Record<
+    string,
+    string
+  >),
   alg: 'ES256',
   use: 'sig',
   kid: randomBytes(8).toString('base64url'),

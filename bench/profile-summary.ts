@@ -50,13 +50,17 @@ export function shortUrl(url: string): string {
 function group(url: string): string {
   if (!url) return '(native / GC / idle)';
   const s = shortUrl(url);
-  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0] === 'internal' ? url.slice(5).split('/').slice(0, 2).join('/') : url.slice(5)}`;
+  if (url.startsWith('node:'))
+    return `node:${url.slice(5).split('/')[0] === 'internal' ? url.slice(5).split('/').slice(0, 2).join('/') : url.slice(5)}`;
   const nm = url.lastIndexOf('/node_modules/');
   if (nm >= 0) return s.split(':')[0]!;
   return s;
 }
 
-export function summarise(profile: Profile, top = 25): { totalMs: number; functions: SummaryLine[]; modules: SummaryLine[] } {
+export function summarise(
+  profile: Profile,
+  top = 25,
+): { totalMs: number; functions: SummaryLine[]; modules: SummaryLine[] } {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const self = new Map<number, number>();
   for (let i = 0; i < profile.samples.length; i++) {
@@ -100,8 +104,12 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
   const top = Number(process.argv.find((a) => a.startsWith('--top='))?.slice(6) ?? 25);
   const s = summarise(JSON.parse(readFileSync(file, 'utf8')) as Profile, top);
   const lines = [`profile ${file}: ${s.totalMs.toFixed(0)} ms sampled`, '', 'top self time by function:', ''];
-  for (const f of s.functions) lines.push(`${f.pct.toFixed(1).padStart(5)}%  ${f.selfMs.toFixed(0).padStart(7)} ms  ${f.name}  ${f.where}`);
+  for (const f of s.functions)
+    lines.push(
+      `${f.pct.toFixed(1).padStart(5)}%  ${f.selfMs.toFixed(0).padStart(7)} ms  ${f.name}  ${f.where}`,
+    );
   lines.push('', 'self time by module:', '');
-  for (const m of s.modules) lines.push(`${m.pct.toFixed(1).padStart(5)}%  ${m.selfMs.toFixed(0).padStart(7)} ms  ${m.name}`);
+  for (const m of s.modules)
+    lines.push(`${m.pct.toFixed(1).padStart(5)}%  ${m.selfMs.toFixed(0).padStart(7)} ms  ${m.name}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }

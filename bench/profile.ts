@@ -7,7 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { basic, benchDir, freePort, postForm, repoRoot, startProcess } from './lib.js';
@@ -36,14 +36,23 @@ const env = {
 const mainJs = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
 // First start creates the database; the profiled one runs on it as an existing database.
 await (await startProcess('clavis', [mainJs, 'serve'], env, port)).stop();
-// Extra node flags for experiments, e.g. --import=./dist/bench/preload-stmt-cache.js.
+// Extra node flags for experiments (e.g. --max-semi-space-size=8).
 const extra = (process.env.CLAVIS_PROFILE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-const proc = await startProcess('clavis', [...extra, '--cpu-prof', `--cpu-prof-dir=${profDir}`, mainJs, 'serve'], env, port);
+const proc = await startProcess(
+  'clavis',
+  [...extra, '--cpu-prof', `--cpu-prof-dir=${profDir}`, mainJs, 'serve'],
+  env,
+  port,
+);
 const auth = basic('bench-client', secret);
 let body = 'grant_type=client_credentials&scope=clavis%3Aapps';
 let path = '/oauth/token';
 if (scenario === 'introspect') {
-  const r = await postForm(`${proc.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: auth });
+  const r = await postForm(
+    `${proc.url}/oauth/token`,
+    { grant_type: 'client_credentials' },
+    { authorization: auth },
+  );
   body = `token=${encodeURIComponent(String(r.json?.access_token))}`;
   path = '/oauth/introspect';
 }
@@ -58,7 +67,9 @@ const job: LoadJob = {
   warmup: 2,
 };
 const out = await new Promise<string>((res) => {
-  const c = spawn(process.execPath, [join(benchDir, 'load.js'), JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const c = spawn(process.execPath, [join(benchDir, 'load.js'), JSON.stringify(job)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let o = '';
   c.stdout.on('data', (d: Buffer) => (o += d));
   c.on('exit', () => res(o));
@@ -72,9 +83,20 @@ const tag = process.env.CLAVIS_PROFILE_TAG ? `-${process.env.CLAVIS_PROFILE_TAG}
 const dest = join(outDir, `clavis-${scenario}${tag}.cpuprofile`);
 writeFileSync(dest, JSON.stringify(profile));
 const s = summarise(profile, 30);
-writeFileSync(join(outDir, `profile-${scenario}${tag}.json`), `${JSON.stringify({ date: new Date().toISOString(), load: JSON.parse(out.trim() || '{}'), ...s }, null, 2)}\n`);
-process.stdout.write(`load: ${out}\nprofile: ${dest} (${s.totalMs.toFixed(0)} ms sampled)\n\ntop self time by function:\n`);
-for (const f of s.functions) process.stdout.write(`${f.pct.toFixed(1).padStart(5)}%  ${f.selfMs.toFixed(0).padStart(7)} ms  ${f.name}  ${f.where}\n`);
+writeFileSync(
+  join(outDir, `profile-${scenario}${tag}.json`),
+  `${JSON.stringify({ date: new Date().toISOString(), load: JSON.parse(out.trim() || '{}'), ...s }, null, 2)}\n`,
+);
+process.stdout.write(
+  `load: ${out}\nprofile: ${dest} (${s.totalMs.toFixed(0)} ms sampled)\n\ntop self time by function:\n`,
+);
+for (const f of s.functions)
+  process.stdout.write(
+    `${f.pct.toFixed(1).padStart(5)}%  ${f.selfMs.toFixed(0).padStart(7)} ms  ${f.name}  ${f.where}\n`,
+  );
 process.stdout.write('\nby module:\n');
-for (const m of s.modules) process.stdout.write(`${m.pct.toFixed(1).padStart(5)}%  ${m.selfMs.toFixed(0).padStart(7)} ms  ${m.name}\n`);
+for (const m of s.modules)
+  process.stdout.write(
+    `${m.pct.toFixed(1).padStart(5)}%  ${m.selfMs.toFixed(0).padStart(7)} ms  ${m.name}\n`,
+  );
 rmSync(work, { recursive: true, force: true });

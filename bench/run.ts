@@ -17,9 +17,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { type AuthCodeTarget, type Jar, authCodeRoundTrip } from './authcode.js';
+import { type AuthCodeTarget, authCodeRoundTrip, type Jar } from './authcode.js';
 import {
-  type ServerProc,
   basic,
   benchDir,
   cpuModel,
@@ -27,13 +26,14 @@ import {
   median,
   percentile,
   postForm,
+  processTree,
   repoRoot,
   rssSampler,
+  type ServerProc,
   sleep,
   startProcess,
-  treeRss,
   treeHwm,
-  processTree,
+  treeRss,
 } from './lib.js';
 import type { LoadJob, LoadResult } from './load.js';
 
@@ -93,7 +93,12 @@ function clavisEnv(port: number, dbUrl: string, extra: Record<string, string> = 
 }
 const benchSecret = randomBytes(32).toString('base64url');
 
-async function startClavis(name: string, dbUrl: string, extra: Record<string, string> = {}, nodeArgs: string[] = []) {
+async function startClavis(
+  name: string,
+  dbUrl: string,
+  extra: Record<string, string> = {},
+  nodeArgs: string[] = [],
+) {
   const port = await freePort();
   return startProcess(name, [...nodeArgs, mainJs, 'serve'], clavisEnv(port, dbUrl, extra), port);
 }
@@ -106,7 +111,14 @@ async function startClavisMeasured(name: string, dbUrl: string, times: number) {
   let proc: ServerProc | undefined = first;
   for (let i = 0; i < times; i++) {
     if (proc) await proc.stop();
-    proc = await startClavis(name, dbUrl, {}, i === times - 1 && cpuProfDir && name === 'clavis-sqlite' ? [`--cpu-prof`, `--cpu-prof-dir=${cpuProfDir}`] : []);
+    proc = await startClavis(
+      name,
+      dbUrl,
+      {},
+      i === times - 1 && cpuProfDir && name === 'clavis-sqlite'
+        ? [`--cpu-prof`, `--cpu-prof-dir=${cpuProfDir}`]
+        : [],
+    );
     readyMs.push(proc.readyMs);
   }
   await sleep(quick ? 300 : 1000);
@@ -131,13 +143,25 @@ async function mintViaEndpoint(url: string, n: number): Promise<string[]> {
  * Registers a confidential app with a loopback callback straight in Clavis's database (the schema of
  * src/db/schema.ts), with a secret hashed the way Clavis does (HMAC keyed from CLAVIS_SECRET_KEY).
  */
-async function registerAuthCodeApp(dbUrl: string, redirectUri: string, scope: string): Promise<{ clientId: string; secret: string }> {
+async function registerAuthCodeApp(
+  dbUrl: string,
+  redirectUri: string,
+  scope: string,
+): Promise<{ clientId: string; secret: string }> {
   const { openDatabase } = (await import('../src/db/database.js')) as typeof import('../src/db/database.js');
-  const { KeyedHasher } = (await import('../src/crypto/keyed-hash.js')) as typeof import('../src/crypto/keyed-hash.js');
-  const cfg = dbUrl.startsWith('sqlite:') ? { kind: 'sqlite' as const, path: dbUrl.slice(7) } : { kind: 'postgres' as const, url: dbUrl };
+  const { KeyedHasher } = (await import(
+    '../src/crypto/keyed-hash.js'
+  )) as typeof import('../src/crypto/keyed-hash.js');
+  const cfg = dbUrl.startsWith('sqlite:')
+    ? { kind: 'sqlite' as const, path: dbUrl.slice(7) }
+    : { kind: 'postgres' as const, url: dbUrl };
   const handle = openDatabase(cfg as Parameters<typeof openDatabase>[0]);
   try {
-    const tenant = await handle.db.selectFrom('tenants').select('id').orderBy('created_at').executeTakeFirstOrThrow();
+    const tenant = await handle.db
+      .selectFrom('tenants')
+      .select('id')
+      .orderBy('created_at')
+      .executeTakeFirstOrThrow();
     const clientId = `bench-ac-${randomBytes(6).toString('hex')}`;
     const secret = randomBytes(32).toString('base64url');
     const appId = randomUUID();
@@ -211,7 +235,9 @@ interface RunResult extends LoadResult {
 function runLoad(job: LoadJob, pid: number): Promise<RunResult> {
   return new Promise((res, rej) => {
     const sampler = rssSampler(pid);
-    const child = spawn(process.execPath, [join(benchDir, 'load.js'), JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(benchDir, 'load.js'), JSON.stringify(job)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d));
@@ -220,7 +246,8 @@ function runLoad(job: LoadJob, pid: number): Promise<RunResult> {
       const peakRss = sampler.stop();
       try {
         const r = JSON.parse(out.trim().split('\n').pop() ?? '') as LoadResult;
-        const ok = r.requests > 0 && r.non2xx === 0 && r.errors === 0 && r.timeouts === 0 && r.mismatches === 0;
+        const ok =
+          r.requests > 0 && r.non2xx === 0 && r.errors === 0 && r.timeouts === 0 && r.mismatches === 0;
         res({ ...r, peakRss, ok });
       } catch {
         rej(new Error(`load generator failed (exit ${code}): ${err.slice(-1000)}`));
@@ -233,7 +260,10 @@ function ccJob(t: Target, seconds = duration): LoadJob {
   return {
     url: t.proc.url,
     path: '/oauth/token',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(t.clientId, t.secret) },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: basic(t.clientId, t.secret),
+    },
     body: `grant_type=client_credentials&scope=${encodeURIComponent(t.scope)}`,
     connections,
     duration: seconds,
@@ -242,15 +272,28 @@ function ccJob(t: Target, seconds = duration): LoadJob {
 }
 
 async function introspectJob(t: Target, seconds = duration): Promise<LoadJob> {
-  const r = await postForm(`${t.proc.url}/oauth/token`, { grant_type: 'client_credentials', scope: t.scope }, { authorization: basic(t.clientId, t.secret) });
+  const r = await postForm(
+    `${t.proc.url}/oauth/token`,
+    { grant_type: 'client_credentials', scope: t.scope },
+    { authorization: basic(t.clientId, t.secret) },
+  );
   const token = r.json?.access_token;
-  if (typeof token !== 'string') throw new Error(`could not get a token to introspect: ${r.status} ${r.text.slice(0, 200)}`);
-  const check = await postForm(`${t.proc.url}/oauth/introspect`, { token }, { authorization: basic(t.clientId, t.secret) });
-  if (check.status !== 200 || check.json?.active !== true) throw new Error(`n/a: introspection of its JWT gives ${check.status} ${check.text.slice(0, 160)}`);
+  if (typeof token !== 'string')
+    throw new Error(`could not get a token to introspect: ${r.status} ${r.text.slice(0, 200)}`);
+  const check = await postForm(
+    `${t.proc.url}/oauth/introspect`,
+    { token },
+    { authorization: basic(t.clientId, t.secret) },
+  );
+  if (check.status !== 200 || check.json?.active !== true)
+    throw new Error(`n/a: introspection of its JWT gives ${check.status} ${check.text.slice(0, 160)}`);
   return {
     url: t.proc.url,
     path: '/oauth/introspect',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(t.clientId, t.secret) },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: basic(t.clientId, t.secret),
+    },
     body: `token=${encodeURIComponent(token)}`,
     connections,
     duration: seconds,
@@ -264,7 +307,10 @@ async function refreshJob(t: Target, seconds = duration): Promise<LoadJob> {
   return {
     url: t.proc.url,
     path: '/oauth/token',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(t.refreshClient.clientId, t.refreshClient.secret) },
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: basic(t.refreshClient.clientId, t.refreshClient.secret),
+    },
     body: 'grant_type=refresh_token',
     connections,
     duration: seconds,
@@ -293,7 +339,9 @@ async function loadScenario(
   makeJob: (t: Target, seconds?: number) => LoadJob | Promise<LoadJob>,
   nRounds = rounds,
 ): Promise<ScenarioRow[]> {
-  const rows = new Map<string, ScenarioRow>(targets.map((t) => [t.key, { target: t.label, role: t.role, status: 'ok', runs: [] }]));
+  const rows = new Map<string, ScenarioRow>(
+    targets.map((t) => [t.key, { target: t.label, role: t.role, status: 'ok', runs: [] }]),
+  );
   const jobs = new Map<string, LoadJob>();
   for (const t of targets) {
     const row = rows.get(t.key)!;
@@ -319,10 +367,14 @@ async function loadScenario(
       // Round 1 warms each server up (JIT, pools, caches) inside the same load process, unrecorded.
       const res = await runLoad(r === 0 ? { ...job, warmup: quick ? 0.5 : 2 } : job, t.proc.pid);
       row.runs.push(res);
-      log(`  ${name} round ${r + 1} ${t.label}: ${res.rps.toFixed(0)} req/s p50 ${res.p50} ms p99 ${res.p99} ms${res.ok ? '' : ` FAILED non2xx=${res.non2xx} errors=${res.errors} timeouts=${res.timeouts} mismatches=${res.mismatches} ${res.sample ?? ''}`}`);
+      log(
+        `  ${name} round ${r + 1} ${t.label}: ${res.rps.toFixed(0)} req/s p50 ${res.p50} ms p99 ${res.p99} ms${res.ok ? '' : ` FAILED non2xx=${res.non2xx} errors=${res.errors} timeouts=${res.timeouts} mismatches=${res.mismatches} ${res.sample ?? ''}`}`,
+      );
       if (!res.ok) {
         row.status = 'failed';
-        row.note = died(t) + `non2xx=${res.non2xx} errors=${res.errors} timeouts=${res.timeouts} bad=${res.mismatches} ${res.sample ?? ''}`.trim();
+        row.note =
+          died(t) +
+          `non2xx=${res.non2xx} errors=${res.errors} timeouts=${res.timeouts} bad=${res.mismatches} ${res.sample ?? ''}`.trim();
       }
     }
   }
@@ -380,7 +432,11 @@ function table(title: string, rows: ScenarioRow[]): string {
 async function verifierScenario(t: Target): Promise<Record<string, unknown>> {
   const jose = await import('jose');
   const d = await discovery(t.proc.url);
-  const r = await postForm(`${t.proc.url}/oauth/token`, { grant_type: 'client_credentials', scope: t.scope }, { authorization: basic(t.clientId, t.secret) });
+  const r = await postForm(
+    `${t.proc.url}/oauth/token`,
+    { grant_type: 'client_credentials', scope: t.scope },
+    { authorization: basic(t.clientId, t.secret) },
+  );
   const token = String(r.json?.access_token);
   const claims = jose.decodeJwt(token);
   const jwks = (await (await fetch(String(d.jwks_uri))).json()) as { keys: unknown[] };
@@ -439,7 +495,13 @@ async function main(): Promise<number> {
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
-    machine: { cpu: cpuModel(), cores: cpus().length, memoryGB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version, platform: `${process.platform} ${process.arch}` },
+    machine: {
+      cpu: cpuModel(),
+      cores: cpus().length,
+      memoryGB: +(totalmem() / 2 ** 30).toFixed(1),
+      node: process.version,
+      platform: `${process.platform} ${process.arch}`,
+    },
     settings: { connections, duration, rounds, loadGenerator: 'autocannon 8 (own process)' },
     loadAverageAtStart: loadavg(),
   };
@@ -464,7 +526,16 @@ async function main(): Promise<number> {
       medianExistingDbReadyMs: sq.readyMs.length ? +median(sq.readyMs).toFixed(0) : null,
       idleRssMB: +(sq.idleRss / 2 ** 20).toFixed(1),
     };
-    slots[0] = { key: 'clavis-sqlite', label: 'Clavis (SQLite)', role: 'clavis', proc: sq.proc, clientId: 'bench-client', secret: benchSecret, scope: 'clavis:apps', na: {} };
+    slots[0] = {
+      key: 'clavis-sqlite',
+      label: 'Clavis (SQLite)',
+      role: 'clavis',
+      proc: sq.proc,
+      clientId: 'bench-client',
+      secret: benchSecret,
+      scope: 'clavis:apps',
+      na: {},
+    };
   };
 
   // Clavis on PostgreSQL, when reachable (a fresh database, dropped at the end).
@@ -480,7 +551,9 @@ async function main(): Promise<number> {
       cleanups.push(async () => {
         const a = new pg.Client({ connectionString: pgAdminUrl });
         await a.connect();
-        await a.query(`DROP DATABASE IF EXISTS ${pgDb} WITH (FORCE)`).catch(() => a.query(`DROP DATABASE IF EXISTS ${pgDb}`));
+        await a
+          .query(`DROP DATABASE IF EXISTS ${pgDb} WITH (FORCE)`)
+          .catch(() => a.query(`DROP DATABASE IF EXISTS ${pgDb}`));
         await a.end();
       });
       const u = new URL(pgAdminUrl);
@@ -495,7 +568,16 @@ async function main(): Promise<number> {
         medianExistingDbReadyMs: p.readyMs.length ? +median(p.readyMs).toFixed(0) : null,
         idleRssMB: +(p.idleRss / 2 ** 20).toFixed(1),
       };
-      slots[1] = { key: 'clavis-pg', label: 'Clavis (PostgreSQL)', role: 'clavis', proc: p.proc, clientId: 'bench-client', secret: benchSecret, scope: 'clavis:apps', na: {} };
+      slots[1] = {
+        key: 'clavis-pg',
+        label: 'Clavis (PostgreSQL)',
+        role: 'clavis',
+        proc: p.proc,
+        clientId: 'bench-client',
+        secret: benchSecret,
+        scope: 'clavis:apps',
+        na: {},
+      };
     } catch (e) {
       log(`PostgreSQL not used: ${(e as Error).message}`);
       results.postgres = `n/a: ${(e as Error).message}`;
@@ -504,20 +586,45 @@ async function main(): Promise<number> {
 
   // Peer and limit.
   const startPeer = async () => {
-    const peer = await startProcess('peer', [join(benchDir, 'peer-oidc-provider.js')], { BENCH_CLIENT_ID: 'bench-client', BENCH_CLIENT_SECRET: benchSecret }, await freePort());
+    const peer = await startProcess(
+      'peer',
+      [join(benchDir, 'peer-oidc-provider.js')],
+      { BENCH_CLIENT_ID: 'bench-client', BENCH_CLIENT_SECRET: benchSecret },
+      await freePort(),
+    );
     cleanups.push(() => peer.stop());
     slots[2] = {
-      key: 'peer', label: 'node-oidc-provider 9', role: 'peer', proc: peer, clientId: 'bench-client', secret: benchSecret, scope: 'api:read',
+      key: 'peer',
+      label: 'node-oidc-provider 9',
+      role: 'peer',
+      proc: peer,
+      clientId: 'bench-client',
+      secret: benchSecret,
+      scope: 'api:read',
       na: { introspect: 'n/a: node-oidc-provider refuses to introspect structured (JWT) access tokens' },
-      mintRefresh: (n) => mintViaEndpoint(peer.url, n), refreshClient: { clientId: 'bench-client', secret: benchSecret },
+      mintRefresh: (n) => mintViaEndpoint(peer.url, n),
+      refreshClient: { clientId: 'bench-client', secret: benchSecret },
     };
   };
   const startLimit = async () => {
-    const lim = await startProcess('limit', [join(benchDir, 'bare-limit.js')], { BENCH_CLIENT_ID: 'bench-client', BENCH_CLIENT_SECRET: benchSecret }, await freePort());
+    const lim = await startProcess(
+      'limit',
+      [join(benchDir, 'bare-limit.js')],
+      { BENCH_CLIENT_ID: 'bench-client', BENCH_CLIENT_SECRET: benchSecret },
+      await freePort(),
+    );
     cleanups.push(() => lim.stop());
     slots[3] = {
-      key: 'limit', label: 'bare limit (node:http+crypto)', role: 'limit', proc: lim, clientId: 'bench-client', secret: benchSecret, scope: 'api:read', na: {},
-      mintRefresh: (n) => mintViaEndpoint(lim.url, n), refreshClient: { clientId: 'bench-client', secret: benchSecret },
+      key: 'limit',
+      label: 'bare limit (node:http+crypto)',
+      role: 'limit',
+      proc: lim,
+      clientId: 'bench-client',
+      secret: benchSecret,
+      scope: 'api:read',
+      na: {},
+      mintRefresh: (n) => mintViaEndpoint(lim.url, n),
+      refreshClient: { clientId: 'bench-client', secret: benchSecret },
     };
   };
   const starters = [startSqlite, startPg, startPeer, startLimit];
@@ -526,7 +633,8 @@ async function main(): Promise<number> {
   if (quick) await Promise.all(starters.map((f) => f()));
   else for (const f of starters) await f();
   for (const t of slots) if (t) targets.push(t);
-  for (const t of targets) log(`${t.label}: pid ${t.proc.pid}, ${t.proc.url}, ready in ${t.proc.readyMs.toFixed(0)} ms`);
+  for (const t of targets)
+    log(`${t.label}: pid ${t.proc.pid}, ${t.proc.url}, ready in ${t.proc.readyMs.toFixed(0)} ms`);
 
   const scenarios: Record<string, ScenarioRow[]> = {};
   const md: string[] = [];
@@ -549,9 +657,18 @@ async function main(): Promise<number> {
             await authCodeRoundTrip(ac, j);
             lat.push(performance.now() - s);
           }
-          return { n, p50: +percentile(lat, 50).toFixed(2), p99: +percentile(lat, 99).toFixed(2), mean: +(lat.reduce((a, b) => a + b, 0) / n).toFixed(2) };
+          return {
+            n,
+            p50: +percentile(lat, 50).toFixed(2),
+            p99: +percentile(lat, 99).toFixed(2),
+            mean: +(lat.reduce((a, b) => a + b, 0) / n).toFixed(2),
+          };
         };
-        authCode[t.key] = { firstTripSteps: first.steps, withLogin: await timed(50, true), loggedIn: await timed(200, false) };
+        authCode[t.key] = {
+          firstTripSteps: first.steps,
+          withLogin: await timed(50, true),
+          loggedIn: await timed(200, false),
+        };
         if (first.refreshToken) {
           t.refreshClient = { clientId: ac.client.clientId, secret: ac.client.secret };
           t.mintRefresh = async (n) => {
@@ -568,7 +685,9 @@ async function main(): Promise<number> {
       } catch (e) {
         const msg = (e as Error).message;
         authCode[t.key] = msg.startsWith('n/a') ? msg : `n/a: ${msg}`;
-        t.na.refresh ??= (await discovery(t.proc.url)).grant_types_supported?.toString().includes('refresh_token')
+        t.na.refresh ??= (await discovery(t.proc.url)).grant_types_supported
+          ?.toString()
+          .includes('refresh_token')
           ? `n/a: no refresh token source (${msg.slice(0, 100)})`
           : 'n/a: grant not supported (refresh_token not in discovery)';
       }
@@ -591,7 +710,10 @@ async function main(): Promise<number> {
   await sleep(500);
   for (const t of targets) {
     const hwm = treeHwm(t.proc.pid);
-    memory[t.key] = { rssAfterLoadMB: +(treeRss(t.proc.pid) / 2 ** 20).toFixed(1), vmHwmMB: +(hwm / 2 ** 20).toFixed(1) };
+    memory[t.key] = {
+      rssAfterLoadMB: +(treeRss(t.proc.pid) / 2 ** 20).toFixed(1),
+      vmHwmMB: +(hwm / 2 ** 20).toFixed(1),
+    };
   }
   results.memory = memory;
 
@@ -606,8 +728,11 @@ async function main(): Promise<number> {
 
   // Cluster scaling: only when the server really runs workers.
   if (!quick) {
-    const w2 = await startClavis('clavis-sqlite-w2', sqliteUrl, { CLAVIS_WORKERS: '2' }).catch((e: Error) => e);
-    if (w2 instanceof Error) results.scaling = `n/a: CLAVIS_WORKERS=2 did not start: ${w2.message.slice(0, 200)}`;
+    const w2 = await startClavis('clavis-sqlite-w2', sqliteUrl, { CLAVIS_WORKERS: '2' }).catch(
+      (e: Error) => e,
+    );
+    if (w2 instanceof Error)
+      results.scaling = `n/a: CLAVIS_WORKERS=2 did not start: ${w2.message.slice(0, 200)}`;
     else {
       await sleep(1500);
       const tree = processTree(w2.pid);
@@ -630,12 +755,28 @@ async function main(): Promise<number> {
     const s = await startClavis('clavis-seeded', seededUrl); // migrations + bootstrap
     await s.stop();
     log('\n== seeding (100k apps, 1M refresh tokens when the table exists)');
-    const seedOut = execFileSync(process.execPath, [join(benchDir, 'seed.js'), `--db=${seededUrl}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const seedOut = execFileSync(process.execPath, [join(benchDir, 'seed.js'), `--db=${seededUrl}`], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const sp = await startClavis('clavis-seeded', seededUrl);
-    const seededT: Target = { ...targets[0]!, key: 'clavis-seeded', label: 'Clavis (SQLite, seeded)', proc: sp };
-    const rows = await loadScenario('cc', [{ ...targets[0]!, label: 'Clavis (SQLite, empty)' }, seededT], ccJob);
+    const seededT: Target = {
+      ...targets[0]!,
+      key: 'clavis-seeded',
+      label: 'Clavis (SQLite, seeded)',
+      proc: sp,
+    };
+    const rows = await loadScenario(
+      'cc',
+      [{ ...targets[0]!, label: 'Clavis (SQLite, empty)' }, seededT],
+      ccJob,
+    );
     await sp.stop();
-    results.seeded = { seed: JSON.parse(seedOut.trim().split('\n').pop() ?? '{}'), rows, seededOverEmpty: rows[0]?.rps && rows[1]?.rps ? rows[1].rps / rows[0].rps : null };
+    results.seeded = {
+      seed: JSON.parse(seedOut.trim().split('\n').pop() ?? '{}'),
+      rows,
+      seededOverEmpty: rows[0]?.rps && rows[1]?.rps ? rows[1].rps / rows[0].rps : null,
+    };
   }
 
   results.scenarios = scenarios;
@@ -643,19 +784,34 @@ async function main(): Promise<number> {
   results.loadAverageAtEnd = loadavg();
   results.elapsedSeconds = Math.round((Date.now() - t0) / 1000);
 
-  md.push(`Clavis benchmark — ${results.date} — ${(results.machine as { cpu: string }).cpu}, ${cpus().length} cores, Node ${process.version}; ${connections} connections, ${duration} s per run, ${rounds} round(s), medians.`, '');
+  md.push(
+    `Clavis benchmark — ${results.date} — ${(results.machine as { cpu: string }).cpu}, ${cpus().length} cores, Node ${process.version}; ${connections} connections, ${duration} s per run, ${rounds} round(s), medians.`,
+    '',
+  );
   md.push(table('client_credentials', scenarios.client_credentials!), '');
   md.push(table('introspection (JWT access token)', scenarios.introspection!), '');
   if (scenarios.refresh_token) md.push(table('refresh_token with rotation', scenarios.refresh_token), '');
   if (!quick) {
     md.push('### authorization code round trip (sequential latency, ms)', '');
-    for (const [k, v] of Object.entries(authCode)) md.push(`- ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    for (const [k, v] of Object.entries(authCode))
+      md.push(`- ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
     md.push('', `### SDK verifier vs jose.jwtVerify: ${JSON.stringify(results.verifier)}`, '');
-    md.push(`### cluster scaling: ${typeof results.scaling === 'string' ? results.scaling : `2 workers / 1 worker = ${fmt((results.scaling as { w2OverW1: number }).w2OverW1, 2)}×`}`, '');
+    md.push(
+      `### cluster scaling: ${typeof results.scaling === 'string' ? results.scaling : `2 workers / 1 worker = ${fmt((results.scaling as { w2OverW1: number }).w2OverW1, 2)}×`}`,
+      '',
+    );
   }
   md.push(`### start to ready / idle RSS: ${JSON.stringify(results.startup)}`, '');
-  if (results.seeded) md.push(`### seeded vs empty (client_credentials): ${fmt((results.seeded as { seededOverEmpty: number }).seededOverEmpty, 3)}× — ${JSON.stringify((results.seeded as { seed: unknown }).seed)}`, '');
-  md.push(failed ? '**RESULT: FAILED (errors or bad responses during a run)**' : 'RESULT: ok (every response checked)');
+  if (results.seeded)
+    md.push(
+      `### seeded vs empty (client_credentials): ${fmt((results.seeded as { seededOverEmpty: number }).seededOverEmpty, 3)}× — ${JSON.stringify((results.seeded as { seed: unknown }).seed)}`,
+      '',
+    );
+  md.push(
+    failed
+      ? '**RESULT: FAILED (errors or bad responses during a run)**'
+      : 'RESULT: ok (every response checked)',
+  );
   results.markdown = md.join('\n');
 
   mkdirSync(resolve(outPath, '..'), { recursive: true });

@@ -47,11 +47,24 @@ async function sqliteSink(path: string): Promise<Sink> {
   const stmts = new Map<string, ReturnType<typeof db.prepare>>();
   return {
     async tables() {
-      return (db.prepare(`select name from sqlite_master where type='table'`).all() as Array<{ name: string }>).map((r) => r.name);
+      return (
+        db.prepare(`select name from sqlite_master where type='table'`).all() as Array<{ name: string }>
+      ).map((r) => r.name);
     },
     async columns(table) {
-      const fks = db.prepare(`pragma foreign_key_list(${table})`).all() as Array<{ from: string; table: string }>;
-      return (db.prepare(`pragma table_info(${table})`).all() as Array<{ name: string; type: string; notnull: number; dflt_value: unknown; pk: number }>).map((c) => ({
+      const fks = db.prepare(`pragma foreign_key_list(${table})`).all() as Array<{
+        from: string;
+        table: string;
+      }>;
+      return (
+        db.prepare(`pragma table_info(${table})`).all() as Array<{
+          name: string;
+          type: string;
+          notnull: number;
+          dflt_value: unknown;
+          pk: number;
+        }>
+      ).map((c) => ({
         name: c.name,
         type: c.type.toLowerCase(),
         notNull: c.notnull === 1 || c.pk === 1,
@@ -87,7 +100,11 @@ async function pgSink(url: string): Promise<Sink> {
   await client.query('set synchronous_commit = off');
   return {
     async tables() {
-      return (await client.query(`select table_name from information_schema.tables where table_schema = current_schema()`)).rows.map((r) => r.table_name as string);
+      return (
+        await client.query(
+          `select table_name from information_schema.tables where table_schema = current_schema()`,
+        )
+      ).rows.map((r) => r.table_name as string);
     },
     async columns(table) {
       const fk = await client.query(
@@ -130,13 +147,41 @@ async function main() {
   const sink = dbUrl.startsWith('sqlite:') ? await sqliteSink(dbUrl.slice(7)) : await pgSink(dbUrl);
   const t0 = performance.now();
   const tenant = await sink.one<{ id: string }>('select id from tenants order by created_at limit 1');
-  if (!tenant) throw new Error('no tenant: start Clavis once on this database first (migrations + bootstrap)');
+  if (!tenant)
+    throw new Error('no tenant: start Clavis once on this database first (migrations + bootstrap)');
   const user = await sink.one<{ id: string }>('select id from users order by created_at limit 1');
   const now = Date.now();
 
   // Apps, each with one active secret.
-  const appCols = ['id', 'client_id', 'tenant_id', 'owner_user_id', 'name', 'description', 'visibility', 'client_type', 'callback_url', 'scopes', 'default_scopes', 'status', 'review_note', 'created_at', 'updated_at', 'deleted_at'];
-  const secretCols = ['id', 'app_id', 'hash', 'hint', 'description', 'created_at', 'expires_at', 'last_used_at', 'revoked_at'];
+  const appCols = [
+    'id',
+    'client_id',
+    'tenant_id',
+    'owner_user_id',
+    'name',
+    'description',
+    'visibility',
+    'client_type',
+    'callback_url',
+    'scopes',
+    'default_scopes',
+    'status',
+    'review_note',
+    'created_at',
+    'updated_at',
+    'deleted_at',
+  ];
+  const secretCols = [
+    'id',
+    'app_id',
+    'hash',
+    'hint',
+    'description',
+    'created_at',
+    'expires_at',
+    'last_used_at',
+    'revoked_at',
+  ];
   const appIds: string[] = [];
   const clientIds: string[] = [];
   const batch = dbUrl.startsWith('sqlite:') ? 500 : 1000;
@@ -148,7 +193,24 @@ async function main() {
       const cid = `seed-${j}-${rand(6)}`;
       appIds.push(id);
       clientIds.push(cid);
-      apps.push([id, cid, tenant.id, user?.id ?? null, `Seeded app ${j}`, '', 'private', 'confidential', 'https://app.example/cb', 'contacts:read', 'contacts:read', 'approved', null, now - j, now - j, null]);
+      apps.push([
+        id,
+        cid,
+        tenant.id,
+        user?.id ?? null,
+        `Seeded app ${j}`,
+        '',
+        'private',
+        'confidential',
+        'https://app.example/cb',
+        'contacts:read',
+        'contacts:read',
+        'approved',
+        null,
+        now - j,
+        now - j,
+        null,
+      ]);
       secrets.push([randomUUID(), id, rand(32), 'abc', 'seed', now - j, now + 180 * 86400_000, null, null]);
     }
     await sink.insert('apps', appCols, apps);
@@ -185,7 +247,8 @@ async function main() {
     };
     const use = cols.filter((c) => c.notNull || !c.hasDefault);
     const names = use.map((c) => c.name);
-    const rtBatch = Math.max(1, Math.floor((dbUrl.startsWith('sqlite:') ? 30000 : 60000) / names.length / 10)) * 10;
+    const rtBatch =
+      Math.max(1, Math.floor((dbUrl.startsWith('sqlite:') ? 30000 : 60000) / names.length / 10)) * 10;
     for (let i = 0; i < nRefresh; i += rtBatch) {
       const rows: unknown[][] = [];
       for (let k = i; k < Math.min(nRefresh, i + rtBatch); k++) rows.push(use.map((c) => fill(c, k)));

@@ -12,7 +12,11 @@ export async function purgeExpired(services: Services): Promise<number> {
  * Background jobs: purge expired rows so tables stay bounded, and re-read signing keys now and then in case
  * a rotation notice was missed. Returns a stop function.
  */
-export function startMaintenance(services: Services, log: FastifyBaseLogger, intervalMs = 60_000): () => void {
+export function startMaintenance(
+  services: Services,
+  log: FastifyBaseLogger,
+  intervalMs = 60_000,
+): () => void {
   let running = false;
   const tick = async () => {
     if (running) return;

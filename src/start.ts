@@ -6,7 +6,7 @@ import { type BootstrapResult, bootstrap } from './domain/bootstrap.js';
 import type { ChangeFeed } from './domain/change-feed.js';
 import { type BuildOptions, buildServer } from './http/server.js';
 import { startMaintenance } from './maintenance.js';
-import { type Services, closeServices, createServices } from './services.js';
+import { closeServices, createServices, type Services } from './services.js';
 
 export interface RunningServer {
   app: FastifyInstance;

@@ -32,24 +32,147 @@ type Init = RequestInit & { headers?: Record<string, string> };
 function cases(path: string): Array<[string, () => Init, string]> {
   const body = path === '/oauth/token' ? 'grant_type=client_credentials' : 'token=abc';
   return [
-    ['repeated parameter', () => ({ method: 'POST', headers: { 'content-type': FORM, authorization: auth }, body: `${body}&${body}` }), 'invalid_request'],
-    ['repeated empty parameter', () => ({ method: 'POST', headers: { 'content-type': FORM, authorization: auth }, body: `${body}&scope=&scope=x` }), 'invalid_request'],
-    ['JSON content type', () => ({ method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: '{"grant_type":"client_credentials"}' }), 'invalid_request'],
-    ['broken JSON', () => ({ method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body: '{"grant_type":' }), 'invalid_request'],
-    ['text/plain', () => ({ method: 'POST', headers: { 'content-type': 'text/plain', authorization: auth }, body }), 'invalid_request'],
-    ['unknown content type', () => ({ method: 'POST', headers: { 'content-type': 'application/xml', authorization: auth }, body: '<x/>' }), 'invalid_request'],
-    ['multipart', () => ({ method: 'POST', headers: { 'content-type': 'multipart/form-data; boundary=x', authorization: auth }, body: '--x--' }), 'invalid_request'],
-    ['no content type, no body', () => ({ method: 'POST', headers: { authorization: auth } }), 'invalid_request'],
-    ['broken percent-encoding', () => ({ method: 'POST', headers: { 'content-type': FORM, authorization: auth }, body: `${body}&scope=%E0%A4%A` }), 'invalid_request'],
-    ['invalid UTF-8', () => ({ method: 'POST', headers: { 'content-type': FORM, authorization: auth }, body: `${body}&scope=%FF%FE` }), 'invalid_request'],
-    ['oversized body', () => ({ method: 'POST', headers: { 'content-type': FORM, authorization: auth }, body: `${body}&pad=${'x'.repeat(300_000)}` }), 'invalid_request'],
-    ['parameters in the query string', () => ({ method: 'POST', headers: { 'content-type': FORM, authorization: auth }, body }), 'invalid_request'],
-    ['garbage Basic', () => ({ method: 'POST', headers: { 'content-type': FORM, authorization: 'Basic !!!!' }, body }), 'invalid_client'],
-    ['Basic without colon', () => ({ method: 'POST', headers: { 'content-type': FORM, authorization: `Basic ${Buffer.from('justanid').toString('base64')}` }, body }), 'invalid_client'],
-    ['Bearer instead of Basic', () => ({ method: 'POST', headers: { 'content-type': FORM, authorization: 'Bearer abc' }, body }), 'invalid_client'],
-    ['huge client_id', () => ({ method: 'POST', headers: { 'content-type': FORM }, body: `${body}&client_id=${'a'.repeat(5000)}&client_secret=x` }), 'invalid_client'],
-    ['NUL bytes', () => ({ method: 'POST', headers: { 'content-type': FORM, authorization: auth }, body: `${body}&scope=%00%00` }), path === '/oauth/token' ? 'invalid_scope' : ''],
-    ['client_secret without client_id', () => ({ method: 'POST', headers: { 'content-type': FORM }, body: `${body}&client_secret=x` }), 'invalid_request'],
+    [
+      'repeated parameter',
+      () => ({
+        method: 'POST',
+        headers: { 'content-type': FORM, authorization: auth },
+        body: `${body}&${body}`,
+      }),
+      'invalid_request',
+    ],
+    [
+      'repeated empty parameter',
+      () => ({
+        method: 'POST',
+        headers: { 'content-type': FORM, authorization: auth },
+        body: `${body}&scope=&scope=x`,
+      }),
+      'invalid_request',
+    ],
+    [
+      'JSON content type',
+      () => ({
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: auth },
+        body: '{"grant_type":"client_credentials"}',
+      }),
+      'invalid_request',
+    ],
+    [
+      'broken JSON',
+      () => ({
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: auth },
+        body: '{"grant_type":',
+      }),
+      'invalid_request',
+    ],
+    [
+      'text/plain',
+      () => ({ method: 'POST', headers: { 'content-type': 'text/plain', authorization: auth }, body }),
+      'invalid_request',
+    ],
+    [
+      'unknown content type',
+      () => ({
+        method: 'POST',
+        headers: { 'content-type': 'application/xml', authorization: auth },
+        body: '<x/>',
+      }),
+      'invalid_request',
+    ],
+    [
+      'multipart',
+      () => ({
+        method: 'POST',
+        headers: { 'content-type': 'multipart/form-data; boundary=x', authorization: auth },
+        body: '--x--',
+      }),
+      'invalid_request',
+    ],
+    [
+      'no content type, no body',
+      () => ({ method: 'POST', headers: { authorization: auth } }),
+      'invalid_request',
+    ],
+    [
+      'broken percent-encoding',
+      () => ({
+        method: 'POST',
+        headers: { 'content-type': FORM, authorization: auth },
+        body: `${body}&scope=%E0%A4%A`,
+      }),
+      'invalid_request',
+    ],
+    [
+      'invalid UTF-8',
+      () => ({
+        method: 'POST',
+        headers: { 'content-type': FORM, authorization: auth },
+        body: `${body}&scope=%FF%FE`,
+      }),
+      'invalid_request',
+    ],
+    [
+      'oversized body',
+      () => ({
+        method: 'POST',
+        headers: { 'content-type': FORM, authorization: auth },
+        body: `${body}&pad=${'x'.repeat(300_000)}`,
+      }),
+      'invalid_request',
+    ],
+    [
+      'parameters in the query string',
+      () => ({ method: 'POST', headers: { 'content-type': FORM, authorization: auth }, body }),
+      'invalid_request',
+    ],
+    [
+      'garbage Basic',
+      () => ({ method: 'POST', headers: { 'content-type': FORM, authorization: 'Basic !!!!' }, body }),
+      'invalid_client',
+    ],
+    [
+      'Basic without colon',
+      () => ({
+        method: 'POST',
+        headers: {
+          'content-type': FORM,
+          authorization: `Basic ${Buffer.from('justanid').toString('base64')}`,
+        },
+        body,
+      }),
+      'invalid_client',
+    ],
+    [
+      'Bearer instead of Basic',
+      () => ({ method: 'POST', headers: { 'content-type': FORM, authorization: 'Bearer abc' }, body }),
+      'invalid_client',
+    ],
+    [
+      'huge client_id',
+      () => ({
+        method: 'POST',
+        headers: { 'content-type': FORM },
+        body: `${body}&client_id=${'a'.repeat(5000)}&client_secret=x`,
+      }),
+      'invalid_client',
+    ],
+    [
+      'NUL bytes',
+      () => ({
+        method: 'POST',
+        headers: { 'content-type': FORM, authorization: auth },
+        body: `${body}&scope=%00%00`,
+      }),
+      path === '/oauth/token' ? 'invalid_scope' : '',
+    ],
+    [
+      'client_secret without client_id',
+      () => ({ method: 'POST', headers: { 'content-type': FORM }, body: `${body}&client_secret=x` }),
+      'invalid_request',
+    ],
   ];
 }
 
@@ -79,7 +202,11 @@ describe.each(['/oauth/token', '/oauth/introspect', '/oauth/revoke'])('bad input
 
 describe('token endpoint specifics', () => {
   it('requires grant_type', async () => {
-    const r = await raw('/oauth/token', { method: 'POST', headers: { 'content-type': FORM, authorization: auth }, body: 'scope=x' });
+    const r = await raw('/oauth/token', {
+      method: 'POST',
+      headers: { 'content-type': FORM, authorization: auth },
+      body: 'scope=x',
+    });
     expect(r.status).toBe(400);
     expect(r.json.error).toBe('invalid_request');
   });
@@ -125,7 +252,11 @@ describe('token endpoint specifics', () => {
 
 describe('introspection and revocation parameters', () => {
   it.each(['/oauth/introspect', '/oauth/revoke'])('%s requires the token parameter', async (path) => {
-    const r = await raw(path, { method: 'POST', headers: { 'content-type': FORM, authorization: auth }, body: 'token_type_hint=access_token' });
+    const r = await raw(path, {
+      method: 'POST',
+      headers: { 'content-type': FORM, authorization: auth },
+      body: 'token_type_hint=access_token',
+    });
     expect(r.status).toBe(400);
     expect(r.json.error).toBe('invalid_request');
   });

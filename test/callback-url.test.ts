@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { callbackUrlProblem, callbackUrlReviewProblem, redirectUriMatches } from '../src/domain/callback-url.js';
+import {
+  callbackUrlProblem,
+  callbackUrlReviewProblem,
+  redirectUriMatches,
+} from '../src/domain/callback-url.js';
 
 describe('registering a callback URL', () => {
-  it.each(['https://app.example.com/cb', 'http://127.0.0.1/cb', 'http://[::1]:8080/cb', 'http://localhost:3000/cb'])(
-    'accepts %s',
-    (url) => expect(callbackUrlProblem(url)).toBeNull(),
-  );
+  it.each([
+    'https://app.example.com/cb',
+    'http://127.0.0.1/cb',
+    'http://[::1]:8080/cb',
+    'http://localhost:3000/cb',
+  ])('accepts %s', (url) => expect(callbackUrlProblem(url)).toBeNull());
   it.each([
     ['relative', '/cb'],
     ['fragment', 'https://app.example.com/cb#x'],
@@ -19,7 +25,8 @@ describe('registering a callback URL', () => {
 });
 
 describe('submitting for review', () => {
-  it('accepts a real https callback', () => expect(callbackUrlReviewProblem('https://app.acme.io/oauth/cb')).toBeNull());
+  it('accepts a real https callback', () =>
+    expect(callbackUrlReviewProblem('https://app.acme.io/oauth/cb')).toBeNull());
   it.each([
     ['http', 'http://127.0.0.1/cb', /https/],
     ['localhost', 'https://localhost/cb', /localhost/],
@@ -32,7 +39,8 @@ describe('submitting for review', () => {
 
 describe('redirect_uri matching', () => {
   const registered = 'https://app.example/cb';
-  it('matches the registered string exactly', () => expect(redirectUriMatches(registered, registered)).toBe(true));
+  it('matches the registered string exactly', () =>
+    expect(redirectUriMatches(registered, registered)).toBe(true));
   it.each([
     'https://app.example/cb/',
     'https://app.example/CB',

@@ -18,13 +18,22 @@ describe('operations endpoints', () => {
 
   it('/readyz says 503 when a migration is pending', async () => {
     const db = ts.server.services.ctx.db;
-    const rows = await db.selectFrom('kysely_migration' as never).selectAll().execute();
+    const rows = await db
+      .selectFrom('kysely_migration' as never)
+      .selectAll()
+      .execute();
     const last = (rows as Array<{ name: string; timestamp: string }>).at(-1)!;
-    await db.deleteFrom('kysely_migration' as never).where('name' as never, '=', last.name as never).execute();
+    await db
+      .deleteFrom('kysely_migration' as never)
+      .where('name' as never, '=', last.name as never)
+      .execute();
     try {
       expect((await fetch(`${ts.url}/readyz`)).status).toBe(503);
     } finally {
-      await db.insertInto('kysely_migration' as never).values(last as never).execute();
+      await db
+        .insertInto('kysely_migration' as never)
+        .values(last as never)
+        .execute();
     }
     expect((await fetch(`${ts.url}/readyz`)).status).toBe(200);
   });

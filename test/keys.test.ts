@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeProtectedHeader } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth, createTestApp, postForm, startTestServer, type TestServer } from './helpers/server.js';
 
 let ts: TestServer;
@@ -12,8 +12,10 @@ beforeAll(async () => {
 afterAll(async () => ts?.close());
 
 const getToken = async () =>
-  (await postForm(`${ts.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: auth })).json.access_token as string;
-const jwks = async () => (await (await fetch(`${ts.url}/.well-known/jwks.json`)).json()).keys as Array<Record<string, string>>;
+  (await postForm(`${ts.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: auth }))
+    .json.access_token as string;
+const jwks = async () =>
+  (await (await fetch(`${ts.url}/.well-known/jwks.json`)).json()).keys as Array<Record<string, string>>;
 
 describe('signing keys', () => {
   it('publishes only public key material', async () => {
@@ -55,7 +57,11 @@ describe('signing keys', () => {
     const oldKid = ks.signingKey().kid;
     await ks.rotate();
     // Pretend the retirement happened longer ago than the token lifetime plus the grace period.
-    await db.updateTable('signing_keys').set({ retired_at: Date.now() - 3 * 3600_000 }).where('kid', '=', oldKid).execute();
+    await db
+      .updateTable('signing_keys')
+      .set({ retired_at: Date.now() - 3 * 3600_000 })
+      .where('kid', '=', oldKid)
+      .execute();
     await ks.reload();
     expect((await jwks()).map((k) => k.kid)).not.toContain(oldKid);
   });
@@ -64,9 +70,15 @@ describe('signing keys', () => {
     const ed = await startTestServer({ env: { CLAVIS_SIGNING_ALG: 'EdDSA' } });
     try {
       const { app, secret } = await createTestApp(ed);
-      const r = await postForm(`${ed.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basicAuth(app.client_id, secret!) });
+      const r = await postForm(
+        `${ed.url}/oauth/token`,
+        { grant_type: 'client_credentials' },
+        { authorization: basicAuth(app.client_id, secret!) },
+      );
       expect(decodeProtectedHeader(r.json.access_token)).toMatchObject({ alg: 'EdDSA', typ: 'at+jwt' });
-      const me = await fetch(`${ed.url}/api/v1/me`, { headers: { authorization: `Bearer ${r.json.access_token}` } });
+      const me = await fetch(`${ed.url}/api/v1/me`, {
+        headers: { authorization: `Bearer ${r.json.access_token}` },
+      });
       expect(me.status).toBe(200);
     } finally {
       await ed.close();

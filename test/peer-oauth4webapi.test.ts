@@ -14,7 +14,10 @@ const opts = { [oauth.allowInsecureRequests]: true } as const;
 beforeAll(async () => {
   ts = await startTestServer();
   const issuer = new URL(ts.url);
-  as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { ...opts, algorithm: 'oauth2' }));
+  as = await oauth.processDiscoveryResponse(
+    issuer,
+    await oauth.discoveryRequest(issuer, { ...opts, algorithm: 'oauth2' }),
+  );
   const { app, secret } = await createTestApp(ts);
   client = { client_id: app.client_id };
   clientAuth = oauth.ClientSecretBasic(secret!);
@@ -45,7 +48,13 @@ describe('oauth4webapi against Clavis', () => {
     expect(basic.token_type).toBe('bearer');
     expect(basic.expires_in).toBe(3600);
     const { app, secret } = await createTestApp(ts);
-    const res = await oauth.clientCredentialsGrantRequest(as, { client_id: app.client_id }, oauth.ClientSecretPost(secret!), {}, opts);
+    const res = await oauth.clientCredentialsGrantRequest(
+      as,
+      { client_id: app.client_id },
+      oauth.ClientSecretPost(secret!),
+      {},
+      opts,
+    );
     const post = await oauth.processClientCredentialsResponse(as, { client_id: app.client_id }, res);
     expect(post.access_token).toBeTruthy();
   });
@@ -60,9 +69,15 @@ describe('oauth4webapi against Clavis', () => {
 
   it('validates the access token as an RFC 9068 resource server would', async () => {
     const { access_token } = await getToken(clientAuth, 'contacts:read contacts:write');
-    const request = new Request(`${ts.url}/api/v1/me`, { headers: { authorization: `Bearer ${access_token}` } });
+    const request = new Request(`${ts.url}/api/v1/me`, {
+      headers: { authorization: `Bearer ${access_token}` },
+    });
     const claims = await oauth.validateJwtAccessToken(as, request, `${ts.url}/api`, opts);
-    expect(claims).toMatchObject({ iss: ts.url, client_id: client.client_id, scope: 'contacts:read contacts:write' });
+    expect(claims).toMatchObject({
+      iss: ts.url,
+      client_id: client.client_id,
+      scope: 'contacts:read contacts:write',
+    });
   });
 
   it('introspects and revokes', async () => {
@@ -74,7 +89,9 @@ describe('oauth4webapi against Clavis', () => {
     );
     expect(active.active).toBe(true);
     expect(active.client_id).toBe(client.client_id);
-    await oauth.processRevocationResponse(await oauth.revocationRequest(as, client, clientAuth, access_token, opts));
+    await oauth.processRevocationResponse(
+      await oauth.revocationRequest(as, client, clientAuth, access_token, opts),
+    );
     const after = await oauth.processIntrospectionResponse(
       as,
       client,

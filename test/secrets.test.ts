@@ -2,7 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainError } from '../src/domain/errors.js';
 import { addMonths, addSecret, listSecrets, refreshSecret, revokeSecret } from '../src/domain/secrets.js';
 import { updateTenantSettings } from '../src/domain/tenants.js';
-import { adminActor, basicAuth, createTestApp, postForm, startTestServer, type TestServer } from './helpers/server.js';
+import {
+  adminActor,
+  basicAuth,
+  createTestApp,
+  postForm,
+  startTestServer,
+  type TestServer,
+} from './helpers/server.js';
 
 let ts: TestServer;
 beforeAll(async () => {
@@ -15,7 +22,11 @@ const ctx = () => ts.server.services.ctx;
 describe('client secret storage', () => {
   it('stores only a keyed hash, the 3-character hint and a secret ID distinct from everything else', async () => {
     const { app, secret, secretId } = await createTestApp(ts);
-    const rows = await ctx().db.selectFrom('client_secrets').selectAll().where('app_id', '=', app.id).execute();
+    const rows = await ctx()
+      .db.selectFrom('client_secrets')
+      .selectAll()
+      .where('app_id', '=', app.id)
+      .execute();
     expect(rows).toHaveLength(1);
     const row = rows[0]!;
     expect(row.hint).toBe(secret!.slice(0, 3));
@@ -65,15 +76,27 @@ describe('client secret storage', () => {
       code: 'validation',
       fields: { expires_in_months: expect.stringContaining('730 days') },
     });
-    await expect(addSecret(ctx(), actor, app.id, { never_expires: true })).rejects.toBeInstanceOf(DomainError);
-    await expect(addSecret(ctx(), actor, app.id, { expires_at: Date.now() - 1000 })).rejects.toBeInstanceOf(DomainError);
-    await updateTenantSettings(ctx(), actor, app.tenant_id, { secret_allow_never_expire: true, secret_max_lifetime_days: 30 });
+    await expect(addSecret(ctx(), actor, app.id, { never_expires: true })).rejects.toBeInstanceOf(
+      DomainError,
+    );
+    await expect(addSecret(ctx(), actor, app.id, { expires_at: Date.now() - 1000 })).rejects.toBeInstanceOf(
+      DomainError,
+    );
+    await updateTenantSettings(ctx(), actor, app.tenant_id, {
+      secret_allow_never_expire: true,
+      secret_max_lifetime_days: 30,
+    });
     try {
       const never = await addSecret(ctx(), actor, app.id, { never_expires: true });
       expect(never.expires_at).toBeNull();
-      await expect(addSecret(ctx(), actor, app.id, { expires_in_months: 6 })).rejects.toBeInstanceOf(DomainError);
+      await expect(addSecret(ctx(), actor, app.id, { expires_in_months: 6 })).rejects.toBeInstanceOf(
+        DomainError,
+      );
     } finally {
-      await updateTenantSettings(ctx(), actor, app.tenant_id, { secret_allow_never_expire: false, secret_max_lifetime_days: 730 });
+      await updateTenantSettings(ctx(), actor, app.tenant_id, {
+        secret_allow_never_expire: false,
+        secret_max_lifetime_days: 730,
+      });
     }
   });
 
@@ -84,11 +107,19 @@ describe('client secret storage', () => {
     const list = await listSecrets(ctx(), actor, app.id);
     expect(list.find((s) => s.id === secretId)!.revoked_at).not.toBeNull();
     expect(list.find((s) => s.id === fresh.id)!.revoked_at).toBeNull();
-    const events = await ctx().db.selectFrom('audit_events').selectAll().where('app_id', '=', app.id).execute();
-    expect(events.map((e) => e.type)).toEqual(expect.arrayContaining(['app.created', 'secret.created', 'secret.refreshed']));
+    const events = await ctx()
+      .db.selectFrom('audit_events')
+      .selectAll()
+      .where('app_id', '=', app.id)
+      .execute();
+    expect(events.map((e) => e.type)).toEqual(
+      expect.arrayContaining(['app.created', 'secret.created', 'secret.refreshed']),
+    );
     expect(JSON.stringify(events)).not.toContain(fresh.value);
     await expect(refreshSecret(ctx(), actor, app.id, secretId!)).rejects.toMatchObject({ code: 'conflict' });
-    await expect(refreshSecret(ctx(), actor, app.id, '00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({
+    await expect(
+      refreshSecret(ctx(), actor, app.id, '00000000-0000-4000-8000-000000000000'),
+    ).rejects.toMatchObject({
       code: 'not_found',
     });
   });
@@ -96,7 +127,9 @@ describe('client secret storage', () => {
   it('public clients have no secrets', async () => {
     const { app, secret } = await createTestApp(ts, { client_type: 'public' });
     expect(secret).toBeNull();
-    await expect(addSecret(ctx(), await adminActor(ts), app.id, {})).rejects.toMatchObject({ code: 'validation' });
+    await expect(addSecret(ctx(), await adminActor(ts), app.id, {})).rejects.toMatchObject({
+      code: 'validation',
+    });
   });
 });
 
@@ -114,13 +147,19 @@ describe('last use', () => {
     }) as typeof db.updateTable;
     try {
       for (let i = 0; i < 20; i++)
-        expect((await postForm(`${ts.url}/oauth/token`, { grant_type: 'client_credentials' }, auth)).status).toBe(200);
+        expect(
+          (await postForm(`${ts.url}/oauth/token`, { grant_type: 'client_credentials' }, auth)).status,
+        ).toBe(200);
       await new Promise((r) => setTimeout(r, 100));
     } finally {
       (db as unknown as { updateTable: typeof db.updateTable }).updateTable = orig;
     }
     expect(updates.filter((t) => t === 'client_secrets').length).toBeLessThanOrEqual(2);
-    const row = await db.selectFrom('client_secrets').selectAll().where('id', '=', secretId!).executeTakeFirstOrThrow();
+    const row = await db
+      .selectFrom('client_secrets')
+      .selectAll()
+      .where('id', '=', secretId!)
+      .executeTakeFirstOrThrow();
     expect(row.last_used_at).not.toBeNull();
     expect(Math.abs(row.last_used_at! - Date.now())).toBeLessThan(60_000);
     const firstUse = await db

@@ -21,7 +21,8 @@ function findPython(): string | null {
   return null;
 }
 const python = findPython();
-if (!python && process.env.CI) throw new Error('CI needs python3-requests (apt-get install python3-requests)');
+if (!python && process.env.CI)
+  throw new Error('CI needs python3-requests (apt-get install python3-requests)');
 
 let ts: TestServer;
 beforeAll(async () => {
@@ -30,8 +31,8 @@ beforeAll(async () => {
 });
 afterAll(async () => ts?.close());
 
-describe('the seeds\' code, run as written', () => {
-  it('the example is the seed\'s Python code, unchanged', () => {
+describe("the seeds' code, run as written", () => {
+  it("the example is the seed's Python code, unchanged", () => {
     if (!existsSync(SEED)) return;
     const seed = readFileSync(SEED, 'utf8');
     const ours = readFileSync(join(EXAMPLES, 'seed_client.py'), 'utf8');
@@ -41,27 +42,43 @@ describe('the seeds\' code, run as written', () => {
       expect(seed.includes(line.trimEnd()), `line not in seed: ${line}`).toBe(true);
   });
 
-  it.skipIf(!python)('Python: gets a token and data, and recovers from an expired token through the 401 path', async () => {
-    const { app, secret } = await createTestApp(ts);
-    const dir = mkdtempSync(join(tmpdir(), 'clavis-seed-'));
-    const code = readFileSync(join(EXAMPLES, 'seed_client.py'), 'utf8')
-      .replace('"MY_CLIENT_ID"', `"${app.client_id}"`)
-      .replace('"MY_CLIENT_SECRET"', `"${secret}"`)
-      .replace('"MY_AUTHENTICATION_URL"', `"${ts.url}/oauth/token"`)
-      .replace('"https://my-api-endpoint"', `"${ts.url}/api/v1/me"`);
-    writeFileSync(join(dir, 'seed_client.py'), code);
-    copyFileSync(join(EXAMPLES, 'run_seed_client.py'), join(dir, 'run_seed_client.py'));
-    const { stdout } = await run(python!, ['run_seed_client.py', '3'], { cwd: dir, timeout: 20_000 }).catch((e) => {
-      throw new Error(`seed script failed: ${e.stdout}\n${e.stderr}`);
-    });
-    const steps = stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(steps[0]).toEqual({ step: 'token', ok: true });
-    expect(steps[1]).toMatchObject({ step: 'call', status: 200, body: { client_id: app.client_id } });
-    // The token expired during the wait: the API said 401, the seed code re-authenticated and retried.
-    expect(steps[2]).toMatchObject({ step: 'after-expiry', status: 200, body: { client_id: app.client_id } });
-    const secretsEvents = await ts.server.services.ctx.db.selectFrom('audit_events').select('type').where('app_id', '=', app.id).execute();
-    expect(secretsEvents.map((e) => e.type)).toContain('secret.first_used');
-  });
+  it.skipIf(!python)(
+    'Python: gets a token and data, and recovers from an expired token through the 401 path',
+    async () => {
+      const { app, secret } = await createTestApp(ts);
+      const dir = mkdtempSync(join(tmpdir(), 'clavis-seed-'));
+      const code = readFileSync(join(EXAMPLES, 'seed_client.py'), 'utf8')
+        .replace('"MY_CLIENT_ID"', `"${app.client_id}"`)
+        .replace('"MY_CLIENT_SECRET"', `"${secret}"`)
+        .replace('"MY_AUTHENTICATION_URL"', `"${ts.url}/oauth/token"`)
+        .replace('"https://my-api-endpoint"', `"${ts.url}/api/v1/me"`);
+      writeFileSync(join(dir, 'seed_client.py'), code);
+      copyFileSync(join(EXAMPLES, 'run_seed_client.py'), join(dir, 'run_seed_client.py'));
+      const { stdout } = await run(python!, ['run_seed_client.py', '3'], { cwd: dir, timeout: 20_000 }).catch(
+        (e) => {
+          throw new Error(`seed script failed: ${e.stdout}\n${e.stderr}`);
+        },
+      );
+      const steps = stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      expect(steps[0]).toEqual({ step: 'token', ok: true });
+      expect(steps[1]).toMatchObject({ step: 'call', status: 200, body: { client_id: app.client_id } });
+      // The token expired during the wait: the API said 401, the seed code re-authenticated and retried.
+      expect(steps[2]).toMatchObject({
+        step: 'after-expiry',
+        status: 200,
+        body: { client_id: app.client_id },
+      });
+      const secretsEvents = await ts.server.services.ctx.db
+        .selectFrom('audit_events')
+        .select('type')
+        .where('app_id', '=', app.id)
+        .execute();
+      expect(secretsEvents.map((e) => e.type)).toContain('secret.first_used');
+    },
+  );
 
   it('JavaScript (axios): the token function works as written', async () => {
     const { app, secret } = await createTestApp(ts);
@@ -71,9 +88,9 @@ describe('the seeds\' code, run as written', () => {
       .replace("'MY_CLIENT_SECRET'", `'${secret}'`)
       .replace("'MY_AUTHENTICATION_URL'", `'${ts.url}/oauth/token'`);
     writeFileSync(join(dir, 'seed_client.cjs'), code);
-    const { stdout, stderr } = await run(process.execPath, [join(dir, 'seed_client.cjs')], { timeout: 20_000 }).finally(
-      () => rmSync(dir, { recursive: true, force: true }),
-    );
+    const { stdout, stderr } = await run(process.execPath, [join(dir, 'seed_client.cjs')], {
+      timeout: 20_000,
+    }).finally(() => rmSync(dir, { recursive: true, force: true }));
     expect(stderr).toBe('');
     const token = stdout.trim();
     const me = await fetch(`${ts.url}/api/v1/me`, { headers: { authorization: token } });
@@ -83,7 +100,12 @@ describe('the seeds\' code, run as written', () => {
   it('curl: the Postman steps as one command', async () => {
     const { app, secret } = await createTestApp(ts);
     const { stdout } = await run('sh', [join(EXAMPLES, 'get_token.sh')], {
-      env: { ...process.env, CLAVIS_URL: ts.url, CLAVIS_CLIENT_ID: app.client_id, CLAVIS_CLIENT_SECRET: secret! },
+      env: {
+        ...process.env,
+        CLAVIS_URL: ts.url,
+        CLAVIS_CLIENT_ID: app.client_id,
+        CLAVIS_CLIENT_SECRET: secret!,
+      },
       timeout: 20_000,
     });
     expect(JSON.parse(stdout)).toMatchObject({ client_id: app.client_id, sub: app.client_id });

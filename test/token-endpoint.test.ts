@@ -1,9 +1,16 @@
 import { createPublicKey } from 'node:crypto';
 import { compactVerify, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminActor, basicAuth, createTestApp, postForm, startTestServer, type TestServer } from './helpers/server.js';
 import { disableApp } from '../src/domain/apps.js';
 import { addSecret, refreshSecret, revokeSecret } from '../src/domain/secrets.js';
+import {
+  adminActor,
+  basicAuth,
+  createTestApp,
+  postForm,
+  startTestServer,
+  type TestServer,
+} from './helpers/server.js';
 
 let ts: TestServer;
 let tokenUrl: string;
@@ -16,7 +23,7 @@ afterAll(async () => ts?.close());
 const cc = (extra: Record<string, string> = {}) => ({ grant_type: 'client_credentials', ...extra });
 
 describe('client_credentials grant', () => {
-  it('issues an RFC 9068 JWT to the seeds\' request shape (Basic + client_id in the body)', async () => {
+  it("issues an RFC 9068 JWT to the seeds' request shape (Basic + client_id in the body)", async () => {
     const { app, secret } = await createTestApp(ts);
     const r = await postForm(tokenUrl, `grant_type=client_credentials&client_id=${app.client_id}`, {
       authorization: `Basic ${Buffer.from(`${app.client_id}:${secret}`).toString('base64')}`,
@@ -29,7 +36,10 @@ describe('client_credentials grant', () => {
     expect(typeof header.kid).toBe('string');
     const jwks = await (await fetch(`${ts.url}/.well-known/jwks.json`)).json();
     const jwk = jwks.keys.find((k: { kid: string }) => k.kid === header.kid);
-    const { payload } = await compactVerify(r.json.access_token, createPublicKey({ key: jwk, format: 'jwk' }));
+    const { payload } = await compactVerify(
+      r.json.access_token,
+      createPublicKey({ key: jwk, format: 'jwk' }),
+    );
     const claims = JSON.parse(Buffer.from(payload).toString());
     expect(claims).toMatchObject({
       iss: ts.url,
@@ -53,7 +63,9 @@ describe('client_credentials grant', () => {
     const secret = 'a:b%c+d e/f=ghijklmnopqrstuvwxyz';
     const { app } = await createTestApp(ts, {}, {});
     const { insertSecret } = await import('../src/domain/secrets.js');
-    await insertSecret(ts.server.services.ctx, ts.server.services.ctx.db, await adminActor(ts), app, { value: secret });
+    await insertSecret(ts.server.services.ctx, ts.server.services.ctx.db, await adminActor(ts), app, {
+      value: secret,
+    });
     const encoded = await postForm(tokenUrl, cc(), { authorization: basicAuth(app.client_id, secret) });
     expect(encoded.status).toBe(200);
     const post = await postForm(tokenUrl, cc({ client_id: app.client_id, client_secret: secret }));
@@ -70,7 +82,9 @@ describe('client_credentials grant', () => {
 
   it('rejects a body client_id that differs from the Basic user', async () => {
     const { app, secret } = await createTestApp(ts);
-    const r = await postForm(tokenUrl, cc({ client_id: 'someone-else' }), { authorization: basicAuth(app.client_id, secret!) });
+    const r = await postForm(tokenUrl, cc({ client_id: 'someone-else' }), {
+      authorization: basicAuth(app.client_id, secret!),
+    });
     expect(r.status).toBe(400);
     expect(r.json.error).toBe('invalid_request');
   });
@@ -110,10 +124,15 @@ describe('client_credentials grant', () => {
   });
 
   it('gives the default scopes when none is requested, a subset when asked, invalid_scope beyond', async () => {
-    const { app, secret } = await createTestApp(ts, { scopes: ['contacts:read', 'contacts:write'], default_scopes: ['contacts:read'] });
+    const { app, secret } = await createTestApp(ts, {
+      scopes: ['contacts:read', 'contacts:write'],
+      default_scopes: ['contacts:read'],
+    });
     const auth = { authorization: basicAuth(app.client_id, secret!) };
     expect((await postForm(tokenUrl, cc(), auth)).json.scope).toBe('contacts:read');
-    expect((await postForm(tokenUrl, cc({ scope: 'contacts:write' }), auth)).json.scope).toBe('contacts:write');
+    expect((await postForm(tokenUrl, cc({ scope: 'contacts:write' }), auth)).json.scope).toBe(
+      'contacts:write',
+    );
     expect((await postForm(tokenUrl, cc({ scope: 'contacts:write contacts:read' }), auth)).json.scope).toBe(
       'contacts:write contacts:read',
     );
@@ -134,7 +153,11 @@ describe('client_credentials grant', () => {
   it('gives unsupported_grant_type for unknown and removed grants', async () => {
     const { app, secret } = await createTestApp(ts);
     for (const g of ['password', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code', 'nope']) {
-      const r = await postForm(tokenUrl, { grant_type: g }, { authorization: basicAuth(app.client_id, secret!) });
+      const r = await postForm(
+        tokenUrl,
+        { grant_type: g },
+        { authorization: basicAuth(app.client_id, secret!) },
+      );
       expect(r.status).toBe(400);
       expect(r.json.error).toBe('unsupported_grant_type');
     }
@@ -143,7 +166,9 @@ describe('client_credentials grant', () => {
   it('refuses an unknown resource (RFC 8707 invalid_target) and accepts its own', async () => {
     const { app, secret } = await createTestApp(ts);
     const auth = { authorization: basicAuth(app.client_id, secret!) };
-    expect((await postForm(tokenUrl, cc({ resource: 'https://evil.test/' }), auth)).json.error).toBe('invalid_target');
+    expect((await postForm(tokenUrl, cc({ resource: 'https://evil.test/' }), auth)).json.error).toBe(
+      'invalid_target',
+    );
     expect((await postForm(tokenUrl, cc({ resource: `${ts.url}/api` }), auth)).status).toBe(200);
   });
 
@@ -163,10 +188,14 @@ describe('secret lifecycle at the token endpoint', () => {
     const second = await addSecret(ts.server.services.ctx, actor, app.id, { description: 'overlap' });
     await revokeSecret(ts.server.services.ctx, actor, app.id, secretId!);
     const old = await postForm(tokenUrl, cc(), { authorization: basicAuth(app.client_id, secret!) });
-    const wrong = await postForm(tokenUrl, cc(), { authorization: basicAuth(app.client_id, 'definitely-wrong') });
+    const wrong = await postForm(tokenUrl, cc(), {
+      authorization: basicAuth(app.client_id, 'definitely-wrong'),
+    });
     expect(old.status).toBe(401);
     expect(old.json).toEqual(wrong.json);
-    expect((await postForm(tokenUrl, cc(), { authorization: basicAuth(app.client_id, second.value) })).status).toBe(200);
+    expect(
+      (await postForm(tokenUrl, cc(), { authorization: basicAuth(app.client_id, second.value) })).status,
+    ).toBe(200);
   });
 
   it('refresh deactivates the old secret; tokens issued before stay valid', async () => {
@@ -174,9 +203,15 @@ describe('secret lifecycle at the token endpoint', () => {
     const before = await postForm(tokenUrl, cc(), { authorization: basicAuth(app.client_id, secret!) });
     const fresh = await refreshSecret(ts.server.services.ctx, await adminActor(ts), app.id);
     expect(fresh.value).not.toBe(secret);
-    expect((await postForm(tokenUrl, cc(), { authorization: basicAuth(app.client_id, secret!) })).status).toBe(401);
-    expect((await postForm(tokenUrl, cc(), { authorization: basicAuth(app.client_id, fresh.value) })).status).toBe(200);
-    const me = await fetch(`${ts.url}/api/v1/me`, { headers: { authorization: `Bearer ${before.json.access_token}` } });
+    expect(
+      (await postForm(tokenUrl, cc(), { authorization: basicAuth(app.client_id, secret!) })).status,
+    ).toBe(401);
+    expect(
+      (await postForm(tokenUrl, cc(), { authorization: basicAuth(app.client_id, fresh.value) })).status,
+    ).toBe(200);
+    const me = await fetch(`${ts.url}/api/v1/me`, {
+      headers: { authorization: `Bearer ${before.json.access_token}` },
+    });
     expect(me.status).toBe(200);
   });
 
@@ -184,12 +219,20 @@ describe('secret lifecycle at the token endpoint', () => {
     const { app } = await createTestApp(ts);
     const ctx = ts.server.services.ctx;
     const s = await addSecret(ctx, await adminActor(ts), app.id, { expires_in_months: 1 });
-    await ctx.db.updateTable('client_secrets').set({ expires_at: Date.now() - 1000 }).where('id', '=', s.id).execute();
+    await ctx.db
+      .updateTable('client_secrets')
+      .set({ expires_at: Date.now() - 1000 })
+      .where('id', '=', s.id)
+      .execute();
     const r = await postForm(tokenUrl, cc(), { authorization: basicAuth(app.client_id, s.value) });
     expect(r.status).toBe(401);
     expect(r.json.error).toBe('invalid_client');
     await new Promise((res) => setTimeout(res, 100));
-    const events = await ctx.db.selectFrom('audit_events').selectAll().where('secret_id', '=', s.id).execute();
+    const events = await ctx.db
+      .selectFrom('audit_events')
+      .selectAll()
+      .where('secret_id', '=', s.id)
+      .execute();
     expect(events.map((e) => e.type)).toContain('secret.expired_use_attempt');
     expect(JSON.stringify(events)).not.toContain(s.value);
   });

@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /** Thrown for invalid configuration; the message always names the variable. */
@@ -99,7 +99,10 @@ function decodeSecretKey(raw: string): Buffer {
   const hex = /^[0-9a-fA-F]+$/.test(raw) && raw.length % 2 === 0 ? Buffer.from(raw, 'hex') : Buffer.alloc(0);
   const key = hex.length >= 32 ? hex : b64.length >= 32 ? b64 : Buffer.from(raw, 'utf8');
   if (key.length < 32)
-    throw new ConfigError('CLAVIS_SECRET_KEY', 'must hold at least 32 bytes (e.g. `openssl rand -base64 32`)');
+    throw new ConfigError(
+      'CLAVIS_SECRET_KEY',
+      'must hold at least 32 bytes (e.g. `openssl rand -base64 32`)',
+    );
   return key;
 }
 
@@ -115,11 +118,15 @@ export function loadConfig(env: Env = process.env): Config {
   const dbRaw = env.CLAVIS_DATABASE_URL || env.DATABASE_URL || 'sqlite:./data/clavis.db';
   const database = parseDatabaseUrl(dbRaw, env.CLAVIS_DATABASE_URL ? 'CLAVIS_DATABASE_URL' : 'DATABASE_URL');
   const logLevel = (env.LOG_LEVEL || 'info').toLowerCase();
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}`);
   const signingAlg = env.CLAVIS_SIGNING_ALG || 'ES256';
   if (signingAlg !== 'ES256' && signingAlg !== 'EdDSA')
     throw new ConfigError('CLAVIS_SIGNING_ALG', 'must be ES256 or EdDSA');
-  const dataDir = resolve(env.CLAVIS_DATA_DIR || (database.kind === 'sqlite' && database.path !== ':memory:' ? dirname(database.path) : './data'));
+  const dataDir = resolve(
+    env.CLAVIS_DATA_DIR ||
+      (database.kind === 'sqlite' && database.path !== ':memory:' ? dirname(database.path) : './data'),
+  );
 
   let secretKey: Buffer;
   let secretKeySource: Config['secretKeySource'];

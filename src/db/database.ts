@@ -34,7 +34,10 @@ const pgTypes = {
  * shared statement is never used twice at once). The cache is capped, since SQL texts with inlined
  * values could otherwise grow it without bound.
  */
-function withStatementCache(sqlite: SQLite.Database): { close(): void; prepare(sql: string): SQLite.Statement } {
+function withStatementCache(sqlite: SQLite.Database): {
+  close(): void;
+  prepare(sql: string): SQLite.Statement;
+} {
   const cache = new Map<string, SQLite.Statement>();
   return {
     close: () => sqlite.close(),

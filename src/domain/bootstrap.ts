@@ -59,7 +59,11 @@ export async function bootstrap(ctx: DomainContext, kind: 'sqlite' | 'postgres')
       if (!cfg.adminPassword) result.generatedPassword = password;
     }
     // The CLI's public client (`clavis login`): PKCE through a loopback redirect, any port (RFC 8252 §7.3).
-    const cli = await trx.selectFrom('apps').select('id').where('client_id', '=', CLI_CLIENT_ID).executeTakeFirst();
+    const cli = await trx
+      .selectFrom('apps')
+      .select('id')
+      .where('client_id', '=', CLI_CLIENT_ID)
+      .executeTakeFirst();
     if (!cli) {
       await createApp(
         tx,

@@ -29,11 +29,13 @@ export function callbackUrlProblem(raw: string): string | null {
   if (raw.includes('#')) return 'The callback URL must not contain a fragment (#).';
   if (url.username || url.password) return 'The callback URL must not contain a user name or password.';
   if (url.protocol === 'http:') {
-    if (!isLocalHost(url)) return 'The callback URL must use https (http is allowed only for 127.0.0.1, [::1] or localhost).';
+    if (!isLocalHost(url))
+      return 'The callback URL must use https (http is allowed only for 127.0.0.1, [::1] or localhost).';
   } else if (url.protocol !== 'https:') {
     return 'The callback URL must use https.';
   }
-  if (/[\s<>"{}|\\^`]/.test(raw)) return 'The callback URL contains characters that are not allowed in a URL.';
+  if (/[\s<>"{}|\\^`]/.test(raw))
+    return 'The callback URL contains characters that are not allowed in a URL.';
   return null;
 }
 
@@ -74,7 +76,7 @@ export function callbackUrlReviewProblem(raw: string): string | null {
   if (url.protocol !== 'https:') return 'The callback URL must use https before the app can be submitted.';
   const host = url.hostname.toLowerCase();
   if (isLocalHost(url) || host.endsWith('.localhost') || host.endsWith('.local'))
-    return 'The callback URL points at this computer (localhost); use your app\'s public https address.';
+    return "The callback URL points at this computer (localhost); use your app's public https address.";
   if (/(^|\.)example\.(com|org|net)$/.test(host) || /(^|\.)(example|test|invalid)$/.test(host))
     return 'The callback URL uses an example or test domain; replace the placeholder with your real callback.';
   if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.startsWith('['))

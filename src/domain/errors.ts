@@ -17,6 +17,7 @@ export class DomainError extends Error {
 }
 
 export const notFound = (what: string) => new DomainError('not_found', `${what} not found.`);
-export const invalid = (field: string, message: string) => new DomainError('validation', message, { [field]: message });
+export const invalid = (field: string, message: string) =>
+  new DomainError('validation', message, { [field]: message });
 export const forbidden = (message: string) => new DomainError('forbidden', message);
 export const conflict = (message: string) => new DomainError('conflict', message);

@@ -10,7 +10,11 @@ export const SEED_SCOPES: ReadonlyArray<{ name: string; description: string; res
   { name: 'contacts:read', description: 'See your contacts', restricted: 0 },
   { name: 'contacts:write', description: 'Create, change and delete your contacts', restricted: 0 },
   { name: 'profile:read', description: 'See your name, email address and organisation', restricted: 0 },
-  { name: 'clavis:apps', description: 'Manage apps and their client secrets through the Clavis API', restricted: 1 },
+  {
+    name: 'clavis:apps',
+    description: 'Manage apps and their client secrets through the Clavis API',
+    restricted: 1,
+  },
   {
     name: 'clavis:admin',
     description: 'Administer tenants, users and app approvals through the Clavis API',
@@ -70,7 +74,11 @@ export async function validateAppScopes(
   const known = new Map(rows.map((r) => [r.name, r]));
   for (const s of unique) {
     const row = known.get(s);
-    if (!row) throw invalid(options.field, `Unknown scope "${s}". See the scope catalogue for the scopes you can use.`);
+    if (!row)
+      throw invalid(
+        options.field,
+        `Unknown scope "${s}". See the scope catalogue for the scopes you can use.`,
+      );
     if (row.restricted === 1 && !options.mayUseRestricted)
       throw invalid(options.field, `The scope "${s}" can only be granted by a platform administrator.`);
   }

@@ -1,7 +1,7 @@
-import { inTransaction } from '../db/transaction.js';
 import { uuid } from '../crypto/random.js';
 import type { Db } from '../db/database.js';
 import type { TenantTable } from '../db/schema.js';
+import { inTransaction } from '../db/transaction.js';
 import { recordAudit } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
 import { forbidden, invalid, notFound } from './errors.js';
@@ -38,9 +38,14 @@ export function toTenant(row: TenantTable): Tenant {
 }
 
 /** Inserts a tenant (inside the caller's transaction when `db` is one). */
-export async function insertTenant(ctx: DomainContext, db: Db, input: { name: string; kind: string }): Promise<Tenant> {
+export async function insertTenant(
+  ctx: DomainContext,
+  db: Db,
+  input: { name: string; kind: string },
+): Promise<Tenant> {
   const name = input.name.trim();
-  if (!name || name.length > 100) throw invalid('name', 'A tenant name is required (100 characters at most).');
+  if (!name || name.length > 100)
+    throw invalid('name', 'A tenant name is required (100 characters at most).');
   const row: TenantTable = {
     id: uuid(),
     name,
@@ -68,18 +73,25 @@ export async function updateTenantSettings(
   patch: Partial<TenantSettings> & { name?: string },
 ): Promise<Tenant> {
   if (!actor.platformAdmin && (actor.tenantId !== tenantId || actor.role !== 'admin'))
-    throw actor.tenantId === tenantId ? forbidden('Only tenant admins can change tenant settings.') : notFound('Tenant');
+    throw actor.tenantId === tenantId
+      ? forbidden('Only tenant admins can change tenant settings.')
+      : notFound('Tenant');
   const values: Partial<TenantTable> = {};
   if (patch.name !== undefined) {
     const name = patch.name.trim();
-    if (!name || name.length > 100) throw invalid('name', 'A tenant name is required (100 characters at most).');
+    if (!name || name.length > 100)
+      throw invalid('name', 'A tenant name is required (100 characters at most).');
     values.name = name;
   }
-  if (patch.users_can_register_apps !== undefined) values.allow_app_registration = patch.users_can_register_apps ? 1 : 0;
+  if (patch.users_can_register_apps !== undefined)
+    values.allow_app_registration = patch.users_can_register_apps ? 1 : 0;
   if (patch.secret_max_lifetime_days !== undefined) {
     const d = patch.secret_max_lifetime_days;
     if (!Number.isInteger(d) || d < 1 || d > 3650)
-      throw invalid('secret_max_lifetime_days', 'The maximum secret lifetime must be between 1 and 3650 days.');
+      throw invalid(
+        'secret_max_lifetime_days',
+        'The maximum secret lifetime must be between 1 and 3650 days.',
+      );
     values.secret_max_lifetime_days = d;
   }
   if (patch.secret_allow_never_expire !== undefined)

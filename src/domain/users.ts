@@ -1,8 +1,8 @@
-import { uuid } from '../crypto/random.js';
 import { hashPassword } from '../crypto/password.js';
+import { uuid } from '../crypto/random.js';
 import type { Db } from '../db/database.js';
-import { inTransaction } from '../db/transaction.js';
 import type { UserTable } from '../db/schema.js';
+import { inTransaction } from '../db/transaction.js';
 import { recordAudit } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
 import { conflict, invalid, notFound } from './errors.js';
@@ -62,7 +62,8 @@ export async function insertUser(ctx: DomainContext, db: Db, input: NewUser): Pr
   if (!EMAIL.test(email)) throw invalid('email', 'Enter a valid email address.');
   const pw = passwordProblem(input.password);
   if (pw) throw invalid('password', pw);
-  if (!['admin', 'developer', 'user'].includes(input.role)) throw invalid('role', 'Choose admin, developer or user.');
+  if (!['admin', 'developer', 'user'].includes(input.role))
+    throw invalid('role', 'Choose admin, developer or user.');
   const existing = await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
   if (existing) throw conflict('A user with that email address already exists.');
   const row: UserTable = {

@@ -24,10 +24,10 @@ function quote(s: string): string {
 export function sendBearerError(reply: FastifyReply, err: OAuthError | null): FastifyReply {
   if (err === null) {
     // §3.1: no authentication information at all → no error code.
-    return reply
-      .code(401)
-      .header('www-authenticate', 'Bearer realm="clavis"')
-      .send({ error: 'invalid_request', error_description: 'An access token is required (Authorization: Bearer <token>).' });
+    return reply.code(401).header('www-authenticate', 'Bearer realm="clavis"').send({
+      error: 'invalid_request',
+      error_description: 'An access token is required (Authorization: Bearer <token>).',
+    });
   }
   let challenge = `Bearer realm="clavis", error="${err.error}", error_description="${quote(err.description)}"`;
   if (err instanceof InsufficientScope) challenge += `, scope="${quote(err.scope)}"`;
@@ -53,7 +53,10 @@ export async function requireAccessToken(
   }
   const claims = token === null ? null : await services.tokens.verify(token);
   if (!claims) {
-    sendBearerError(reply, new InvalidToken('The access token is malformed, expired, or not signed by this server.'));
+    sendBearerError(
+      reply,
+      new InvalidToken('The access token is malformed, expired, or not signed by this server.'),
+    );
     return null;
   }
   if (!(await services.liveness.isLive(claims))) {

@@ -24,7 +24,9 @@ function describe(err: FastifyError): string {
     case 'FST_ERR_VALIDATION':
       return err.message;
     default:
-      return err.statusCode && err.statusCode < 500 ? 'The request is malformed.' : 'Unexpected server error.';
+      return err.statusCode && err.statusCode < 500
+        ? 'The request is malformed.'
+        : 'Unexpected server error.';
   }
 }
 
@@ -38,14 +40,18 @@ export function registerErrorHandler(app: FastifyInstance): void {
     }
     if (error instanceof DomainError) return sendProblem(reply, domainProblem(error));
     let status = error.statusCode ?? 500;
-    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || (error as { type?: string }).type === 'entity.parse.failed')
+    if (
+      error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+      (error as { type?: string }).type === 'entity.parse.failed'
+    )
       status = 400;
     if (status >= 500) request.log.error({ err: error }, 'unhandled error');
     if (isProtocolPath(url)) {
       if (status >= 500) return sendOAuthError(reply, new ServerError());
       return sendOAuthError(reply, new InvalidRequest(describe(error), status === 415 ? 400 : status));
     }
-    if (status >= 500) return sendProblem(reply, problem(500, 'Something went wrong on our side. Try again.'));
+    if (status >= 500)
+      return sendProblem(reply, problem(500, 'Something went wrong on our side. Try again.'));
     const p = problem(status, describe(error));
     if (error.validation) {
       const errors: Record<string, string> = {};

@@ -1,7 +1,8 @@
 import type { FastifyServerOptions } from 'fastify';
 
 /** Query parameters whose values never reach a log line. */
-const SENSITIVE_PARAMS = /^(client_secret|code|code_verifier|refresh_token|access_token|token|id_token|password|state|assertion|subject_token|csrf|_csrf)$/i;
+const SENSITIVE_PARAMS =
+  /^(client_secret|code|code_verifier|refresh_token|access_token|token|id_token|password|state|assertion|subject_token|csrf|_csrf)$/i;
 
 /** Replaces the values of sensitive query parameters with `[redacted]`. */
 export function redactUrl(url: string): string {
@@ -61,7 +62,8 @@ export function loggerOptions(level: string, stream?: NodeJS.WritableStream): Fa
       err(err: Error & { code?: string; statusCode?: number }) {
         // Parser errors can quote the request body (e.g. V8's JSON.parse messages): for 4xx keep only
         // the type and code.
-        if (err.statusCode && err.statusCode < 500) return { type: err.name, code: err.code, statusCode: err.statusCode };
+        if (err.statusCode && err.statusCode < 500)
+          return { type: err.name, code: err.code, statusCode: err.statusCode };
         return { type: err.name, code: err.code, message: err.message, stack: err.stack };
       },
     },

@@ -1,5 +1,5 @@
 import type { FastifyReply } from 'fastify';
-import { DomainError } from '../domain/errors.js';
+import type { DomainError } from '../domain/errors.js';
 
 /** An RFC 9457 problem details body. */
 export interface Problem {

@@ -1,7 +1,7 @@
-import { type KeyObject, createPrivateKey, createPublicKey, generateKeyPairSync, sign } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import type { JWK } from 'jose';
-import type { SealedBox } from '../crypto/sealed-box.js';
 import { randomToken } from '../crypto/random.js';
+import type { SealedBox } from '../crypto/sealed-box.js';
 import type { DomainContext } from '../domain/context.js';
 
 export type SigningAlg = 'ES256' | 'EdDSA';
@@ -168,7 +168,11 @@ export class KeyStore {
    */
   async rotate(alg: SigningAlg = this.ctx.config.signingAlg): Promise<string> {
     const now = this.ctx.now();
-    await this.ctx.db.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).execute();
+    await this.ctx.db
+      .updateTable('signing_keys')
+      .set({ retired_at: now })
+      .where('retired_at', 'is', null)
+      .execute();
     const kid = await this.#insert(alg);
     await this.reload();
     await this.ctx.changes.publish('keys', kid);

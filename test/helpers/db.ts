@@ -7,7 +7,8 @@ import type { DatabaseConfig } from '../../src/config/config.js';
 import { type DatabaseHandle, openDatabase } from '../../src/db/database.js';
 
 /** Which database this run tests: `CLAVIS_TEST_DB=postgres` switches every storage and integration test. */
-export const TEST_DB: 'sqlite' | 'postgres' = process.env.CLAVIS_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
+export const TEST_DB: 'sqlite' | 'postgres' =
+  process.env.CLAVIS_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
 export const PG_URL = process.env.CLAVIS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface TestDatabase {

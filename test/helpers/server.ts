@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { type RunningServer, startServer } from '../../src/start.js';
-import { type TestDatabase, createTestDatabase } from './db.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
 
 /** Finds a free TCP port on loopback. */
 export function freePort(): Promise<number> {
@@ -53,7 +53,10 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const db = options.db ?? (await createTestDatabase());
   const port = await freePort();
-  const bootstrapClient = { id: `boot-${randomBytes(4).toString('hex')}`, secret: randomBytes(32).toString('base64url') };
+  const bootstrapClient = {
+    id: `boot-${randomBytes(4).toString('hex')}`,
+    secret: randomBytes(32).toString('base64url'),
+  };
   const admin = { email: 'admin@clavis.test', password: 'correct horse battery staple' };
   const env: Record<string, string> = {
     PORT: String(port),

@@ -7,6 +7,8 @@ export async function healthRoutes(app: FastifyInstance, services: Services): Pr
   app.get('/livez', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   app.get('/readyz', { logLevel: 'warn' }, async (_req, reply) => {
     const ready = await isReady(services.database);
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', database: services.database.kind });
+    return reply
+      .code(ready ? 200 : 503)
+      .send({ status: ready ? 'ok' : 'unavailable', database: services.database.kind });
   });
 }

@@ -75,7 +75,11 @@ export async function oauthRoutes(app: FastifyInstance, services: Services, metr
     );
     return sendNoStore(
       reply,
-      await introspect({ tokens: services.tokens, liveness: services.liveness, others: services.introspectors }, client, params),
+      await introspect(
+        { tokens: services.tokens, liveness: services.liveness, others: services.introspectors },
+        client,
+        params,
+      ),
     );
   });
 
@@ -90,7 +94,11 @@ export async function oauthRoutes(app: FastifyInstance, services: Services, metr
       params,
       { allowPublic: true },
     );
-    await revoke({ tokens: services.tokens, revocations: services.revocations, others: services.revokers }, client, params);
+    await revoke(
+      { tokens: services.tokens, revocations: services.revocations, others: services.revokers },
+      client,
+      params,
+    );
     return reply.code(200).header('cache-control', 'no-store').send();
   });
 }
