@@ -13,9 +13,10 @@ export async function readStdin(): Promise<string> {
 export function promptHidden(question: string): Promise<string> {
   const stdin = process.stdin;
   return new Promise((resolve, reject) => {
-    process.stderr.write(question);
     let value = '';
+    // Echo goes off before the prompt appears, so nothing typed after the prompt is ever echoed.
     stdin.setRawMode(true);
+    process.stderr.write(question);
     stdin.resume();
     stdin.setEncoding('utf8');
     const done = (err?: Error) => {
