@@ -2,6 +2,8 @@ import type { Config } from './config/config.js';
 import { KeyedHasher } from './crypto/keyed-hash.js';
 import { SealedBox } from './crypto/sealed-box.js';
 import type { DatabaseHandle } from './db/database.js';
+import { PgChangeFeed } from './db/pg-change-feed.js';
+import { VersionGate } from './db/version-gate.js';
 import type { ChangeFeed } from './domain/change-feed.js';
 import { LocalChangeFeed } from './domain/change-feed.js';
 import type { DomainContext } from './domain/context.js';
@@ -53,14 +55,24 @@ export async function createServices(
     db: database.db,
     config,
     hasher: new KeyedHasher(config.secretKey),
-    changes: options.changes ?? new LocalChangeFeed(),
+    // On PostgreSQL, changes must bump the shared version even in processes without a listener (the CLI).
+    changes:
+      options.changes ??
+      (database.pgPool && config.database.kind === 'postgres'
+        ? new PgChangeFeed(config.database.url, database.pgPool)
+        : new LocalChangeFeed()),
     now: options.now ?? Date.now,
   };
   const keys = new KeyStore(ctx, new SealedBox(config.secretKey));
   await keys.init();
   const tokens = new AccessTokens(ctx, keys);
-  const registry = new ClientRegistry(ctx, { guard: cacheGuard(database), pgPool: database.pgPool });
-  const revocations = new RevocationList(ctx, cacheGuard(database));
+  const gate = database.pgPool ? new VersionGate(database.pgPool) : undefined;
+  const registry = new ClientRegistry(ctx, { guard: cacheGuard(database, gate), pgPool: database.pgPool });
+  const revocations = new RevocationList(ctx, cacheGuard(database, gate));
+  const unsubscribeGate = gate?.onChange(() => {
+    registry.invalidate('*');
+    revocations.heard('*');
+  });
   const unsubscribeClients = ctx.changes.subscribe((topic, key) => {
     if (topic === 'client') registry.invalidate(key);
     else if (topic === 'revoked') revocations.heard(key);
@@ -86,17 +98,19 @@ export async function createServices(
     if (topic === 'keys') keys.reload().catch(() => {});
   });
   services.onClose.push(unsubscribe, unsubscribeClients);
+  if (unsubscribeGate) services.onClose.push(unsubscribeGate);
   return services;
 }
 
 /**
  * When cached security state may be trusted. SQLite: changes made through this process are announced
  * locally, and `PRAGMA data_version` (cheap, and exact: it changes whenever another connection commits)
- * catches those of other processes, such as cluster workers or the CLI. PostgreSQL: never. NOTIFY reaches
- * other nodes milliseconds after the commit, and the two-node test showed a node answering from its cache
- * in that window; so on PostgreSQL every request reads the database (with prepared statements).
+ * catches those of other processes, such as cluster workers or the CLI. PostgreSQL: a shared
+ * {@link VersionGate} read that starts after the request arrived (NOTIFY alone reached other nodes
+ * milliseconds late, and the two-node test caught a node answering from its cache in that window).
  */
-function cacheGuard(database: DatabaseHandle): CacheGuard | undefined {
+function cacheGuard(database: DatabaseHandle, gate: VersionGate | undefined): CacheGuard | undefined {
+  if (gate) return () => gate.check();
   if (!database.sqlite) return undefined;
   const stmt = database.sqlite.prepare('PRAGMA data_version').pluck();
   let seen = stmt.get();

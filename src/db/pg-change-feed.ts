@@ -6,9 +6,10 @@ import type { Db } from './database.js';
 const CHANNEL = 'clavis_changes';
 
 /**
- * A change feed over PostgreSQL LISTEN/NOTIFY, so a change made through one node reaches every node's
- * caches. The listener reconnects on its own; while it is down, callers must not trust caches (see
- * `connected`).
+ * The change feed on PostgreSQL. `announce` bumps the shared change version inside the changing
+ * transaction (what makes caches exact, see src/db/version-gate.ts) and sends a NOTIFY; once `start`ed, a
+ * LISTEN connection delivers other nodes' notices here too (signing-key rotations, early cache drops). The
+ * listener reconnects on its own.
  */
 export class PgChangeFeed implements ChangeFeed {
   readonly #local = new LocalChangeFeed();
@@ -58,11 +59,10 @@ export class PgChangeFeed implements ChangeFeed {
   }
 
   async announce(db: Db, topic: ChangeTopic, key: string): Promise<void> {
+    // The version bump is what makes other nodes' caches exact (src/db/version-gate.ts); the NOTIFY only
+    // lets them drop entries early and reload signing keys.
+    await sql`update change_version set version = version + 1 where id = 1`.execute(db);
     await sql`select pg_notify(${CHANNEL}, ${`${topic}:${key}`})`.execute(db);
-  }
-
-  reliable(): boolean {
-    return this.#connected;
   }
 
   async publish(topic: ChangeTopic, key: string): Promise<void> {

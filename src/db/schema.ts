@@ -187,6 +187,11 @@ export interface RefreshTokenTable {
   used_at: number | null;
 }
 
+export interface ChangeVersionTable {
+  id: number;
+  version: number;
+}
+
 export interface Database {
   tenants: TenantTable;
   users: UserTable;
@@ -197,6 +202,7 @@ export interface Database {
   signing_keys: SigningKeyTable;
   revoked_tokens: RevokedTokenTable;
   idempotency_keys: IdempotencyKeyTable;
+  change_version: ChangeVersionTable;
   sessions: SessionTable;
   login_throttle: LoginThrottleTable;
   consents: ConsentTable;

@@ -15,11 +15,6 @@ export interface ChangeFeed {
   /** Announce a change after it is committed: drops this process's caches (and tells other nodes). */
   publish(topic: ChangeTopic, key: string): Promise<void>;
   subscribe(listener: (topic: ChangeTopic, key: string) => void): () => void;
-  /**
-   * Whether this node is sure to hear every change made elsewhere. Caches of security state may only be
-   * trusted while this is true.
-   */
-  reliable(): boolean;
 }
 
 /** A feed that only reaches this process (SQLite: one node). */
@@ -27,10 +22,6 @@ export class LocalChangeFeed implements ChangeFeed {
   readonly #listeners = new Set<(topic: ChangeTopic, key: string) => void>();
 
   async announce(): Promise<void> {}
-
-  reliable(): boolean {
-    return true;
-  }
 
   async publish(topic: ChangeTopic, key: string): Promise<void> {
     this.emit(topic, key);

@@ -31,9 +31,9 @@ const CACHE_LIMIT = 10_000;
 /**
  * Loads clients for the protocol endpoints in one query (the app joined with its unrevoked secrets), and
  * caches them only under a {@link CacheGuard} that guarantees freshness (SQLite: every change is announced
- * locally and `data_version` reveals other processes' commits), so a secret revoked or an app disabled
- * anywhere is refused on the very next request. Without a guard (PostgreSQL) every lookup reads the
- * database. Secret expiry is checked at use, against the clock, so a cached entry never outlives it.
+ * locally and `data_version` reveals other processes' commits; PostgreSQL: a shared version read that
+ * began after the request arrived), so a secret revoked or an app disabled anywhere is refused on the very
+ * next request. Without a guard every lookup reads the database. Secret expiry is checked at use, against the clock, so a cached entry never outlives it.
  */
 export class ClientRegistry {
   /** The lookup, compiled to SQL once: the token endpoint's hot path skips Kysely's query building. */

@@ -5,9 +5,9 @@ import type { CacheGuard } from './client-registry.js';
  * The deny-list of revoked access tokens, by `jti`, kept until each token's own expiry (after which the
  * token is dead anyway and the row is purged).
  *
- * Under a {@link CacheGuard} (SQLite), the process holds the whole (small) list in memory: its own
- * revocations are added as they happen, and another process's commit makes it reload. Without a guard
- * (PostgreSQL), every check goes to the database.
+ * Under a {@link CacheGuard}, the process holds the whole (small) list in memory: its own revocations are
+ * added as they happen, and a change committed elsewhere (SQLite `data_version`, PostgreSQL version gate)
+ * makes it reload. Without a guard, every check goes to the database.
  */
 export class RevocationList {
   #memory: Set<string> | null = null;

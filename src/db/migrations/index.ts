@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as m0001 from './0001_core.js';
 import * as m0002 from './0002_user_auth.js';
 import * as m0003 from './0003_app_requests.js';
+import * as m0004 from './0004_change_version.js';
 
 /** Every migration, in order. Add new ones here with the next number. */
 const migrations: Record<string, Migration> = {
   '0001_core': m0001,
   '0002_user_auth': m0002,
   '0003_app_requests': m0003,
+  '0004_change_version': m0004,
 };
 
 /** Migrations compiled into the program, so they run the same from source, from dist, and in tests. */
