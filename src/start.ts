@@ -39,7 +39,14 @@ export async function startServer(
     await database.close().catch(() => {});
     throw err;
   }
-  const services = await createServices(config, database, { changes, now: options.now });
+  let services: Services;
+  try {
+    services = await createServices(config, database, { changes, now: options.now });
+  } catch (err) {
+    await pgFeed?.close();
+    await database.close().catch(() => {});
+    throw err;
+  }
   if (pgFeed) services.onClose.push(() => pgFeed.close());
   const boot = await bootstrap(services.ctx, database.kind);
   const { installFeatures } = await import('./features.js');

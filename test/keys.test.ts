@@ -66,6 +66,22 @@ describe('signing keys', () => {
     expect((await jwks()).map((k) => k.kid)).not.toContain(oldKid);
   });
 
+  it('refuses to start with a different secret key, saying which variable to check', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const { loadConfig } = await import('../src/config/config.js');
+    const { startServer } = await import('../src/start.js');
+    const config = loadConfig({
+      ...process.env,
+      CLAVIS_DATABASE_URL: ts.db.url,
+      CLAVIS_SECRET_KEY: randomBytes(32).toString('base64url'),
+      PORT: '0',
+      LOG_LEVEL: 'silent',
+    });
+    await expect(startServer(config, { listen: false })).rejects.toThrow(
+      /^CLAVIS_SECRET_KEY: cannot decrypt signing key/,
+    );
+  });
+
   it('supports EdDSA', async () => {
     const ed = await startTestServer({ env: { CLAVIS_SIGNING_ALG: 'EdDSA' } });
     try {

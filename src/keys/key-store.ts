@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import type { JWK } from 'jose';
+import { ConfigError } from '../config/config.js';
 import { randomToken } from '../crypto/random.js';
 import type { SealedBox } from '../crypto/sealed-box.js';
 import type { DomainContext } from '../domain/context.js';
@@ -104,7 +105,15 @@ export class KeyStore {
         const known = byKid.get(r.kid);
         if (known) return { ...known, retiredAt: r.retired_at };
         const publicJwk = JSON.parse(r.public_jwk) as JWK;
-        const privateJwk = JSON.parse(this.box.open(r.private_key_enc, `signing-key:${r.kid}`)) as JWK;
+        let privateJwk: JWK;
+        try {
+          privateJwk = JSON.parse(this.box.open(r.private_key_enc, `signing-key:${r.kid}`)) as JWK;
+        } catch {
+          throw new ConfigError(
+            'CLAVIS_SECRET_KEY',
+            `cannot decrypt signing key ${r.kid}: the database was set up with a different secret key. Use the key it was created with (check CLAVIS_SECRET_KEY and secret.key in the data directory).`,
+          );
+        }
         const alg = r.alg as SigningAlg;
         return {
           kid: r.kid,
