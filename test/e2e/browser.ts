@@ -27,14 +27,14 @@ export const DESKTOP = { width: 1280, height: 860 };
 export const PHONE = { width: 390, height: 844 };
 
 /**
- * Saves a screenshot under test-output/screenshots; with `docs`, also copies it to docs/screenshots (the
- * curated set the hub tour shows).
+ * Saves a screenshot under test-output/screenshots; with `docs` and `CLAVIS_UPDATE_DOCS=1`, also copies it
+ * to docs/screenshots (the curated set the hub tour and README show), so ordinary runs leave the tree clean.
  */
 export async function shot(page: Page, name: string, options: { docs?: boolean; fullPage?: boolean } = {}) {
   mkdirSync(OUT, { recursive: true });
   const file = join(OUT, `${name}.png`);
   await page.screenshot({ path: file, fullPage: options.fullPage ?? true });
-  if (options.docs) {
+  if (options.docs && process.env.CLAVIS_UPDATE_DOCS === '1') {
     mkdirSync(DOCS, { recursive: true });
     copyFileSync(file, join(DOCS, `${name}.png`));
   }
