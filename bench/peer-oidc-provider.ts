@@ -38,7 +38,21 @@ const jwk = {
   kid: randomBytes(8).toString('base64url'),
 };
 
+// The default memory adapter keeps its entries in an LRU capped at 1000, so under refresh-token rotation at
+// thousands of requests a second it evicts live grants (and answers invalid_grant). The same adapter over an
+// LRU of 5 million entries is still the peer's in-memory best case, without that artefact.
+const { default: MemoryAdapter } = (await import(
+  'oidc-provider/lib/adapters/memory_adapter.js' as string
+)) as {
+  default: new (model: string, store: unknown) => unknown;
+};
+const { default: LRU } = (await import('oidc-provider/lib/helpers/lru.js' as string)) as {
+  default: new (options: { maxSize: number }) => unknown;
+};
+const store = new LRU({ maxSize: 5_000_000 });
+
 const provider = new Provider(issuer, {
+  adapter: (model: string) => new MemoryAdapter(model, store),
   clients: [
     {
       client_id: clientId,
