@@ -140,7 +140,10 @@ describe('clientCredentials proactive refresh', () => {
     expect(seen.size).toBeGreaterThanOrEqual(3);
     expect(requests).toBeGreaterThanOrEqual(3);
     expect(requests).toBeLessThanOrEqual(6);
-    expect(requests).toBe(seen.size);
+    // Every request's token was handed out, except possibly a background refresh still in flight (or just
+    // landed) when the loop stopped.
+    expect(requests - seen.size).toBeGreaterThanOrEqual(0);
+    expect(requests - seen.size).toBeLessThanOrEqual(1);
   });
 });
 
