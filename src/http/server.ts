@@ -5,6 +5,7 @@ import type { Services } from '../services.js';
 import { assetRoutes } from '../web/render.js';
 import { managementApiRoutes } from './api/index.js';
 import { registerErrorHandler } from './error-handler.js';
+import { lazySchemaController } from './lazy-schemas.js';
 import { loggerOptions } from './logging.js';
 import { createMetrics, type Metrics, metricsRoutes } from './metrics.js';
 import { authorizeRoutes } from './routes/authorize.js';
@@ -37,6 +38,8 @@ export async function buildServer(services: Services, options: BuildOptions = {}
     }),
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
     return503OnClosing: true,
+    // Route schemas compile on first use: most are never needed on a node serving the token endpoint.
+    schemaController: lazySchemaController(),
   });
   const metrics = createMetrics();
   registerErrorHandler(app);
