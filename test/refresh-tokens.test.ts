@@ -63,6 +63,18 @@ describe('refresh tokens', () => {
     expect(await apiMe(ts, t.access_token)).toBe(401);
   });
 
+  it('a replayed old token is reuse even when the replay asks for a bad or wider scope', async () => {
+    for (const extra of [{ scope: 'contacts:write' }, { scope: '"' }]) {
+      const t = await tokensFor(conf);
+      const r1 = await refresh(conf, t.refresh_token);
+      expect(r1.status).toBe(200);
+      const replay = await refresh(conf, t.refresh_token, extra);
+      expect(replay.status).toBe(400);
+      expect(replay.json.error).toBe('invalid_grant');
+      expect((await refresh(conf, r1.json.refresh_token)).json.error).toBe('invalid_grant');
+    }
+  });
+
   it('of N concurrent uses exactly one succeeds', async () => {
     for (let round = 0; round < 3; round++) {
       const t = await tokensFor(conf);

@@ -7,6 +7,7 @@ import type { AuthenticatedClient } from '../client-auth.js';
 import { InvalidGrant, InvalidRequest, InvalidScope } from '../errors.js';
 import type { GrantHandler, TokenRequest, TokenResponse } from '../grant.js';
 import type { IntrospectionResponse, TokenIntrospector } from '../introspection.js';
+import { checkResource } from '../resource.js';
 import type { TokenRevoker } from '../revocation.js';
 import { userMayStillUse } from './authorization-code.js';
 
@@ -38,6 +39,10 @@ async function findRefreshToken(ctx: DomainContext, token: string) {
  * token keeps the original scope; the access token may carry a narrower one, never a wider one.
  */
 export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens): GrantHandler {
+  const reuse = async (grantId: string, client: AuthenticatedClient): Promise<never> => {
+    await revokeGrant(ctx, grantId, 'refresh_token_reused', `client:${client.app.client_id}`);
+    throw new InvalidGrant('The refresh token was already used; the authorization has been revoked.');
+  };
   return {
     allowPublicClients: true,
     async handle({ params, client }: TokenRequest): Promise<TokenResponse> {
@@ -49,6 +54,11 @@ export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens): Gra
       const now = ctx.now();
       if (row.revoked_at !== null || row.expires_at <= now)
         throw new InvalidGrant('The refresh token is invalid, expired or revoked.');
+      // RFC 9700 §4.14.2: any presentation of an already rotated token is reuse, whatever else the request
+      // says, so it is decided before the scope and user checks (a replay with a bad scope must not probe
+      // the token without consequence). Concurrent first uses are decided by the conditional update below.
+      if (row.used_at !== null) return reuse(row.grant_id, client);
+      checkResource(params, ctx.config.apiAudience);
 
       const original = splitScope(row.scope);
       let scope = original.filter((s) => client.app.scopes.includes(s));
@@ -77,10 +87,7 @@ export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens): Gra
         if (Number(res.numUpdatedRows) !== 1) return null;
         return issueRefreshToken(ctx, trx, { id: row.grant_id, client_id: client.app.client_id }, original);
       });
-      if (refreshToken === null) {
-        await revokeGrant(ctx, row.grant_id, 'refresh_token_reused', `client:${client.app.client_id}`);
-        throw new InvalidGrant('The refresh token was already used; the authorization has been revoked.');
-      }
+      if (refreshToken === null) return reuse(row.grant_id, client);
       const issued = tokens.issue({
         sub: row.user_id,
         clientId: client.app.client_id,
