@@ -3,9 +3,16 @@ import { getAppByClientId } from '../domain/apps.js';
 import { redirectUriMatches } from '../domain/callback-url.js';
 import type { DomainContext } from '../domain/context.js';
 import { getTenant, type Tenant } from '../domain/tenants.js';
-import { InvalidRequest, type OAuthError, UnsupportedResponseType } from './errors.js';
+import {
+  InvalidRequest,
+  type OAuthError,
+  RequestNotSupported,
+  RequestUriNotSupported,
+  UnsupportedResponseType,
+} from './errors.js';
 import { type Params, parseParams } from './form.js';
 import { isValidS256Challenge } from './pkce.js';
+import { checkResource } from './resource.js';
 import { resolveRequestedScope } from './scope-request.js';
 
 /** A validated authorization request (RFC 6749 §4.1.1 + RFC 7636). */
@@ -115,8 +122,9 @@ export async function validateAuthorizationRequest(
   const responseMode = params.get('response_mode');
   if (responseMode !== undefined && responseMode !== 'query')
     return fail(new InvalidRequest('Only response_mode=query is supported.'));
-  if (params.has('request') || params.has('request_uri'))
-    return fail(new InvalidRequest('Request objects (request, request_uri) are not supported.'));
+  // OpenID Connect Core §3.1.2.6 / RFC 9101: the registered codes for unsupported request objects.
+  if (params.has('request')) return fail(new RequestNotSupported());
+  if (params.has('request_uri')) return fail(new RequestUriNotSupported());
 
   const challenge = params.get('code_challenge');
   const method = params.get('code_challenge_method');
@@ -138,6 +146,7 @@ export async function validateAuthorizationRequest(
   let scope: string[];
   try {
     scope = resolveRequestedScope(app, params.get('scope'));
+    checkResource(params, ctx.config.apiAudience);
   } catch (err) {
     return fail(err as OAuthError);
   }

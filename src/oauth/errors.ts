@@ -40,10 +40,11 @@ export class InvalidRequest extends OAuthError {
 
 /** RFC 6749 §5.2: client authentication failed. */
 export class InvalidClient extends OAuthError {
-  constructor(description = 'Client authentication failed.', options: { basic?: boolean } = {}) {
+  constructor(description = 'Client authentication failed.', _options: { basic?: boolean } = {}) {
     super('invalid_client', 401, description);
-    // RFC 6749 §5.2: when the client authenticated with the Authorization header, the 401 names the scheme.
-    if (options.basic) this.headers['www-authenticate'] = 'Basic realm="clavis", charset="UTF-8"';
+    // RFC 6749 §5.2: a client that used the Authorization header MUST get the scheme back; RFC 9110 §15.5.2
+    // requires WWW-Authenticate on every 401, so clients of client_secret_post see it too.
+    this.headers['www-authenticate'] = 'Basic realm="clavis", charset="UTF-8"';
   }
 }
 
@@ -136,5 +137,19 @@ export class InsufficientScope extends OAuthError {
 export class InvalidTarget extends OAuthError {
   constructor(description = 'The requested resource is not known to this authorization server.') {
     super('invalid_target', 400, description);
+  }
+}
+
+/** OpenID Connect Core §3.1.2.6 (RFC 9101): the `request` parameter (a request object) is not supported. */
+export class RequestNotSupported extends OAuthError {
+  constructor(description = 'Request objects (the request parameter) are not supported.') {
+    super('request_not_supported', 400, description);
+  }
+}
+
+/** OpenID Connect Core §3.1.2.6 (RFC 9101): the `request_uri` parameter is not supported. */
+export class RequestUriNotSupported extends OAuthError {
+  constructor(description = 'Request objects by reference (request_uri) are not supported.') {
+    super('request_uri_not_supported', 400, description);
   }
 }

@@ -12,6 +12,7 @@ import type { AccessTokens } from '../access-token.js';
 import { InvalidGrant, InvalidRequest } from '../errors.js';
 import type { GrantHandler, TokenRequest, TokenResponse } from '../grant.js';
 import { isValidVerifier, verifierMatches } from '../pkce.js';
+import { checkResource } from '../resource.js';
 
 /**
  * Checks that the grant's user may still use the app (not disabled, still in a tenant allowed to authorize
@@ -45,6 +46,7 @@ export function authorizationCodeGrant(ctx: DomainContext, tokens: AccessTokens)
           'The code_verifier must be 43 to 128 characters of A-Z, a-z, 0-9, "-", ".", "_" and "~".',
         );
       if (code.length > 512) throw new InvalidGrant();
+      checkResource(params, ctx.config.apiAudience);
 
       const hash = codeHash(ctx, code);
       const row = await ctx.db

@@ -1,6 +1,7 @@
 import type { AccessTokens } from '../access-token.js';
-import { InvalidTarget, UnauthorizedClient } from '../errors.js';
+import { UnauthorizedClient } from '../errors.js';
 import type { GrantHandler, TokenRequest, TokenResponse } from '../grant.js';
+import { checkResource } from '../resource.js';
 import { resolveRequestedScope } from '../scope-request.js';
 
 /**
@@ -13,8 +14,7 @@ export function clientCredentialsGrant(tokens: AccessTokens, audience: string): 
     async handle({ params, client }: TokenRequest): Promise<TokenResponse> {
       if (client.method === 'none' || client.app.client_type !== 'confidential')
         throw new UnauthorizedClient('The client_credentials grant is for confidential clients only.');
-      const resource = params.get('resource') ?? params.get('audience');
-      if (resource !== undefined && resource !== audience) throw new InvalidTarget();
+      checkResource(params, audience);
       const scope = resolveRequestedScope(client.app, params.get('scope'));
       const issued = tokens.issue({
         sub: client.app.client_id,
