@@ -59,6 +59,11 @@ describe('redirect_uri matching', () => {
     expect(redirectUriMatches('http://127.0.0.1/cb', 'http://127.0.0.1:49152/cb')).toBe(true);
     expect(redirectUriMatches('http://127.0.0.1:8080/cb', 'http://127.0.0.1:9090/cb')).toBe(true);
     expect(redirectUriMatches('http://[::1]/cb', 'http://[::1]:5000/cb')).toBe(true);
+    expect(redirectUriMatches('http://127.0.0.1/cb', 'http://127.0.0.1:80/cb')).toBe(true);
+    expect(redirectUriMatches('http://127.0.0.1:80/cb', 'http://127.0.0.1/cb')).toBe(true);
+    expect(redirectUriMatches('http://[::1]/cb', 'http://[::1]:50000/cb')).toBe(true);
+    expect(redirectUriMatches('http://127.0.0.1/cb', 'http://127.0.0.1:0/cb')).toBe(false);
+    expect(redirectUriMatches('http://127.0.0.1/cb', 'http://127.0.0.1:65536/cb')).toBe(false);
     expect(redirectUriMatches('http://127.0.0.1/cb', 'http://127.0.0.1:49152/cb2')).toBe(false);
     expect(redirectUriMatches('http://127.0.0.1/cb', 'http://127.0.0.1:49152/CB')).toBe(false);
     expect(redirectUriMatches('http://127.0.0.1/cb', 'http://127.0.0.1:49152/cb?x=1')).toBe(false);

@@ -61,10 +61,11 @@ describe('protected sample API', () => {
     expect((await res.json()).error).toBe('insufficient_scope');
   });
 
-  it('answers a missing token with 401 and a bare Bearer challenge', async () => {
+  it('answers a missing token with 401 invalid_token, in the challenge and the body alike', async () => {
     const res = await get('/api/v1/me');
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toBe('Bearer realm="clavis"');
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="clavis", error="invalid_token"/);
+    expect((await res.json()).error).toBe('invalid_token');
   });
 
   const [h, p] = [0, 1];

@@ -108,7 +108,8 @@ describe('client_credentials grant', () => {
     const post = await postForm(tokenUrl, cc({ client_id: app.client_id, client_secret: 'wrong' }));
     expect(post.status).toBe(401);
     expect(post.json.error).toBe('invalid_client');
-    expect(post.headers.get('www-authenticate')).toBeNull();
+    // Every 401 names a scheme (RFC 9110 §15.5.2), even when the client used client_secret_post.
+    expect(post.headers.get('www-authenticate')).toMatch(/^Basic /);
   });
 
   it('answers an unknown client like a wrong secret', async () => {

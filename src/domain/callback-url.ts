@@ -56,17 +56,17 @@ export function redirectUriMatches(registered: string, requested: string): boole
     return false;
   }
   if (!isLoopbackIpUrl(reg) || !isLoopbackIpUrl(req)) return false;
-  // Rebuild the requested string with the registered port and compare as strings again, so the path,
-  // query and case must still match exactly.
-  const withoutPort = (s: string, u: URL) => {
-    const authority = `${u.hostname}${u.port ? `:${u.port}` : ''}`;
-    const prefix = `http://${authority}`;
-    return s.startsWith(prefix) ? `http://${u.hostname}${s.slice(prefix.length)}` : null;
-  };
-  const a = withoutPort(registered, reg);
-  const b = withoutPort(requested, req);
-  return a !== null && b !== null && a === b && reg.hostname === req.hostname;
+  // Split the raw strings (not the parsed URLs, which drop a default port such as :80) into host, port and
+  // the rest; the host and the rest must match exactly, as strings; the port may be any real one (1-65535).
+  const a = LOOPBACK.exec(registered);
+  const b = LOOPBACK.exec(requested);
+  if (!a || !b || a[1] !== b[1] || a[3] !== b[3]) return false;
+  const port = b[2] === undefined ? 80 : Number(b[2]);
+  return port >= 1 && port <= 65535;
 }
+
+/** `http://` + a loopback IP literal, an optional port, and the rest (path, query), for RFC 8252 §7.3. */
+const LOOPBACK = /^http:\/\/(127\.0\.0\.1|\[::1\])(?::(\d{1,5}))?([/?].*)?$/;
 
 /** A callback URL that can go through review: https, not local, not an example or placeholder domain. */
 export function callbackUrlReviewProblem(raw: string): string | null {

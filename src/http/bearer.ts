@@ -22,13 +22,11 @@ function quote(s: string): string {
 
 /** Sends an RFC 6750 §3 error: 401/403 with `WWW-Authenticate: Bearer ...`. */
 export function sendBearerError(reply: FastifyReply, err: OAuthError | null): FastifyReply {
-  if (err === null) {
-    // §3.1: no authentication information at all → no error code.
-    return reply.code(401).header('www-authenticate', 'Bearer realm="clavis"').send({
-      error: 'invalid_request',
-      error_description: 'An access token is required (Authorization: Bearer <token>).',
-    });
-  }
+  if (err === null)
+    // No token at all. RFC 6750 §3.1 says such a challenge SHOULD NOT carry an error code; the server-core
+    // issue requires `invalid_token` for a missing token as for a bad one, so clients that re-authenticate
+    // on `invalid_token` (the SDK, the seeds' code) treat both alike, and header and body agree.
+    err = new InvalidToken('An access token is required (Authorization: Bearer <token>).');
   let challenge = `Bearer realm="clavis", error="${err.error}", error_description="${quote(err.description)}"`;
   if (err instanceof InsufficientScope) challenge += `, scope="${quote(err.scope)}"`;
   return reply.code(err.statusCode).header('www-authenticate', challenge).send(err.toJSON());

@@ -34,6 +34,28 @@ export interface IssuedAccessToken {
   expiresIn: number;
 }
 
+const COMPACT_JWS = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
+/** Base64url characters whose low 4 (or 2) bits are zero: valid last characters of a 2- (or 3-) char group. */
+const LAST_OF_2 = 'AQgw';
+const LAST_OF_3 = 'AEIMQUYcgkosw048';
+
+function isCanonicalSegment(s: string): boolean {
+  const rem = s.length % 4;
+  if (rem === 1) return false;
+  if (rem === 0) return true;
+  return (rem === 2 ? LAST_OF_2 : LAST_OF_3).includes(s[s.length - 1]!);
+}
+
+/**
+ * Whether a token is a compact JWS in canonical base64url (RFC 7515 §2, RFC 4648 §3.5: no padding, no
+ * whitespace, no non-zero unused bits). Decoders are lenient, so without this several strings would verify
+ * as the same token, and anything keyed on the token string could be fooled.
+ */
+export function isCanonicalCompactJws(token: string): boolean {
+  const m = COMPACT_JWS.exec(token);
+  return m !== null && isCanonicalSegment(m[1]!) && isCanonicalSegment(m[2]!) && isCanonicalSegment(m[3]!);
+}
+
 /**
  * Issues and verifies JWT access tokens (RFC 9068). Signing uses the pre-parsed key and a pre-encoded
  * header, so the hot path does one JSON encode and one signature.
@@ -74,7 +96,7 @@ export class AccessTokens {
    * @returns the claims, or `null` for any invalid token.
    */
   async verify(token: string): Promise<AccessTokenClaims | null> {
-    if (token.length > 8192 || token.split('.').length !== 3) return null;
+    if (token.length > 8192 || !isCanonicalCompactJws(token)) return null;
     let header: ReturnType<typeof decodeProtectedHeader>;
     try {
       header = decodeProtectedHeader(token);

@@ -50,7 +50,7 @@ export function parseParams(raw: string): Params {
       name = decode(eq === -1 ? pair : pair.slice(0, eq));
       value = eq === -1 ? '' : decode(pair.slice(eq + 1));
     } catch {
-      throw new InvalidRequest('The request body is not valid application/x-www-form-urlencoded data.');
+      throw new InvalidRequest('The parameters are not valid application/x-www-form-urlencoded data.');
     }
     // An empty and a non-empty copy of one name still count as a repeat.
     if (seen.has(name))

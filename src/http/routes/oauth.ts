@@ -24,6 +24,11 @@ export function formParams(request: FastifyRequest): Params {
     .toLowerCase();
   if (request.body !== undefined && request.body !== null && type !== 'application/x-www-form-urlencoded')
     throw new InvalidRequest('The request body must be application/x-www-form-urlencoded.');
+  // Percent-encoded bytes are read as UTF-8 (RFC 6749 Appendix B); a body declared in another charset would
+  // be misread, so it is refused rather than guessed at.
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(String(request.headers['content-type'] ?? ''))?.[1];
+  if (charset !== undefined && !/^utf-?8$/i.test(charset))
+    throw new InvalidRequest('Form parameters must be UTF-8 encoded (charset=utf-8, or no charset).');
   if (request.url.includes('?'))
     throw new InvalidRequest('Send parameters in the form-encoded request body, not in the URL.');
   const body = typeof request.body === 'string' ? request.body : '';
@@ -49,7 +54,7 @@ export async function oauthRoutes(app: FastifyInstance, services: Services, metr
 
   const endpoints = ['/oauth/token', '/oauth/introspect', '/oauth/revoke'];
   for (const url of endpoints)
-    app.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH'], url, handler: methodNotAllowed });
+    app.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url, handler: methodNotAllowed });
 
   app.post('/oauth/token', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
     const params = formParams(request);
