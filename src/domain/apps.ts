@@ -75,16 +75,37 @@ export interface AppInput {
   default_scopes?: string[];
 }
 
+/**
+ * Characters that must not appear in names users are shown on consent and review pages: control
+ * characters, and invisible or direction-changing ones (bidi overrides and isolates, zero-width
+ * characters), which can make one app's name read as another's.
+ */
+const DECEPTIVE =
+  /[\p{Cc}\u00AD\u061C\u115F\u1160\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2069\u3164\uFEFF\uFFA0]/u;
+/** The same, but a description may have line breaks and tabs. */
+const DECEPTIVE_TEXT =
+  /(?![\t\n\r])[\p{Cc}\u00AD\u061C\u115F\u1160\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2069\u3164\uFEFF\uFFA0]/u;
+
 function checkName(name: string | undefined): string {
   const n = (name ?? '').trim();
   if (!n) throw invalid('name', 'Give the app a name.');
   if (n.length > 100) throw invalid('name', 'The app name is too long (100 characters at most).');
+  if (DECEPTIVE.test(n))
+    throw invalid(
+      'name',
+      'The app name contains control, invisible or text-direction characters; use visible characters only.',
+    );
   return n;
 }
 
 function checkDescription(d: string | undefined): string {
   const v = (d ?? '').trim();
   if (v.length > 1000) throw invalid('description', 'The description is too long (1000 characters at most).');
+  if (DECEPTIVE_TEXT.test(v))
+    throw invalid(
+      'description',
+      'The description contains control, invisible or text-direction characters; use visible characters only.',
+    );
   return v;
 }
 
@@ -311,8 +332,9 @@ export type AppPatch = Partial<
 >;
 
 /**
- * Changes an app's basic info or scopes. The client_id and client type never change. Changing an approved
- * public app's callback URL or visibility sends it back to draft, so a reviewed app can't be repointed.
+ * Changes an app's basic info or scopes. The client_id and client type never change. Changing what review
+ * checked on a public app in review or approved (its callback URL, visibility, name, or adding scopes)
+ * sends it back to draft, so a reviewed app can't be repointed, renamed or widened without another review.
  */
 export async function updateApp(ctx: DomainContext, actor: Actor, id: string, patch: AppPatch): Promise<App> {
   const app = await getAppForActor(ctx, actor, id);
@@ -354,7 +376,9 @@ export async function updateApp(ctx: DomainContext, actor: Actor, id: string, pa
   }
   const repointed =
     (values.callback_url !== undefined && values.callback_url !== app.callback_url) ||
-    (values.visibility !== undefined && values.visibility !== app.visibility);
+    (values.visibility !== undefined && values.visibility !== app.visibility) ||
+    (values.name !== undefined && values.name !== app.name) ||
+    (values.scopes !== undefined && scopes.some((s) => !app.scopes.includes(s)));
   if (repointed && (app.status === 'approved' || app.status === 'in_review') && app.visibility === 'public')
     values.status = 'draft';
   values.updated_at = ctx.now();
@@ -445,10 +469,25 @@ export async function disableApp(ctx: DomainContext, actor: Actor, id: string): 
   return setStatus(ctx, actor, app, 'disabled', 'app.disabled');
 }
 
-/** Re-enables a disabled app as a draft (a public app must be reviewed again). */
+/**
+ * Re-enables a disabled app as a draft (a public app must be reviewed again). An owner may undo only their
+ * own disabling: an app a tenant or platform admin disabled stays disabled until an admin enables it.
+ */
 export async function enableApp(ctx: DomainContext, actor: Actor, id: string): Promise<App> {
   const app = await getAppForActor(ctx, actor, id);
   if (app.status !== 'disabled') throw conflict('The app is not disabled.');
+  if (!actor.platformAdmin && actor.role !== 'admin') {
+    const last = await ctx.db
+      .selectFrom('audit_events')
+      .select('actor')
+      .where('app_id', '=', app.id)
+      .where('type', '=', 'app.disabled')
+      .orderBy('created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (last && last.actor !== actor.id)
+      throw forbidden('An administrator disabled this app; ask an administrator to enable it again.');
+  }
   return setStatus(ctx, actor, app, 'draft', 'app.enabled');
 }
 

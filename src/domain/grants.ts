@@ -42,18 +42,27 @@ export const splitScope = (s: string) => (s ? s.split(' ') : []);
 // ---- Consents ------------------------------------------------------------------------------------------
 
 /** The scopes the user already agreed to for this app, or an empty list. */
-export async function consentedScopes(ctx: DomainContext, userId: string, appId: string): Promise<string[]> {
+/** The scopes the user agreed to for this app, or `null` when they never consented (or revoked it). */
+export async function consentedScopes(
+  ctx: DomainContext,
+  userId: string,
+  appId: string,
+): Promise<string[] | null> {
   const row = await ctx.db
     .selectFrom('consents')
     .select('scope')
     .where('user_id', '=', userId)
     .where('app_id', '=', appId)
     .executeTakeFirst();
-  return row ? splitScope(row.scope) : [];
+  return row ? splitScope(row.scope) : null;
 }
 
-/** Whether a remembered consent covers every requested scope. */
-export function consentCovers(consented: string[], requested: string[]): boolean {
+/**
+ * Whether a remembered consent covers every requested scope. No consent covers nothing, not even a request
+ * for no scope at all: the user has to have agreed to this app once.
+ */
+export function consentCovers(consented: string[] | null, requested: string[]): boolean {
+  if (consented === null) return false;
   const set = new Set(consented);
   return requested.every((s) => set.has(s));
 }

@@ -22,13 +22,25 @@ export type ApiInstance = FastifyInstance<
   TypeBoxTypeProvider
 >;
 
+const resolved = new WeakMap<FastifyRequest, Promise<ApiAuth>>();
+
+/** Resolves the caller once per request (the pre-validation hook and the handler share the answer). */
+export function authOnce(services: Services, request: FastifyRequest): Promise<ApiAuth> {
+  let auth = resolved.get(request);
+  if (!auth) {
+    auth = resolveApiActor(services, request);
+    resolved.set(request, auth);
+  }
+  return auth;
+}
+
 /** Authenticates a request and requires one of `scopes` (on tokens). */
 export async function authenticate(
   services: Services,
   request: FastifyRequest,
   ...scopes: ManagementScope[]
 ): Promise<ApiAuth> {
-  const auth = await resolveApiActor(services, request);
+  const auth = await authOnce(services, request);
   requireScope(auth, ...scopes);
   return auth;
 }

@@ -6,7 +6,7 @@ import type { Services } from '../../services.js';
 import { adminRoutes } from './admin.js';
 import { appRoutes } from './apps.js';
 import { CSRF_HEADER } from './auth.js';
-import type { ApiInstance } from './context.js';
+import { type ApiInstance, authOnce } from './context.js';
 import { ApiProblem } from './errors.js';
 import { purgeIdempotencyKeys } from './idempotency.js';
 import { requestAndAuditRoutes } from './requests.js';
@@ -48,6 +48,11 @@ export async function managementApiRoutes(app: FastifyInstance, services: Servic
         jsonParser(request, String(body), done);
       });
       api.addSchema(Problem);
+      // Who is calling is settled before the body is validated: a request without valid credentials (or
+      // CSRF token) gets its 401/403, not a 400 that describes the API's fields to an anonymous caller.
+      api.addHook('preValidation', async (request) => {
+        if (request.url.startsWith('/api/v1/')) await authOnce(services, request);
+      });
       api.setErrorHandler((error, _request, reply) => {
         if (error instanceof ApiProblem) return error.send(reply);
         throw error; // the server's handler maps domain, validation and framework errors to problems

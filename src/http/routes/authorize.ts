@@ -70,7 +70,20 @@ async function proceed(
 ): Promise<FastifyReply> {
   const issuer = services.config.issuer;
   const problem = authorizationProblem(req.app, session.user);
+  // prompt=none must never show a page (OIDC Core §3.1.2.1): the refusal goes straight back to the client.
+  if (problem && req.prompt === 'none')
+    return redirect(
+      reply,
+      errorRedirect(
+        req.redirectUri,
+        issuer,
+        new AccessDenied('The user may not authorize this app.'),
+        req.state,
+      ),
+      302,
+    );
   if (problem) {
+    // Otherwise the user learns why, and the link returns to the app with access_denied (RFC 6749 §4.1.2.1).
     return sendPage(
       reply,
       403,
