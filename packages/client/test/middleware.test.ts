@@ -169,4 +169,36 @@ describe('expressBearerAuth (on plain node:http, the API Express builds on)', ()
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).name).toBe('JwksUnavailableError');
   });
+
+  it('a downstream handler that throws is neither an unhandled rejection nor a second next(err)', async () => {
+    // Vitest reports uncaught errors itself: swap its listeners out while the handler throws.
+    const events = ['unhandledRejection', 'uncaughtException'] as const;
+    const saved = events.map((e) => process.listeners(e));
+    for (const e of events) process.removeAllListeners(e);
+    const rejections: unknown[] = [];
+    const uncaught: unknown[] = [];
+    process.on('unhandledRejection', (r) => rejections.push(r));
+    process.on('uncaughtException', (e) => uncaught.push(e));
+    const calls: unknown[] = [];
+    try {
+      const bug = new Error('handler bug');
+      expressBearerAuth(verifier)(
+        { headers: { authorization: `Bearer ${await token('read')}` } },
+        { statusCode: 200, setHeader: () => undefined, end: () => undefined },
+        (err) => {
+          calls.push(err);
+          throw bug;
+        },
+      );
+      await new Promise((r) => setTimeout(r, 100));
+      expect(calls).toEqual([undefined]); // next() once, never next(bug)
+      expect(rejections).toEqual([]);
+      expect(uncaught).toEqual([bug]); // as from synchronous middleware
+    } finally {
+      for (const e of events) process.removeAllListeners(e);
+      events.forEach((e, i) => {
+        for (const l of saved[i]!) process.on(e, l as (...args: unknown[]) => void);
+      });
+    }
+  });
 });

@@ -60,8 +60,9 @@ export type ExpressBearerMiddleware = (
 /**
  * Creates an Express (or Connect / `node:http`) middleware that requires a valid bearer access token. On success
  * the claims are put on `req.auth` and `next()` is called; otherwise it answers 401/403 with the RFC 6750
- * `WWW-Authenticate` challenge and a JSON body `{ error, error_description }`. Unexpected failures (such as a JWKS
- * outage) are passed to `next(err)`.
+ * `WWW-Authenticate` challenge and a JSON body `{ error, error_description }`. Unexpected failures of the
+ * verification (such as a JWKS outage) are passed to `next(err)`. An exception thrown by the downstream handlers
+ * is not caught here: it propagates as from synchronous middleware (never as an unhandled promise rejection).
  *
  * @example
  * ```ts
@@ -81,17 +82,37 @@ export function expressBearerAuth(
   options: BearerAuthOptions = {},
 ): ExpressBearerMiddleware {
   return (req, res, next) => {
-    authenticateBearer(verifier, req.headers.authorization, options).then((result) => {
-      if (result.ok) {
-        req.auth = result.claims;
-        next();
-        return;
-      }
-      res.statusCode = result.status;
-      res.setHeader('www-authenticate', result.wwwAuthenticate);
-      res.setHeader('cache-control', 'no-store');
-      res.setHeader('content-type', 'application/json; charset=utf-8');
-      res.end(JSON.stringify(result.body));
-    }, next);
+    authenticateBearer(verifier, req.headers.authorization, options).then(
+      (result) => {
+        if (result.ok) {
+          req.auth = result.claims;
+          callOutside(next);
+          return;
+        }
+        res.statusCode = result.status;
+        res.setHeader('www-authenticate', result.wwwAuthenticate);
+        res.setHeader('cache-control', 'no-store');
+        res.setHeader('content-type', 'application/json; charset=utf-8');
+        res.end(JSON.stringify(result.body));
+      },
+      // Only a failure of the verification itself (e.g. a JWKS outage) goes to next(err).
+      (err: unknown) => callOutside(() => next(err)),
+    );
   };
+}
+
+/**
+ * Calls `fn` (the downstream handlers) outside the promise chain: if it throws, the error surfaces as it
+ * would from synchronous middleware (Express and Connect catch it in their own `next`; on plain `node:http` it
+ * is an uncaught exception), never as an unhandled promise rejection, and `next` is never called a second
+ * time with it.
+ */
+function callOutside(fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    queueMicrotask(() => {
+      throw err;
+    });
+  }
 }
