@@ -172,9 +172,10 @@ describe('expressBearerAuth (on plain node:http, the API Express builds on)', ()
 
   it('a downstream handler that throws is neither an unhandled rejection nor a second next(err)', async () => {
     // Vitest reports uncaught errors itself: swap its listeners out while the handler throws.
-    const events = ['unhandledRejection', 'uncaughtException'] as const;
-    const saved = events.map((e) => process.listeners(e));
-    for (const e of events) process.removeAllListeners(e);
+    const savedRejection = process.listeners('unhandledRejection');
+    const savedException = process.listeners('uncaughtException');
+    process.removeAllListeners('unhandledRejection');
+    process.removeAllListeners('uncaughtException');
     const rejections: unknown[] = [];
     const uncaught: unknown[] = [];
     process.on('unhandledRejection', (r) => rejections.push(r));
@@ -195,10 +196,10 @@ describe('expressBearerAuth (on plain node:http, the API Express builds on)', ()
       expect(rejections).toEqual([]);
       expect(uncaught).toEqual([bug]); // as from synchronous middleware
     } finally {
-      for (const e of events) process.removeAllListeners(e);
-      events.forEach((e, i) => {
-        for (const l of saved[i]!) process.on(e, l as (...args: unknown[]) => void);
-      });
+      process.removeAllListeners('unhandledRejection');
+      process.removeAllListeners('uncaughtException');
+      for (const l of savedRejection) process.on('unhandledRejection', l);
+      for (const l of savedException) process.on('uncaughtException', l);
     }
   });
 });
