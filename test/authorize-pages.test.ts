@@ -102,7 +102,20 @@ describe('login page', () => {
     const page = await b.get('/login?return_to=//evil.test/x');
     const res = await b.submit(page, '/login', { email: user.email, password: user.password });
     expect(res.status).toBe(303);
-    expect(res.location).toBe('/account/connected-apps');
+    expect(res.location).toBe('/');
+  });
+
+  it('signing in from /login goes through / so each role lands on its own page', async () => {
+    const admin = new Browser(ts.url);
+    const page = await admin.get('/login');
+    expect(parseForms(page.html).find((f) => f.action === '/login')!.fields.return_to).toBe('/');
+    const res = await admin.submit(page, '/login', ts.admin);
+    expect(res.status).toBe(303);
+    expect(res.location).toBe('/');
+    expect((await admin.get('/')).location).toBe('/apps');
+    const plain = new Browser(ts.url);
+    expect((await signIn(plain, user)).location).toBe('/');
+    expect((await plain.get('/')).location).toBe('/account/connected-apps');
   });
 
   it('sets Secure cookies when the issuer is https', async () => {

@@ -17,8 +17,11 @@ import { sendPage } from '../../web/render.js';
 import { allowFormRedirectTo } from '../security-headers.js';
 import { appSummary } from './authorize.js';
 
-/** Where to go after signing in when nothing else was asked for. */
-export const DEFAULT_AFTER_LOGIN = '/account/connected-apps';
+/**
+ * Where to go after signing in when nothing else was asked for: `/`, which sends each role to its own page
+ * (admins and developers to their apps, users to their connected apps).
+ */
+export const DEFAULT_AFTER_LOGIN = '/';
 
 function hasControlOrBackslash(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
