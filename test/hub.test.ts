@@ -30,8 +30,7 @@ async function createApp(b: Browser, values: Record<string, string>) {
 }
 
 const secretValue = (p: Page) =>
-  /id="secret-value-text"[^>]*value="([^"]+)"/.exec(p.html)?.[1] ??
-  /value="([^"]+)"[^>]*id="secret-value-text"/.exec(p.html)?.[1];
+  /<textarea[^>]*id="secret-value-text"[^>]*>([^<]+)<\/textarea>/.exec(p.html)?.[1];
 const appIdOf = (p: Page) => /\/apps\/([0-9a-f-]{36})\/oauth/.exec(p.html)![1]!;
 const token = (clientId: string, secret: string) =>
   postForm(
@@ -375,5 +374,96 @@ describe('content security policy', () => {
     const asset = /href="(\/assets\/hub\.[0-9a-f]+\.css)"/.exec(hub.html)![1]!;
     const res = await fetch(`${ts.url}${asset}`);
     expect(res.headers.get('cache-control')).toContain('immutable');
+  });
+});
+
+async function setPolicy(b: Browser, days: string) {
+  const res = await b.submit(await b.get('/admin/settings'), '/admin/settings', {
+    users_can_register_apps: 'yes',
+    secret_max_lifetime_days: days,
+    secret_allow_never_expire: 'no',
+  });
+  expect(res.status).toBe(303);
+}
+
+const optionValues = (html: string, selectId: string) => {
+  const select = new RegExp(`<select[^>]*id="${selectId}"[^>]*>([\\s\\S]*?)</select>`).exec(html)![1]!;
+  return {
+    values: [...select.matchAll(/<option[^>]*value="([^"]*)"/g)].map((m) => m[1]),
+    selected: /<option[^>]*value="([^"]*)"[^>]*selected/.exec(select)?.[1],
+  };
+};
+
+describe('OAuth tab: secret expiry within a short policy, identifiers, the value shown once', () => {
+  it('a 30-day policy still lets you create a confidential app, refresh and add secrets', async () => {
+    const { b } = await signup();
+    await setPolicy(b, '30');
+    const created = await createApp(b, { name: 'Short-lived' });
+    expect(created.status).toBe(201);
+    const first = secretValue(created)!;
+    expect(first).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const id = appIdOf(created);
+    const tab = await b.get(`/apps/${id}/oauth?new_secret=1`);
+    // Only choices within policy: no 6/12/24-month presets, the policy's maximum pre-selected.
+    const { values, selected } = optionValues(tab.html, 'secret-expiry');
+    expect(values).toEqual(['default', 'custom']);
+    expect(selected).toBe('default');
+    expect(tab.html).toMatch(/<option value="default" selected>30 days \(your tenant(&#39;|')s maximum\)</);
+    const added = await b.submit(tab, `/apps/${id}/oauth/secrets`, { description: 'Extra' });
+    expect(added.status).toBe(201);
+    expect(secretValue(added)).toBeTruthy();
+    const sid = /refresh-([0-9a-f-]{36})"/.exec(tab.html)![1]!;
+    const refreshed = await b.submit(
+      await b.get(`/apps/${id}/oauth?confirm=refresh&secret=${sid}`),
+      `/apps/${id}/oauth/secrets/${sid}/refresh`,
+    );
+    expect(refreshed.status).toBe(200);
+    expect(secretValue(refreshed)).toBeTruthy();
+    // Every secret expires within the policy.
+    const secrets = await ts.server.services.ctx.db
+      .selectFrom('client_secrets')
+      .select('expires_at')
+      .where('app_id', '=', id)
+      .execute();
+    expect(secrets).toHaveLength(3);
+    for (const s of secrets) expect(s.expires_at! - Date.now()).toBeLessThanOrEqual(30 * 86_400_000 + 60_000);
+  });
+
+  it('a policy between 6 and 12 months offers 6 months (pre-selected) and hides the longer presets', async () => {
+    const { b } = await signup();
+    await setPolicy(b, '200');
+    const id = appIdOf(await createApp(b, { name: 'Medium' }));
+    const { values, selected } = optionValues(
+      (await b.get(`/apps/${id}/oauth?new_secret=1`)).html,
+      'secret-expiry',
+    );
+    expect(values).toEqual(['6', 'custom']);
+    expect(selected).toBe('6');
+  });
+
+  it('"Custom date" with no date asks for a date', async () => {
+    const { b } = await signup();
+    const created = await createApp(b, { name: 'Custom' });
+    const id = appIdOf(created);
+    const bad = await b.submit(await b.get(`/apps/${id}/oauth`), `/apps/${id}/oauth/secrets`, {
+      description: 'Typed',
+      expiry: 'custom',
+      expires_on: '',
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.html).toMatch(/id="secret-expires-on-error"[^>]*>Choose an expiry date\.</);
+    expect(bad.html).toContain('value="Typed"');
+  });
+
+  it('the IDs card is titled Identifiers; the secrets table keeps Created and Last used; the value wraps', async () => {
+    const { b } = await signup();
+    const created = await createApp(b, { name: 'Ids' });
+    expect(created.html).toMatch(/<textarea[^>]*class="secret-value"[^>]*readonly/);
+    const tab = await b.get(`/apps/${appIdOf(created)}/oauth`);
+    expect(tab.html).toContain('<h2 id="ids-title">Identifiers</h2>');
+    for (const label of ['Client ID', 'Object ID', 'Tenant ID']) expect(tab.html).toContain(label);
+    expect(tab.html).toContain('<th scope="col">Created</th>');
+    expect(tab.html).toContain('<th scope="col">Last used</th>');
+    expect(tab.html).toMatch(/<td data-label="Last used">/);
   });
 });

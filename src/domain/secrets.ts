@@ -12,9 +12,28 @@ import { getTenant } from './tenants.js';
 
 /** An app holds at most this many active (unrevoked, unexpired) secrets. */
 export const MAX_ACTIVE_SECRETS = 5;
-/** Default lifetime of a new secret. */
+/** Default lifetime of a new secret, unless the tenant's policy is shorter (see {@link defaultSecretExpiry}). */
 export const DEFAULT_SECRET_MONTHS = 6;
 const DAY = 86_400_000;
+
+/** The latest expiry a tenant's policy (maximum lifetime in days) allows for a secret created at `now`. */
+export function policyMaxExpiry(now: number, maxLifetimeDays: number): number {
+  // One day of slack, so "N months" is not refused over the odd day between calendar months and days.
+  return now + maxLifetimeDays * DAY + DAY;
+}
+
+/** Whether a lifetime of `months` from `now` fits the tenant's policy. */
+export function monthsWithinPolicy(now: number, maxLifetimeDays: number, months: number): boolean {
+  return addMonths(now, months) <= policyMaxExpiry(now, maxLifetimeDays);
+}
+
+/**
+ * The expiry of a secret created without one (with an app, by "Refresh", or with no lifetime given): six
+ * months, or the policy's maximum when that is shorter, so a strict policy never blocks those actions.
+ */
+export function defaultSecretExpiry(now: number, maxLifetimeDays: number): number {
+  return Math.min(addMonths(now, DEFAULT_SECRET_MONTHS), now + maxLifetimeDays * DAY);
+}
 
 /** A secret as listed: never its value, only the hint (first 3 characters). */
 export interface ClientSecret {
@@ -86,7 +105,8 @@ async function resolveExpiry(
 ): Promise<number | null> {
   const now = ctx.now();
   const tenant = await getTenant(ctx, tenantId, db);
-  const maxAt = now + tenant.settings.secret_max_lifetime_days * DAY;
+  const maxDays = tenant.settings.secret_max_lifetime_days;
+  const maxAt = policyMaxExpiry(now, maxDays);
   const given = [
     opts.expires_in_months !== undefined,
     opts.expires_at !== undefined,
@@ -104,18 +124,20 @@ async function resolveExpiry(
     if (!Number.isFinite(opts.expires_at)) throw invalid('expires_at', 'The expiry date is not valid.');
     at = opts.expires_at;
     if (at <= now + 60_000) throw invalid('expires_at', 'The expiry date must be in the future.');
+  } else if (opts.expires_in_months === undefined) {
+    return defaultSecretExpiry(now, maxDays);
   } else {
-    const months = opts.expires_in_months ?? DEFAULT_SECRET_MONTHS;
+    const months = opts.expires_in_months;
     if (!Number.isInteger(months) || months < 1 || months > 120)
       throw invalid('expires_in_months', 'The lifetime must be a whole number of months between 1 and 120.');
     at = addMonths(now, months);
   }
-  if (at > maxAt + DAY)
+  if (at > maxAt)
     throw invalid(
       opts.expires_at !== undefined ? 'expires_at' : 'expires_in_months',
-      `Your tenant's policy allows client secrets to live at most ${tenant.settings.secret_max_lifetime_days} days.`,
+      `Your tenant's policy allows client secrets to live at most ${maxDays} days.`,
     );
-  return Math.min(at, maxAt + DAY);
+  return at;
 }
 
 function checkDescription(d: string | undefined): string {

@@ -31,7 +31,7 @@ export const HUB_JS = `'use strict';
     var copy = el.closest('[data-copy]');
     if (copy) {
       var src = document.getElementById(copy.getAttribute('data-copy'));
-      if (src) copyText(src.value !== undefined && src.tagName === 'INPUT' ? src.value : src.textContent.trim(), copy);
+      if (src) copyText(src.tagName === 'INPUT' || src.tagName === 'TEXTAREA' ? src.value.trim() : src.textContent.trim(), copy);
       ev.preventDefault();
       return;
     }

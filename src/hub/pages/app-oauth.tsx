@@ -1,11 +1,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type App, getAppForActor, updateApp } from '../../domain/apps.js';
+import { invalid } from '../../domain/errors.js';
 import { listScopes, type Scope } from '../../domain/scopes.js';
 import {
   addSecret,
   type ClientSecret,
   type CreatedSecret,
+  DEFAULT_SECRET_MONTHS,
   listSecrets,
+  monthsWithinPolicy,
   refreshSecret,
   revokeSecret,
   type SecretOptions,
@@ -61,12 +64,31 @@ export interface OAuthTabProps {
   scopes?: { values: string[]; errors: FormErrors };
 }
 
-const EXPIRY_OPTIONS = [
-  { value: '6', label: '6 months (recommended)' },
-  { value: '12', label: '12 months' },
-  { value: '24', label: '24 months' },
-  { value: 'custom', label: 'Custom date' },
-];
+const PRESET_MONTHS = [6, 12, 24];
+
+/**
+ * The expiry choices the tenant's policy allows: the presets that fit it, the policy's maximum when even
+ * 6 months is too long (`default`: the domain's default expiry, which never exceeds the policy), a custom
+ * date and, if allowed, no expiry. `selected` is the largest allowed choice up to 6 months.
+ */
+export function expiryChoices(
+  settings: { secret_max_lifetime_days: number; secret_allow_never_expire: boolean },
+  now: number,
+): { options: Array<{ value: string; label: string }>; selected: string } {
+  const maxDays = settings.secret_max_lifetime_days;
+  const options: Array<{ value: string; label: string }> = [];
+  const fits = PRESET_MONTHS.filter((m) => monthsWithinPolicy(now, maxDays, m));
+  if (!fits.includes(DEFAULT_SECRET_MONTHS))
+    options.push({ value: 'default', label: `${maxDays} days (your tenant's maximum)` });
+  for (const m of fits)
+    options.push({
+      value: String(m),
+      label: m === DEFAULT_SECRET_MONTHS ? `${m} months (recommended)` : `${m} months`,
+    });
+  options.push({ value: 'custom', label: 'Custom date' });
+  if (settings.secret_allow_never_expire) options.push({ value: 'never', label: 'Never expires' });
+  return { options, selected: options[0]!.value };
+}
 
 function IdRow(p: {
   id: string;
@@ -107,7 +129,19 @@ function SecretShownDialog({ app, shown }: { app: App; shown: NonNullable<OAuthT
       ) : null}
       <label for="secret-value-text">Client secret value</label>
       <div class="secret-box">
-        <input id="secret-value-text" type="text" readonly value={shown.secret.value} data-secret autofocus />
+        {/* A textarea, not an input: the whole value stays visible (it wraps) and selectable at phone width. */}
+        <textarea
+          id="secret-value-text"
+          class="secret-value"
+          readonly
+          rows={2}
+          spellcheck={false}
+          autocomplete="off"
+          data-secret
+          autofocus
+        >
+          {shown.secret.value}
+        </textarea>
         <CopyButton target="secret-value-text" label="client secret value" />
       </div>
       <Alert kind="warn">
@@ -137,12 +171,10 @@ function SecretShownDialog({ app, shown }: { app: App; shown: NonNullable<OAuthT
 
 function NewSecretDialog(p: OAuthTabProps) {
   const { app, hub } = p;
-  const v = p.newSecret?.values ?? { description: '', expiry: '6', expires_on: '' };
-  const e = p.newSecret?.errors ?? { fields: {} };
   const maxDays = hub.tenant.settings.secret_max_lifetime_days;
-  const options = hub.tenant.settings.secret_allow_never_expire
-    ? [...EXPIRY_OPTIONS, { value: 'never', label: 'Never expires' }]
-    : EXPIRY_OPTIONS;
+  const { options, selected } = expiryChoices(hub.tenant.settings, p.now);
+  const v = p.newSecret?.values ?? { description: '', expiry: selected, expires_on: '' };
+  const e = p.newSecret?.errors ?? { fields: {} };
   const maxDate = new Date(p.now + maxDays * DAY_MS).toISOString().slice(0, 10);
   return (
     <Dialog id="new-secret" title="New client secret" open={!!p.newSecret} closeHref={appPath(app, 'oauth')}>
@@ -218,13 +250,9 @@ function SecretsCard(p: OAuthTabProps) {
               <th scope="col">Description</th>
               <th scope="col">Value</th>
               <th scope="col">Secret ID</th>
-              <th scope="col" class="hide-md">
-                Created
-              </th>
+              <th scope="col">Created</th>
               <th scope="col">Expires</th>
-              <th scope="col" class="hide-md">
-                Last used
-              </th>
+              <th scope="col">Last used</th>
               <th scope="col">
                 <span class="visually-hidden">Actions</span>
               </th>
@@ -242,7 +270,7 @@ function SecretsCard(p: OAuthTabProps) {
                 <td data-label="Secret ID">
                   <span class="mono cell-sub">{s.id}</span>
                 </td>
-                <td data-label="Created" class="hide-md">
+                <td data-label="Created">
                   <DateText at={s.created_at} />
                 </td>
                 <td data-label="Expires">
@@ -256,7 +284,7 @@ function SecretsCard(p: OAuthTabProps) {
                     </>
                   )}
                 </td>
-                <td data-label="Last used" class="hide-md">
+                <td data-label="Last used">
                   {s.last_used_at === null ? (
                     <span class="muted">Never</span>
                   ) : (
@@ -397,7 +425,7 @@ export function OAuthTab(p: OAuthTabProps) {
       {p.notice ? <Alert kind="ok">{p.notice}</Alert> : null}
       {p.error ? <Alert kind="error">{p.error}</Alert> : null}
       <section class="card" aria-labelledby="ids-title">
-        <h2 id="ids-title">Client ID</h2>
+        <h2 id="ids-title">Identifiers</h2>
         <p class="section-note">Three different identifiers. Only the client ID goes into OAuth requests.</p>
         <div class="id-list">
           <IdRow
@@ -465,7 +493,10 @@ export async function renderOAuthTab(
 function secretOptions(v: NewSecretValues): SecretOptions {
   const opts: SecretOptions = { description: v.description };
   if (v.expiry === 'never') opts.never_expires = true;
-  else if (v.expiry === 'custom') {
+  else if (v.expiry === 'default') {
+    // No lifetime given: the domain's default, six months or the policy's maximum if that is shorter.
+  } else if (v.expiry === 'custom') {
+    if (!v.expires_on.trim()) throw invalid('expires_at', 'Choose an expiry date.');
     const t = /^\d{4}-\d{2}-\d{2}$/.test(v.expires_on) ? Date.parse(`${v.expires_on}T00:00:00Z`) : Number.NaN;
     opts.expires_at = t;
   } else opts.expires_in_months = Number(v.expiry);
@@ -497,7 +528,14 @@ export async function oauthTabRoutes(app: FastifyInstance, services: Services): 
         confirm,
         newSecret:
           q.new_secret === '1'
-            ? { values: { description: '', expiry: '6', expires_on: '' }, errors: { fields: {} } }
+            ? {
+                values: {
+                  description: '',
+                  expiry: expiryChoices(hub.tenant.settings, ctx.now()).selected,
+                  expires_on: '',
+                },
+                errors: { fields: {} },
+              }
             : undefined,
       });
     });
@@ -515,7 +553,7 @@ export async function oauthTabRoutes(app: FastifyInstance, services: Services): 
       if (nonce && usedNonce(sessionKey(hub), nonce)) return seeOther(reply, appPath(a, 'oauth'));
       const values = {
         description: form.get('description').slice(0, 300),
-        expiry: form.get('expiry') || '6',
+        expiry: form.get('expiry') || expiryChoices(hub.tenant.settings, ctx.now()).selected,
         expires_on: form.get('expires_on').slice(0, 20),
       };
       try {
