@@ -467,3 +467,52 @@ describe('OAuth tab: secret expiry within a short policy, identifiers, the value
     expect(tab.html).toMatch(/<td data-label="Last used">/);
   });
 });
+
+describe('forms report every field error at once; navigation on the sandbox page', () => {
+  it('sign-up: email and password errors together, typed values kept, password never echoed', async () => {
+    const b = new Browser(ts.url);
+    const res = await b.submit(await b.get('/signup'), '/signup', {
+      name: 'Bob',
+      email: 'not-an-email',
+      password: 'short-pw',
+    });
+    expect(res.status).toBe(400);
+    expect(res.html).toMatch(/id="f-email-error"[^>]*>Enter a valid email address/);
+    expect(res.html).toMatch(/id="f-password-error"[^>]*>Use at least 10 characters/);
+    expect(res.html).toContain('value="not-an-email"');
+    expect(res.html).toContain('value="Bob"');
+    expect(res.html).not.toContain('short-pw');
+  });
+
+  it('admin "Add a user": email and role errors together; an invalid role change is a field error (400)', async () => {
+    const { b } = await signup();
+    const users = await b.get('/admin/users');
+    const res = await b.submit(users, '/admin/users', {
+      email: 'bad-email',
+      display_name: 'Typed Name',
+      role: 'zzz',
+    });
+    expect(res.status).toBe(400);
+    expect(res.html).toMatch(/id="f-email-error"[^>]*>Enter a valid email address/);
+    expect(res.html).toMatch(/class="field-error"[^>]*>Choose admin, developer or user/);
+    expect(res.html).toContain('value="bad-email"');
+    expect(res.html).toContain('value="Typed Name"');
+
+    const uid = /\/admin\/users\/([0-9a-f-]{36})\/role/.exec(users.html.split('test-user-')[1]!)![1]!;
+    const role = await b.submit(users, `/admin/users/${uid}/role`, { role: 'superuser' });
+    expect(role.status).toBe(400);
+    expect(role.html).toMatch(
+      new RegExp(`id="role-${uid}-error" class="field-error">Choose admin, developer or user`),
+    );
+    expect(role.html).toMatch(new RegExp(`id="role-${uid}"[^>]*aria-invalid="true"`));
+  });
+
+  it('the "Your sandbox is ready" page has the navigation and a working sign-out', async () => {
+    const { b, res } = await signup();
+    expect(res.html).toMatch(/<nav aria-label="Main">[\s\S]*href="\/apps"[\s\S]*href="\/admin"/);
+    expect(res.html).toContain('Connected apps');
+    const out = await b.submit(res, '/logout');
+    expect(out.status).toBe(303);
+    expect((await b.get('/apps')).status).toBe(303);
+  });
+});

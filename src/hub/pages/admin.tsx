@@ -15,6 +15,7 @@ import type { Services } from '../../services.js';
 import { sendPage } from '../../web/render.js';
 import {
   checkCsrf,
+  emailProblem,
   Form,
   type FormErrors,
   forbiddenPage,
@@ -319,11 +320,45 @@ interface NewUserValues {
   role: string;
 }
 
+const ROLE_MESSAGE = 'Choose admin, developer or user.';
+
 const ROLE_OPTIONS = [
   { value: 'user', label: 'User (authorizes apps)' },
   { value: 'developer', label: 'Developer (registers apps)' },
   { value: 'admin', label: 'Admin (manages the tenant)' },
 ];
+
+function RoleForm({ hub, user: u, error }: { hub: Hub; user: User; error?: { message: string } }) {
+  const id = `role-${u.id}`;
+  return (
+    <form method="post" action={`/admin/users/${encodeURIComponent(u.id)}/role`} class="inline-fields">
+      <Csrf token={hub.csrf} />
+      <label class="visually-hidden" for={id}>
+        Role of {u.email}
+      </label>
+      <select
+        id={id}
+        name="role"
+        aria-invalid={error ? 'true' : undefined}
+        aria-describedby={error ? `${id}-error` : undefined}
+      >
+        {ROLE_OPTIONS.map((o) => (
+          <option value={o.value} selected={o.value === u.role} key={o.value}>
+            {o.value[0]!.toUpperCase() + o.value.slice(1)}
+          </option>
+        ))}
+      </select>
+      <button type="submit" class="btn btn-sm">
+        Change<span class="visually-hidden"> role of {u.email}</span>
+      </button>
+      {error ? (
+        <span id={`${id}-error`} class="field-error">
+          {error.message}
+        </span>
+      ) : null}
+    </form>
+  );
+}
 
 function UsersPage(p: {
   hub: Hub;
@@ -333,6 +368,8 @@ function UsersPage(p: {
   notice?: string;
   error?: string;
   invited?: { user: User; password: string };
+  /** A rejected role change: the message is shown next to that user's role field. */
+  roleError?: { userId: string; message: string };
 }) {
   const v = p.values ?? { email: '', display_name: '', role: 'developer' };
   const e = p.errors ?? { fields: {} };
@@ -378,26 +415,11 @@ function UsersPage(p: {
                     <div class="cell-sub">{u.email}</div>
                   </td>
                   <td data-label="Role">
-                    <form
-                      method="post"
-                      action={`/admin/users/${encodeURIComponent(u.id)}/role`}
-                      class="inline-fields"
-                    >
-                      <Csrf token={p.hub.csrf} />
-                      <label class="visually-hidden" for={`role-${u.id}`}>
-                        Role of {u.email}
-                      </label>
-                      <select id={`role-${u.id}`} name="role">
-                        {ROLE_OPTIONS.map((o) => (
-                          <option value={o.value} selected={o.value === u.role} key={o.value}>
-                            {o.value[0]!.toUpperCase() + o.value.slice(1)}
-                          </option>
-                        ))}
-                      </select>
-                      <button type="submit" class="btn btn-sm">
-                        Change<span class="visually-hidden"> role of {u.email}</span>
-                      </button>
-                    </form>
+                    <RoleForm
+                      hub={p.hub}
+                      user={u}
+                      error={p.roleError?.userId === u.id ? p.roleError : undefined}
+                    />
                   </td>
                   <td data-label="Status">
                     {u.disabled_at !== null ? (
@@ -652,8 +674,19 @@ export async function adminRoutes(app: FastifyInstance, services: Services): Pro
     const values: NewUserValues = {
       email: form.get('email').slice(0, 320),
       display_name: form.get('display_name').slice(0, 200),
-      role: form.get('role'),
+      role: form.get('role').slice(0, 50),
     };
+    // Checked up front as well as by the domain, so every field's problem is shown at once.
+    const early: Record<string, string> = {};
+    const emailError = values.email.trim() ? emailProblem(values.email) : 'Enter an email address.';
+    if (emailError) early.email = emailError;
+    if (!ROLE_OPTIONS.some((o) => o.value === values.role)) early.role = ROLE_MESSAGE;
+    if (Object.keys(early).length)
+      return sendPage(
+        reply,
+        400,
+        UsersPage({ hub, users: await tenantUsers(hub), values, errors: { fields: early } }),
+      );
     try {
       const { user, initialPassword } = await createUser(ctx, hub.actor, {
         tenantId: hub.tenant.id,
@@ -668,6 +701,7 @@ export async function adminRoutes(app: FastifyInstance, services: Services): Pro
       );
     } catch (e) {
       const errors = toFormErrors(e, ['email', 'display_name', 'role']);
+      errors.fields = { ...early, ...errors.fields };
       if (errors.form?.includes('already exists')) {
         errors.fields.email = errors.form;
         errors.form = undefined;
@@ -683,14 +717,23 @@ export async function adminRoutes(app: FastifyInstance, services: Services): Pro
     const { id, action } = request.params as { id: string; action: string };
     return guard(hub, reply, 'user', async () => {
       try {
-        if (action === 'role') await updateUser(ctx, hub.actor, id, { role: form.get('role') as UserRole });
+        if (action === 'role')
+          await updateUser(ctx, hub.actor, id, { role: form.get('role').slice(0, 50) as UserRole });
         else if (action === 'disable') await updateUser(ctx, hub.actor, id, { disabled: true });
         else if (action === 'enable') await updateUser(ctx, hub.actor, id, { disabled: false });
         else return notFoundPage(hub, reply);
         return seeOther(reply, '/admin/users?notice=user-updated');
       } catch (e) {
-        const errors = toFormErrors(e, []);
-        return sendPage(reply, 409, UsersPage({ hub, users: await tenantUsers(hub), error: errors.form }));
+        const errors = toFormErrors(e, ['role']);
+        const users = await tenantUsers(hub);
+        // A role that does not exist is a field error on that user's row; conflicts (the last admin) are 409.
+        if (errors.fields.role)
+          return sendPage(
+            reply,
+            400,
+            UsersPage({ hub, users, roleError: { userId: id, message: errors.fields.role } }),
+          );
+        return sendPage(reply, 409, UsersPage({ hub, users, error: errors.form }));
       }
     });
   });

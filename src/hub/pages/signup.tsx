@@ -1,11 +1,13 @@
-import type { FastifyInstance } from 'fastify';
-import { createSession, csrfToken, getSession, verifyCsrf } from '../../auth/session.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authFor, createSession, csrfToken, getSession, verifyCsrf } from '../../auth/session.js';
 import { DomainError } from '../../domain/errors.js';
 import { createSandbox, type Sandbox } from '../../domain/sandbox.js';
+import { passwordProblem } from '../../domain/users.js';
 import type { Services } from '../../services.js';
 import { Layout } from '../../web/layout.js';
 import { sendPage } from '../../web/render.js';
-import { Form, noStore, seeOther } from '../context.js';
+import { emailProblem, Form, noStore, seeOther } from '../context.js';
+import { hubNav } from '../nav.js';
 import { Alert, CopyButton, Csrf, Field } from '../ui/components.js';
 
 interface SignupValues {
@@ -71,9 +73,17 @@ function SignupPage(p: {
   );
 }
 
-function SandboxReadyPage({ sandbox }: { sandbox: Sandbox }) {
+function SandboxReadyPage({ sandbox, csrf }: { sandbox: Sandbox; csrf: string }) {
+  // The developer is signed in now: the usual navigation and sign-out, around a narrow column.
   return (
-    <Layout title="Your sandbox is ready" narrow enhance>
+    <Layout
+      title="Your sandbox is ready"
+      narrow
+      enhance
+      user={sandbox.user}
+      csrf={csrf}
+      nav={hubNav(sandbox.user.role)}
+    >
       <div class="card">
         <h1>Your sandbox is ready</h1>
         <p>
@@ -123,6 +133,29 @@ function SignupClosed() {
   );
 }
 
+/**
+ * Starts the new developer's session and returns its CSRF token, for the sign-out form of the page this
+ * same response renders. createSession does not return the session, so the cookie value it sets is read
+ * back here and the session is looked up like any later request's.
+ */
+async function startSession(services: Services, reply: FastifyReply, userId: string): Promise<string> {
+  const name = authFor(services).sessionCookie;
+  let raw: string | undefined;
+  const setCookie = reply.setCookie.bind(reply);
+  reply.setCookie = ((cookie: string, value: string, options?: Parameters<typeof setCookie>[2]) => {
+    if (cookie === name) raw = value;
+    return setCookie(cookie, value, options);
+  }) as typeof reply.setCookie;
+  try {
+    await createSession(services, reply, userId);
+  } finally {
+    reply.setCookie = setCookie;
+  }
+  if (!raw) return '';
+  const session = await getSession(services, { cookies: { [name]: raw } } as unknown as FastifyRequest);
+  return session?.csrf ?? '';
+}
+
 /** Public sign-up (unless CLAVIS_SIGNUP_ENABLED=false): creates a developer sandbox and signs the user in. */
 export async function signupRoutes(app: FastifyInstance, services: Services): Promise<void> {
   app.get('/signup', async (request, reply) => {
@@ -149,10 +182,19 @@ export async function signupRoutes(app: FastifyInstance, services: Services): Pr
         'The form expired or was not sent from this site. Check your details and send it again.',
       );
     const password = form.get('password').slice(0, 300);
+    // Every field is checked before the sandbox is created, so all problems are reported at once.
     const errors: Record<string, string> = {};
     if (!values.name.trim()) errors.name = 'Enter your name.';
     if (!values.email.trim()) errors.email = 'Enter your email address.';
+    else {
+      const problem = emailProblem(values.email);
+      if (problem) errors.email = problem;
+    }
     if (!password) errors.password = 'Choose a password.';
+    else {
+      const problem = passwordProblem(password);
+      if (problem) errors.password = problem;
+    }
     if (Object.keys(errors).length) return again(400, errors);
     let sandbox: Sandbox;
     try {
@@ -167,8 +209,8 @@ export async function signupRoutes(app: FastifyInstance, services: Services): Pr
         Object.keys(e.fields).length ? undefined : e.message,
       );
     }
-    await createSession(services, reply, sandbox.user.id);
-    return sendPage(noStore(reply), 201, SandboxReadyPage({ sandbox }));
+    const csrf = await startSession(services, reply, sandbox.user.id);
+    return sendPage(noStore(reply), 201, SandboxReadyPage({ sandbox, csrf }));
   });
 
   app.get('/', async (request, reply) => {
