@@ -516,3 +516,50 @@ describe('forms report every field error at once; navigation on the sandbox page
     expect((await b.get('/apps')).status).toBe(303);
   });
 });
+
+describe('app page: delete confirmation, status words, audit actors', () => {
+  it('deleting an app asks first, without JavaScript: a confirmation dialog page, then the delete', async () => {
+    const { b } = await signup();
+    const id = appIdOf(await createApp(b, { name: 'Doomed' }));
+    const basic = await b.get(`/apps/${id}`);
+    expect(basic.html).not.toContain('data-confirm');
+    expect(basic.html).toContain(`href="/apps/${id}?confirm=delete"`);
+    expect(basic.html).not.toMatch(/<dialog[^>]*id="delete-app"[^>]*\sopen/);
+    const confirm = await b.get(`/apps/${id}?confirm=delete`);
+    expect(confirm.html).toMatch(/<dialog[^>]*id="delete-app"[^>]*\sopen/);
+    expect(confirm.html).toContain('Delete Doomed?');
+    // A post that did not come from the confirmation is sent to it, and deletes nothing.
+    const csrf = parseForms(confirm.html).find((f) => f.action === `/apps/${id}/delete`)!.fields.csrf!;
+    const unconfirmed = await b.post(`/apps/${id}/delete`, { csrf });
+    expect(unconfirmed.status).toBe(303);
+    expect(unconfirmed.location).toBe(`/apps/${id}?confirm=delete`);
+    expect((await b.get(`/apps/${id}`)).status).toBe(200);
+    const deleted = await b.submit(confirm, `/apps/${id}/delete`);
+    expect(deleted.status).toBe(303);
+    expect(deleted.location).toBe('/apps?notice=deleted');
+    expect((await b.get(`/apps/${id}`)).status).toBe(404);
+  });
+
+  it('status words match the API: a private app is a Draft, the filter says Draft', async () => {
+    const { b } = await signup();
+    const id = appIdOf(await createApp(b, { name: 'Private draft' }));
+    const list = await b.get('/apps');
+    expect(list.html).not.toContain('>Active<');
+    expect(list.html).toContain('<option value="draft">Draft</option>');
+    expect(list.html).toMatch(
+      /badge-muted">Draft<\/span><span class="hint status-note"> usable in your tenant without review/,
+    );
+    expect((await b.get(`/apps/${id}`)).html).toContain('>Draft<');
+  });
+
+  it('the audit log names the app itself when it used its own credentials', async () => {
+    const { b } = await signup();
+    const created = await createApp(b, { name: 'Self' });
+    const id = appIdOf(created);
+    const clientId = /id="client-id">([0-9a-f]{32})</.exec((await b.get(`/apps/${id}/oauth`)).html)![1]!;
+    expect((await token(clientId, secretValue(created)!)).status).toBe(200);
+    const audit = await b.get(`/apps/${id}/audit`);
+    expect(audit.html).toContain('Client secret used for the first time');
+    expect(audit.html).toContain(`by the app itself (client_id ${clientId})`);
+  });
+});

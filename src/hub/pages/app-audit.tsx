@@ -37,8 +37,12 @@ function detail(e: AuditEvent): string | null {
   return null;
 }
 
-/** Readable actors: `user:<id>` becomes the user's email (one query for the page). */
-async function actorNames(ctx: DomainContext, events: AuditEvent[]): Promise<Map<string, string>> {
+/** Readable actors: `user:<id>` becomes the user's email (one query for the page), `client:<client_id>` this app or another API client. */
+async function actorNames(
+  ctx: DomainContext,
+  app: Pick<App, 'client_id'>,
+  events: AuditEvent[],
+): Promise<Map<string, string>> {
   const ids = [
     ...new Set(
       events
@@ -54,8 +58,16 @@ async function actorNames(ctx: DomainContext, events: AuditEvent[]): Promise<Map
   }
   for (const e of events) {
     if (names.has(e.actor)) continue;
-    if (e.actor.startsWith('client:')) names.set(e.actor, `API client ${e.actor.slice(7)}`);
-    else if (e.actor === 'system') names.set(e.actor, 'Clavis');
+    if (e.actor.startsWith('client:')) {
+      // A client acting with its own credentials (e.g. the first use of a secret) is this app itself.
+      const clientId = e.actor.slice(7);
+      names.set(
+        e.actor,
+        clientId === app.client_id
+          ? `the app itself (client_id ${clientId})`
+          : `an API client (client_id ${clientId})`,
+      );
+    } else if (e.actor === 'system') names.set(e.actor, 'Clavis');
     else names.set(e.actor, e.actor.startsWith('user:') ? 'A deleted user' : e.actor);
   }
   return names;
@@ -130,7 +142,7 @@ export async function auditTabRoutes(app: FastifyInstance, services: Services): 
       } catch {
         page = await listAuditEvents(ctx, { appId: a.id, limit: 50 });
       }
-      const names = await actorNames(ctx, page.items);
+      const names = await actorNames(ctx, a, page.items);
       return sendPage(
         reply,
         200,

@@ -13,7 +13,7 @@ import {
   seeOther,
   toFormErrors,
 } from '../context.js';
-import { Alert, Choices, Csrf, Field } from '../ui/components.js';
+import { Alert, Choices, Csrf, Dialog, Field } from '../ui/components.js';
 import { AppShell, appPath } from './app-shell.js';
 
 export interface BasicValues {
@@ -46,6 +46,8 @@ interface BasicTabProps {
   errors?: FormErrors;
   submitError?: string;
   notice?: string;
+  /** Render the delete confirmation open (the no-JS path: `?confirm=delete`). */
+  confirmDelete?: boolean;
 }
 
 const NOTICES: Record<string, string> = {
@@ -163,17 +165,34 @@ export function BasicTab(p: BasicTabProps) {
         <p class="section-note">
           Deleting revokes every client secret and ends every user's access. The client_id is never reused.
         </p>
-        <form
-          method="post"
-          action={`${appPath(app)}/delete`}
-          data-confirm={`Delete ${app.name}? Its secrets stop working and users lose access at once.`}
-        >
-          <Csrf token={hub.csrf} />
-          <button type="submit" class="btn btn-danger">
-            Delete this app
-          </button>
-        </form>
+        <a class="btn btn-danger" href={`${appPath(app)}?confirm=delete`} data-dialog="delete-app">
+          Delete this app
+        </a>
       </section>
+      <Dialog
+        id="delete-app"
+        title={`Delete ${app.name}?`}
+        open={!!p.confirmDelete}
+        closeHref={appPath(app)}
+        role="alertdialog"
+      >
+        <p>
+          Its client secrets stop working and every user loses access <strong>at once</strong>. The app's
+          client_id is never reused. This cannot be undone.
+        </p>
+        <form method="post" action={`${appPath(app)}/delete`}>
+          <Csrf token={hub.csrf} />
+          <input type="hidden" name="confirm" value="yes" />
+          <div class="actions">
+            <a class="btn" href={appPath(app)} data-dialog-close>
+              Cancel
+            </a>
+            <button type="submit" class="btn btn-danger-solid">
+              Delete app
+            </button>
+          </div>
+        </form>
+      </Dialog>
     </AppShell>
   );
 }
@@ -191,7 +210,12 @@ export async function basicTabRoutes(app: FastifyInstance, services: Services): 
     const q = request.query as Record<string, string | undefined>;
     return guard(hub, reply, 'app', async () => {
       const a = await getAppForActor(ctx, hub.actor, id);
-      return send(reply, 200, { hub, app: a, notice: q.notice ? NOTICES[q.notice] : undefined });
+      return send(reply, 200, {
+        hub,
+        app: a,
+        notice: q.notice ? NOTICES[q.notice] : undefined,
+        confirmDelete: q.confirm === 'delete',
+      });
     });
   });
 
@@ -249,6 +273,11 @@ export async function basicTabRoutes(app: FastifyInstance, services: Services): 
     if (!(await checkCsrf(hub, request, reply, form))) return reply;
     const { id } = request.params as { id: string };
     return guard(hub, reply, 'app', async () => {
+      // Only the confirmation dialog's form says yes; any other post is sent to the confirmation first.
+      if (form.get('confirm') !== 'yes') {
+        const a = await getAppForActor(ctx, hub.actor, id);
+        return seeOther(reply, `${appPath(a)}?confirm=delete`);
+      }
       await deleteApp(ctx, hub.actor, id);
       return seeOther(reply, '/apps?notice=deleted');
     });

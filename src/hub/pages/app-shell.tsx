@@ -28,10 +28,10 @@ export function AppShell(p: {
           <h1>{app.name}</h1>
           <div class="status-line">
             <VisibilityBadge visibility={app.visibility} />
-            <StatusBadge status={app.status} visibility={app.visibility} />
             <span class="badge badge-muted">
               {app.client_type === 'confidential' ? 'Confidential client' : 'Public client (PKCE)'}
             </span>
+            <StatusBadge status={app.status} visibility={app.visibility} />
           </div>
         </div>
       </div>

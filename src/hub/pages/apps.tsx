@@ -126,7 +126,7 @@ function AppsListPage(p: {
             value={filter.status}
             options={[
               { value: '', label: 'Any status' },
-              { value: 'draft', label: 'Draft / active' },
+              { value: 'draft', label: 'Draft' },
               { value: 'in_review', label: 'In review' },
               { value: 'approved', label: 'Approved' },
               { value: 'rejected', label: 'Rejected' },

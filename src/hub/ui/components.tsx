@@ -185,11 +185,20 @@ const STATUS: Record<AppStatus, { label: string; cls: string }> = {
   disabled: { label: 'Disabled', cls: 'badge-danger' },
 };
 
+/**
+ * The app's status, in the same word the API's `status` uses. A private draft is usable in its tenant
+ * (private apps need no review), and says so beside the badge.
+ */
 export function StatusBadge({ status, visibility }: { status: AppStatus; visibility: string }) {
-  // Private apps need no review: they are usable in their tenant as soon as they exist.
-  if (visibility === 'private' && status === 'draft') return <span class="badge badge-ok">Active</span>;
   const s = STATUS[status];
-  return <span class={`badge ${s.cls}`}>{s.label}</span>;
+  return (
+    <>
+      <span class={`badge ${s.cls}`}>{s.label}</span>
+      {visibility === 'private' && status === 'draft' ? (
+        <span class="hint status-note"> usable in your tenant without review</span>
+      ) : null}
+    </>
+  );
 }
 
 export function VisibilityBadge({ visibility }: { visibility: string }) {
