@@ -11,10 +11,11 @@
  *   --no-pg            skip Clavis on PostgreSQL.  --pg-url=URL  admin URL (default postgres://postgres@127.0.0.1:5432/postgres).
  *   --out=PATH         results file (default bench/results/latest.json; --quick writes bench/results/quick.json).
  *   --cpu-prof=DIR     start Clavis (SQLite) under `node --cpu-prof --cpu-prof-dir=DIR`.
+ *   --readme           (full runs) write the tables into README.md's Performance section.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type AuthCodeTarget, authCodeRoundTrip, type Jar } from './authcode.js';
@@ -53,6 +54,7 @@ const usePg = !flag('no-pg');
 const pgAdminUrl = opt('pg-url', process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
 const outPath = resolve(opt('out', join(repoRoot, 'bench', 'results', quick ? 'quick.json' : 'latest.json')));
 const cpuProfDir = opt('cpu-prof', '');
+const writeReadme = flag('readme');
 const log = (...a: unknown[]) => process.stderr.write(`${a.join(' ')}\n`);
 
 // --------------------------------------------------------------------------------------------- targets
@@ -409,6 +411,114 @@ function died(t: Target): string {
   if (code === null) return '';
   log(`${t.label} EXITED with code ${code}; its output:\n${t.proc.output().slice(-4000)}`);
   return ` [server exited ${code}: ${t.proc.output().trim().split('\n').slice(-2).join(' / ').slice(0, 300)}] `;
+}
+
+// ------------------------------------------------------------------------------------------ targets
+interface Goal {
+  target: string;
+  goal: string;
+  measured: string;
+  met: boolean | null;
+}
+
+/** The issue's targets against this run's medians (null: not measured in this run). */
+function targetTable(
+  results: Record<string, unknown>,
+  scenarios: Record<string, ScenarioRow[]>,
+): { rows: Goal[]; markdown: string } {
+  const rows: Goal[] = [];
+  const add = (
+    target: string,
+    goal: string,
+    value: number | undefined | null,
+    ok: (v: number) => boolean,
+    d = 2,
+    unit = '×',
+  ) =>
+    rows.push({
+      target,
+      goal,
+      measured: value === undefined || value === null ? 'not measured' : `${value.toFixed(d)}${unit}`,
+      met: value === undefined || value === null ? null : ok(value),
+    });
+  const cc = scenarios.client_credentials ?? [];
+  const sqlite = cc.find((r) => r.target === 'Clavis (SQLite)');
+  const pgRow = cc.find((r) => r.target === 'Clavis (PostgreSQL)');
+  add('client_credentials, SQLite / bare limit', '≥ 0.75×', sqlite?.vsLimit, (v) => v >= 0.75);
+  add('client_credentials, SQLite / node-oidc-provider', '≥ 2×', sqlite?.vsPeer, (v) => v >= 2);
+  add('client_credentials p99 at 32 connections (SQLite)', '< 20 ms', sqlite?.p99, (v) => v < 20, 0, ' ms');
+  const intro = (scenarios.introspection ?? []).find((r) => r.target === 'Clavis (SQLite)');
+  add('introspection, SQLite / bare limit', '≥ 0.75×', intro?.vsLimit, (v) => v >= 0.75);
+  if (sqlite?.runs.length && pgRow?.runs.length) {
+    const n = Math.min(sqlite.runs.length, pgRow.runs.length);
+    add(
+      'client_credentials, PostgreSQL / SQLite',
+      '≥ 0.8×',
+      median(Array.from({ length: n }, (_, i) => pgRow.runs[i]!.rps / sqlite.runs[i]!.rps)),
+      (v) => v >= 0.8,
+    );
+  } else add('client_credentials, PostgreSQL / SQLite', '≥ 0.8×', null, () => false);
+  const verifier = results.verifier as { sdkVsRaw?: number } | undefined;
+  add(
+    'SDK verifier / jose.jwtVerify',
+    '≥ 0.9×',
+    typeof verifier === 'object' ? verifier?.sdkVsRaw : null,
+    (v) => v >= 0.9,
+  );
+  const startup = results.startup as
+    | { sqlite?: { medianExistingDbReadyMs?: number; idleRssMB?: number } }
+    | undefined;
+  add(
+    'start to ready, existing SQLite database',
+    '≤ 1000 ms',
+    startup?.sqlite?.medianExistingDbReadyMs,
+    (v) => v <= 1000,
+    0,
+    ' ms',
+  );
+  add('idle RSS (SQLite)', '≤ 100 MB', startup?.sqlite?.idleRssMB, (v) => v <= 100, 0, ' MB');
+  const seededRatio = (results.seeded as { seededOverEmpty?: number } | undefined)?.seededOverEmpty;
+  add(
+    'client_credentials, seeded (100k apps, 1M refresh tokens) / empty',
+    '≥ 0.9×',
+    seededRatio,
+    (v) => v >= 0.9,
+  );
+  const scaling = results.scaling as { w2OverW1?: number } | string | undefined;
+  add(
+    'cluster: 2 workers / 1 worker (reported, no target)',
+    '—',
+    typeof scaling === 'object' ? scaling?.w2OverW1 : null,
+    () => true,
+  );
+  const markdown = [
+    '### targets',
+    '',
+    '| target | goal | measured | met |',
+    '| --- | --- | ---: | --- |',
+    ...rows.map(
+      (g) =>
+        `| ${g.target} | ${g.goal} | ${g.measured} | ${g.met === null ? '—' : g.met ? 'yes' : '**no**'} |`,
+    ),
+  ].join('\n');
+  return { rows, markdown };
+}
+
+/** Replaces the README's Performance block (between the bench markers) with this run's tables. */
+function updateReadme(markdown: string): void {
+  const path = join(repoRoot, 'README.md');
+  const readme = readFileSync(path, 'utf8');
+  const start = '<!-- bench:start -->';
+  const end = '<!-- bench:end -->';
+  const a = readme.indexOf(start);
+  const b = readme.indexOf(end);
+  if (a === -1 || b < a) {
+    log('README.md has no bench markers; not updated');
+    return;
+  }
+  const body = markdown.replace(/^### /gm, '#### ');
+  writeFileSync(path, `${readme.slice(0, a + start.length)}\n${body}\n${readme.slice(b)}`);
+  log('README.md Performance section updated');
 }
 
 // ------------------------------------------------------------------------------------- output helpers
@@ -807,12 +917,16 @@ async function main(): Promise<number> {
       `### seeded vs empty (client_credentials): ${fmt((results.seeded as { seededOverEmpty: number }).seededOverEmpty, 3)}× — ${JSON.stringify((results.seeded as { seed: unknown }).seed)}`,
       '',
     );
+  const goals = targetTable(results, scenarios);
+  results.targets = goals.rows;
+  md.push(goals.markdown, '');
   md.push(
     failed
       ? '**RESULT: FAILED (errors or bad responses during a run)**'
       : 'RESULT: ok (every response checked)',
   );
   results.markdown = md.join('\n');
+  if (writeReadme && !quick) updateReadme(results.markdown as string);
 
   mkdirSync(resolve(outPath, '..'), { recursive: true });
   writeFileSync(outPath, `${JSON.stringify(results, null, 2)}\n`);
