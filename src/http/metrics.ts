@@ -37,12 +37,19 @@ export function createMetrics(): Metrics {
 }
 
 export async function metricsRoutes(app: FastifyInstance, metrics: Metrics): Promise<void> {
-  app.addHook('onResponse', async (request, reply) => {
+  // One labelled child per method, route and status, kept, so a response costs one observation and no
+  // label hashing; a callback-style hook, since it runs on every response.
+  const children = new Map<string, ReturnType<Metrics['requests']['labels']>>();
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    metrics.requests.observe(
-      { method: request.method, route, status: String(reply.statusCode) },
-      reply.elapsedTime / 1000,
-    );
+    const key = `${request.method} ${reply.statusCode} ${route}`;
+    let child = children.get(key);
+    if (child === undefined) {
+      child = metrics.requests.labels({ method: request.method, route, status: String(reply.statusCode) });
+      if (children.size < 2000) children.set(key, child);
+    }
+    child.observe(reply.elapsedTime / 1000);
+    done();
   });
   app.get('/metrics', { logLevel: 'warn' }, async (_req, reply) =>
     reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),

@@ -50,7 +50,8 @@ export function allowFormRedirectTo(reply: FastifyReply, redirectUri: string): v
  * `frame-ancestors 'none'` too, and never sniffable content.
  */
 export function registerSecurityHeaders(app: FastifyInstance, options: { https: boolean }): void {
-  app.addHook('onSend', async (_req, reply, payload) => {
+  // A callback-style hook, not an async one: it runs on every response, the token endpoint's included.
+  app.addHook('onSend', (_req, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
@@ -64,6 +65,6 @@ export function registerSecurityHeaders(app: FastifyInstance, options: { https: 
     } else if (!reply.hasHeader('content-security-policy'))
       reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
     if (options.https) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
-    return payload;
+    done(null, payload);
   });
 }

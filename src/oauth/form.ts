@@ -28,6 +28,8 @@ export class Params {
 }
 
 function decode(component: string): string {
+  // Most names and many values have nothing to decode.
+  if (component.indexOf('%') === -1 && component.indexOf('+') === -1) return component;
   // WHATWG / HTML form encoding: '+' is a space.
   return decodeURIComponent(component.replace(/\+/g, ' '));
 }
