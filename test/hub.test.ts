@@ -563,3 +563,50 @@ describe('app page: delete confirmation, status words, audit actors', () => {
     expect(audit.html).toContain(`by the app itself (client_id ${clientId})`);
   });
 });
+
+describe('phone width and browser error pages', () => {
+  it('the stylesheet keeps phone-width pages inside the screen (audit list, secret value, tabs)', async () => {
+    const page = await (await signup()).b.get('/apps');
+    const css = await (
+      await fetch(`${ts.url}${/href="(\/assets\/hub\.[0-9a-f]+\.css)"/.exec(page.html)![1]}`)
+    ).text();
+    expect(css).toMatch(/\.audit-list li \{[^}]*minmax\(0, 1fr\)/);
+    expect(css).toMatch(/textarea\.secret-value \{[^}]*overflow-wrap: anywhere/);
+    expect(css).toMatch(/\.tabs \{ flex-wrap: wrap/);
+    expect(css).toMatch(/\.topbar \.user-chip \{ order: 2/);
+  });
+
+  it('browsers get HTML 404 and 413 pages; protocol and API paths keep their JSON errors', async () => {
+    const html = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+    const nope = await fetch(`${ts.url}/nope`, { headers: html });
+    expect(nope.status).toBe(404);
+    expect(nope.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(nope.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(nope.headers.get('content-security-policy')).toContain("style-src 'self'");
+    expect(await nope.text()).toContain('Page not found');
+    for (const path of ['/api/v1/nope', '/oauth/nope', '/.well-known/nope']) {
+      const r = await fetch(`${ts.url}${path}`, { headers: html });
+      expect(r.status, path).toBe(404);
+      expect(r.headers.get('content-type'), path).toMatch(/json/);
+    }
+    expect((await fetch(`${ts.url}/nope`)).headers.get('content-type')).toMatch(/json/);
+
+    const { b } = await signup();
+    const form = parseForms((await b.get('/apps/new')).html).find((f) => f.action === '/apps/new')!;
+    const big = new URLSearchParams({ ...form.fields, name: 'x'.repeat(300_000) }).toString();
+    const cookie = [...b.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    const post = (path: string) =>
+      fetch(`${ts.url}${path}`, {
+        method: 'POST',
+        headers: { ...html, cookie, 'content-type': 'application/x-www-form-urlencoded' },
+        body: big,
+      });
+    const tooBig = await post('/apps/new');
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await tooBig.text()).toContain('The form was too large');
+    const api = await post('/api/v1/apps');
+    expect(api.status).toBe(413);
+    expect(api.headers.get('content-type')).toMatch(/json/);
+  });
+});

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services.js';
 import { hubAssetRoutes } from './assets/index.js';
+import { registerBrowserErrorPages } from './error-pages.js';
 import { adminRoutes } from './pages/admin.js';
 import { auditTabRoutes } from './pages/app-audit.js';
 import { basicTabRoutes } from './pages/app-basic.js';
@@ -14,6 +15,7 @@ import { signupRoutes } from './pages/signup.js';
  * Every action calls the same domain functions as the management API, with the same Actor.
  */
 export async function hubRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  registerBrowserErrorPages(app);
   await hubAssetRoutes(app);
   await signupRoutes(app, services);
   await appsRoutes(app, services);

@@ -51,29 +51,31 @@ export function Layout({ title, children, user, csrf, narrow, nav, active, wide,
             </span>
             Clavis
           </a>
-          <nav aria-label="Main">
-            {links.map((n) => (
-              <a
-                href={n.href}
-                key={n.href}
-                class="nav-link"
-                aria-current={active && n.href === active ? 'page' : undefined}
-              >
-                {n.label}
-              </a>
-            ))}
-            {user ? (
-              <span class="user-chip">
-                <span class="muted small user-email">{user.email}</span>
-                <form method="post" action="/logout" class="inline-form">
-                  <input type="hidden" name="csrf" value={csrf ?? ''} />
-                  <button type="submit" class="btn-link">
-                    Sign out
-                  </button>
-                </form>
-              </span>
-            ) : null}
-          </nav>
+          {links.length > 0 ? (
+            <nav aria-label="Main">
+              {links.map((n) => (
+                <a
+                  href={n.href}
+                  key={n.href}
+                  class="nav-link"
+                  aria-current={active && n.href === active ? 'page' : undefined}
+                >
+                  {n.label}
+                </a>
+              ))}
+            </nav>
+          ) : null}
+          {user ? (
+            <span class="user-chip">
+              <span class="muted small user-email">{user.email}</span>
+              <form method="post" action="/logout" class="inline-form">
+                <input type="hidden" name="csrf" value={csrf ?? ''} />
+                <button type="submit" class="btn-link">
+                  Sign out
+                </button>
+              </form>
+            </span>
+          ) : null}
         </header>
         <main id="main">
           <div class={narrow ? 'container narrow' : wide ? 'container wide' : 'container'}>{children}</div>

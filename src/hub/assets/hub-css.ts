@@ -17,8 +17,10 @@ export const HUB_CSS = `
   padding: .45rem .7rem; border-radius: 8px; }
 .topbar nav a.nav-link:hover { color: var(--text); background: var(--surface-2); }
 .topbar nav a.nav-link[aria-current=page] { color: var(--primary); background: var(--primary-soft); }
-.topbar nav .user-chip { display: inline-flex; align-items: center; gap: .5rem; padding-left: .75rem;
+.topbar nav { margin-left: auto; }
+.topbar .user-chip { display: inline-flex; align-items: center; gap: .5rem; padding-left: .75rem;
   border-left: 1px solid var(--border); }
+.topbar > .brand + .user-chip { margin-left: auto; border-left: 0; }
 .container.wide { max-width: 1120px; }
 .page-head { display: flex; align-items: flex-end; justify-content: space-between; gap: 1rem; flex-wrap: wrap;
   margin-bottom: 1.25rem; }
@@ -93,12 +95,16 @@ dialog.modal::backdrop { background: rgba(15,18,25,.55); }
 .modal-body .actions { justify-content: flex-end; }
 .secret-box { display: flex; gap: .5rem; align-items: stretch; margin: .75rem 0 1rem; }
 .secret-box input { font-family: var(--mono) !important; font-size: .92rem !important; background: var(--surface-2) !important; }
+.secret-box textarea.secret-value { flex: 1 1 auto; min-width: 0; min-height: 0; resize: none; field-sizing: content;
+  font-family: var(--mono); font-size: .92rem; line-height: 1.45; background: var(--surface-2);
+  overflow-wrap: anywhere; word-break: break-all; white-space: pre-wrap; }
 .kv { display: grid; grid-template-columns: max-content 1fr; gap: .35rem 1rem; margin: 0 0 1rem; }
 .kv dt { color: var(--muted); }
 .kv dd { margin: 0; }
 .audit-list { list-style: none; margin: 0; padding: 0; }
-.audit-list li { display: grid; grid-template-columns: 12px 1fr auto; gap: .9rem; padding: .8rem 0;
+.audit-list li { display: grid; grid-template-columns: 12px minmax(0, 1fr) auto; gap: .9rem; padding: .8rem 0;
   border-bottom: 1px solid var(--border); }
+.audit-list li > div { min-width: 0; overflow-wrap: anywhere; }
 .audit-list li:last-child { border-bottom: 0; }
 .audit-dot { width: 10px; height: 10px; border-radius: 50%; background: var(--primary); margin-top: .45rem; }
 .audit-dot.dot-secret { background: var(--warn); }
@@ -120,9 +126,10 @@ dialog.modal::backdrop { background: rgba(15,18,25,.55); }
 .inline-fields select { width: auto; padding: .35rem .5rem; }
 @media (max-width: 760px) {
   .topbar { flex-wrap: wrap; gap: .4rem; padding: .5rem .75rem; }
-  .topbar nav { gap: .25rem; width: 100%; }
-  .topbar nav .user-chip { border-left: 0; padding-left: 0; margin-left: auto; }
-  .topbar nav .user-email { display: none; }
+  /* Brand and "Sign out" share the first row; the section links get a row of their own. */
+  .topbar .user-chip { order: 2; border-left: 0; padding-left: 0; margin-left: auto; }
+  .topbar nav { order: 3; gap: .25rem; width: 100%; margin-left: 0; }
+  .topbar .user-email { display: none; }
   .grid-2 { grid-template-columns: 1fr; }
   .id-row { grid-template-columns: 1fr auto; }
   .id-row .id-label { grid-column: 1 / 3; }
@@ -140,6 +147,13 @@ dialog.modal::backdrop { background: rgba(15,18,25,.55); }
     font-size: .75rem; font-weight: 600; text-transform: uppercase; letter-spacing: .04em; }
   table.data td.actions-cell { text-align: left; }
   .secret-box { flex-direction: column; }
+  /* Tabs wrap onto a second line rather than being clipped. */
+  .tabs { flex-wrap: wrap; overflow-x: visible; border-bottom: 0; gap: .4rem; }
+  .tabs a { border: 1px solid var(--border); border-radius: 999px; padding: .4rem .85rem; margin-bottom: 0;
+    white-space: normal; }
+  .tabs a[aria-current=page] { background: var(--primary-soft); border-color: var(--primary); }
+  .audit-list li { grid-template-columns: 12px minmax(0, 1fr); }
+  .audit-list li time { grid-column: 2; margin-top: -.6rem; }
   dialog.modal .actions .btn { flex: 1 1 100%; }
 }
 `;
