@@ -45,16 +45,21 @@ function ErrorPage({ title, message }: { title: string; message: string }) {
  * for requests that accept text/html, and never on protocol or API paths.
  */
 export function registerBrowserErrorPages(app: FastifyInstance): void {
-  app.addHook('onSend', async (request, reply, payload) => {
+  // A callback-style hook that returns at once for other statuses: it runs on every response, the token
+  // endpoint's included, so it must not cost a promise or a header lookup there.
+  app.addHook('onSend', (request, reply, payload, done) => {
     const page = PAGES[reply.statusCode];
-    if (!page) return payload;
-    if (!String(reply.getHeader('content-type') ?? '').startsWith('application/problem+json')) return payload;
-    if (!wantsHtml(request)) return payload;
+    if (
+      !page ||
+      !String(reply.getHeader('content-type') ?? '').startsWith('application/problem+json') ||
+      !wantsHtml(request)
+    )
+      return done(null, payload);
     reply
       .header('content-type', 'text/html; charset=utf-8')
       .header('cache-control', 'no-store')
       .header('content-security-policy', PAGE_CSP)
       .removeHeader('content-length');
-    return `<!doctype html>${render(ErrorPage(page))}`;
+    done(null, `<!doctype html>${render(ErrorPage(page))}`);
   });
 }
