@@ -2,9 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import type { DatabaseConfig } from '../config/config.js';
 import { migrationProvider } from './migrations/index.js';
+import { pgModule } from './pg-module.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
@@ -24,7 +25,7 @@ export interface DatabaseHandle {
 const pgTypes = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === 20 && format !== 'binary') return (v: string) => Number(v);
-    return pg.types.getTypeParser(oid, format);
+    return pgModule().types.getTypeParser(oid, format);
   },
 };
 
@@ -73,7 +74,7 @@ export function openDatabase(
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     return { db, kind: 'sqlite', sqlite, close: () => db.destroy() };
   }
-  const pool = new pg.Pool({
+  const pool = new (pgModule().Pool)({
     connectionString: config.url,
     max: options.poolSize ?? 10,
     types: pgTypes,

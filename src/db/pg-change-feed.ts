@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { type ChangeFeed, type ChangeTopic, LocalChangeFeed } from '../domain/change-feed.js';
 import type { Db } from './database.js';
+import { pgModule } from './pg-module.js';
 
 const CHANNEL = 'clavis_changes';
 
@@ -29,7 +30,7 @@ export class PgChangeFeed implements ChangeFeed {
   }
 
   async start(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url });
+    const client = new (pgModule().Client)({ connectionString: this.url });
     client.on('notification', (msg) => {
       if (msg.channel !== CHANNEL || !msg.payload) return;
       const sep = msg.payload.indexOf(':');
