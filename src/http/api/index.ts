@@ -1,11 +1,11 @@
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../services.js';
 import { adminRoutes } from './admin.js';
 import { appRoutes } from './apps.js';
 import { CSRF_HEADER } from './auth.js';
+import { docsRoutes } from './docs.js';
 import { type ApiInstance, authOnce } from './context.js';
 import { ApiProblem } from './errors.js';
 import { purgeIdempotencyKeys } from './idempotency.js';
@@ -112,11 +112,7 @@ export async function managementApiRoutes(app: FastifyInstance, services: Servic
         },
         refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
       });
-      await api.register(swaggerUi, {
-        routePrefix: '/docs',
-        indexPrefix: '/api',
-        uiConfig: { deepLinking: true, validatorUrl: null } as Record<string, unknown>,
-      });
+      docsRoutes(api, '/api/docs', () => api.swagger());
       api.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) =>
         reply.header('content-type', 'application/json; charset=utf-8').send(api.swagger()),
       );
