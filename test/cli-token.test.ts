@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, lines, runCli, tempConfigDir } from './helpers/cli.js';
 import { freePort, startTestServer, type TestServer } from './helpers/server.js';
@@ -157,5 +158,110 @@ describe('clavis token', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Examples:/);
     expect(r.stdout).toMatch(/--client-secret-stdin/);
+  });
+
+  it('--json: an error is also a JSON object on stdout, the one-line message stays on stderr', async () => {
+    const r = await runCli(['token', '--server', ts.url, '--json'], {
+      env: { ...env, CLAVIS_CLIENT_SECRET: 'wrong' },
+    });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toEqual({
+      error: 'invalid_client',
+      message: expect.stringMatching(/invalid_client.*Check the client id and secret/),
+      exit_code: 1,
+    });
+    expect(lines(r.stderr)).toEqual([
+      expect.stringMatching(/^clavis: the token request failed \(invalid_client/),
+    ]);
+
+    const port = await freePort();
+    const down = await runCli(['token', '--server', `http://127.0.0.1:${port}`, '--json'], {
+      env: { ...env, CLAVIS_CLIENT_SECRET: 'x' },
+    });
+    expect(down.code).toBe(2);
+    expect(JSON.parse(down.stdout)).toMatchObject({ error: 'unreachable', exit_code: 2 });
+  });
+
+  it.skipIf(!existsSync('/usr/bin/script'))(
+    '--client-secret-stdin on a terminal prompts without echoing instead of reading an echoed line',
+    async () => {
+      const child = spawn(
+        '/usr/bin/script',
+        [
+          '-qec',
+          `"${process.execPath}" "${CLI}" token --server ${ts.url} --client-secret-stdin`,
+          '/dev/null',
+        ],
+        { env: { ...process.env, ...env, CLAVIS_CLIENT_SECRET: '' } },
+      );
+      let out = '';
+      const done = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const prompted = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 10_000);
+        child.stdout.on('data', (d) => {
+          out += d;
+          if (out.includes('Client secret: ')) {
+            clearTimeout(timer);
+            resolve(true);
+          }
+        });
+      });
+      if (!prompted) child.kill('SIGKILL');
+      expect(prompted).toBe(true);
+      child.stdin.write(`${ts.bootstrapClient.secret}\r`);
+      expect(await done).toBe(0);
+      expect(out).not.toContain(ts.bootstrapClient.secret);
+      expect(out).toMatch(/^ey[\w-]+\.[\w-]+\.[\w-]+\s*$/m);
+    },
+  );
+});
+
+describe('clavis token against other servers', () => {
+  let mock: Server;
+  let base: string;
+  let mode: 'json' | 'html200' = 'json';
+  beforeAll(async () => {
+    mock = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      if (path.startsWith('/.well-known/')) {
+        // An issuer with a trailing slash, as Auth0 spells them (https://TENANT.auth0.com/).
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify({ issuer: `${base}/`, token_endpoint: `${base}/token` }));
+      }
+      if (path === '/token') {
+        if (mode === 'html200') {
+          res.writeHead(200, { 'content-type': 'text/html' });
+          return res.end('<html><body>Welcome to nginx!</body></html>');
+        }
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(
+          JSON.stringify({ access_token: 'opaque-token', token_type: 'Bearer', expires_in: 60 }),
+        );
+      }
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => mock.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(mock.address() as { port: number }).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => mock.close(() => resolve())));
+
+  it('--issuer is passed through unchanged: a trailing slash is part of the issuer (RFC 8414 §3.3)', async () => {
+    mode = 'json';
+    const r = await runCli(['token', '--issuer', `${base}/`, '--client-id', 'svc'], {
+      env: { CLAVIS_CONFIG_DIR: env.CLAVIS_CONFIG_DIR!, CLAVIS_CLIENT_SECRET: 's' },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('opaque-token\n');
+  });
+
+  it('a token endpoint answering 200 with HTML is a server error (exit 2)', async () => {
+    mode = 'html200';
+    const r = await runCli(['token', '--token-endpoint', `${base}/token`, '--client-id', 'svc', '--json'], {
+      env: { CLAVIS_CONFIG_DIR: env.CLAVIS_CONFIG_DIR!, CLAVIS_CLIENT_SECRET: 's' },
+    });
+    expect(r.code).toBe(2);
+    expect(lines(r.stderr)).toEqual([expect.stringMatching(/^clavis: the token request failed: .*non-JSON/)]);
+    expect(JSON.parse(r.stdout)).toMatchObject({ error: 'server_error', exit_code: 2 });
   });
 });

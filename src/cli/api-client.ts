@@ -7,7 +7,14 @@ import {
   UnexpectedResponseError,
 } from '@clavis/client';
 import type { Command } from 'commander';
-import { getLogin, normalizeServer, readCredentials, type SavedLogin, saveLogin } from './credentials.js';
+import {
+  getLogin,
+  normalizeServer,
+  readCredentials,
+  type SavedLogin,
+  saveLogin,
+  withCredentialsLock,
+} from './credentials.js';
 import { CliError, EXIT_SERVER, EXIT_USER } from './output.js';
 
 export const DEFAULT_SERVER = 'http://localhost:8080';
@@ -36,7 +43,11 @@ export function resolveServer(flag: string | undefined): string {
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('scheme');
     return normalizeServer(raw);
   } catch {
-    throw new CliError(`--server ${raw} is not an http(s) URL (e.g. https://auth.example.com).`);
+    throw new CliError(
+      `--server ${raw} is not an http(s) URL (e.g. https://auth.example.com).`,
+      EXIT_USER,
+      'usage',
+    );
   }
 }
 
@@ -95,6 +106,7 @@ export function unreachable(url: string, err: unknown): CliError {
   return new CliError(
     `cannot reach ${origin} (${reason}). Is the server running? Check --server.`,
     EXIT_SERVER,
+    'unreachable',
   );
 }
 
@@ -119,23 +131,42 @@ export function oauthFailure(err: unknown, url: string, what: string): unknown {
             ? ' The client may not use this grant.'
             : '';
     const code = err.status !== undefined && err.status >= 500 ? EXIT_SERVER : EXIT_USER;
-    return new CliError(`${what} failed (${err.error}${desc}).${hint}`, code);
+    return new CliError(`${what} failed (${err.error}${desc}).${hint}`, code, err.error);
   }
   if (err instanceof DiscoveryError) {
     const cause = (err as { cause?: unknown }).cause;
     if (cause instanceof NetworkError) return unreachable(url, cause);
     return new CliError(
       `${err.message}. Check --issuer/--server, or pass --token-endpoint URL for servers without RFC 8414 metadata.`,
+      EXIT_USER,
+      'discovery_failed',
     );
   }
-  if (err instanceof UnexpectedResponseError)
-    return new CliError(
-      `${what} failed: ${err.message}.`,
-      err.status >= 500 || err.status === 0 ? EXIT_SERVER : EXIT_USER,
-    );
-  if (err instanceof AuthorizationResponseError) return new CliError(`${what} failed: ${err.message}.`);
+  if (err instanceof UnexpectedResponseError) {
+    // A success status with a body that is not a token response, or a 5xx, is the server's fault; other
+    // statuses (a 404 page, a redirect) mostly mean a wrong URL.
+    const serverFault = err.status >= 500 || err.status === 0 || (err.status >= 200 && err.status < 300);
+    return serverFault
+      ? new CliError(
+          `${what} failed: ${err.message}. The server is misbehaving: try again later or check its logs.`,
+          EXIT_SERVER,
+          'server_error',
+        )
+      : new CliError(`${what} failed: ${err.message}. Check the URL.`, EXIT_USER, 'unexpected_response');
+  }
+  if (err instanceof AuthorizationResponseError)
+    return new CliError(`${what} failed: ${err.message}.`, EXIT_USER, 'invalid_callback');
   return err;
 }
+
+const PROBLEM_CODES: Record<number, string> = {
+  400: 'invalid_request',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+  422: 'invalid_request',
+  429: 'rate_limited',
+};
 
 interface Problem {
   title?: string;
@@ -155,25 +186,56 @@ export class ApiClient {
   }
 
   #notLoggedIn(): CliError {
-    return new CliError(`not logged in to ${this.server}. Run \`clavis login --server ${this.server}\`.`);
+    return new CliError(
+      `not logged in to ${this.server}. Run \`clavis login --server ${this.server}\`.`,
+      EXIT_USER,
+      'not_logged_in',
+    );
   }
 
-  /** A valid access token for this server: the saved one, or a refreshed one when it has expired. */
-  async accessToken(forceRefresh = false): Promise<string> {
+  /**
+   * A valid access token for this server: the saved one, or a refreshed one when it has expired (or when
+   * `rejected`, the token the server just refused, is given). Refresh tokens rotate, and presenting one twice
+   * revokes the whole login, so the refresh runs under a lock file shared by all clavis processes, and the
+   * saved login is read again once the lock is held: if another process refreshed meanwhile, its tokens are used.
+   */
+  async accessToken(rejected?: string): Promise<string> {
     const login = this.#login ?? getLogin(this.server);
     if (!login) throw this.#notLoggedIn();
     this.#login = login;
-    const expired = login.expires_at !== undefined && login.expires_at - 30_000 <= Date.now();
-    if (!expired && !forceRefresh) return login.access_token;
+    const usable = (l: SavedLogin) =>
+      (l.expires_at === undefined || l.expires_at - 30_000 > Date.now()) && l.access_token !== rejected;
+    if (usable(login)) return login.access_token;
     if (!login.refresh_token)
       throw new CliError(
         `your token for ${this.server} has expired. Run \`clavis login --server ${this.server}\` again.`,
+        EXIT_USER,
+        'login_expired',
       );
+    return withCredentialsLock(async () => {
+      const current = getLogin(this.server);
+      if (!current) throw this.#notLoggedIn();
+      this.#login = current;
+      if (usable(current)) return current.access_token; // another process has refreshed it
+      if (!current.refresh_token)
+        throw new CliError(
+          `your token for ${this.server} has expired. Run \`clavis login --server ${this.server}\` again.`,
+          EXIT_USER,
+          'login_expired',
+        );
+      const next = await this.#refresh(current, current.refresh_token);
+      saveLogin(next);
+      this.#login = next;
+      return next.access_token;
+    });
+  }
+
+  async #refresh(login: SavedLogin, refreshToken: string): Promise<SavedLogin> {
     let tokens: Awaited<ReturnType<typeof requestToken>>;
     try {
       tokens = await requestToken(
         login.token_endpoint,
-        { grant_type: 'refresh_token', refresh_token: login.refresh_token },
+        { grant_type: 'refresh_token', refresh_token: refreshToken },
         { clientId: login.client_id },
         { idempotent: false, retry: { retries: 1, baseDelayMs: 200 }, timeoutMs: 15_000 },
       );
@@ -181,20 +243,19 @@ export class ApiClient {
       if (err instanceof OAuthError && (err.error === 'invalid_grant' || err.error === 'invalid_client'))
         throw new CliError(
           `your login at ${this.server} has expired or was revoked. Run \`clavis login --server ${this.server}\` again.`,
+          EXIT_USER,
+          'login_expired',
         );
       throw oauthFailure(err, login.token_endpoint, 'refreshing the access token');
     }
-    const next: SavedLogin = {
+    return {
       ...login,
       access_token: tokens.access_token,
-      refresh_token: tokens.refresh_token ?? login.refresh_token,
+      refresh_token: tokens.refresh_token ?? refreshToken,
       expires_at: tokens.expiresAt,
       scope: tokens.scope ?? login.scope,
       saved_at: Date.now(),
     };
-    saveLogin(next);
-    this.#login = next;
-    return next.access_token;
   }
 
   /** Calls the management API; returns the parsed JSON (undefined for 204). Errors become CliErrors. */
@@ -204,7 +265,7 @@ export class ApiClient {
     if (res.status === 401 && this.#login?.refresh_token) {
       // The token may have been revoked or the server's clock differs: one refresh, one retry.
       await res.body?.cancel().catch(() => undefined);
-      token = await this.accessToken(true);
+      token = await this.accessToken(token);
       res = await this.#send(method, path, token, body);
     }
     if (res.status === 204) return undefined as T;
@@ -246,12 +307,22 @@ export class ApiClient {
       return new CliError(
         `the server failed (HTTP ${res.status}): ${full}. Try again later or check the server logs.`,
         EXIT_SERVER,
+        'server_error',
       );
-    if (res.status === 401) return new CliError(`${full}. Run \`clavis login --server ${this.server}\`.`);
+    if (res.status === 401)
+      return new CliError(
+        `${full}. Run \`clavis login --server ${this.server}\`.`,
+        EXIT_USER,
+        'unauthorized',
+      );
     if (res.status === 403 && /scope/i.test(res.headers.get('www-authenticate') ?? ''))
       return new CliError(
-        `${full}. Log in with that scope: \`clavis login --server ${this.server} --scope "clavis:apps clavis:admin"\`.`,
+        `${full}. Log in with that scope: \`clavis login --server ${this.server}${
+          this.#login?.grant === 'client_credentials' ? ` --client-id ${this.#login.client_id}` : ''
+        } --scope "clavis:apps clavis:admin"\`.`,
+        EXIT_USER,
+        'insufficient_scope',
       );
-    return new CliError(`${full}.`);
+    return new CliError(`${full}.`, EXIT_USER, PROBLEM_CODES[res.status] ?? 'request_failed');
   }
 }

@@ -1,5 +1,9 @@
 import type { ApiClient } from './api-client.js';
-import { CliError } from './output.js';
+import { CliError, EXIT_USER } from './output.js';
+
+/** What APP means, for every command that takes one. */
+export const APP_HELP =
+  "APP is the app's client_id (32 hex characters) or its id (a UUID); `clavis apps list` shows both.";
 
 export interface ApiApp {
   id: string;
@@ -37,6 +41,8 @@ export async function resolveApp(api: ApiClient, ref: string): Promise<ApiApp> {
     if (err instanceof CliError && err.exitCode === 1)
       throw new CliError(
         `no app "${ref}" (neither an app id nor a client_id you can manage). Run \`clavis apps list\` to see yours.`,
+        EXIT_USER,
+        'not_found',
       );
     throw err;
   }

@@ -1,6 +1,19 @@
-import { chmodSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { CliError } from './output.js';
 
 /**
  * The CLI's saved logins: `credentials.json` in the user's config directory (`$CLAVIS_CONFIG_DIR`, else
@@ -61,11 +74,20 @@ export function readCredentials(): CredentialsFile {
   }
 }
 
+/** Creates the config directory (mode 0700); its parents get the default mode. */
+function ensureConfigDir(): string {
+  const dir = configDir();
+  if (!existsSync(dir)) {
+    mkdirSync(dirname(dir), { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  }
+  chmodSync(dir, 0o700);
+  return dir;
+}
+
 /** Writes the file atomically (temp file + rename), mode 0600 in a 0700 directory. */
 export function writeCredentials(file: CredentialsFile): void {
-  const dir = configDir();
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  ensureConfigDir();
   const target = credentialsPath();
   const tmp = `${target}.${process.pid}.tmp`;
   writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
@@ -95,4 +117,75 @@ export function removeLogin(server: string): boolean {
   if (Object.keys(file.servers).length === 0) rmSync(credentialsPath(), { force: true });
   else writeCredentials(file);
   return true;
+}
+
+/** The lock file beside credentials.json that serialises refreshes across CLI processes. */
+export function lockPath(env: NodeJS.ProcessEnv = process.env): string {
+  return `${credentialsPath(env)}.lock`;
+}
+
+/** A lock older than this is taken over: its holder hung or died without cleaning up. */
+export const LOCK_STALE_MS = 60_000;
+/** How long to wait for another process's lock before giving up. */
+const LOCK_WAIT_MS = 70_000;
+
+function holderIsGone(path: string): boolean {
+  try {
+    const { pid } = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown };
+    if (typeof pid !== 'number') return false;
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ESRCH';
+    }
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs `fn` holding an exclusive lock on the saved logins: `credentials.json.lock`, created with O_EXCL. A lock
+ * whose holder has exited, or that is older than {@link LOCK_STALE_MS}, is taken over. Concurrent CLI processes
+ * use it so that only one of them presents a (rotating) refresh token; the others wait, then re-read the file.
+ */
+export async function withCredentialsLock<T>(fn: () => Promise<T>): Promise<T> {
+  ensureConfigDir();
+  const path = lockPath();
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  let fd: number | undefined;
+  while (fd === undefined) {
+    try {
+      fd = openSync(path, 'wx', 0o600);
+      writeSync(fd, JSON.stringify({ pid: process.pid, at: Date.now() }));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let seen: { ino: number; mtimeMs: number };
+      try {
+        seen = statSync(path);
+      } catch {
+        continue; // released meanwhile
+      }
+      const age = Date.now() - seen.mtimeMs;
+      // A holder that has just created the file may not have written its pid yet: only trust age then.
+      if (age > LOCK_STALE_MS || (age > 1000 && holderIsGone(path))) {
+        try {
+          // Remove the stale lock only if it is still the same file (not one another waiter just took).
+          if (statSync(path).ino === seen.ino) rmSync(path, { force: true });
+        } catch {}
+        continue;
+      }
+      if (Date.now() > deadline)
+        throw new CliError(
+          `another clavis process holds ${path}. If none is running, delete that file and try again.`,
+        );
+      await new Promise((r) => setTimeout(r, 25 + Math.random() * 50));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    closeSync(fd);
+    rmSync(path, { force: true });
+  }
 }

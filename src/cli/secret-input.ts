@@ -47,15 +47,27 @@ export interface SecretSources {
 }
 
 /**
- * The client secret from, in order: `--client-secret-stdin`, `--client-secret` (with a warning about shell
- * history), `CLAVIS_CLIENT_SECRET`, or a hidden prompt when stdin is a terminal.
+ * The client secret from, in order: `--client-secret-stdin` (a hidden prompt when stdin is a terminal),
+ * `--client-secret` (with a warning about shell history), `CLAVIS_CLIENT_SECRET`, or a hidden prompt when stdin
+ * is a terminal.
  */
 export async function resolveClientSecret(src: SecretSources): Promise<string> {
+  const secret = await findClientSecret(src);
+  if (!secret)
+    throw new CliError(
+      'no client secret. Set CLAVIS_CLIENT_SECRET, pipe it with --client-secret-stdin, or run in a terminal to be prompted.',
+    );
+  return secret;
+}
+
+/** Like {@link resolveClientSecret}, but undefined when no source gives a secret. */
+export async function findClientSecret(src: SecretSources): Promise<string | undefined> {
   let secret: string | undefined;
   if (src.stdin) {
     if (src.flag !== undefined)
       throw new CliError('give the secret either with --client-secret-stdin or --client-secret, not both.');
-    secret = await readStdin();
+    // On a terminal, reading stdin would echo the secret as it is typed: prompt without echo instead.
+    secret = process.stdin.isTTY ? await promptHidden('Client secret: ') : await readStdin();
     if (!secret) throw new CliError('--client-secret-stdin: stdin was empty. Pipe the secret in.');
   } else if (src.flag !== undefined) {
     process.stderr.write(
@@ -68,11 +80,7 @@ export async function resolveClientSecret(src: SecretSources): Promise<string> {
   } else if (process.stdin.isTTY) {
     secret = await promptHidden('Client secret: ');
   }
-  if (!secret)
-    throw new CliError(
-      'no client secret. Set CLAVIS_CLIENT_SECRET, pipe it with --client-secret-stdin, or run in a terminal to be prompted.',
-    );
-  return secret;
+  return secret || undefined;
 }
 
 export function resolveClientId(flag: string | undefined): string {

@@ -2,7 +2,7 @@ import { clientCredentials } from '@clavis/client';
 import type { Command } from 'commander';
 import { oauthFailure, resolveServer } from '../api-client.js';
 import { decodeJwt } from '../format.js';
-import { CliError } from '../output.js';
+import { CliError, EXIT_USER } from '../output.js';
 import { resolveClientId, resolveClientSecret } from '../secret-input.js';
 
 interface TokenOptions {
@@ -24,14 +24,15 @@ The client secret comes from CLAVIS_CLIENT_SECRET, --client-secret-stdin, or a h
 --client-secret flag works too, but the secret then lands in your shell history.
 
 Examples:
-  $ export CLAVIS_CLIENT_ID=orders-service
+  $ export CLAVIS_CLIENT_ID=3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81     # the client_id from \`clavis apps list\`
   $ read -rs CLAVIS_CLIENT_SECRET && export CLAVIS_CLIENT_SECRET
   $ clavis token --server https://auth.example.com --scope contacts:read
   $ curl -H "Authorization: Bearer $(clavis token)" https://api.example.com/contacts
 
   # any RFC 8414 authorization server, or one without metadata
-  $ clavis token --issuer https://login.example.org/realm --client-id svc --client-secret-stdin < secret.txt
-  $ clavis token --token-endpoint https://idp.example.org/oauth2/token --client-id svc --audience https://api.example.com
+  $ clavis token --issuer https://login.example.org/realms/acme --client-id billing-worker --client-secret-stdin < secret.txt
+  $ clavis token --issuer https://acme.eu.auth0.com/ --client-id 8pQw2LrT5yVb --audience https://api.example.com
+  $ clavis token --token-endpoint https://idp.example.org/oauth2/token --client-id billing-worker
 
   # the whole response, or the token's header and claims (decoded, not verified)
   $ clavis token --json
@@ -45,7 +46,10 @@ export function registerTokenCommand(program: Command): void {
     .description(
       'Get an access token with the client credentials grant (from Clavis or any OAuth 2.0 server)',
     )
-    .option('--issuer <url>', 'issuer to discover the token endpoint from (RFC 8414)')
+    .option(
+      '--issuer <url>',
+      'issuer to discover the token endpoint from (RFC 8414), exactly as its metadata spells it',
+    )
     .option('--token-endpoint <url>', 'token endpoint URL, for servers without metadata')
     .option(
       '--server <url>',
@@ -66,7 +70,7 @@ export function registerTokenCommand(program: Command): void {
     .addHelpText('after', EXAMPLES)
     .action(async (opts: TokenOptions) => {
       if (opts.issuer && opts.tokenEndpoint)
-        throw new CliError('give either --issuer or --token-endpoint, not both.');
+        throw new CliError('give either --issuer or --token-endpoint, not both.', EXIT_USER, 'usage');
       if (
         opts.authMethod &&
         opts.authMethod !== 'client_secret_basic' &&
@@ -85,7 +89,8 @@ export function registerTokenCommand(program: Command): void {
       });
       const target = opts.tokenEndpoint
         ? { tokenEndpoint: opts.tokenEndpoint }
-        : { issuer: opts.issuer ? opts.issuer.replace(/\/+$/, '') : resolveServer(opts.server) };
+        : // The issuer is compared exactly with the metadata's (RFC 8414 §3.3): a trailing slash counts.
+          { issuer: opts.issuer ?? resolveServer(opts.server) };
       const source = clientCredentials({
         ...target,
         clientId,
