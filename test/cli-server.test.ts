@@ -1,10 +1,13 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lines, runCli } from './helpers/cli.js';
+import { collect, lines, runCli, spawnCli } from './helpers/cli.js';
 import { createTestDatabase } from './helpers/db.js';
-import { startTestServer, type TestServer } from './helpers/server.js';
+import { freePort, startTestServer, type TestServer } from './helpers/server.js';
+
+const SQLITE = process.env.CLAVIS_TEST_DB !== 'postgres';
 
 // Server-side commands (doctor, backup, keys, migrate) as subprocesses on the test server's database.
 let ts: TestServer;
@@ -73,14 +76,15 @@ describe('server-side commands', () => {
     ]);
   });
 
-  it.skipIf(process.env.CLAVIS_TEST_DB === 'postgres')(
-    'backup writes a consistent copy; an existing target is refused (exit 1)',
+  it.skipIf(!SQLITE)(
+    'backup writes a consistent copy (mode 0600); an existing target is refused (exit 1)',
     async () => {
       const out = join(mkdtempSync(join(tmpdir(), 'clavis-backup-')), 'copy.db');
       const r = await runCli(['backup', out, '--json'], { env });
       expect(r.code).toBe(0);
       expect(JSON.parse(r.stdout)).toMatchObject({ file: out });
       expect(existsSync(out)).toBe(true);
+      expect(statSync(out).mode & 0o777).toBe(0o600);
       // the copy is a working database
       const doctor = await runCli(['doctor', '--json'], {
         env: { ...env, CLAVIS_DATABASE_URL: `sqlite:${out}` },
@@ -91,4 +95,165 @@ describe('server-side commands', () => {
       expect(lines(again.stderr)).toEqual([`clavis: ${out} exists already; choose a new file name.`]);
     },
   );
+
+  it.skipIf(!SQLITE)('backup into a directory that does not exist is a user error (exit 1)', async () => {
+    const r = await runCli(['backup', '/no/such/dir/b.db'], { env });
+    expect(r.code).toBe(1);
+    expect(lines(r.stderr)).toEqual([
+      'clavis: directory /no/such/dir does not exist; create it first (mkdir -p /no/such/dir).',
+    ]);
+  });
+});
+
+describe('doctor is read-only', () => {
+  it('a missing SQLite database: FAIL with what to do, nothing created (no dir, no file, no secret key)', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'clavis-doctor-'));
+    const dir = join(parent, 'nonexist');
+    const r = await runCli(['doctor'], {
+      env: { CLAVIS_DATABASE_URL: `sqlite:${join(dir, 'x.db')}`, CLAVIS_ISSUER: ts.url },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /^FAIL\s+secret key\s+no secret key: set CLAVIS_SECRET_KEY, or restore .*secret\.key/m,
+    );
+    expect(r.stdout).toMatch(
+      new RegExp(`^FAIL\\s+database\\s+no database at ${join(dir, 'x.db')}; check CLAVIS_DATABASE_URL`, 'm'),
+    );
+    expect(r.stdout).not.toMatch(/^ok\s+secret key/m);
+    expect(existsSync(dir)).toBe(false);
+    expect(readdirSync(parent)).toEqual([]);
+  });
+
+  it.skipIf(!SQLITE)(
+    'a restored backup without its secret.key: FAIL secret key, and no new secret.key beside it',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'clavis-restore-'));
+      const copy = join(dir, 'clavis.db');
+      expect((await runCli(['backup', copy], { env })).code).toBe(0);
+      const r = await runCli(['doctor', '--json'], {
+        env: { CLAVIS_DATABASE_URL: `sqlite:${copy}`, CLAVIS_ISSUER: ts.url },
+      });
+      expect(r.code).toBe(1);
+      const report = JSON.parse(r.stdout);
+      expect(report.ok).toBe(false);
+      const byName = Object.fromEntries(
+        report.checks.map((c: { name: string; ok: boolean; detail: string }) => [c.name, c]),
+      );
+      expect(byName['secret key']).toMatchObject({ ok: false });
+      expect(byName['secret key'].detail).toMatch(/restore .*secret\.key from your backup/);
+      expect(byName.database.ok).toBe(true);
+      // nothing written beside the copy: no secret.key, not even SQLite's -wal/-shm files
+      expect(readdirSync(dir)).toEqual(['clavis.db']);
+    },
+  );
+
+  it.skipIf(!SQLITE)('on SQLite the clock check says plainly what it can and cannot check', async () => {
+    const r = await runCli(['doctor', '--json'], { env });
+    const clock = JSON.parse(r.stdout).checks.find((c: { name: string }) => c.name === 'clock');
+    expect(clock.ok).toBe(true);
+    expect(clock.detail).toMatch(
+      /SQLite has no server clock.*only check that no stored timestamp is in the future/,
+    );
+  });
+
+  it.skipIf(SQLITE)('on PostgreSQL the clock check compares with the database server clock', async () => {
+    const r = await runCli(['doctor', '--json'], { env });
+    const clock = JSON.parse(r.stdout).checks.find((c: { name: string }) => c.name === 'clock');
+    expect(clock.ok).toBe(true);
+    expect(clock.detail).toMatch(/^\d+ ms from the database server's clock/);
+  });
+
+  it('a database that cannot be reached is a server error (exit 2)', async () => {
+    const port = await freePort();
+    const r = await runCli(['doctor', '--json'], {
+      env: { ...env, CLAVIS_DATABASE_URL: `postgres://clavis@127.0.0.1:${port}/clavis` },
+    });
+    expect(r.code).toBe(2);
+    const report = JSON.parse(r.stdout);
+    expect(report.exit_code).toBe(2);
+    expect(report.checks.at(-1)).toMatchObject({ name: 'database', ok: false });
+    expect(report.checks.at(-1).detail).toMatch(/cannot reach the database \(connection refused\)/);
+  });
+});
+
+describe('keys on a path that does not exist', () => {
+  it('keys list and keys rotate fail with a user error and create nothing', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'clavis-typo-'));
+    const db = join(parent, 'x', 'typo2.db');
+    for (const cmd of [
+      ['keys', 'list'],
+      ['keys', 'rotate'],
+    ]) {
+      const r = await runCli(cmd, { env: { CLAVIS_DATABASE_URL: `sqlite:${db}` } });
+      expect(r.code, cmd.join(' ')).toBe(1);
+      expect(lines(r.stderr)).toEqual([
+        `clavis: no database at ${db}; check CLAVIS_DATABASE_URL (\`clavis migrate\` creates a new one).`,
+      ]);
+      expect(r.stdout).toBe('');
+    }
+    const json = await runCli(['keys', 'list', '--json'], { env: { CLAVIS_DATABASE_URL: `sqlite:${db}` } });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: 'not_found', exit_code: 1 });
+    expect(readdirSync(parent)).toEqual([]);
+  });
+});
+
+describe('clavis serve', () => {
+  it('a port in use is a user error that suggests setting PORT (exit 1)', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as { port: number };
+    try {
+      const r = await runCli(['serve', '--json'], {
+        env: { ...env, PORT: String(port), HOST: '127.0.0.1' },
+      });
+      expect(r.code).toBe(1);
+      expect(lines(r.stderr)).toEqual([
+        expect.stringMatching(
+          new RegExp(`^clavis: port ${port} on 127\\.0\\.0\\.1 is already in use: .*set PORT`),
+        ),
+      ]);
+      expect(JSON.parse(r.stdout)).toMatchObject({ error: 'port_in_use', exit_code: 1 });
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('--json prints the start-up banner as one JSON line', async () => {
+    const fresh = await createTestDatabase();
+    const port = await freePort();
+    const child = spawnCli(['serve', '--json'], {
+      env: {
+        CLAVIS_DATABASE_URL: fresh.url,
+        CLAVIS_SECRET_KEY: env.CLAVIS_SECRET_KEY,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        CLAVIS_ISSUER: `http://127.0.0.1:${port}`,
+        LOG_LEVEL: 'warn',
+        CLAVIS_BOOTSTRAP_ADMIN_EMAIL: 'ops@clavis.test',
+      },
+    });
+    const result = collect(child, 30_000);
+    try {
+      const banner = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d) => {
+          out += d;
+          const line = out.split('\n').find((l) => l.includes('"token_endpoint"'));
+          if (line) resolve(JSON.parse(line));
+        });
+        child.on('close', () => reject(new Error(`serve exited: ${out}`)));
+      });
+      expect(banner).toMatchObject({
+        issuer: `http://127.0.0.1:${port}`,
+        token_endpoint: `http://127.0.0.1:${port}/oauth/token`,
+        admin_email: 'ops@clavis.test',
+      });
+      expect(typeof banner.generated_admin_password).toBe('string');
+    } finally {
+      child.kill('SIGTERM');
+      await result.catch(() => undefined);
+      await fresh.drop();
+    }
+  });
 });

@@ -1,23 +1,67 @@
 import cluster from 'node:cluster';
+import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { Config } from '../config/config.js';
 import { migrateToLatest, openDatabase } from '../db/database.js';
 import { type BootstrapResult, bootstrap } from '../domain/bootstrap.js';
 import { closeServices, createServices } from '../services.js';
 import { startServer } from '../start.js';
+import { CliError, EXIT_USER } from './output.js';
+
+export interface ServeOptions {
+  /** Print the start-up banner as one JSON object. */
+  json?: boolean | undefined;
+}
+
+/** Turns a listen error (port in use, privileged port) into a user error that says what to do. */
+export function listenFailure(err: unknown, config: Config): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'EADDRINUSE')
+    return new CliError(
+      `port ${config.port} on ${config.host} is already in use: stop the other process or set PORT to a free port (e.g. PORT=${config.port === 8080 ? 8081 : 8080}).`,
+      EXIT_USER,
+      'port_in_use',
+    );
+  if (code === 'EACCES')
+    return new CliError(
+      `no permission to listen on port ${config.port}: set PORT to a port above 1023 (e.g. PORT=8080).`,
+      EXIT_USER,
+      'port_not_permitted',
+    );
+  if (code === 'EADDRNOTAVAIL')
+    return new CliError(
+      `HOST ${config.host} is not an address of this machine: check HOST.`,
+      EXIT_USER,
+      'bad_host',
+    );
+  return err;
+}
+
+/** Fails fast, before migrating anything, when the port cannot be bound. */
+async function probePort(config: Config): Promise<void> {
+  if (config.port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err) => reject(listenFailure(err, config)));
+    probe.listen({ port: config.port, host: config.host, exclusive: true }, () =>
+      probe.close(() => resolve()),
+    );
+  });
+}
 
 /**
  * `clavis serve`: one process, or with `CLAVIS_WORKERS=N` (`auto`: one per core) a cluster whose primary
  * migrates and bootstraps once, then forks N workers sharing the port. Stops cleanly on SIGINT/SIGTERM.
  */
-export async function runServe(config: Config): Promise<void> {
+export async function runServe(config: Config, options: ServeOptions = {}): Promise<void> {
   const workers = config.workers === 0 ? availableParallelism() : config.workers;
-  if (workers > 1 && cluster.isPrimary) return runPrimary(config, workers);
   if (cluster.isWorker) return runWorker(config);
-  return runSingle(config);
+  await probePort(config);
+  if (workers > 1) return runPrimary(config, workers, options);
+  return runSingle(config, options);
 }
 
-async function runPrimary(config: Config, workers: number): Promise<void> {
+async function runPrimary(config: Config, workers: number, options: ServeOptions): Promise<void> {
   // Migrate, bootstrap and create the first signing key once, before any worker starts.
   const db = openDatabase(config.database);
   let boot: BootstrapResult;
@@ -36,7 +80,7 @@ async function runPrimary(config: Config, workers: number): Promise<void> {
   let ready = 0;
   cluster.on('message', (_w, msg: { type?: string; url?: string }) => {
     if (msg?.type === 'listening' && ++ready === workers)
-      printBanner(config, boot, `${msg.url}, ${workers} workers`);
+      printBanner(config, boot, `${msg.url}, ${workers} workers`, msg.url ?? '', options);
   });
   cluster.on('exit', (worker, code) => {
     if (stopping) return;
@@ -78,13 +122,53 @@ function handleSignals(server: Awaited<ReturnType<typeof startServer>>): void {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 }
 
-async function runSingle(config: Config): Promise<void> {
-  const server = await startServer(config);
-  printBanner(config, server.bootstrap, `${server.url}, ${config.database.kind}`);
+async function runSingle(config: Config, options: ServeOptions): Promise<void> {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(config);
+  } catch (err) {
+    throw listenFailure(err, config);
+  }
+  printBanner(config, server.bootstrap, `${server.url}, ${config.database.kind}`, server.url, options);
   handleSignals(server);
 }
 
-function printBanner(config: Config, b: BootstrapResult, where: string): void {
+function printBanner(
+  config: Config,
+  b: BootstrapResult,
+  where: string,
+  url: string,
+  options: ServeOptions = {},
+): void {
+  if (options.json) {
+    process.stdout.write(
+      `${JSON.stringify({
+        issuer: config.issuer,
+        listening: url,
+        database: config.database.kind,
+        workers: config.workers === 0 ? availableParallelism() : config.workers,
+        developer_hub: `${config.issuer}/`,
+        discovery: `${config.issuer}/.well-known/oauth-authorization-server`,
+        token_endpoint: `${config.issuer}/oauth/token`,
+        admin_email: b.adminEmail ?? null,
+        generated_admin_password: b.generatedPassword ?? null,
+        bootstrap_client_id: b.createdClientId ?? null,
+        secret_key_generated: config.secretKeySource === 'generated' ? config.secretKeyFile : null,
+      })}\n`,
+    );
+  } else printBannerText(config, b, where);
+  if (config.secretKeySource === 'generated')
+    console.error(
+      JSON.stringify({
+        level: 40,
+        time: Date.now(),
+        msg: 'CLAVIS_SECRET_KEY is not set: generated a new secret key and saved it in the data directory',
+        file: config.secretKeyFile,
+      }),
+    );
+}
+
+function printBannerText(config: Config, b: BootstrapResult, where: string): void {
   const lines = [''];
   if (config.secretKeySource === 'generated')
     lines.push(
@@ -111,13 +195,4 @@ function printBanner(config: Config, b: BootstrapResult, where: string): void {
   if (b.createdClientId)
     lines.push(`  Bootstrap client created: ${b.createdClientId} (scopes clavis:apps clavis:admin)`);
   process.stdout.write(`${lines.join('\n')}\n\n`);
-  if (config.secretKeySource === 'generated')
-    console.error(
-      JSON.stringify({
-        level: 40,
-        time: Date.now(),
-        msg: 'CLAVIS_SECRET_KEY is not set: generated a new secret key and saved it in the data directory',
-        file: config.secretKeyFile,
-      }),
-    );
 }

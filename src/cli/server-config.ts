@@ -1,0 +1,149 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import { type Config, ConfigError, loadConfig, parseDatabaseUrl } from '../config/config.js';
+import { type DatabaseHandle, isReady, openDatabase } from '../db/database.js';
+import type { Database } from '../db/schema.js';
+import { CliError, EXIT_SERVER, EXIT_USER } from './output.js';
+
+/**
+ * Configuration for commands that inspect or maintain an existing deployment (`doctor`, `keys`, `backup`).
+ * Unlike `loadConfig()` on its own, this never generates a secret key: `secretKey` is undefined when neither
+ * CLAVIS_SECRET_KEY nor the key file exists, and `config.secretKey` then holds a placeholder that must not be
+ * used.
+ */
+export interface ExistingConfig {
+  config: Config;
+  /** Where the secret key comes from; `missing` when there is none. */
+  secretKey: { source: 'env' | 'file' | 'missing'; file?: string };
+}
+
+/** The secret key file `loadConfig()` would use (kept in step with src/config/config.ts). */
+function secretKeyFile(env: NodeJS.ProcessEnv): string {
+  const raw = env.CLAVIS_DATABASE_URL || env.DATABASE_URL || 'sqlite:./data/clavis.db';
+  const database = parseDatabaseUrl(raw, env.CLAVIS_DATABASE_URL ? 'CLAVIS_DATABASE_URL' : 'DATABASE_URL');
+  const dataDir = resolve(
+    env.CLAVIS_DATA_DIR ||
+      (database.kind === 'sqlite' && database.path !== ':memory:' ? dirname(database.path) : './data'),
+  );
+  return resolve(dataDir, 'secret.key');
+}
+
+/** Loads the configuration without creating anything on disk (no data directory, no secret key). */
+export function loadExistingConfig(env: NodeJS.ProcessEnv = process.env): ExistingConfig {
+  if (env.CLAVIS_SECRET_KEY) return { config: loadConfig(env), secretKey: { source: 'env' } };
+  const file = secretKeyFile(env);
+  if (existsSync(file)) {
+    const key = readFileSync(file, 'utf8').trim();
+    let config: Config;
+    try {
+      config = loadConfig({ ...env, CLAVIS_SECRET_KEY: key });
+    } catch (err) {
+      if (err instanceof ConfigError && err.variable === 'CLAVIS_SECRET_KEY')
+        throw new ConfigError(file, err.message.replace(/^CLAVIS_SECRET_KEY: /, ''));
+      throw err;
+    }
+    return {
+      config: { ...config, secretKeySource: 'file', secretKeyFile: file },
+      secretKey: { source: 'file', file },
+    };
+  }
+  // A placeholder, only so that the rest of the configuration is validated.
+  const config = loadConfig({ ...env, CLAVIS_SECRET_KEY: '0'.repeat(64) });
+  return { config: { ...config, secretKeyFile: file }, secretKey: { source: 'missing', file } };
+}
+
+/** One line saying what to do when there is no secret key. */
+export function missingSecretKey(file: string | undefined): string {
+  return `no secret key: set CLAVIS_SECRET_KEY, or restore ${file ?? 'secret.key'} from your backup (a new key cannot decrypt existing signing keys or client secrets)`;
+}
+
+/** Throws a user error when a SQLite database file does not exist (PostgreSQL is checked by connecting). */
+export function requireDatabaseFile(config: Config): void {
+  if (
+    config.database.kind === 'sqlite' &&
+    config.database.path !== ':memory:' &&
+    !existsSync(config.database.path)
+  )
+    throw new CliError(
+      `no database at ${config.database.path}; check CLAVIS_DATABASE_URL (\`clavis migrate\` creates a new one).`,
+      EXIT_USER,
+      'not_found',
+    );
+}
+
+/** Largest SQLite file `openReadOnly` copies into memory (larger ones are opened read-only in place). */
+const MAX_MEMORY_COPY = 256 * 1024 * 1024;
+
+/**
+ * Opens an existing database without writing to it. SQLite: a read-only connection; when no `-wal` file exists
+ * (the database is fully checkpointed), an in-memory copy instead, so not even SQLite's `-wal`/`-shm` side files
+ * are created. PostgreSQL: an ordinary connection (nothing is created by connecting).
+ */
+export function openReadOnly(config: Config): DatabaseHandle {
+  if (config.database.kind !== 'sqlite') return openDatabase(config.database, { poolSize: 1 });
+  requireDatabaseFile(config);
+  const path = config.database.path;
+  let sqlite: SQLite.Database;
+  if (!existsSync(`${path}-wal`) && statSync(path).size <= MAX_MEMORY_COPY) {
+    const bytes = readFileSync(path);
+    // Header bytes 18-19 are 2 in WAL mode; an in-memory copy can only be opened in rollback mode.
+    if (bytes.length >= 20 && bytes[18] === 2 && bytes[19] === 2) bytes[18] = bytes[19] = 1;
+    sqlite = new SQLite(bytes, { readonly: true });
+  } else {
+    sqlite = new SQLite(path, { readonly: true, fileMustExist: true });
+    sqlite.pragma('busy_timeout = 5000');
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, kind: 'sqlite', sqlite, close: () => db.destroy() };
+}
+
+/**
+ * For `keys list|rotate`: the configuration and database of an existing, migrated deployment. Fails with a
+ * user error (exit 1) instead of creating a new deployment when the path is wrong, the secret key is missing
+ * or migrations are pending.
+ */
+export async function openExistingDeployment(): Promise<{ config: Config; handle: DatabaseHandle }> {
+  const { config, secretKey } = loadExistingConfig();
+  requireDatabaseFile(config);
+  if (secretKey.source === 'missing')
+    throw new CliError(`${missingSecretKey(secretKey.file)}.`, EXIT_USER, 'config');
+  const handle = openDatabase(config.database);
+  try {
+    await checkReachable(handle);
+    if (!(await isReady(handle)))
+      throw new CliError(
+        'the database has pending migrations (or is not a Clavis database): run `clavis migrate` first.',
+        EXIT_USER,
+        'migrations_pending',
+      );
+  } catch (err) {
+    await handle.close().catch(() => {});
+    throw err;
+  }
+  return { config, handle };
+}
+
+/** Throws a server error (exit 2) when the database does not answer. */
+export async function checkReachable(handle: DatabaseHandle): Promise<void> {
+  try {
+    await sql`select 1`.execute(handle.db);
+  } catch (err) {
+    throw new CliError(
+      `cannot reach the database (${databaseReason(err)}). Check CLAVIS_DATABASE_URL and that the database server is running.`,
+      EXIT_SERVER,
+      'unreachable',
+    );
+  }
+}
+
+/** A database connection failure in a few words. */
+export function databaseReason(err: unknown): string {
+  const e = err as { code?: string; message?: string; errors?: Array<{ code?: string }> };
+  const code = e?.code ?? e?.errors?.[0]?.code;
+  if (code === 'ECONNREFUSED') return 'connection refused';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'host not found';
+  if (code === 'ETIMEDOUT') return 'timed out';
+  return (e?.message || String(err)).split('\n')[0]!;
+}
