@@ -1,4 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliOptions, lines, runCli, tempConfigDir } from './helpers/cli.js';
@@ -141,6 +142,14 @@ describe('clavis apps', () => {
         'clavis: no app "no-such-app" (neither an app id nor a client_id you can manage). Run `clavis apps list` to see yours.',
       ]);
     }
+    const json = await clavis(['apps', 'show', 'no-such-app', '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual({
+      error: 'not_found',
+      message: expect.stringMatching(/^no app "no-such-app"/),
+      exit_code: 1,
+    });
+    expect(lines(json.stderr)).toHaveLength(1);
   });
 
   it('update changes only the given fields; validation errors show the server detail (exit 1)', async () => {
@@ -208,6 +217,35 @@ describe('clavis apps', () => {
     const noReason = await clavis(['apps', 'reject', other.id]);
     expect(noReason.code).toBe(1);
     expect(noReason.stderr).toMatch(/--reason/);
+  });
+
+  it('the "More:" hint of apps list repeats the filters, so the next page is of the same list', async () => {
+    for (const name of ['Draft one', 'Draft two', 'Draft three'])
+      await clavis([
+        'apps',
+        'create',
+        '--name',
+        name,
+        '--visibility',
+        'public',
+        '--callback-url',
+        'https://drafts.northwind-traders.com/callback',
+      ]);
+    const r = await clavis(['apps', 'list', '--status', 'draft', '--limit', '1', '--server', ts.url]);
+    expect(r.code).toBe(0);
+    expect(lines(r.stdout)).toHaveLength(3); // header, one row, the hint
+    const hint = /^More: clavis (.*)$/m.exec(r.stdout)![1]!;
+    expect(hint).toMatch(
+      new RegExp(
+        `^apps list --status draft --limit 1 --server ${ts.url.replace(/\./g, '\\.')} --cursor \\S+$`,
+      ),
+    );
+    const next = await clavis(hint.split(' '));
+    expect(next.code).toBe(0);
+    const rows = lines(next.stdout).filter((l) => !/^(ID|More:)/.test(l));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatch(/\sdraft\s/);
+    expect(rows[0]).not.toBe(lines(r.stdout)[1]);
   });
 
   describe('clavis secrets', () => {
@@ -293,7 +331,6 @@ describe('errors', () => {
     // a saved login for it, so the commands get as far as the network
     const saved = JSON.parse(readFileSync(join(dir, 'credentials.json'), 'utf8'));
     const other = tempConfigDir();
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(
       join(other, 'credentials.json'),
       JSON.stringify({ servers: { [server]: { ...saved.servers[ts.url], server } } }),
@@ -345,7 +382,6 @@ describe('errors', () => {
     const file = join(dir, 'credentials.json');
     const saved = JSON.parse(readFileSync(file, 'utf8'));
     saved.servers[ts.url].expires_at = Date.now() - 1000;
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(file, JSON.stringify(saved));
     const r = await clavis(['apps', 'list']);
     expect(r.code).toBe(1);
@@ -354,31 +390,137 @@ describe('errors', () => {
     ]);
   });
 
-  it('logout deletes the saved login', async () => {
-    const r = await clavis(['logout']);
+  it('logout after a client credentials login revokes the access token (RFC 7009) and says so', async () => {
+    const file = join(dir, 'credentials.json');
+    const saved = JSON.parse(readFileSync(file, 'utf8')).servers[ts.url];
+    const use = () =>
+      fetch(`${ts.url}/api/v1/apps`, { headers: { authorization: `Bearer ${saved.access_token}` } });
+    expect((await use()).status).toBe(200);
+    const r = await clavis(['logout'], { env: { CLAVIS_CLIENT_SECRET: ts.bootstrapClient.secret } });
+    expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`Logged out of ${ts.url}.\n`);
-    expect(() => statSync(join(dir, 'credentials.json'))).toThrow();
+    expect(r.stdout).toBe(`Logged out of ${ts.url} (access token revoked).\n`);
+    expect((await use()).status).toBe(401);
+    expect(() => statSync(file)).toThrow();
     const again = await clavis(['logout', '--server', ts.url]);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/Not logged in/);
   });
 
-  it('every command has --help with examples', async () => {
+  it('logout without the client secret deletes the login but warns that the token still works', async () => {
+    const other = tempConfigDir();
+    const login = await runCli(
+      ['login', '--server', ts.url, '--client-id', ts.bootstrapClient.id, '--client-secret-stdin'],
+      { env: { CLAVIS_CONFIG_DIR: other }, input: ts.bootstrapClient.secret },
+    );
+    expect(login.code).toBe(0);
+    const r = await runCli(['logout', '--json'], { env: { CLAVIS_CONFIG_DIR: other } });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ server: ts.url, logged_out: true, revoked: false });
+    expect(lines(r.stderr)).toEqual([
+      expect.stringMatching(/^clavis: warning: the access token was NOT revoked .*CLAVIS_CLIENT_SECRET/),
+    ]);
+  });
+
+  it('every command, the top level and the groups included, has --help with examples', async () => {
     const cmds = [
+      [],
+      ['serve'],
+      ['migrate'],
+      ['doctor'],
+      ['backup'],
+      ['keys'],
+      ['keys', 'list'],
+      ['keys', 'rotate'],
+      ['token'],
       ['login'],
       ['logout'],
-      ['apps', 'list'],
-      ['apps', 'create'],
-      ['apps', 'reject'],
-      ['secrets', 'add'],
-      ['secrets', 'revoke'],
+      ['apps'],
+      ...['list', 'create', 'show', 'update', 'delete', 'submit', 'approve', 'reject'].map((c) => [
+        'apps',
+        c,
+      ]),
+      ['secrets'],
+      ...['list', 'add', 'refresh', 'revoke'].map((c) => ['secrets', c]),
     ];
-    const results = await Promise.all(cmds.map((cmd) => runCli([...cmd, '--help'])));
+    const results = [];
+    for (let i = 0; i < cmds.length; i += 6)
+      results.push(...(await Promise.all(cmds.slice(i, i + 6).map((cmd) => runCli([...cmd, '--help'])))));
     for (const [i, r] of results.entries()) {
-      const cmd = cmds[i]!;
-      expect(r.code, cmd.join(' ')).toBe(0);
-      expect(r.stdout, cmd.join(' ')).toMatch(/Examples?:\n {2}\$ clavis /);
+      const cmd = cmds[i]!.join(' ') || '(top level)';
+      expect(r.code, cmd).toBe(0);
+      expect(r.stdout, cmd).toMatch(/Examples?:\n {2}\$ /);
+      expect(r.stdout, cmd).toMatch(/^ {2}\$ .*\bclavis /m);
+      // realistic identifiers only: client_ids are 32 hex characters, ids are UUIDs
+      expect(r.stdout, cmd).not.toMatch(/orders-service|partner-portal|01J9Z/);
+      if (/<app>/.test(r.stdout))
+        expect(r.stdout, cmd).toMatch(/APP is the app's client_id .* `clavis apps list` shows both/);
+    }
+  });
+
+  it('secrets list follows next_cursor until every secret is listed', async () => {
+    const secret = (n: number) => ({
+      id: `5c8e1f3a-7b2d-4e6f-9a0c-00000000000${n}`,
+      hint: `h${n}`,
+      description: `secret ${n}`,
+      created_at: '2026-01-01T00:00:00.000Z',
+      expires_at: null,
+      last_used_at: null,
+      revoked_at: null,
+    });
+    const app = { id: 'a1b2c3d4-0000-4000-8000-000000000001', client_id: '3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81' };
+    const mock = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      res.setHeader('content-type', 'application/json');
+      if (url.pathname === '/api/v1/apps')
+        return res.end(JSON.stringify({ items: [app], next_cursor: null }));
+      if (url.pathname === `/api/v1/apps/${app.id}/secrets`) {
+        const page = url.searchParams.get('cursor');
+        const body =
+          page === null
+            ? { items: [secret(1), secret(2)], next_cursor: 'page-2' }
+            : page === 'page-2'
+              ? { items: [secret(3)], next_cursor: 'page-3' }
+              : { items: [secret(4)], next_cursor: null };
+        return res.end(JSON.stringify(body));
+      }
+      res.statusCode = 404;
+      res.end('{}');
+    });
+    await new Promise<void>((resolve) => mock.listen(0, '127.0.0.1', resolve));
+    const server = `http://127.0.0.1:${(mock.address() as { port: number }).port}`;
+    try {
+      const other = tempConfigDir();
+      writeFileSync(
+        join(other, 'credentials.json'),
+        JSON.stringify({
+          default_server: server,
+          servers: {
+            [server]: {
+              server,
+              grant: 'client_credentials',
+              client_id: 'ci',
+              token_endpoint: `${server}/oauth/token`,
+              access_token: 'token',
+              saved_at: Date.now(),
+            },
+          },
+        }),
+      );
+      const json = await runCli(['secrets', 'list', app.client_id, '--json'], {
+        env: { CLAVIS_CONFIG_DIR: other },
+      });
+      expect(json.stderr).toBe('');
+      expect(JSON.parse(json.stdout).items.map((s: { hint: string }) => s.hint)).toEqual([
+        'h1',
+        'h2',
+        'h3',
+        'h4',
+      ]);
+      const table = await runCli(['secrets', 'list', app.client_id], { env: { CLAVIS_CONFIG_DIR: other } });
+      expect(lines(table.stdout)).toHaveLength(5);
+    } finally {
+      mock.close();
     }
   });
 });

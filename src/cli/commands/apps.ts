@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { ApiClient, type RemoteOptions, remoteOptions } from '../api-client.js';
-import { type ApiApp, resolveApp } from '../apps-resolve.js';
+import { APP_HELP, type ApiApp, resolveApp } from '../apps-resolve.js';
 import { printFields, printSecretBox, splitList } from '../format.js';
-import { CliError, printTable } from '../output.js';
+import { CliError, printTable, shellQuote } from '../output.js';
 
 interface CreatedSecret {
   id: string;
@@ -46,7 +46,7 @@ export function registerAppsCommands(program: Command): void {
     .description('Manage apps (OAuth clients) over the management API')
     .addHelpText(
       'after',
-      '\nAPP is an app id or a client_id.\n\nExamples:\n  $ clavis apps list\n  $ clavis apps create --name "Orders service" --callback-url https://orders.example.com/callback\n  $ clavis apps show orders-service --json',
+      `\n${APP_HELP}\n\nExamples:\n  $ clavis apps list\n  $ clavis apps create --name "Orders service" --callback-url https://orders.example.com/callback\n  $ clavis apps show 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 --json`,
     );
 
   remoteOptions(apps.command('list').description('List the apps you may manage'))
@@ -90,7 +90,17 @@ export function registerAppsCommands(program: Command): void {
           'visibility',
           'client_type',
         ]);
-        if (page.next_cursor) console.log(`\nMore: clavis apps list --cursor ${page.next_cursor}`);
+        if (page.next_cursor) {
+          // The next page needs the same filters, or it would be a page of a different list.
+          const again: string[] = [];
+          if (opts.status) again.push('--status', opts.status);
+          if (opts.visibility) again.push('--visibility', opts.visibility);
+          if (opts.search) again.push('--search', opts.search);
+          if (opts.limit !== '50') again.push('--limit', String(limit));
+          if (opts.server) again.push('--server', api.server);
+          again.push('--cursor', page.next_cursor);
+          console.log(`\nMore: clavis apps list ${again.map(shellQuote).join(' ')}`);
+        }
       },
     );
 
@@ -153,7 +163,7 @@ export function registerAppsCommands(program: Command): void {
   remoteOptions(apps.command('show <app>').description('Show an app'))
     .addHelpText(
       'after',
-      '\nExamples:\n  $ clavis apps show orders-service\n  $ clavis apps show 01J9Z... --json',
+      `\n${APP_HELP}\n\nExamples:\n  $ clavis apps show 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81\n  $ clavis apps show 0b6e2f1c-3d4a-4e5f-8a9b-7c6d5e4f3a2b --json`,
     )
     .action(async (ref: string, opts: RemoteOptions) => {
       const api = ApiClient.from(opts);
@@ -171,7 +181,7 @@ export function registerAppsCommands(program: Command): void {
     .option('--default-scopes <scopes>', 'default scopes')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ clavis apps update orders-service --name "Orders"\n  $ clavis apps update orders-service --scopes "contacts:read contacts:write"',
+      `\n${APP_HELP}\n\nExamples:\n  $ clavis apps update 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 --name "Orders"\n  $ clavis apps update 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 --scopes "contacts:read contacts:write"`,
     )
     .action(
       async (
@@ -208,7 +218,10 @@ export function registerAppsCommands(program: Command): void {
 
   remoteOptions(apps.command('delete <app>').description('Delete an app and revoke all its secrets'))
     .option('--yes', 'confirm (deletion cannot be undone)')
-    .addHelpText('after', '\nExample:\n  $ clavis apps delete orders-service --yes')
+    .addHelpText(
+      'after',
+      `\n${APP_HELP}\n\nExample:\n  $ clavis apps delete 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 --yes`,
+    )
     .action(async (ref: string, opts: RemoteOptions & { yes?: boolean }) => {
       if (!opts.yes) throw confirmNeeded(`deleting ${ref}`);
       const api = ApiClient.from(opts);
@@ -221,7 +234,7 @@ export function registerAppsCommands(program: Command): void {
 
   const transition = (name: string, description: string, path: string, example: string) =>
     remoteOptions(apps.command(`${name} <app>`).description(description))
-      .addHelpText('after', `\nExample:\n  $ ${example}`)
+      .addHelpText('after', `\n${APP_HELP}\n\nExample:\n  $ ${example}`)
       .action(async (ref: string, opts: RemoteOptions) => {
         const api = ApiClient.from(opts);
         const app = await resolveApp(api, ref);
@@ -229,19 +242,24 @@ export function registerAppsCommands(program: Command): void {
         if (opts.json) return console.log(JSON.stringify(updated, null, 2));
         console.log(`${updated.client_id} is now ${updated.status}.`);
       });
-  transition('submit', 'Submit a public app for approval', 'submit', 'clavis apps submit partner-portal');
+  transition(
+    'submit',
+    'Submit a public app for approval',
+    'submit',
+    'clavis apps submit 9d41c07a5be2468f8c3e1a6b0f27d593',
+  );
   transition(
     'approve',
     'Approve an app in review (platform admins, scope clavis:admin)',
     'approve',
-    'clavis apps approve partner-portal',
+    'clavis apps approve 9d41c07a5be2468f8c3e1a6b0f27d593',
   );
 
   remoteOptions(apps.command('reject <app>').description('Reject an app in review (platform admins)'))
     .requiredOption('--reason <text>', "why (shown to the app's owner)")
     .addHelpText(
       'after',
-      '\nExample:\n  $ clavis apps reject partner-portal --reason "The callback URL must be on your own domain."',
+      `\n${APP_HELP}\n\nExample:\n  $ clavis apps reject 9d41c07a5be2468f8c3e1a6b0f27d593 --reason "The callback URL must be on your own domain."`,
     )
     .action(async (ref: string, opts: RemoteOptions & { reason: string }) => {
       const api = ApiClient.from(opts);

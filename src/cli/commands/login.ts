@@ -1,18 +1,27 @@
 import { spawn } from 'node:child_process';
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import {
   type AuthorizationServerMetadata,
   authorizationCode,
   clientCredentials,
+  clientSecretBasic,
   discover,
   OAuthError,
   type TokenSet,
 } from '@clavis/client';
 import type { Command } from 'commander';
 import { oauthFailure, remoteOptions, resolveServer, unreachable } from '../api-client.js';
-import { credentialsPath, getLogin, removeLogin, type SavedLogin, saveLogin } from '../credentials.js';
-import { CliError } from '../output.js';
-import { resolveClientId, resolveClientSecret } from '../secret-input.js';
+import {
+  credentialsPath,
+  getLogin,
+  removeLogin,
+  type SavedLogin,
+  saveLogin,
+  withCredentialsLock,
+} from '../credentials.js';
+import { CliError, EXIT_USER } from '../output.js';
+import { findClientSecret, resolveClientId, resolveClientSecret } from '../secret-input.js';
 
 /** The CLI's public client, created at bootstrap (src/domain/bootstrap.ts). */
 export const CLI_CLIENT_ID = 'clavis-cli';
@@ -38,9 +47,9 @@ Examples:
   $ clavis login --scope "clavis:apps clavis:admin"          # admins: approvals too
   $ clavis login --no-browser                                # print the URL only
 
-  # automation: client credentials, secret from the environment or stdin
-  $ CLAVIS_CLIENT_SECRET=... clavis login --client-id ci-bot
-  $ vault read -field=secret kv/ci-bot | clavis login --client-id ci-bot --client-secret-stdin
+  # automation: client credentials (the client_id from \`clavis apps list\`), secret from the environment or stdin
+  $ CLAVIS_CLIENT_SECRET=... clavis login --client-id 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81
+  $ vault read -field=secret kv/ci-bot | clavis login --client-id 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 --client-secret-stdin
 `;
 
 async function metadataFor(server: string): Promise<AuthorizationServerMetadata> {
@@ -96,8 +105,11 @@ async function browserLogin(
       `Open this URL in your browser to log in to ${server}:\n\n  ${request.url.href}\n\nWaiting for the browser (${timeoutMs / 1000} s)...\n`,
     );
     if (opts.browser !== false && !process.env.CLAVIS_NO_BROWSER) openBrowser(request.url.href);
-    const tokens = await waitForCallback(callback, timeoutMs, async (url) =>
-      oauth.handleCallback(url, { state: request.state, codeVerifier: request.codeVerifier }),
+    const tokens = await waitForCallback(
+      callback,
+      timeoutMs,
+      (url) => sameState(url.searchParams.get('state'), request.state),
+      async (url) => oauth.handleCallback(url, { state: request.state, codeVerifier: request.codeVerifier }),
     );
     return { tokens, clientId: CLI_CLIENT_ID };
   } finally {
@@ -106,9 +118,22 @@ async function browserLogin(
   }
 }
 
+function sameState(got: string | null, expected: string): boolean {
+  if (got === null) return false;
+  const a = Buffer.from(got);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Waits for the browser's redirect to /callback. A request whose `state` is not this login's (another tab, a
+ * stale bookmark, or any local process poking the port) is answered with an error page and ignored: only the
+ * real redirect ends the wait.
+ */
 function waitForCallback(
   server: Server,
   timeoutMs: number,
+  isOurs: (url: URL) => boolean,
   handle: (url: string) => Promise<TokenSet>,
 ): Promise<TokenSet> {
   return new Promise((resolve, reject) => {
@@ -118,6 +143,8 @@ function waitForCallback(
       reject(
         new CliError(
           `no answer from the browser within ${timeoutMs / 1000} s. Run \`clavis login\` again (or raise --timeout).`,
+          EXIT_USER,
+          'timeout',
         ),
       );
     }, timeoutMs);
@@ -125,6 +152,20 @@ function waitForCallback(
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       if (url.pathname !== '/callback' || settled) {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
+        return;
+      }
+      if (!isOurs(url)) {
+        res
+          .writeHead(400, { 'content-type': 'text/html; charset=utf-8', connection: 'close' })
+          .end(
+            page(
+              'Not this login',
+              'This link does not belong to the login the terminal is waiting for (its state does not match), so it was ignored. Use the URL that `clavis login` printed.',
+            ),
+          );
+        process.stderr.write(
+          'clavis: ignored a callback whose state does not match this login; still waiting.\n',
+        );
         return;
       }
       settled = true;
@@ -139,7 +180,7 @@ function waitForCallback(
         (err: unknown) => {
           const mapped =
             err instanceof OAuthError && err.error === 'access_denied'
-              ? new CliError('login was denied in the browser.')
+              ? new CliError('login was denied in the browser.', EXIT_USER, 'access_denied')
               : oauthFailure(err, url.href, 'the login');
           const message = mapped instanceof Error ? mapped.message : String(mapped);
           res
@@ -210,7 +251,7 @@ export function registerLoginCommands(program: Command): void {
         scope: tokens.scope,
         saved_at: Date.now(),
       };
-      saveLogin(login);
+      await withCredentialsLock(async () => saveLogin(login));
       if (opts.json)
         console.log(
           JSON.stringify({
@@ -230,42 +271,104 @@ export function registerLoginCommands(program: Command): void {
     });
 
   remoteOptions(program.command('logout').description('Revoke and delete the saved login for a server'))
-    .addHelpText(
-      'after',
-      '\nExamples:\n  $ clavis logout\n  $ clavis logout --server https://auth.example.com',
-    )
-    .action(async (opts: { server?: string; json?: boolean }) => {
-      const server = resolveServer(opts.server);
-      const login = getLogin(server);
-      if (!login) {
-        if (opts.json) console.log(JSON.stringify({ server, logged_out: false, revoked: false }));
-        else console.log(`Not logged in to ${server}; nothing to do.`);
-        return;
-      }
-      let revoked = false;
-      let warning: string | undefined;
-      // Public client (clavis-cli): the refresh token can be revoked with client_id alone (RFC 7009).
-      if (login.refresh_token && login.revocation_endpoint) {
-        try {
-          const res = await fetch(login.revocation_endpoint, {
-            method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-            body: new URLSearchParams({
-              token: login.refresh_token,
-              token_type_hint: 'refresh_token',
-              client_id: login.client_id,
-            }).toString(),
-            signal: AbortSignal.timeout(15_000),
-          });
-          revoked = res.ok;
-          if (!res.ok) warning = `the server refused to revoke the refresh token (HTTP ${res.status})`;
-        } catch (err) {
-          warning = unreachable(login.revocation_endpoint, err).message;
+    .option('--client-secret-stdin', 'client credentials logins: read the client secret from stdin')
+    .option('--client-secret <secret>', 'client secret (discouraged: it lands in your shell history)')
+    .addHelpText('after', LOGOUT_EXAMPLES)
+    .action(
+      async (opts: {
+        server?: string;
+        json?: boolean;
+        clientSecretStdin?: boolean;
+        clientSecret?: string;
+      }) => {
+        const server = resolveServer(opts.server);
+        const login = getLogin(server);
+        if (!login) {
+          if (opts.json) console.log(JSON.stringify({ server, logged_out: false, revoked: false }));
+          else console.log(`Not logged in to ${server}; nothing to do.`);
+          return;
         }
-      }
-      removeLogin(server);
-      if (warning) process.stderr.write(`clavis: warning: ${warning}; the local login was deleted anyway.\n`);
-      if (opts.json) console.log(JSON.stringify({ server, logged_out: true, revoked }));
-      else console.log(`Logged out of ${server}${revoked ? ' (refresh token revoked)' : ''}.`);
+        let revoked = false;
+        let what = '';
+        let warning: string | undefined;
+        if (!login.revocation_endpoint) {
+          warning = 'the server has no revocation endpoint, so the token stays valid until it expires';
+        } else if (login.grant === 'authorization_code' && login.refresh_token) {
+          // Public client (clavis-cli): revoked with client_id alone (RFC 7009 §2.1); the grant's access
+          // tokens go with it.
+          what = 'refresh token';
+          ({ revoked, warning } = await revokeToken(
+            login.revocation_endpoint,
+            { token: login.refresh_token, token_type_hint: 'refresh_token', client_id: login.client_id },
+            {},
+            what,
+          ));
+        } else if (login.grant === 'client_credentials') {
+          // A confidential client has to authenticate to revoke its token; the secret is never saved.
+          what = 'access token';
+          const secret = await findClientSecret({ flag: opts.clientSecret, stdin: opts.clientSecretStdin });
+          if (secret)
+            ({ revoked, warning } = await revokeToken(
+              login.revocation_endpoint,
+              { token: login.access_token, token_type_hint: 'access_token' },
+              { authorization: clientSecretBasic(login.client_id, secret) },
+              what,
+            ));
+          else
+            warning = `the access token was NOT revoked and works until ${
+              login.expires_at ? new Date(login.expires_at).toISOString() : 'it expires'
+            }: to revoke it, run logout with CLAVIS_CLIENT_SECRET set or --client-secret-stdin`;
+        }
+        await withCredentialsLock(async () => removeLogin(server));
+        if (warning)
+          process.stderr.write(`clavis: warning: ${warning}; the local login was deleted anyway.\n`);
+        if (opts.json) console.log(JSON.stringify({ server, logged_out: true, revoked }));
+        else console.log(`Logged out of ${server}${revoked ? ` (${what} revoked)` : ''}.`);
+      },
+    );
+}
+
+const LOGOUT_EXAMPLES = `
+A browser login's refresh token is revoked (and with it the access token). A client credentials login's
+access token is revoked too when the client secret is given (CLAVIS_CLIENT_SECRET, --client-secret-stdin
+or the prompt); the secret is never saved, so logout asks for it again.
+
+Examples:
+  $ clavis logout
+  $ clavis logout --server https://auth.example.com
+  $ CLAVIS_CLIENT_SECRET=... clavis logout --server https://auth.example.com
+`;
+
+/** Sends one RFC 7009 revocation request; a failure is a warning, since the local login is deleted anyway. */
+async function revokeToken(
+  endpoint: string,
+  params: Record<string, string>,
+  headers: Record<string, string>,
+  what: string,
+): Promise<{ revoked: boolean; warning?: string }> {
+  try {
+    const res = await fetch(endpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+        ...headers,
+      },
+      body: new URLSearchParams(params).toString(),
+      signal: AbortSignal.timeout(15_000),
     });
+    if (res.ok) return { revoked: true };
+    let error = '';
+    try {
+      const body = (await res.json()) as { error?: unknown };
+      if (typeof body.error === 'string') error = ` ${body.error}`;
+    } catch {}
+    const hint = error === ' invalid_client' ? ': check the client secret' : '';
+    return {
+      revoked: false,
+      warning: `the server refused to revoke the ${what} (HTTP ${res.status}${error})${hint}`,
+    };
+  } catch (err) {
+    return { revoked: false, warning: unreachable(endpoint, err).message };
+  }
 }

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { ApiClient, type RemoteOptions, remoteOptions } from '../api-client.js';
-import { resolveApp } from '../apps-resolve.js';
+import { APP_HELP, resolveApp } from '../apps-resolve.js';
 import { printSecretBox } from '../format.js';
-import { CliError, printTable } from '../output.js';
+import { CliError, EXIT_SERVER, printTable } from '../output.js';
 
 interface ApiSecret {
   id: string;
@@ -20,6 +20,30 @@ interface ExpiryOptions {
   expiresInMonths?: string;
   expiresAt?: string;
   neverExpires?: boolean;
+}
+
+/** Every secret of an app, following `next_cursor` page by page. */
+async function listSecrets(api: ApiClient, appId: string): Promise<ApiSecret[]> {
+  const items: ApiSecret[] = [];
+  const seen = new Set<string>();
+  let cursor: string | null = null;
+  do {
+    const q: string = cursor ? `?${new URLSearchParams({ cursor })}` : '';
+    const page: { items: ApiSecret[]; next_cursor?: string | null } = await api.request(
+      'GET',
+      `/apps/${encodeURIComponent(appId)}/secrets${q}`,
+    );
+    items.push(...page.items);
+    cursor = page.next_cursor ?? null;
+    if (cursor && seen.has(cursor))
+      throw new CliError(
+        'the server repeated a page cursor while listing secrets.',
+        EXIT_SERVER,
+        'server_error',
+      );
+    if (cursor) seen.add(cursor);
+  } while (cursor);
+  return items;
 }
 
 function status(s: ApiSecret): string {
@@ -76,21 +100,21 @@ export function registerSecretsCommands(program: Command): void {
     .description("Manage an app's client secrets (a new value is shown once)")
     .addHelpText(
       'after',
-      '\nAPP is an app id or a client_id.\n\nExamples:\n  $ clavis secrets list orders-service\n  $ clavis secrets add orders-service --description "k8s prod" --expires-in-months 12\n  $ clavis secrets refresh orders-service\n  $ clavis secrets revoke orders-service SECRET_ID --yes',
+      `\n${APP_HELP} SECRET-ID is a secret's id from \`clavis secrets list APP\`.\n\nExamples:\n  $ clavis secrets list 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81\n  $ clavis secrets add 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 --description "k8s prod" --expires-in-months 12\n  $ clavis secrets refresh 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81\n  $ clavis secrets revoke 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 5c8e1f3a-7b2d-4e6f-9a0c-1d3e5f7a9b2c --yes`,
     );
 
   remoteOptions(secrets.command('list <app>').description("List an app's secrets (values are never shown)"))
-    .addHelpText('after', '\nExample:\n  $ clavis secrets list orders-service')
+    .addHelpText(
+      'after',
+      `\n${APP_HELP}\n\nExamples:\n  $ clavis secrets list 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81\n  $ clavis secrets list 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 --json | jq -r '.items[] | select(.revoked_at == null) | .id'`,
+    )
     .action(async (ref: string, opts: RemoteOptions) => {
       const api = ApiClient.from(opts);
       const app = await resolveApp(api, ref);
-      const page = await api.request<{ items: ApiSecret[] }>(
-        'GET',
-        `/apps/${encodeURIComponent(app.id)}/secrets`,
-      );
-      if (opts.json) return console.log(JSON.stringify(page, null, 2));
+      const items = await listSecrets(api, app.id);
+      if (opts.json) return console.log(JSON.stringify({ items, next_cursor: null }, null, 2));
       printTable(
-        page.items.map((s) => ({
+        items.map((s) => ({
           ...s,
           hint: `${s.hint}…`,
           status: status(s),
@@ -107,7 +131,7 @@ export function registerSecretsCommands(program: Command): void {
   )
     .addHelpText(
       'after',
-      '\nExamples:\n  $ clavis secrets add orders-service --expires-in-months 12\n  $ clavis secrets add orders-service --json | jq -r .value > secret.txt',
+      `\n${APP_HELP}\n\nExamples:\n  $ clavis secrets add 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 --expires-in-months 12\n  $ clavis secrets add 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 --json | jq -r .value > secret.txt`,
     )
     .action(async (ref: string, opts: RemoteOptions & ExpiryOptions) => {
       const body = expiryBody(opts);
@@ -126,7 +150,7 @@ export function registerSecretsCommands(program: Command): void {
   )
     .addHelpText(
       'after',
-      '\nWithout SECRET-ID, the only active secret is refreshed.\n\nExamples:\n  $ clavis secrets refresh orders-service\n  $ clavis secrets refresh orders-service 01J9Z... --expires-in-months 24',
+      `\n${APP_HELP} Without SECRET-ID (from \`clavis secrets list APP\`), the only active secret is refreshed.\n\nExamples:\n  $ clavis secrets refresh 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81\n  $ clavis secrets refresh 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 5c8e1f3a-7b2d-4e6f-9a0c-1d3e5f7a9b2c --expires-in-months 24`,
     )
     .action(async (ref: string, secretId: string | undefined, opts: RemoteOptions & ExpiryOptions) => {
       const body = expiryBody(opts);
@@ -134,11 +158,7 @@ export function registerSecretsCommands(program: Command): void {
       const app = await resolveApp(api, ref);
       let id = secretId;
       if (!id) {
-        const page = await api.request<{ items: ApiSecret[] }>(
-          'GET',
-          `/apps/${encodeURIComponent(app.id)}/secrets`,
-        );
-        const active = page.items.filter((s) => status(s) === 'active');
+        const active = (await listSecrets(api, app.id)).filter((s) => status(s) === 'active');
         if (active.length !== 1)
           throw new CliError(
             `${app.client_id} has ${active.length} active secrets: name the one to refresh (see \`clavis secrets list ${app.client_id}\`).`,
@@ -163,7 +183,10 @@ export function registerSecretsCommands(program: Command): void {
       .description('Revoke a secret: it fails at once, like a wrong one'),
   )
     .option('--yes', 'confirm (revocation cannot be undone)')
-    .addHelpText('after', '\nExample:\n  $ clavis secrets revoke orders-service 01J9Z... --yes')
+    .addHelpText(
+      'after',
+      `\n${APP_HELP} SECRET-ID is a secret's id from \`clavis secrets list APP\`.\n\nExample:\n  $ clavis secrets revoke 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 5c8e1f3a-7b2d-4e6f-9a0c-1d3e5f7a9b2c --yes`,
+    )
     .action(async (ref: string, secretId: string, opts: RemoteOptions & { yes?: boolean }) => {
       if (!opts.yes)
         throw new CliError(`revoking secret ${secretId} cannot be undone: add --yes to confirm.`);
