@@ -282,6 +282,36 @@ describe('app rules', () => {
 });
 
 describe('management API', () => {
+  it('names each invalid field once, in words', async () => {
+    const api = new ApiClient(ts, await managementToken(ts));
+    const missing = await api.post('/v1/apps', { name: 'x' });
+    expect(missing.status).toBe(400);
+    expect(missing.json.errors).toEqual({
+      visibility: 'is required',
+      client_type: 'is required',
+      callback_url: 'is required',
+    });
+    expect(missing.json.detail).toBe(
+      'Check the request: visibility is required; client_type is required; callback_url is required.',
+    );
+    const wrong = await api.post('/v1/apps', {
+      name: 'x',
+      visibility: 'secret',
+      client_type: 'confidential',
+      callback_url: 'https://app.example/cb',
+    });
+    expect(wrong.json.errors).toEqual({ visibility: 'must be one of: private, public' });
+    const extra = await api.post('/v1/apps', {
+      name: 'x',
+      visibility: 'private',
+      client_type: 'confidential',
+      callback_url: 'https://app.example/cb',
+      colour: 'red',
+    });
+    expect(extra.status).toBe(400);
+    expect(JSON.stringify(extra.json.errors)).toContain('is not a field of this request');
+  });
+
   it('checks credentials before the body: no token and a bad body is 401, not 400', async () => {
     const api = new ApiClient(ts);
     const r = await api.post('/v1/apps', {});

@@ -60,11 +60,15 @@ export function registerErrorHandler(app: FastifyInstance): void {
           (v.params as { missingProperty?: string })?.missingProperty ??
           v.instancePath?.replace(/^\//, '').replace(/\//g, '.') ??
           '';
-        errors[field || 'body'] = v.message ?? 'is invalid';
+        errors[field || (error.validationContext ?? 'body')] ??= v.message ?? 'is invalid';
       }
       p.errors = errors;
       p.status = 400;
       p.title = 'Bad Request';
+      // One sentence a person can act on: each field once, with what is wrong with it.
+      p.detail = `Check the request: ${Object.entries(errors)
+        .map(([field, msg]) => `${field} ${msg}`)
+        .join('; ')}.`;
     }
     return sendProblem(reply, p);
   });

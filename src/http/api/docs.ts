@@ -43,7 +43,9 @@ export function docsRoutes(api: FastifyInstance, prefix: string, spec: () => unk
       url: request.url,
       headers: {
         ...(request.headers['if-none-match'] ? { 'if-none-match': request.headers['if-none-match'] } : {}),
-        ...(request.headers['accept-encoding'] ? { 'accept-encoding': request.headers['accept-encoding'] } : {}),
+        ...(request.headers['accept-encoding']
+          ? { 'accept-encoding': request.headers['accept-encoding'] }
+          : {}),
       },
     });
     reply.code(res.statusCode);

@@ -1,17 +1,17 @@
 import swagger from '@fastify/swagger';
-import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../services.js';
 import { adminRoutes } from './admin.js';
 import { appRoutes } from './apps.js';
 import { CSRF_HEADER } from './auth.js';
-import { docsRoutes } from './docs.js';
 import { type ApiInstance, authOnce } from './context.js';
+import { docsRoutes } from './docs.js';
 import { ApiProblem } from './errors.js';
 import { purgeIdempotencyKeys } from './idempotency.js';
 import { requestAndAuditRoutes } from './requests.js';
 import { OPTIONAL_BODY, Problem } from './schemas.js';
 import { secretRoutes } from './secrets.js';
+import { typeBoxValidator } from './validator.js';
 
 export { registerApiSessionResolver, resolveApiActor } from './auth.js';
 
@@ -32,7 +32,7 @@ export async function managementApiRoutes(app: FastifyInstance, services: Servic
     async (scoped) => {
       const api = scoped.withTypeProvider() as unknown as ApiInstance;
       api.setValidatorCompiler((route) => {
-        const check = TypeBoxValidatorCompiler(route as Parameters<typeof TypeBoxValidatorCompiler>[0]);
+        const check = typeBoxValidator(route);
         // Action endpoints whose body is optional (secret create/refresh, fulfil) accept no body at all.
         if (route.httpPart === 'body' && (route.schema as Record<string, unknown>)[OPTIONAL_BODY] === true)
           return (value: unknown) =>
