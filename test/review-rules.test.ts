@@ -282,6 +282,27 @@ describe('app rules', () => {
 });
 
 describe('management API', () => {
+  it('a refresh event in the audit log names the secrets it replaced; its times are ISO 8601', async () => {
+    const api = new ApiClient(ts, await managementToken(ts));
+    const created = await api.post('/v1/apps', {
+      name: 'Audit me',
+      visibility: 'private',
+      client_type: 'confidential',
+      callback_url: 'https://app.example/cb',
+    });
+    expect(created.status).toBe(201);
+    const app = created.json;
+    const list = await api.get(`/v1/apps/${app.id}/secrets`);
+    const old = list.json.items[0].id as string;
+    const refreshed = await api.post(`/v1/apps/${app.id}/secrets/${old}/refresh`);
+    expect(refreshed.status).toBe(201);
+    const events = await api.get(`/v1/audit-events?app_id=${app.id}&type=secret.refreshed`);
+    const e = events.json.items[0];
+    expect(e.secret_id).toBe(refreshed.json.id);
+    expect(e.data.replaces).toEqual([old]);
+    expect(e.data.expires_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
   it('names each invalid field once, in words', async () => {
     const api = new ApiClient(ts, await managementToken(ts));
     const missing = await api.post('/v1/apps', { name: 'x' });

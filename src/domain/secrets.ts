@@ -191,7 +191,12 @@ export async function insertSecret(
     tenantId: app.tenant_id,
     appId: app.id,
     secretId: row.id,
-    data: { description: row.description, expires_at: row.expires_at, ...extra },
+    // Times in audit data are ISO 8601, like every other time the API returns.
+    data: {
+      description: row.description,
+      expires_at: row.expires_at === null ? null : new Date(row.expires_at).toISOString(),
+      ...extra,
+    },
   });
   return { ...toSecret(row), value };
 }
