@@ -112,6 +112,22 @@ describe('fastifyBearerAuth', () => {
       body: res.json(),
     };
   });
+
+  it('answers a JWKS outage with 503 temporarily_unavailable, without the key server address', async () => {
+    const v = createVerifier({ issuer: ISSUER, audience: AUDIENCE, jwksUri: 'http://127.0.0.1:1/jwks' });
+    const down = Fastify();
+    down.get('/x', { preHandler: fastifyBearerAuth(v) }, async () => ({ ok: true }));
+    const res = await down.inject({
+      method: 'GET',
+      url: '/x',
+      headers: { authorization: `Bearer ${await token('read')}` },
+    });
+    expect(res.statusCode).toBe(503);
+    expect(res.json().error).toBe('temporarily_unavailable');
+    expect(res.body).not.toContain('127.0.0.1:1');
+    expect(res.headers['retry-after']).toBe('5');
+    await down.close();
+  });
 });
 
 describe('expressBearerAuth (on plain node:http, the API Express builds on)', () => {

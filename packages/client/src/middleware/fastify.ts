@@ -5,6 +5,7 @@
  */
 
 import { authenticateBearer, type BearerAuthOptions } from '../bearer.js';
+import { JwksUnavailableError } from '../errors.js';
 import type { AccessTokenClaims, Verifier } from '../verifier.js';
 
 /**
@@ -71,7 +72,22 @@ export type FastifyBearerHook = (request: FastifyRequestLike, reply: FastifyRepl
  */
 export function fastifyBearerAuth(verifier: Verifier, options: BearerAuthOptions = {}): FastifyBearerHook {
   return async (request, reply) => {
-    const result = await authenticateBearer(verifier, request.headers.authorization, options);
+    let result: Awaited<ReturnType<typeof authenticateBearer>>;
+    try {
+      result = await authenticateBearer(verifier, request.headers.authorization, options);
+    } catch (err) {
+      // The keys could not be fetched: the token can't be judged, so this is the server's trouble (503),
+      // told without the issuer's internal address; anything else goes to Fastify's error handler.
+      if (!(err instanceof JwksUnavailableError)) throw err;
+      return reply
+        .code(503)
+        .header('retry-after', '5')
+        .header('cache-control', 'no-store')
+        .send({
+          error: 'temporarily_unavailable',
+          error_description: 'Access tokens cannot be verified right now.',
+        });
+    }
     if (result.ok) {
       request.auth = result.claims;
       return undefined;
