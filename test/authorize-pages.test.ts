@@ -3,7 +3,7 @@ import { authFor } from '../src/auth/session.js';
 import type { App } from '../src/domain/apps.js';
 import { createSandbox } from '../src/domain/sandbox.js';
 import { authorize, Browser, parseForms } from './helpers/browser.js';
-import { authUrl, exchange, getCode, pkce } from './helpers/flow.js';
+import { exchange, getCode, pkceAuthUrl } from './helpers/flow.js';
 import { createTestApp, startTestServer, type TestServer } from './helpers/server.js';
 import { createTenant, createUser, type TestUser } from './helpers/users.js';
 
@@ -19,18 +19,7 @@ beforeAll(async () => {
 });
 afterAll(async () => ts?.close());
 
-const req = (app: App, extra: Record<string, string> = {}) => {
-  const p = pkce();
-  return authUrl(ts, {
-    response_type: 'code',
-    client_id: app.client_id,
-    redirect_uri: app.callback_url,
-    state: 's1',
-    code_challenge: p.challenge,
-    code_challenge_method: 'S256',
-    ...extra,
-  });
-};
+const req = (app: App, extra: Record<string, string> = {}) => pkceAuthUrl(ts, app, extra);
 
 async function signIn(browser: Browser, u: TestUser) {
   const page = await browser.get('/login');

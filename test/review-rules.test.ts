@@ -10,7 +10,7 @@ import {
 } from '../src/domain/apps.js';
 import { ApiClient } from './helpers/api.js';
 import { authorize, Browser } from './helpers/browser.js';
-import { authUrl, exchange, getCode, pkce, token } from './helpers/flow.js';
+import { exchange, getCode, pkceAuthUrl, token } from './helpers/flow.js';
 import {
   adminActor,
   basicAuth,
@@ -34,18 +34,7 @@ beforeAll(async () => {
 });
 afterAll(async () => ts?.close());
 
-const req = (app: App, extra: Record<string, string> = {}) => {
-  const p = pkce();
-  return authUrl(ts, {
-    response_type: 'code',
-    client_id: app.client_id,
-    redirect_uri: app.callback_url,
-    state: 's1',
-    code_challenge: p.challenge,
-    code_challenge_method: 'S256',
-    ...extra,
-  });
-};
+const req = (app: App, extra: Record<string, string> = {}) => pkceAuthUrl(ts, app, extra);
 const redirectParams = (location: string | null) => new URL(location ?? 'x:').searchParams;
 
 describe('consent', () => {
@@ -146,25 +135,16 @@ describe('protocol endpoints over HTTP', () => {
   });
 
   it('a form body declared in a charset other than UTF-8 is refused', async () => {
-    const r = await fetch(`${ts.url}/oauth/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded; charset=ISO-8859-1',
-        authorization: basicAuth(conf.app.client_id, conf.secret!),
-      },
-      body: 'grant_type=client_credentials',
-    });
+    const post = (contentType: string) =>
+      fetch(`${ts.url}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': contentType, authorization: basicAuth(conf.app.client_id, conf.secret!) },
+        body: 'grant_type=client_credentials',
+      });
+    const r = await post('application/x-www-form-urlencoded; charset=ISO-8859-1');
     expect(r.status).toBe(400);
     expect((await r.json()).error).toBe('invalid_request');
-    const utf8 = await fetch(`${ts.url}/oauth/token`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded; charset="UTF-8"',
-        authorization: basicAuth(conf.app.client_id, conf.secret!),
-      },
-      body: 'grant_type=client_credentials',
-    });
-    expect(utf8.status).toBe(200);
+    expect((await post('application/x-www-form-urlencoded; charset="UTF-8"')).status).toBe(200);
   });
 
   it('every invalid_client 401 carries WWW-Authenticate', async () => {

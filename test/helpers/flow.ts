@@ -15,6 +15,20 @@ export function authUrl(ts: TestServer, params: Record<string, string> | string)
   return `${ts.url}/oauth/authorize?${q}`;
 }
 
+/** A code-flow authorization URL for `app` with a fresh S256 challenge and state `s1`; `extra` adds or overrides. */
+export function pkceAuthUrl(ts: TestServer, app: App, extra: Record<string, string> = {}): string {
+  const p = pkce();
+  return authUrl(ts, {
+    response_type: 'code',
+    client_id: app.client_id,
+    redirect_uri: app.callback_url,
+    state: 's1',
+    code_challenge: p.challenge,
+    code_challenge_method: 'S256',
+    ...extra,
+  });
+}
+
 /** Runs login + consent for `user` and returns the code (and the browser, still signed in). */
 export async function getCode(
   ts: TestServer,
