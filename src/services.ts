@@ -3,6 +3,7 @@ import { KeyedHasher } from './crypto/keyed-hash.js';
 import { SealedBox } from './crypto/sealed-box.js';
 import type { DatabaseHandle } from './db/database.js';
 import { PgChangeFeed } from './db/pg-change-feed.js';
+import { SqliteVersionGate } from './db/sqlite-version-gate.js';
 import { VersionGate } from './db/version-gate.js';
 import type { ChangeFeed } from './domain/change-feed.js';
 import { LocalChangeFeed } from './domain/change-feed.js';
@@ -66,9 +67,14 @@ export async function createServices(
   const keys = new KeyStore(ctx, new SealedBox(config.secretKey));
   await keys.init();
   const tokens = new AccessTokens(ctx, keys);
-  const gate = database.pgPool ? new VersionGate(database.pgPool) : undefined;
-  const registry = new ClientRegistry(ctx, { guard: cacheGuard(database, gate), pgPool: database.pgPool });
-  const revocations = new RevocationList(ctx, cacheGuard(database, gate));
+  const gate = database.pgPool
+    ? new VersionGate(database.pgPool)
+    : database.sqlite
+      ? new SqliteVersionGate(database.sqlite)
+      : undefined;
+  const guard: CacheGuard | undefined = gate ? () => gate.check() : undefined;
+  const registry = new ClientRegistry(ctx, { guard, pgPool: database.pgPool });
+  const revocations = new RevocationList(ctx, guard);
   const unsubscribeGate = gate?.onChange(() => {
     registry.invalidate('*');
     revocations.heard('*');
@@ -100,28 +106,6 @@ export async function createServices(
   services.onClose.push(unsubscribe, unsubscribeClients);
   if (unsubscribeGate) services.onClose.push(unsubscribeGate);
   return services;
-}
-
-/**
- * When cached security state may be trusted. SQLite: changes made through this process are announced
- * locally, and `PRAGMA data_version` (cheap, and exact: it changes whenever another connection commits)
- * catches those of other processes, such as cluster workers or the CLI. PostgreSQL: a shared
- * {@link VersionGate} read that starts after the request arrived (NOTIFY alone reached other nodes
- * milliseconds late, and the two-node test caught a node answering from its cache in that window).
- */
-function cacheGuard(database: DatabaseHandle, gate: VersionGate | undefined): CacheGuard | undefined {
-  if (gate) return () => gate.check();
-  if (!database.sqlite) return undefined;
-  const stmt = database.sqlite.prepare('PRAGMA data_version').pluck();
-  let seen = stmt.get();
-  return (invalidateAll) => {
-    const now = stmt.get();
-    if (now !== seen) {
-      seen = now;
-      invalidateAll();
-    }
-    return true;
-  };
 }
 
 /** Releases timers, listeners and the database. */

@@ -6,7 +6,7 @@ import type { CacheGuard } from './client-registry.js';
  * token is dead anyway and the row is purged).
  *
  * Under a {@link CacheGuard}, the process holds the whole (small) list in memory: its own revocations are
- * added as they happen, and a change committed elsewhere (SQLite `data_version`, PostgreSQL version gate)
+ * added as they happen, and a change committed elsewhere (the SQLite or PostgreSQL version gate)
  * makes it reload. Without a guard, every check goes to the database.
  */
 export class RevocationList {
