@@ -118,7 +118,12 @@ export async function requireUser(
 }
 
 /** Starts a session for a user who just proved who they are: a new random id (no fixation), cookie set. */
-export async function createSession(services: Services, reply: FastifyReply, userId: string): Promise<void> {
+/**
+ * Starts a session for `userId` (row stored hashed, cookie set on `reply`).
+ *
+ * @returns the new session's CSRF token, for forms on the page this same response renders.
+ */
+export async function createSession(services: Services, reply: FastifyReply, userId: string): Promise<string> {
   const state = authFor(services);
   const raw = randomToken(32);
   const now = services.ctx.now();
@@ -132,6 +137,7 @@ export async function createSession(services: Services, reply: FastifyReply, use
     })
     .execute();
   reply.setCookie(state.sessionCookie, raw, cookieOptions(state, SESSION_TTL_MS / 1000));
+  return csrfFor(state, raw);
 }
 
 /** Ends the request's session (row deleted, cookie cleared). */

@@ -36,6 +36,11 @@ export function toUser(row: UserTable): User {
 
 const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
+/** What is wrong with an email address, or null: forms call it to report every field's error at once. */
+export function emailProblem(email: string): string | null {
+  return EMAIL.test(normalizeEmail(email)) ? null : 'Enter a valid email address.';
+}
+
 export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
@@ -59,7 +64,8 @@ export interface NewUser {
 /** Inserts a user with a scrypt password hash (inside the caller's transaction when `db` is one). */
 export async function insertUser(ctx: DomainContext, db: Db, input: NewUser): Promise<User> {
   const email = normalizeEmail(input.email);
-  if (!EMAIL.test(email)) throw invalid('email', 'Enter a valid email address.');
+  const problem = emailProblem(email);
+  if (problem) throw invalid('email', problem);
   const pw = passwordProblem(input.password);
   if (pw) throw invalid('password', pw);
   if (!['admin', 'developer', 'user'].includes(input.role))

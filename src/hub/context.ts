@@ -114,15 +114,8 @@ export function toFormErrors(e: unknown, onForm: readonly string[]): FormErrors 
   return { fields, form };
 }
 
-/**
- * The email check insertUser makes (src/domain/users.ts), run before calling the domain so a form can
- * report it together with its other fields' problems. The domain still checks; this only reports early.
- */
-export function emailProblem(email: string): string | null {
-  return /^[^\s@]{1,64}@[^\s@]{1,255}$/.test(email.trim().toLowerCase())
-    ? null
-    : 'Enter a valid email address.';
-}
+/** The domain's email check, run before calling the domain so a form reports it with its other fields. */
+export { emailProblem } from '../domain/users.js';
 
 /** Sends the hub's 404 page (also for other tenants' objects: they do not exist for this user). */
 export function notFoundPage(hub: Hub, reply: FastifyReply, what = 'page'): FastifyReply {

@@ -1,5 +1,5 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { authFor, createSession, csrfToken, getSession, verifyCsrf } from '../../auth/session.js';
+import type { FastifyInstance } from 'fastify';
+import { createSession, csrfToken, getSession, verifyCsrf } from '../../auth/session.js';
 import { DomainError } from '../../domain/errors.js';
 import { createSandbox, type Sandbox } from '../../domain/sandbox.js';
 import { passwordProblem } from '../../domain/users.js';
@@ -133,29 +133,6 @@ function SignupClosed() {
   );
 }
 
-/**
- * Starts the new developer's session and returns its CSRF token, for the sign-out form of the page this
- * same response renders. createSession does not return the session, so the cookie value it sets is read
- * back here and the session is looked up like any later request's.
- */
-async function startSession(services: Services, reply: FastifyReply, userId: string): Promise<string> {
-  const name = authFor(services).sessionCookie;
-  let raw: string | undefined;
-  const setCookie = reply.setCookie.bind(reply);
-  reply.setCookie = ((cookie: string, value: string, options?: Parameters<typeof setCookie>[2]) => {
-    if (cookie === name) raw = value;
-    return setCookie(cookie, value, options);
-  }) as typeof reply.setCookie;
-  try {
-    await createSession(services, reply, userId);
-  } finally {
-    reply.setCookie = setCookie;
-  }
-  if (!raw) return '';
-  const session = await getSession(services, { cookies: { [name]: raw } } as unknown as FastifyRequest);
-  return session?.csrf ?? '';
-}
-
 /** Public sign-up (unless CLAVIS_SIGNUP_ENABLED=false): creates a developer sandbox and signs the user in. */
 export async function signupRoutes(app: FastifyInstance, services: Services): Promise<void> {
   app.get('/signup', async (request, reply) => {
@@ -209,7 +186,7 @@ export async function signupRoutes(app: FastifyInstance, services: Services): Pr
         Object.keys(e.fields).length ? undefined : e.message,
       );
     }
-    const csrf = await startSession(services, reply, sandbox.user.id);
+    const csrf = await createSession(services, reply, sandbox.user.id);
     return sendPage(noStore(reply), 201, SandboxReadyPage({ sandbox, csrf }));
   });
 
