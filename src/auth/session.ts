@@ -123,7 +123,11 @@ export async function requireUser(
  *
  * @returns the new session's CSRF token, for forms on the page this same response renders.
  */
-export async function createSession(services: Services, reply: FastifyReply, userId: string): Promise<string> {
+export async function createSession(
+  services: Services,
+  reply: FastifyReply,
+  userId: string,
+): Promise<string> {
   const state = authFor(services);
   const raw = randomToken(32);
   const now = services.ctx.now();

@@ -32,7 +32,8 @@ function detail(e: AuditEvent): string | null {
   if (e.type === 'app.updated' && Array.isArray(d.fields)) return `Changed: ${d.fields.join(', ')}`;
   if (e.secret_id) {
     const desc = typeof d.description === 'string' && d.description ? ` (${d.description})` : '';
-    const replaced = Array.isArray(d.replaces) && d.replaces.length ? `; replaces ${d.replaces.join(', ')}` : '';
+    const replaced =
+      Array.isArray(d.replaces) && d.replaces.length ? `; replaces ${d.replaces.join(', ')}` : '';
     return `Secret ID ${e.secret_id}${desc}${replaced}`;
   }
   return null;

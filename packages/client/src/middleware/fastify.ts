@@ -79,14 +79,10 @@ export function fastifyBearerAuth(verifier: Verifier, options: BearerAuthOptions
       // The keys could not be fetched: the token can't be judged, so this is the server's trouble (503),
       // told without the issuer's internal address; anything else goes to Fastify's error handler.
       if (!(err instanceof JwksUnavailableError)) throw err;
-      return reply
-        .code(503)
-        .header('retry-after', '5')
-        .header('cache-control', 'no-store')
-        .send({
-          error: 'temporarily_unavailable',
-          error_description: 'Access tokens cannot be verified right now.',
-        });
+      return reply.code(503).header('retry-after', '5').header('cache-control', 'no-store').send({
+        error: 'temporarily_unavailable',
+        error_description: 'Access tokens cannot be verified right now.',
+      });
     }
     if (result.ok) {
       request.auth = result.claims;
