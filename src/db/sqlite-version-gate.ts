@@ -1,4 +1,5 @@
 import type SQLite from 'better-sqlite3';
+import { VersionWatch } from './version-watch.js';
 
 /**
  * Freshness for caches of security state on SQLite, where cluster workers and the CLI write to the same
@@ -14,19 +15,17 @@ import type SQLite from 'better-sqlite3';
  */
 export class SqliteVersionGate {
   readonly #stmt: SQLite.Statement;
-  #seen: unknown;
+  readonly #watch: VersionWatch;
   #pending: Promise<boolean> | null = null;
-  readonly #listeners = new Set<() => void>();
 
   constructor(sqlite: SQLite.Database) {
     this.#stmt = sqlite.prepare('PRAGMA data_version').pluck();
-    this.#seen = this.#stmt.get();
+    this.#watch = new VersionWatch(this.#stmt.get());
   }
 
   /** Called whenever another connection committed (or the version can't be read): drop everything cached. */
   onChange(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#watch.onChange(listener);
   }
 
   /**
@@ -45,20 +44,9 @@ export class SqliteVersionGate {
 
   #read(): boolean {
     try {
-      const now = this.#stmt.get();
-      if (now !== this.#seen) {
-        this.#seen = now;
-        this.#emit();
-      }
-      return true;
+      return this.#watch.saw(this.#stmt.get());
     } catch {
-      this.#seen = undefined;
-      this.#emit();
-      return false;
+      return this.#watch.failed();
     }
-  }
-
-  #emit(): void {
-    for (const l of this.#listeners) l();
   }
 }

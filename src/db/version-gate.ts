@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { VersionWatch } from './version-watch.js';
 
 /**
  * Freshness for caches of security state on PostgreSQL, where several nodes share one database.
@@ -14,17 +15,15 @@ import type pg from 'pg';
  * requests instead of a lookup per request.
  */
 export class VersionGate {
-  #seen: number | null = null;
   #current: Promise<boolean> | null = null;
   #queued: Promise<boolean> | null = null;
-  readonly #listeners = new Set<() => void>();
+  readonly #watch = new VersionWatch();
 
   constructor(private readonly pool: pg.Pool) {}
 
   /** Called whenever the version moved (or can't be read): drop everything cached. */
   onChange(listener: () => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#watch.onChange(listener);
   }
 
   /**
@@ -59,19 +58,9 @@ export class VersionGate {
       });
       const version = Number(rows[0]?.version);
       if (!Number.isFinite(version)) throw new Error('change_version row is missing');
-      if (this.#seen !== version) {
-        this.#seen = version;
-        this.#emit();
-      }
-      return true;
+      return this.#watch.saw(version);
     } catch {
-      this.#seen = null;
-      this.#emit();
-      return false;
+      return this.#watch.failed();
     }
-  }
-
-  #emit(): void {
-    for (const l of this.#listeners) l();
   }
 }
