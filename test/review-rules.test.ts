@@ -170,7 +170,7 @@ describe('protocol endpoints over HTTP', () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     // ES256 signatures are 64 bytes: 86 characters, the last carrying 4 unused bits.
     const last = sig[sig.length - 1]!;
-    const twin = alphabet[alphabet.indexOf(last) + 1 - (alphabet.indexOf(last) % 16 === 15 ? 2 : 0)]!;
+    const twin = alphabet[alphabet.indexOf(last) + 1]!; // same 2 significant bits, unused bits now non-zero
     expect(Buffer.from(sig.slice(0, -1) + twin, 'base64url')).toEqual(Buffer.from(sig, 'base64url'));
     const variants = [`${at.slice(0, -1)}${twin}`, `${at}==`];
     const introspect = async (t: string) =>

@@ -80,11 +80,11 @@ export interface AppInput {
  * characters, and invisible or direction-changing ones (bidi overrides and isolates, zero-width
  * characters), which can make one app's name read as another's.
  */
-const DECEPTIVE =
-  /[\p{Cc}\u00AD\u061C\u115F\u1160\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2069\u3164\uFEFF\uFFA0]/u;
+const DECEPTIVE_CLASS =
+  '[\\p{Cc}\\u00AD\\u061C\\u115F\\u1160\\u180E\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2069\\u3164\\uFEFF\\uFFA0]';
+const DECEPTIVE = new RegExp(DECEPTIVE_CLASS, 'u');
 /** The same, but a description may have line breaks and tabs. */
-const DECEPTIVE_TEXT =
-  /(?![\t\n\r])[\p{Cc}\u00AD\u061C\u115F\u1160\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2069\u3164\uFEFF\uFFA0]/u;
+const DECEPTIVE_TEXT = new RegExp(`(?![\\t\\n\\r])${DECEPTIVE_CLASS}`, 'u');
 
 function checkName(name: string | undefined): string {
   const n = (name ?? '').trim();

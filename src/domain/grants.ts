@@ -41,7 +41,6 @@ export const splitScope = (s: string) => (s ? s.split(' ') : []);
 
 // ---- Consents ------------------------------------------------------------------------------------------
 
-/** The scopes the user already agreed to for this app, or an empty list. */
 /** The scopes the user agreed to for this app, or `null` when they never consented (or revoked it). */
 export async function consentedScopes(
   ctx: DomainContext,

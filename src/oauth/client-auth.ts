@@ -38,12 +38,10 @@ function formDecode(s: string): string | null {
  */
 function parseBasic(header: string): Presented {
   const m = /^Basic[ ]+([A-Za-z0-9+/=_-]*)[ ]*$/i.exec(header);
-  if (!m)
-    throw new InvalidClient('The Authorization header is not valid HTTP Basic credentials.', { basic: true });
+  if (!m) throw new InvalidClient('The Authorization header is not valid HTTP Basic credentials.');
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon <= 0)
-    throw new InvalidClient('The Authorization header is not valid HTTP Basic credentials.', { basic: true });
+  if (colon <= 0) throw new InvalidClient('The Authorization header is not valid HTTP Basic credentials.');
   const rawId = decoded.slice(0, colon);
   const rawSecret = decoded.slice(colon + 1);
   const clientId = formDecode(rawId) ?? rawId;
@@ -65,9 +63,6 @@ export function presentedCredentials(authorization: string | undefined, params: 
     if (!/^Basic /i.test(authorization))
       throw new InvalidClient(
         'Only HTTP Basic client authentication is accepted in the Authorization header.',
-        {
-          basic: true,
-        },
       );
     const basic = parseBasic(authorization);
     // RFC 6749 §2.3: a client must not use more than one authentication method in a request.
@@ -112,12 +107,11 @@ export async function authenticateClient(
 ): Promise<AuthenticatedClient> {
   const presented = presentedCredentials(authorization, params);
   if (!presented) throw new InvalidClient('Client authentication is required.');
-  const basic = presented.method === 'client_secret_basic';
   const client = await registry.find(presented.clientId);
-  if (!client) throw new InvalidClient('Client authentication failed.', { basic });
-  const verified = await verifyCredentials(ctx, usage, client, presented, options, basic);
+  if (!client) throw new InvalidClient('Client authentication failed.');
+  const verified = await verifyCredentials(ctx, usage, client, presented, options);
   // A disabled app gets no tokens from any grant and cannot use the other endpoints either.
-  if (client.app.status === 'disabled') throw new InvalidClient('This client is disabled.', { basic });
+  if (client.app.status === 'disabled') throw new InvalidClient('This client is disabled.');
   return verified;
 }
 
@@ -127,7 +121,6 @@ async function verifyCredentials(
   client: ClientRecord,
   presented: Presented,
   options: { allowPublic: boolean },
-  basic: boolean,
 ): Promise<AuthenticatedClient> {
   if (presented.method === 'none') {
     if (client.app.client_type !== 'public' || !options.allowPublic)
@@ -135,12 +128,10 @@ async function verifyCredentials(
         client.app.client_type === 'public'
           ? 'This endpoint requires client authentication.'
           : 'Client authentication failed.',
-        { basic },
       );
     return { ...client, method: 'none' };
   }
-  if (client.app.client_type !== 'confidential')
-    throw new InvalidClient('Client authentication failed.', { basic });
+  if (client.app.client_type !== 'confidential') throw new InvalidClient('Client authentication failed.');
 
   const now = ctx.now();
   for (const candidate of presented.secrets) {
@@ -157,5 +148,5 @@ async function verifyCredentials(
     }
     if (expiredMatch) usage.expiredUse(client, expiredMatch);
   }
-  throw new InvalidClient('Client authentication failed.', { basic });
+  throw new InvalidClient('Client authentication failed.');
 }

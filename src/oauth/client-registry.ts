@@ -19,11 +19,11 @@ export interface ClientRecord {
 }
 
 /**
- * Decides, before each lookup, whether cached client records may be trusted: it returns false while this
- * node could be missing changes (the PostgreSQL listener is down) and drops the cache when it learns that
- * something changed (SQLite `data_version`).
+ * Decides, before a cached record is used, whether caches may be trusted: it resolves after a version read
+ * that began after the call (the SQLite or PostgreSQL version gate), false when that read failed. A moved
+ * version drops the caches through the gate's `onChange`, before this resolves.
  */
-export type CacheGuard = (invalidateAll: () => void) => boolean | Promise<boolean>;
+export type CacheGuard = () => Promise<boolean>;
 
 /** How many clients a node keeps in memory. */
 const CACHE_LIMIT = 10_000;
@@ -83,7 +83,7 @@ export class ClientRegistry {
 
   async find(clientId: string): Promise<ClientRecord | null> {
     if (clientId.length === 0 || clientId.length > 256) return null;
-    const trusted = this.#guard ? await this.#guard(() => this.invalidate('*')) : false;
+    const trusted = this.#guard ? await this.#guard() : false;
     if (!trusted) {
       if (this.#cache.size > 0) this.invalidate('*');
       return this.#load(clientId);

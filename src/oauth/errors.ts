@@ -40,7 +40,7 @@ export class InvalidRequest extends OAuthError {
 
 /** RFC 6749 §5.2: client authentication failed. */
 export class InvalidClient extends OAuthError {
-  constructor(description = 'Client authentication failed.', _options: { basic?: boolean } = {}) {
+  constructor(description = 'Client authentication failed.') {
     super('invalid_client', 401, description);
     // RFC 6749 §5.2: a client that used the Authorization header MUST get the scheme back; RFC 9110 §15.5.2
     // requires WWW-Authenticate on every 401, so clients of client_secret_post see it too.

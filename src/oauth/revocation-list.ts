@@ -31,7 +31,7 @@ export class RevocationList {
   }
 
   async isRevoked(jti: string): Promise<boolean> {
-    const trusted = this.guard ? await this.guard(() => this.#drop()) : false;
+    const trusted = this.guard ? await this.guard() : false;
     if (!trusted) {
       this.#drop();
       return this.#query(jti);

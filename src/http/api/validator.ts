@@ -18,39 +18,36 @@ function literals(schema: TSchema | undefined): string[] | null {
   return any.map((s) => s.const as string);
 }
 
+/** Phrases for the errors whose wording doesn't depend on the schema. */
+const FIXED: Partial<Record<ValueErrorType, string>> = {
+  [ValueErrorType.ObjectRequiredProperty]: 'is required',
+  [ValueErrorType.ObjectAdditionalProperties]: 'is not a field of this request',
+  [ValueErrorType.String]: 'must be a string',
+  [ValueErrorType.Number]: 'must be a number',
+  [ValueErrorType.Integer]: 'must be a whole number',
+  [ValueErrorType.Boolean]: 'must be true or false',
+  [ValueErrorType.Array]: 'must be a list',
+  [ValueErrorType.Object]: 'must be an object',
+};
+
 /** A short phrase for one TypeBox error, to follow the field name ("name is required"). */
 export function describeValueError(e: ValueError): string {
+  const fixed = FIXED[e.type];
+  if (fixed) return fixed;
+  const s = e.schema as { const?: unknown; format?: string; minLength?: number; maxLength?: number };
   switch (e.type) {
-    case ValueErrorType.ObjectRequiredProperty:
-      return 'is required';
-    case ValueErrorType.ObjectAdditionalProperties:
-      return 'is not a field of this request';
     case ValueErrorType.Union: {
       const values = literals(e.schema);
       return values ? `must be one of: ${values.join(', ')}` : 'has a value of the wrong type';
     }
     case ValueErrorType.Literal:
-      return `must be ${JSON.stringify((e.schema as { const?: unknown }).const)}`;
-    case ValueErrorType.String:
-      return 'must be a string';
-    case ValueErrorType.Number:
-      return 'must be a number';
-    case ValueErrorType.Integer:
-      return 'must be a whole number';
-    case ValueErrorType.Boolean:
-      return 'must be true or false';
-    case ValueErrorType.Array:
-      return 'must be a list';
-    case ValueErrorType.Object:
-      return 'must be an object';
+      return `must be ${JSON.stringify(s.const)}`;
     case ValueErrorType.StringFormat:
-      return `must be a valid ${(e.schema as { format?: string }).format ?? 'value'}`;
+      return `must be a valid ${s.format ?? 'value'}`;
     case ValueErrorType.StringMinLength:
-      return (e.schema as { minLength?: number }).minLength === 1
-        ? 'must not be empty'
-        : `must be at least ${(e.schema as { minLength?: number }).minLength} characters`;
+      return s.minLength === 1 ? 'must not be empty' : `must be at least ${s.minLength} characters`;
     case ValueErrorType.StringMaxLength:
-      return `must be at most ${(e.schema as { maxLength?: number }).maxLength} characters`;
+      return `must be at most ${s.maxLength} characters`;
     default:
       // TypeBox's own sentence ("Expected integer to be greater or equal to 1"), lower-cased to follow the name.
       return e.message.charAt(0).toLowerCase() + e.message.slice(1);
