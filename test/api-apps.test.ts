@@ -31,10 +31,12 @@ function expectProblem(r: { status: number; headers: Headers; json: any }, statu
 }
 
 describe('authentication', () => {
-  it('401 without a token, with WWW-Authenticate: Bearer', async () => {
+  it('401 without a token, with the same invalid_token challenge as /api/v1/me', async () => {
     const r = await admin.get('/v1/apps', { token: null });
     expectProblem(r, 401);
-    expect(r.headers.get('www-authenticate')).toMatch(/^Bearer realm="clavis"$/);
+    const me = await fetch(`${ts.url}/api/v1/me`);
+    expect(r.headers.get('www-authenticate')).toBe(me.headers.get('www-authenticate'));
+    expect(r.headers.get('www-authenticate')).toMatch(/^Bearer realm="clavis", error="invalid_token", /);
   });
 
   it('401 invalid_token for a bad or forged token', async () => {

@@ -20,16 +20,25 @@ function quote(s: string): string {
   return s.replace(/["\\]/g, '');
 }
 
-/** Sends an RFC 6750 §3 error: 401/403 with `WWW-Authenticate: Bearer ...`. */
-export function sendBearerError(reply: FastifyReply, err: OAuthError | null): FastifyReply {
-  if (err === null)
-    // No token at all. RFC 6750 §3.1 says such a challenge SHOULD NOT carry an error code; the server-core
-    // issue requires `invalid_token` for a missing token as for a bad one, so clients that re-authenticate
-    // on `invalid_token` (the SDK, the seeds' code) treat both alike, and header and body agree.
-    err = new InvalidToken('An access token is required (Authorization: Bearer <token>).');
+/**
+ * The error for a request with no access token at all. RFC 6750 §3.1 says such a challenge SHOULD NOT carry
+ * an error code; the server-core issue requires `invalid_token` for a missing token as for a bad one, so
+ * clients that re-authenticate on `invalid_token` (the SDK, the seeds' code) treat both alike, and the
+ * challenge and the body agree. Clavis's own API and the management API answer it the same way.
+ */
+export const missingToken = () =>
+  new InvalidToken('An access token is required (Authorization: Bearer <token>).');
+
+/** The RFC 6750 §3 `WWW-Authenticate` challenge for an error. */
+export function bearerChallenge(err: OAuthError): string {
   let challenge = `Bearer realm="clavis", error="${err.error}", error_description="${quote(err.description)}"`;
   if (err instanceof InsufficientScope) challenge += `, scope="${quote(err.scope)}"`;
-  return reply.code(err.statusCode).header('www-authenticate', challenge).send(err.toJSON());
+  return challenge;
+}
+
+/** Sends an RFC 6750 §3 error: 401/403 with `WWW-Authenticate: Bearer ...`. */
+export function sendBearerError(reply: FastifyReply, err: OAuthError): FastifyReply {
+  return reply.code(err.statusCode).header('www-authenticate', bearerChallenge(err)).send(err.toJSON());
 }
 
 /**
@@ -46,7 +55,7 @@ export async function requireAccessToken(
 ): Promise<AccessTokenClaims | null> {
   const token = bearerToken(request.headers.authorization);
   if (token === undefined) {
-    sendBearerError(reply, null);
+    sendBearerError(reply, missingToken());
     return null;
   }
   const claims = token === null ? null : await services.tokens.verify(token);

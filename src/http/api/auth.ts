@@ -3,8 +3,9 @@ import type { FastifyRequest } from 'fastify';
 import type { Actor } from '../../domain/context.js';
 import { MANAGEMENT_SCOPES } from '../../domain/scopes.js';
 import type { UserRole } from '../../domain/users.js';
+import { InsufficientScope, InvalidToken } from '../../oauth/errors.js';
 import type { Services } from '../../services.js';
-import { bearerToken } from '../bearer.js';
+import { bearerChallenge, bearerToken, missingToken } from '../bearer.js';
 import { ApiProblem } from './errors.js';
 
 /**
@@ -85,11 +86,10 @@ export function registerApiSessionResolver(services: Services, resolver: Session
 export const CSRF_HEADER = 'x-csrf-token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
-function unauthorized(detail: string, challenge: string): ApiProblem {
-  return ApiProblem.of(401, detail, {}, { 'www-authenticate': challenge });
+/** A 401 problem whose challenge is the same RFC 6750 one Clavis's own API sends. */
+function unauthorized(err: InvalidToken): ApiProblem {
+  return ApiProblem.of(401, err.description, {}, { 'www-authenticate': bearerChallenge(err) });
 }
-
-const quote = (s: string) => s.replace(/["\\]/g, '');
 
 function sameToken(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -121,14 +121,10 @@ export async function resolveApiActor(services: Services, request: FastifyReques
     const claims = token === null ? null : await services.tokens.verify(token);
     if (!claims)
       throw unauthorized(
-        'The access token is malformed, expired, or not signed by this server.',
-        'Bearer realm="clavis", error="invalid_token"',
+        new InvalidToken('The access token is malformed, expired, or not signed by this server.'),
       );
     if (!(await services.liveness.isLive(claims)))
-      throw unauthorized(
-        'The access token has been revoked.',
-        'Bearer realm="clavis", error="invalid_token"',
-      );
+      throw unauthorized(new InvalidToken('The access token has been revoked.'));
     const scopes = new Set(claims.scope ? claims.scope.split(' ') : []);
     if (claims.sub === claims.client_id) {
       const admin = scopes.has('clavis:admin');
@@ -150,10 +146,7 @@ export async function resolveApiActor(services: Services, request: FastifyReques
       .where('users.id', '=', claims.sub)
       .executeTakeFirst();
     if (!user || user.disabled_at !== null)
-      throw unauthorized(
-        'The user of this access token is no longer active.',
-        'Bearer realm="clavis", error="invalid_token"',
-      );
+      throw unauthorized(new InvalidToken('The user of this access token is no longer active.'));
     const actor = actorForUser(user, user.kind);
     return {
       via: 'token',
@@ -174,10 +167,7 @@ export async function resolveApiActor(services: Services, request: FastifyReques
     }
     return { via: 'session', scopes: new Set(MANAGEMENT_SCOPES), actor: session.actor };
   }
-  throw unauthorized(
-    'Authenticate with an access token (Authorization: Bearer <token>).',
-    'Bearer realm="clavis"',
-  );
+  throw unauthorized(missingToken());
 }
 
 /**
@@ -189,13 +179,9 @@ export async function resolveApiActor(services: Services, request: FastifyReques
 export function requireScope(auth: ApiAuth, ...scopes: ManagementScope[]): void {
   if (auth.via === 'session') return;
   if (scopes.some((s) => auth.scopes.has(s))) return;
-  const scope = scopes.join(' ');
-  throw ApiProblem.of(
-    403,
+  const err = new InsufficientScope(
+    scopes.join(' '),
     `The access token lacks the scope this needs: ${scopes.join(' or ')}.`,
-    {},
-    {
-      'www-authenticate': `Bearer realm="clavis", error="insufficient_scope", scope="${quote(scope)}"`,
-    },
   );
+  throw ApiProblem.of(403, err.description, {}, { 'www-authenticate': bearerChallenge(err) });
 }
