@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +16,19 @@ describe('configuration', () => {
     expect(c.signingAlg).toBe('ES256');
     expect(c.apiAudience).toBe('http://localhost:8080/api');
     expect(c.database).toEqual({ kind: 'sqlite', path: `${dir}/clavis.db` });
+  });
+
+  it('with createSecretKey: false, a missing key is reported, nothing is created, and a bad key file is named', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'clavis-cfg-')), 'not-yet');
+    const c = loadConfig({ CLAVIS_DATABASE_URL: `sqlite:${dir}/clavis.db` }, { createSecretKey: false });
+    expect(c.secretKeySource).toBe('missing');
+    expect(c.secretKeyFile).toBe(join(dir, 'secret.key'));
+    expect(existsSync(dir)).toBe(false);
+    const bad = mkdtempSync(join(tmpdir(), 'clavis-cfg-'));
+    writeFileSync(join(bad, 'secret.key'), 'short\n');
+    expect(() => loadConfig({ CLAVIS_DATABASE_URL: `sqlite:${bad}/clavis.db` })).toThrow(
+      expect.objectContaining({ variable: join(bad, 'secret.key') }),
+    );
   });
 
   it('generates a secret key on first start, keeps it with mode 0600 and reuses it', () => {

@@ -1,17 +1,15 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, SqliteDialect, sql } from 'kysely';
-import { type Config, ConfigError, loadConfig, parseDatabaseUrl } from '../config/config.js';
+import { type Config, loadConfig } from '../config/config.js';
 import { type DatabaseHandle, isReady, openDatabase } from '../db/database.js';
 import type { Database } from '../db/schema.js';
 import { CliError, EXIT_SERVER, EXIT_USER } from './output.js';
 
 /**
  * Configuration for commands that inspect or maintain an existing deployment (`doctor`, `keys`, `backup`).
- * Unlike `loadConfig()` on its own, this never generates a secret key: `secretKey` is undefined when neither
- * CLAVIS_SECRET_KEY nor the key file exists, and `config.secretKey` then holds a placeholder that must not be
- * used.
+ * Unlike a plain `loadConfig()`, this never generates a secret key: when neither CLAVIS_SECRET_KEY nor the key
+ * file exists, `secretKey.source` is `missing` and `config.secretKey` is a placeholder that must not be used.
  */
 export interface ExistingConfig {
   config: Config;
@@ -19,39 +17,11 @@ export interface ExistingConfig {
   secretKey: { source: 'env' | 'file' | 'missing'; file?: string };
 }
 
-/** The secret key file `loadConfig()` would use (kept in step with src/config/config.ts). */
-function secretKeyFile(env: NodeJS.ProcessEnv): string {
-  const raw = env.CLAVIS_DATABASE_URL || env.DATABASE_URL || 'sqlite:./data/clavis.db';
-  const database = parseDatabaseUrl(raw, env.CLAVIS_DATABASE_URL ? 'CLAVIS_DATABASE_URL' : 'DATABASE_URL');
-  const dataDir = resolve(
-    env.CLAVIS_DATA_DIR ||
-      (database.kind === 'sqlite' && database.path !== ':memory:' ? dirname(database.path) : './data'),
-  );
-  return resolve(dataDir, 'secret.key');
-}
-
 /** Loads the configuration without creating anything on disk (no data directory, no secret key). */
 export function loadExistingConfig(env: NodeJS.ProcessEnv = process.env): ExistingConfig {
-  if (env.CLAVIS_SECRET_KEY) return { config: loadConfig(env), secretKey: { source: 'env' } };
-  const file = secretKeyFile(env);
-  if (existsSync(file)) {
-    const key = readFileSync(file, 'utf8').trim();
-    let config: Config;
-    try {
-      config = loadConfig({ ...env, CLAVIS_SECRET_KEY: key });
-    } catch (err) {
-      if (err instanceof ConfigError && err.variable === 'CLAVIS_SECRET_KEY')
-        throw new ConfigError(file, err.message.replace(/^CLAVIS_SECRET_KEY: /, ''));
-      throw err;
-    }
-    return {
-      config: { ...config, secretKeySource: 'file', secretKeyFile: file },
-      secretKey: { source: 'file', file },
-    };
-  }
-  // A placeholder, only so that the rest of the configuration is validated.
-  const config = loadConfig({ ...env, CLAVIS_SECRET_KEY: '0'.repeat(64) });
-  return { config: { ...config, secretKeyFile: file }, secretKey: { source: 'missing', file } };
+  const config = loadConfig(env, { createSecretKey: false });
+  const source = config.secretKeySource === 'generated' ? 'file' : config.secretKeySource;
+  return { config, secretKey: { source, file: config.secretKeyFile } };
 }
 
 /** One line saying what to do when there is no secret key. */

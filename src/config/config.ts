@@ -22,8 +22,11 @@ export interface Config {
   database: DatabaseConfig;
   /** Raw secret key material (>= 32 bytes) used to key secret hashes and encrypt signing keys. */
   secretKey: Buffer;
-  /** Where the secret key came from, so start-up can log loudly when it was generated. */
-  secretKeySource: 'env' | 'file' | 'generated';
+  /**
+   * Where the secret key came from, so start-up can log loudly when it was generated. `missing` only with
+   * `createSecretKey: false`: there is none, and `secretKey` is a placeholder that must not be used.
+   */
+  secretKeySource: 'env' | 'file' | 'generated' | 'missing';
   secretKeyFile?: string;
   logLevel: string;
   accessTokenTtl: number;
@@ -94,15 +97,12 @@ export function parseDatabaseUrl(raw: string, variable = 'CLAVIS_DATABASE_URL'):
   throw new ConfigError(variable, 'must start with sqlite: or postgres://');
 }
 
-function decodeSecretKey(raw: string): Buffer {
+function decodeSecretKey(raw: string, variable = 'CLAVIS_SECRET_KEY'): Buffer {
   const b64 = /^[A-Za-z0-9_-]+={0,2}$/.test(raw) ? Buffer.from(raw, 'base64url') : Buffer.alloc(0);
   const hex = /^[0-9a-fA-F]+$/.test(raw) && raw.length % 2 === 0 ? Buffer.from(raw, 'hex') : Buffer.alloc(0);
   const key = hex.length >= 32 ? hex : b64.length >= 32 ? b64 : Buffer.from(raw, 'utf8');
   if (key.length < 32)
-    throw new ConfigError(
-      'CLAVIS_SECRET_KEY',
-      'must hold at least 32 bytes (e.g. `openssl rand -base64 32`)',
-    );
+    throw new ConfigError(variable, 'must hold at least 32 bytes (e.g. `openssl rand -base64 32`)');
   return key;
 }
 
@@ -110,9 +110,11 @@ function decodeSecretKey(raw: string): Buffer {
  * Reads and validates configuration from the environment.
  *
  * @param env The environment, normally `process.env`.
- * @throws {ConfigError} naming the offending variable.
+ * @param options.createSecretKey When false, a missing secret key is reported as `secretKeySource: 'missing'`
+ *   instead of being generated (and no data directory is created).
+ * @throws {ConfigError} naming the offending variable (or the secret key file).
  */
-export function loadConfig(env: Env = process.env): Config {
+export function loadConfig(env: Env = process.env, options: { createSecretKey?: boolean } = {}): Config {
   const port = intVar(env, 'PORT', 8080, 0, 65535);
   const issuer = parseIssuer(env.CLAVIS_ISSUER || `http://localhost:${port === 0 ? 8080 : port}`);
   const dbRaw = env.CLAVIS_DATABASE_URL || env.DATABASE_URL || 'sqlite:./data/clavis.db';
@@ -137,8 +139,13 @@ export function loadConfig(env: Env = process.env): Config {
   } else {
     secretKeyFile = resolve(dataDir, 'secret.key');
     if (existsSync(secretKeyFile)) {
-      secretKey = decodeSecretKey(readFileSync(secretKeyFile, 'utf8').trim());
+      // A bad key file is named as such, not as the variable that was not set.
+      secretKey = decodeSecretKey(readFileSync(secretKeyFile, 'utf8').trim(), secretKeyFile);
       secretKeySource = 'file';
+    } else if (options.createSecretKey === false) {
+      // Commands that inspect an existing deployment (doctor, keys) must not invent a key beside it.
+      secretKey = Buffer.alloc(32);
+      secretKeySource = 'missing';
     } else {
       mkdirSync(dataDir, { recursive: true });
       secretKey = randomBytes(32);
