@@ -1,4 +1,5 @@
 import type { ConnectedApp } from '../domain/grants.js';
+import { formatDate } from './date-format.js';
 import { Layout } from './layout.js';
 
 /** What the login and consent pages say about the app asking. */
@@ -172,8 +173,6 @@ export function MessagePage({ title, message, link, app }: MessagePageProps) {
   );
 }
 
-const dateFmt = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeZone: 'UTC' });
-
 export interface ConnectedAppsPageProps {
   csrf: string;
   user: { email: string; display_name: string };
@@ -229,7 +228,7 @@ export function ConnectedAppsPage({ csrf, user, apps, scopeText, notice }: Conne
                   </td>
                   <td class="hide-sm">
                     <time dateTime={new Date(a.authorized_at).toISOString()}>
-                      {dateFmt.format(a.authorized_at)}
+                      {formatDate(a.authorized_at)}
                     </time>
                   </td>
                   <td>

@@ -1,14 +1,12 @@
 import type { ComponentChildren } from 'preact';
 import type { AppStatus } from '../../domain/apps.js';
-
-const dateFmt = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeZone: 'UTC' });
-const timeFmt = new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
+import { formatDate, formatDateTime } from '../../web/date-format.js';
 
 export const DAY_MS = 86_400_000;
 
 export function DateText({ at, withTime }: { at: number | null; withTime?: boolean }) {
   if (at === null) return <span class="muted">—</span>;
-  return <time dateTime={new Date(at).toISOString()}>{(withTime ? timeFmt : dateFmt).format(at)}</time>;
+  return <time dateTime={new Date(at).toISOString()}>{withTime ? formatDateTime(at) : formatDate(at)}</time>;
 }
 
 /** The CSRF field every form carries. */
