@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -218,6 +218,37 @@ describe('clavis serve', () => {
       blocker.close();
     }
   });
+
+  // Issue 6's idle target, on the kind of start the bench measures: an existing database, one process.
+  it.skipIf(!SQLITE || !existsSync('/proc/self/status'))(
+    'an idle server on an existing database stays within 100 MB of resident memory',
+    async () => {
+      const port = await freePort();
+      const child = spawnCli(['serve'], {
+        env: { ...env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+      });
+      const result = collect(child, 30_000);
+      try {
+        for (let i = 0; ; i++) {
+          const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+            (r) => r.ok,
+            () => false,
+          );
+          if (ok) break;
+          if (i > 300) throw new Error('serve did not become ready');
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        const rssMB = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]) / 1024;
+        expect(rssMB).toBeGreaterThan(20);
+        expect(rssMB).toBeLessThanOrEqual(100);
+      } finally {
+        child.kill('SIGTERM');
+        await result.catch(() => undefined);
+      }
+    },
+  );
 
   it('--json prints the start-up banner as one JSON line', async () => {
     const fresh = await createTestDatabase();

@@ -32,6 +32,11 @@ program
 // Remote commands skip loading the server's modules (about a second of imports on every call).
 const REMOTE_COMMANDS = new Set(['token', 'login', 'logout', 'apps', 'secrets']);
 const first = process.argv.slice(2).find((a) => !a.startsWith('-'));
+if (first === 'serve') {
+  // Before the server's modules load; `clavis serve` hands the sizing back once it listens.
+  const { holdYoungGeneration } = await import('./startup-heap.js');
+  holdYoungGeneration();
+}
 if (!first || !REMOTE_COMMANDS.has(first)) {
   const { registerServerCommands } = await import('./commands/server.js');
   const { registerOpsCommands } = await import('./commands/ops.js');

@@ -7,6 +7,7 @@ import { type BootstrapResult, bootstrap } from '../domain/bootstrap.js';
 import { closeServices, createServices } from '../services.js';
 import { startServer } from '../start.js';
 import { CliError, EXIT_USER } from './output.js';
+import { releaseYoungGeneration } from './startup-heap.js';
 
 export interface ServeOptions {
   /** Print the start-up banner as one JSON object. */
@@ -104,6 +105,7 @@ async function runPrimary(config: Config, workers: number, options: ServeOptions
 
 async function runWorker(config: Config): Promise<void> {
   const server = await startServer(config);
+  releaseYoungGeneration();
   process.send?.({ type: 'listening', url: server.url });
   handleSignals(server);
 }
@@ -129,6 +131,7 @@ async function runSingle(config: Config, options: ServeOptions): Promise<void> {
   } catch (err) {
     throw listenFailure(err, config);
   }
+  releaseYoungGeneration();
   printBanner(config, server.bootstrap, `${server.url}, ${config.database.kind}`, server.url, options);
   handleSignals(server);
 }
