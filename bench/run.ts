@@ -74,7 +74,7 @@ interface Target {
   refreshClient?: { clientId: string; secret: string };
 }
 
-const mainJs = join(repoRoot, 'dist', 'src', 'cli', 'main.js');
+const mainJs = join(repoRoot, 'dist', 'bin', 'clavis.js');
 const cleanups: Array<() => Promise<void> | void> = [];
 const secretKey = randomBytes(32).toString('base64url');
 const adminEmail = 'bench-admin@example.com';

@@ -3,8 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-/** The built CLI (`npm run build` first; `npm test` does). */
-export const CLI = resolve(import.meta.dirname, '../../dist/src/cli/main.js');
+/** The built, bundled CLI that `clavis` and `npm start` run (`npm run build` first; `npm test` does). */
+export const CLI = resolve(import.meta.dirname, '../../dist/bin/clavis.js');
 
 export interface CliResult {
   code: number | null;
