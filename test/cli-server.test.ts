@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collect, lines, runCli, spawnCli } from './helpers/cli.js';
+import { collect, lines, runCli, spawnCli, waitUntilReady } from './helpers/cli.js';
 import { createTestDatabase } from './helpers/db.js';
 import { freePort, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -229,15 +229,7 @@ describe('clavis serve', () => {
       });
       const result = collect(child, 30_000);
       try {
-        for (let i = 0; ; i++) {
-          const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then(
-            (r) => r.ok,
-            () => false,
-          );
-          if (ok) break;
-          if (i > 300) throw new Error('serve did not become ready');
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        await waitUntilReady(`http://127.0.0.1:${port}`, child);
         await new Promise((r) => setTimeout(r, 1000));
         const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
         const rssMB = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]) / 1024;

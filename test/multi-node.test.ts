@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, waitUntilReady } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 import { basicAuth, freePort, postForm } from './helpers/server.js';
 
@@ -10,7 +10,6 @@ import { basicAuth, freePort, postForm } from './helpers/server.js';
  * node must be enforced by the other on its very next request: nothing security-relevant may be served
  * from a stale cache.
  */
-const MAIN = join(import.meta.dirname, '..', 'dist', 'src', 'cli', 'main.js');
 
 interface Node {
   url: string;
@@ -26,7 +25,7 @@ const boot = { id: 'multi-node-boot', secret: randomBytes(32).toString('base64ur
 async function startNode(): Promise<Node> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = spawn(process.execPath, [MAIN, 'serve'], {
+  const proc = spawn(process.execPath, [CLI, 'serve'], {
     env: {
       ...process.env,
       PORT: String(port),
@@ -41,18 +40,8 @@ async function startNode(): Promise<Node> {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  proc.stdout!.on('data', (d) => (output += d));
-  proc.stderr!.on('data', (d) => (output += d));
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`node exited: ${output}`);
-    try {
-      if ((await fetch(`${url}/readyz`)).status === 200) return { url, proc };
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`node did not become ready: ${output}`);
+  await waitUntilReady(url, proc);
+  return { url, proc };
 }
 
 beforeAll(async () => {

@@ -74,3 +74,30 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
 
 /** Non-empty lines of a stream. */
 export const lines = (s: string) => s.split('\n').filter((l) => l.trim() !== '');
+
+/**
+ * Waits until a spawned server answers 200 on `/readyz`; fails with its output so far if it exits or takes
+ * longer than `timeoutMs`.
+ */
+export async function waitUntilReady(url: string, child: ChildProcess, timeoutMs = 20_000): Promise<void> {
+  let output = '';
+  const keep = (d: Buffer) => (output += d);
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
+      const ok = await fetch(`${url}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      );
+      if (ok) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`server did not become ready: ${output}`);
+  } finally {
+    child.stdout?.off('data', keep);
+    child.stderr?.off('data', keep);
+  }
+}
