@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor, recordAudit } from './audit.js';
 import { callbackUrlProblem, callbackUrlReviewProblem } from './callback-url.js';
 import type { Actor, DomainContext } from './context.js';
 import { conflict, DomainError, forbidden, invalid, notFound } from './errors.js';
-import { parseScope, validateAppScopes } from './scopes.js';
+import { parseScope, splitScope, validateAppScopes } from './scopes.js';
 import { type CreatedSecret, insertSecret } from './secrets.js';
 import { getTenant } from './tenants.js';
 
@@ -46,16 +46,14 @@ export function toApp(row: AppTable): App {
     visibility: row.visibility as AppVisibility,
     client_type: row.client_type as ClientType,
     callback_url: row.callback_url,
-    scopes: splitScopes(row.scopes),
-    default_scopes: splitScopes(row.default_scopes),
+    scopes: splitScope(row.scopes),
+    default_scopes: splitScope(row.default_scopes),
     status: row.status as AppStatus,
     review_note: row.review_note,
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
 }
-
-const splitScopes = (s: string) => (s ? s.split(' ') : []);
 
 /** A new client_id: 128 random bits as 32 lowercase hex characters (URL-safe, double-click selectable). */
 export function generateClientId(): string {

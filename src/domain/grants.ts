@@ -1,14 +1,16 @@
-import { randomToken, uuid } from '../crypto/random.js';
-import type { Db } from '../db/database.js';
-import type { GrantTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import type { App } from './apps.js';
-import { recordAudit } from './audit.js';
 import type { DomainContext } from './context.js';
+import { grantUser, liveGrantIds, redeemedGrants, revokeGrant } from './grant-store.js';
+import { joinScope, splitScope } from './scopes.js';
 import type { User } from './users.js';
 
-/** Authorization codes live at most this long (RFC 9700 §4.1: short-lived; OAuth 2.1: ≤ 10 min). */
-export const CODE_TTL_MS = 60_000;
+/*
+ * The rules about user grants (who may authorize an app, remembered consent) and a user's view of them.
+ * The storage of grants, codes and refresh tokens is `grant-store.ts`; its liveness check and purge are
+ * re-exported here for the wiring that installs the user-authorization feature.
+ */
+export { grantIsLive, purgeGrantData } from './grant-store.js';
 
 /**
  * Who may authorize an app:
@@ -36,8 +38,20 @@ export function authorizationProblem(
     : 'This app has not been approved yet; until it is, only users of the organisation that built it can use it.';
 }
 
-export const joinScope = (s: string[]) => s.join(' ');
-export const splitScope = (s: string) => (s ? s.split(' ') : []);
+/**
+ * Whether the user may still use the app a grant is for (exists, not disabled, still in a tenant allowed to
+ * authorize it): checked again at every code redemption and refresh.
+ */
+export async function userMayStillUse(ctx: DomainContext, app: App, userId: string): Promise<boolean> {
+  const user = await grantUser(ctx, userId);
+  return !!user && authorizationProblem(app, user) === null;
+}
+
+/** Whether the user exists and is not disabled. */
+export async function userIsActive(ctx: DomainContext, userId: string): Promise<boolean> {
+  const user = await grantUser(ctx, userId);
+  return !!user && user.disabled_at === null;
+}
 
 // ---- Consents ------------------------------------------------------------------------------------------
 
@@ -107,132 +121,6 @@ export async function rememberConsent(
   });
 }
 
-// ---- Grants and codes -------------------------------------------------------------------------------------
-
-export interface NewCode {
-  app: App;
-  user: User;
-  scope: string[];
-  redirectUri: string;
-  codeChallenge: string | null;
-  /** When the user signed in (epoch ms). */
-  authTime: number;
-}
-
-/**
- * Issues an authorization code: a new grant (not yet redeemed) and the code bound to client, redirect_uri
- * and PKCE challenge. The code has 256 random bits and is stored only as a keyed hash.
- */
-export async function createAuthorizationCode(ctx: DomainContext, input: NewCode): Promise<string> {
-  const code = randomToken(32);
-  const now = ctx.now();
-  const grantId = uuid();
-  await inTransaction(ctx.db, async (trx) => {
-    await trx
-      .insertInto('grants')
-      .values({
-        id: grantId,
-        user_id: input.user.id,
-        app_id: input.app.id,
-        client_id: input.app.client_id,
-        tenant_id: input.user.tenant_id,
-        scope: joinScope(input.scope),
-        auth_time: input.authTime,
-        created_at: now,
-        redeemed_at: null,
-        revoked_at: null,
-      })
-      .execute();
-    await trx
-      .insertInto('authorization_codes')
-      .values({
-        code_hash: ctx.hasher.hash(`code:${code}`),
-        grant_id: grantId,
-        client_id: input.app.client_id,
-        redirect_uri: input.redirectUri,
-        code_challenge: input.codeChallenge,
-        created_at: now,
-        expires_at: now + CODE_TTL_MS,
-        consumed_at: null,
-      })
-      .execute();
-  });
-  return code;
-}
-
-export const codeHash = (ctx: DomainContext, code: string) => ctx.hasher.hash(`code:${code}`);
-export const refreshHash = (ctx: DomainContext, token: string) => ctx.hasher.hash(`rt:${token}`);
-
-/** Issues a refresh token for a grant (opaque, 256 bits, stored hashed), with a sliding lifetime. */
-export async function issueRefreshToken(
-  ctx: DomainContext,
-  db: Db,
-  grant: Pick<GrantTable, 'id' | 'client_id'>,
-  scope: string[],
-): Promise<string> {
-  const token = randomToken(32);
-  const now = ctx.now();
-  await db
-    .insertInto('refresh_tokens')
-    .values({
-      token_hash: refreshHash(ctx, token),
-      grant_id: grant.id,
-      client_id: grant.client_id,
-      scope: joinScope(scope),
-      created_at: now,
-      expires_at: now + ctx.config.refreshTokenTtl * 1000,
-      used_at: null,
-    })
-    .execute();
-  return token;
-}
-
-/**
- * Revokes a grant: its refresh tokens are deleted and the grant is marked revoked, so access tokens carrying
- * its `gid` are reported inactive at once. Idempotent.
- */
-export async function revokeGrant(
-  ctx: DomainContext,
-  grantId: string,
-  reason: string,
-  actor = 'system',
-): Promise<void> {
-  await inTransaction(ctx.db, async (trx) => {
-    const res = await trx
-      .updateTable('grants')
-      .set({ revoked_at: ctx.now() })
-      .where('id', '=', grantId)
-      .where('revoked_at', 'is', null)
-      .executeTakeFirst();
-    await trx.deleteFrom('refresh_tokens').where('grant_id', '=', grantId).execute();
-    if (Number(res.numUpdatedRows) > 0) {
-      const g = await trx
-        .selectFrom('grants')
-        .select(['app_id', 'tenant_id', 'user_id'])
-        .where('id', '=', grantId)
-        .executeTakeFirst();
-      await recordAudit(ctx, trx, {
-        type: 'grant.revoked',
-        actor,
-        tenantId: g?.tenant_id ?? null,
-        appId: g?.app_id ?? null,
-        data: { grant_id: grantId, user_id: g?.user_id, reason },
-      });
-    }
-  });
-}
-
-/** Whether a grant still stands: not revoked, and its user exists and is not disabled. */
-export async function grantIsLive(ctx: DomainContext, grantId: string): Promise<boolean> {
-  const row = await ctx.db
-    .selectFrom('grants')
-    .innerJoin('users', 'users.id', 'grants.user_id')
-    .select(['grants.revoked_at', 'users.disabled_at'])
-    .where('grants.id', '=', grantId)
-    .executeTakeFirst();
-  return !!row && row.revoked_at === null && row.disabled_at === null;
-}
-
 // ---- A user's view ----------------------------------------------------------------------------------------
 
 export interface ConnectedApp {
@@ -247,38 +135,21 @@ export interface ConnectedApp {
 
 /** The apps a user has authorized (live, redeemed grants), grouped by app. */
 export async function listConnectedApps(ctx: DomainContext, userId: string): Promise<ConnectedApp[]> {
-  const rows = await ctx.db
-    .selectFrom('grants')
-    .innerJoin('apps', 'apps.id', 'grants.app_id')
-    .innerJoin('tenants', 'tenants.id', 'apps.tenant_id')
-    .select([
-      'grants.app_id',
-      'grants.scope',
-      'grants.created_at',
-      'apps.name as app_name',
-      'tenants.name as tenant_name',
-    ])
-    .where('grants.user_id', '=', userId)
-    .where('grants.revoked_at', 'is', null)
-    .where('grants.redeemed_at', 'is not', null)
-    .where('apps.deleted_at', 'is', null)
-    .orderBy('grants.created_at', 'asc')
-    .execute();
   const byApp = new Map<string, ConnectedApp>();
-  for (const r of rows) {
-    const existing = byApp.get(r.app_id);
+  for (const g of await redeemedGrants(ctx, userId)) {
+    const existing = byApp.get(g.appId);
     if (!existing) {
-      byApp.set(r.app_id, {
-        app_id: r.app_id,
-        app_name: r.app_name,
-        tenant_name: r.tenant_name,
-        scopes: splitScope(r.scope),
-        authorized_at: r.created_at,
-        last_authorized_at: r.created_at,
+      byApp.set(g.appId, {
+        app_id: g.appId,
+        app_name: g.appName,
+        tenant_name: g.tenantName,
+        scopes: g.scope,
+        authorized_at: g.createdAt,
+        last_authorized_at: g.createdAt,
       });
     } else {
-      existing.scopes = [...new Set([...existing.scopes, ...splitScope(r.scope)])];
-      existing.last_authorized_at = r.created_at;
+      existing.scopes = [...new Set([...existing.scopes, ...g.scope])];
+      existing.last_authorized_at = g.createdAt;
     }
   }
   return [...byApp.values()].sort((a, b) => b.last_authorized_at - a.last_authorized_at);
@@ -291,30 +162,8 @@ export async function listConnectedApps(ctx: DomainContext, userId: string): Pro
  * @returns how many grants were revoked.
  */
 export async function revokeAppAccess(ctx: DomainContext, userId: string, appId: string): Promise<number> {
-  const grants = await ctx.db
-    .selectFrom('grants')
-    .select('id')
-    .where('user_id', '=', userId)
-    .where('app_id', '=', appId)
-    .where('revoked_at', 'is', null)
-    .execute();
-  for (const g of grants) await revokeGrant(ctx, g.id, 'user_revoked', `user:${userId}`);
+  const grants = await liveGrantIds(ctx, userId, appId);
+  for (const id of grants) await revokeGrant(ctx, id, 'user_revoked', `user:${userId}`);
   await ctx.db.deleteFrom('consents').where('user_id', '=', userId).where('app_id', '=', appId).execute();
   return grants.length;
-}
-
-/** Purges expired codes, expired refresh tokens, and unredeemed grants whose code has expired. */
-export async function purgeGrantData(ctx: DomainContext): Promise<number> {
-  const now = ctx.now();
-  const codes = await ctx.db
-    .deleteFrom('authorization_codes')
-    .where('expires_at', '<', now)
-    .executeTakeFirst();
-  const rts = await ctx.db.deleteFrom('refresh_tokens').where('expires_at', '<', now).executeTakeFirst();
-  const stale = await ctx.db
-    .deleteFrom('grants')
-    .where('redeemed_at', 'is', null)
-    .where('created_at', '<', now - CODE_TTL_MS * 2)
-    .executeTakeFirst();
-  return Number(codes.numDeletedRows) + Number(rts.numDeletedRows) + Number(stale.numDeletedRows);
 }

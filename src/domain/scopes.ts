@@ -42,6 +42,32 @@ export function parseScope(scope: string): string[] | null {
   return [...new Set(parts)];
 }
 
+/**
+ * Joins scope tokens into the stored (and RFC 6749 §3.3 wire) form: single spaces. The inverse of
+ * {@link splitScope}.
+ */
+export const joinScope = (scopes: readonly string[]): string => scopes.join(' ');
+
+/**
+ * Splits a scope string this server stored with {@link joinScope} (already validated, so no syntax checks;
+ * for a client's `scope` parameter use {@link parseScope}). The empty string is no scope at all.
+ */
+export const splitScope = (stored: string): string[] => (stored ? stored.split(' ') : []);
+
+/** The catalogue's description of each of `names` that exists, for showing to a user. */
+export async function scopeDescriptions(
+  ctx: DomainContext,
+  names: readonly string[],
+): Promise<Map<string, string>> {
+  if (names.length === 0) return new Map();
+  const rows = await ctx.db
+    .selectFrom('scopes')
+    .select(['name', 'description'])
+    .where('name', 'in', [...names])
+    .execute();
+  return new Map(rows.map((r) => [r.name, r.description]));
+}
+
 /** Inserts the seed scopes that are missing. */
 export async function seedScopes(db: Db, now: number): Promise<void> {
   for (const s of SEED_SCOPES) {

@@ -1,3 +1,4 @@
+import type { IssuedAccessToken } from './access-token.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import type { Params } from './form.js';
 
@@ -21,4 +22,16 @@ export interface GrantHandler {
   /** Whether a public client (no secret) may use this grant. */
   allowPublicClients: boolean;
   handle(request: TokenRequest): Promise<TokenResponse>;
+}
+
+/** The RFC 6749 §5.1 success body for an issued access token, with a refresh token when the grant issued one. */
+export function tokenResponse(issued: IssuedAccessToken, refreshToken?: string): TokenResponse {
+  const body: TokenResponse = {
+    access_token: issued.token,
+    token_type: 'Bearer',
+    expires_in: issued.expiresIn,
+    scope: issued.claims.scope,
+  };
+  if (refreshToken !== undefined) body.refresh_token = refreshToken;
+  return body;
 }

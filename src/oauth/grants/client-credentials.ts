@@ -1,6 +1,6 @@
 import type { AccessTokens } from '../access-token.js';
 import { UnauthorizedClient } from '../errors.js';
-import type { GrantHandler, TokenRequest, TokenResponse } from '../grant.js';
+import { type GrantHandler, type TokenRequest, type TokenResponse, tokenResponse } from '../grant.js';
 import { checkResource } from '../resource.js';
 import { resolveRequestedScope } from '../scope-request.js';
 
@@ -22,12 +22,7 @@ export function clientCredentialsGrant(tokens: AccessTokens, audience: string): 
         scope,
         tenantId: client.app.tenant_id,
       });
-      return {
-        access_token: issued.token,
-        token_type: 'Bearer',
-        expires_in: issued.expiresIn,
-        scope: issued.claims.scope,
-      };
+      return tokenResponse(issued);
     },
   };
 }

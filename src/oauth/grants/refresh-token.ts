@@ -1,37 +1,14 @@
-import { inTransaction } from '../../db/transaction.js';
 import type { DomainContext } from '../../domain/context.js';
-import { issueRefreshToken, joinScope, refreshHash, revokeGrant, splitScope } from '../../domain/grants.js';
-import { parseScope } from '../../domain/scopes.js';
+import { findRefreshToken, revokeGrant, rotateRefreshToken } from '../../domain/grant-store.js';
+import { userIsActive, userMayStillUse } from '../../domain/grants.js';
+import { joinScope, parseScope } from '../../domain/scopes.js';
 import type { AccessTokens } from '../access-token.js';
 import type { AuthenticatedClient } from '../client-auth.js';
 import { InvalidGrant, InvalidRequest, InvalidScope } from '../errors.js';
-import type { GrantHandler, TokenRequest, TokenResponse } from '../grant.js';
+import { type GrantHandler, type TokenRequest, type TokenResponse, tokenResponse } from '../grant.js';
 import type { IntrospectionResponse, TokenIntrospector } from '../introspection.js';
 import { checkResource } from '../resource.js';
 import type { TokenRevoker } from '../revocation.js';
-import { userMayStillUse } from './authorization-code.js';
-
-async function findRefreshToken(ctx: DomainContext, token: string) {
-  if (token.length > 512) return undefined;
-  return ctx.db
-    .selectFrom('refresh_tokens')
-    .innerJoin('grants', 'grants.id', 'refresh_tokens.grant_id')
-    .select([
-      'refresh_tokens.token_hash',
-      'refresh_tokens.client_id',
-      'refresh_tokens.scope',
-      'refresh_tokens.created_at',
-      'refresh_tokens.expires_at',
-      'refresh_tokens.used_at',
-      'grants.id as grant_id',
-      'grants.user_id',
-      'grants.tenant_id',
-      'grants.auth_time',
-      'grants.revoked_at',
-    ])
-    .where('refresh_tokens.token_hash', '=', refreshHash(ctx, token))
-    .executeTakeFirst();
-}
 
 /**
  * The refresh token grant (RFC 6749 §6, RFC 9700 §4.14.2): refresh tokens are bound to their client and
@@ -48,20 +25,20 @@ export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens): Gra
     async handle({ params, client }: TokenRequest): Promise<TokenResponse> {
       const presented = params.get('refresh_token');
       if (presented === undefined) throw new InvalidRequest('The refresh_token parameter is required.');
-      const row = await findRefreshToken(ctx, presented);
-      if (!row || row.client_id !== client.app.client_id)
+      const stored = await findRefreshToken(ctx, presented);
+      if (!stored || stored.clientId !== client.app.client_id)
         throw new InvalidGrant('The refresh token is invalid, expired or revoked.');
+      const { grant } = stored;
       const now = ctx.now();
-      if (row.revoked_at !== null || row.expires_at <= now)
+      if (grant.revokedAt !== null || stored.expiresAt <= now)
         throw new InvalidGrant('The refresh token is invalid, expired or revoked.');
       // RFC 9700 §4.14.2: any presentation of an already rotated token is reuse, whatever else the request
       // says, so it is decided before the scope and user checks (a replay with a bad scope must not probe
-      // the token without consequence). Concurrent first uses are decided by the conditional update below.
-      if (row.used_at !== null) return reuse(row.grant_id, client);
+      // the token without consequence). Concurrent first uses are decided by the rotation below.
+      if (stored.usedAt !== null) return reuse(grant.id, client);
       checkResource(params, ctx.config.apiAudience);
 
-      const original = splitScope(row.scope);
-      let scope = original.filter((s) => client.app.scopes.includes(s));
+      let scope = stored.scope.filter((s) => client.app.scopes.includes(s));
       const rawScope = params.get('scope');
       if (rawScope !== undefined) {
         const requested = parseScope(rawScope);
@@ -72,37 +49,22 @@ export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens): Gra
           );
         if (requested.length > 0) scope = requested;
       }
-      if (!(await userMayStillUse(ctx, client.app, row.user_id)))
+      if (!(await userMayStillUse(ctx, client.app, grant.userId)))
         throw new InvalidGrant('The authorization is no longer valid.');
 
-      // Rotation: the conditional update is the one check for reuse. Exactly one use (of any number of
-      // concurrent ones) flips used_at; every other, earlier or concurrent, counts as reuse.
-      const refreshToken = await inTransaction(ctx.db, async (trx) => {
-        const res = await trx
-          .updateTable('refresh_tokens')
-          .set({ used_at: now })
-          .where('token_hash', '=', row.token_hash)
-          .where('used_at', 'is', null)
-          .executeTakeFirst();
-        if (Number(res.numUpdatedRows) !== 1) return null;
-        return issueRefreshToken(ctx, trx, { id: row.grant_id, client_id: client.app.client_id }, original);
-      });
-      if (refreshToken === null) return reuse(row.grant_id, client);
+      // Rotation is the one check for reuse: exactly one use (of any number of concurrent ones) gets the
+      // successor; every other, earlier or concurrent, counts as reuse. The successor keeps the original scope.
+      const refreshToken = await rotateRefreshToken(ctx, stored, stored.scope, now);
+      if (refreshToken === null) return reuse(grant.id, client);
       const issued = tokens.issue({
-        sub: row.user_id,
+        sub: grant.userId,
         clientId: client.app.client_id,
         scope,
-        tenantId: row.tenant_id,
-        grantId: row.grant_id,
-        authTime: Math.floor(row.auth_time / 1000),
+        tenantId: grant.tenantId,
+        grantId: grant.id,
+        authTime: Math.floor(grant.authTime / 1000),
       });
-      return {
-        access_token: issued.token,
-        token_type: 'Bearer',
-        expires_in: issued.expiresIn,
-        scope: joinScope(scope),
-        refresh_token: refreshToken,
-      };
+      return tokenResponse(issued, refreshToken);
     },
   };
 }
@@ -110,10 +72,10 @@ export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens): Gra
 /** RFC 7009: revoking a refresh token revokes its whole grant (and so the grant's access tokens). */
 export function refreshTokenRevoker(ctx: DomainContext): TokenRevoker {
   return async (token: string, client: AuthenticatedClient) => {
-    const row = await findRefreshToken(ctx, token);
-    if (!row) return false;
-    if (row.client_id === client.app.client_id)
-      await revokeGrant(ctx, row.grant_id, 'refresh_token_revoked', `client:${client.app.client_id}`);
+    const stored = await findRefreshToken(ctx, token);
+    if (!stored) return false;
+    if (stored.clientId === client.app.client_id)
+      await revokeGrant(ctx, stored.grant.id, 'refresh_token_revoked', `client:${client.app.client_id}`);
     return true;
   };
 }
@@ -121,31 +83,26 @@ export function refreshTokenRevoker(ctx: DomainContext): TokenRevoker {
 /** RFC 7662 for refresh tokens: active only to the client they were issued to. */
 export function refreshTokenIntrospector(ctx: DomainContext): TokenIntrospector {
   return async (token: string, client: AuthenticatedClient): Promise<IntrospectionResponse | null> => {
-    const row = await findRefreshToken(ctx, token);
-    if (!row) return null;
+    const stored = await findRefreshToken(ctx, token);
+    if (!stored) return null;
     const now = ctx.now();
     if (
-      row.client_id !== client.app.client_id ||
-      row.used_at !== null ||
-      row.revoked_at !== null ||
-      row.expires_at <= now
+      stored.clientId !== client.app.client_id ||
+      stored.usedAt !== null ||
+      stored.grant.revokedAt !== null ||
+      stored.expiresAt <= now
     )
       return { active: false };
-    const user = await ctx.db
-      .selectFrom('users')
-      .select('disabled_at')
-      .where('id', '=', row.user_id)
-      .executeTakeFirst();
-    if (!user || user.disabled_at !== null) return { active: false };
+    if (!(await userIsActive(ctx, stored.grant.userId))) return { active: false };
     return {
       active: true,
       token_type: 'refresh_token',
-      client_id: row.client_id,
-      scope: row.scope,
-      sub: row.user_id,
-      tid: row.tenant_id,
-      iat: Math.floor(row.created_at / 1000),
-      exp: Math.floor(row.expires_at / 1000),
+      client_id: stored.clientId,
+      scope: joinScope(stored.scope),
+      sub: stored.grant.userId,
+      tid: stored.grant.tenantId,
+      iat: Math.floor(stored.createdAt / 1000),
+      exp: Math.floor(stored.expiresAt / 1000),
       iss: ctx.config.issuer,
     };
   };

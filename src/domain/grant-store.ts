@@ -1,0 +1,410 @@
+import { randomToken, uuid } from '../crypto/random.js';
+import type { Db } from '../db/database.js';
+import { inTransaction } from '../db/transaction.js';
+import type { App } from './apps.js';
+import { recordAudit } from './audit.js';
+import type { DomainContext } from './context.js';
+import { joinScope, splitScope } from './scopes.js';
+import type { User } from './users.js';
+
+/**
+ * The user-grant store: the one module that creates, reads, consumes, rotates, revokes and purges rows of
+ * `grants`, `authorization_codes` and `refresh_tokens`. The protocol flows (`oauth/grants/*`) make the RFC
+ * checks on what it returns and never touch these tables themselves.
+ */
+
+/** Authorization codes live at most this long (RFC 9700 §4.1: short-lived; OAuth 2.1: ≤ 10 min). */
+export const CODE_TTL_MS = 60_000;
+
+/** Refresh tokens longer than this were never issued here, so they are not even looked up. */
+const MAX_REFRESH_TOKEN_LENGTH = 512;
+
+const codeHash = (ctx: DomainContext, code: string) => ctx.hasher.hash(`code:${code}`);
+const refreshHash = (ctx: DomainContext, token: string) => ctx.hasher.hash(`rt:${token}`);
+
+/** The grant a code or refresh token belongs to. */
+export interface StoredGrant {
+  id: string;
+  userId: string;
+  tenantId: string;
+  /** When the user signed in (epoch ms). */
+  authTime: number;
+  revokedAt: number | null;
+}
+
+// ---- Authorization codes ----------------------------------------------------------------------------------
+
+export interface NewCode {
+  app: App;
+  user: User;
+  scope: string[];
+  redirectUri: string;
+  codeChallenge: string | null;
+  /** When the user signed in (epoch ms). */
+  authTime: number;
+}
+
+/**
+ * Issues an authorization code: a new grant (not yet redeemed) and the code bound to client, redirect_uri
+ * and PKCE challenge. The code has 256 random bits and is stored only as a keyed hash.
+ */
+export async function createAuthorizationCode(ctx: DomainContext, input: NewCode): Promise<string> {
+  const code = randomToken(32);
+  const now = ctx.now();
+  const grantId = uuid();
+  await inTransaction(ctx.db, async (trx) => {
+    await trx
+      .insertInto('grants')
+      .values({
+        id: grantId,
+        user_id: input.user.id,
+        app_id: input.app.id,
+        client_id: input.app.client_id,
+        tenant_id: input.user.tenant_id,
+        scope: joinScope(input.scope),
+        auth_time: input.authTime,
+        created_at: now,
+        redeemed_at: null,
+        revoked_at: null,
+      })
+      .execute();
+    await trx
+      .insertInto('authorization_codes')
+      .values({
+        code_hash: codeHash(ctx, code),
+        grant_id: grantId,
+        client_id: input.app.client_id,
+        redirect_uri: input.redirectUri,
+        code_challenge: input.codeChallenge,
+        created_at: now,
+        expires_at: now + CODE_TTL_MS,
+        consumed_at: null,
+      })
+      .execute();
+  });
+  return code;
+}
+
+/** A stored authorization code with its grant, as {@link findAuthorizationCode} returns it. */
+export interface StoredCode {
+  readonly codeHash: string;
+  clientId: string;
+  redirectUri: string;
+  codeChallenge: string | null;
+  expiresAt: number;
+  consumedAt: number | null;
+  /** The scope the user granted. */
+  scope: string[];
+  grant: StoredGrant;
+}
+
+/** Looks up an authorization code (consumed or not, expired or not); `undefined` when it was never issued. */
+export async function findAuthorizationCode(
+  ctx: DomainContext,
+  code: string,
+): Promise<StoredCode | undefined> {
+  const hash = codeHash(ctx, code);
+  const row = await ctx.db
+    .selectFrom('authorization_codes')
+    .innerJoin('grants', 'grants.id', 'authorization_codes.grant_id')
+    .select([
+      'authorization_codes.client_id',
+      'authorization_codes.redirect_uri',
+      'authorization_codes.code_challenge',
+      'authorization_codes.expires_at',
+      'authorization_codes.consumed_at',
+      'grants.id as grant_id',
+      'grants.user_id',
+      'grants.tenant_id',
+      'grants.scope',
+      'grants.auth_time',
+      'grants.revoked_at',
+    ])
+    .where('authorization_codes.code_hash', '=', hash)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    codeHash: hash,
+    clientId: row.client_id,
+    redirectUri: row.redirect_uri,
+    codeChallenge: row.code_challenge,
+    expiresAt: row.expires_at,
+    consumedAt: row.consumed_at,
+    scope: splitScope(row.scope),
+    grant: {
+      id: row.grant_id,
+      userId: row.user_id,
+      tenantId: row.tenant_id,
+      authTime: row.auth_time,
+      revokedAt: row.revoked_at,
+    },
+  };
+}
+
+/**
+ * Consumes a code if it is unconsumed and unexpired at `now`. Single use: of any number of concurrent
+ * calls for one code, exactly one (a conditional update) returns true.
+ */
+export async function consumeAuthorizationCode(
+  ctx: DomainContext,
+  code: StoredCode,
+  now: number,
+): Promise<boolean> {
+  const res = await ctx.db
+    .updateTable('authorization_codes')
+    .set({ consumed_at: now })
+    .where('code_hash', '=', code.codeHash)
+    .where('consumed_at', 'is', null)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+/**
+ * Marks a grant redeemed (its code exchanged) and issues its first refresh token, in one transaction.
+ *
+ * @returns the refresh token.
+ */
+export async function redeemGrant(
+  ctx: DomainContext,
+  grantId: string,
+  clientId: string,
+  scope: string[],
+  now: number,
+): Promise<string> {
+  return inTransaction(ctx.db, async (trx) => {
+    await trx.updateTable('grants').set({ redeemed_at: now }).where('id', '=', grantId).execute();
+    return insertRefreshToken(ctx, trx, grantId, clientId, scope);
+  });
+}
+
+// ---- Refresh tokens ---------------------------------------------------------------------------------------
+
+/** Issues a refresh token for a grant (opaque, 256 bits, stored hashed), with a sliding lifetime. */
+async function insertRefreshToken(
+  ctx: DomainContext,
+  db: Db,
+  grantId: string,
+  clientId: string,
+  scope: string[],
+): Promise<string> {
+  const token = randomToken(32);
+  const now = ctx.now();
+  await db
+    .insertInto('refresh_tokens')
+    .values({
+      token_hash: refreshHash(ctx, token),
+      grant_id: grantId,
+      client_id: clientId,
+      scope: joinScope(scope),
+      created_at: now,
+      expires_at: now + ctx.config.refreshTokenTtl * 1000,
+      used_at: null,
+    })
+    .execute();
+  return token;
+}
+
+/** A stored refresh token with its grant, as {@link findRefreshToken} returns it. */
+export interface StoredRefreshToken {
+  readonly tokenHash: string;
+  clientId: string;
+  scope: string[];
+  createdAt: number;
+  expiresAt: number;
+  /** When it was rotated; a second use after that is reuse. */
+  usedAt: number | null;
+  grant: StoredGrant;
+}
+
+/** Looks up a refresh token (used or not, expired or not, its grant revoked or not); `undefined` when unknown. */
+export async function findRefreshToken(
+  ctx: DomainContext,
+  token: string,
+): Promise<StoredRefreshToken | undefined> {
+  if (token.length > MAX_REFRESH_TOKEN_LENGTH) return undefined;
+  const row = await ctx.db
+    .selectFrom('refresh_tokens')
+    .innerJoin('grants', 'grants.id', 'refresh_tokens.grant_id')
+    .select([
+      'refresh_tokens.token_hash',
+      'refresh_tokens.client_id',
+      'refresh_tokens.scope',
+      'refresh_tokens.created_at',
+      'refresh_tokens.expires_at',
+      'refresh_tokens.used_at',
+      'grants.id as grant_id',
+      'grants.user_id',
+      'grants.tenant_id',
+      'grants.auth_time',
+      'grants.revoked_at',
+    ])
+    .where('refresh_tokens.token_hash', '=', refreshHash(ctx, token))
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    tokenHash: row.token_hash,
+    clientId: row.client_id,
+    scope: splitScope(row.scope),
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    usedAt: row.used_at,
+    grant: {
+      id: row.grant_id,
+      userId: row.user_id,
+      tenantId: row.tenant_id,
+      authTime: row.auth_time,
+      revokedAt: row.revoked_at,
+    },
+  };
+}
+
+/**
+ * Rotates a refresh token (RFC 9700 §4.14.2): marks it used and issues its successor with the same grant,
+ * client and `scope`, in one transaction. The conditional update is the one check for reuse: of any number
+ * of concurrent rotations exactly one succeeds.
+ *
+ * @returns the new refresh token, or `null` when the token was already used (reuse).
+ */
+export async function rotateRefreshToken(
+  ctx: DomainContext,
+  token: StoredRefreshToken,
+  scope: string[],
+  now: number,
+): Promise<string | null> {
+  return inTransaction(ctx.db, async (trx) => {
+    const res = await trx
+      .updateTable('refresh_tokens')
+      .set({ used_at: now })
+      .where('token_hash', '=', token.tokenHash)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) return null;
+    return insertRefreshToken(ctx, trx, token.grant.id, token.clientId, scope);
+  });
+}
+
+// ---- Grants -----------------------------------------------------------------------------------------------
+
+/**
+ * Revokes a grant: its refresh tokens are deleted and the grant is marked revoked, so access tokens carrying
+ * its `gid` are reported inactive at once. Idempotent.
+ */
+export async function revokeGrant(
+  ctx: DomainContext,
+  grantId: string,
+  reason: string,
+  actor = 'system',
+): Promise<void> {
+  await inTransaction(ctx.db, async (trx) => {
+    const res = await trx
+      .updateTable('grants')
+      .set({ revoked_at: ctx.now() })
+      .where('id', '=', grantId)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    await trx.deleteFrom('refresh_tokens').where('grant_id', '=', grantId).execute();
+    if (Number(res.numUpdatedRows) > 0) {
+      const g = await trx
+        .selectFrom('grants')
+        .select(['app_id', 'tenant_id', 'user_id'])
+        .where('id', '=', grantId)
+        .executeTakeFirst();
+      await recordAudit(ctx, trx, {
+        type: 'grant.revoked',
+        actor,
+        tenantId: g?.tenant_id ?? null,
+        appId: g?.app_id ?? null,
+        data: { grant_id: grantId, user_id: g?.user_id, reason },
+      });
+    }
+  });
+}
+
+/** Whether a grant still stands: not revoked, and its user exists and is not disabled. */
+export async function grantIsLive(ctx: DomainContext, grantId: string): Promise<boolean> {
+  const row = await ctx.db
+    .selectFrom('grants')
+    .innerJoin('users', 'users.id', 'grants.user_id')
+    .select(['grants.revoked_at', 'users.disabled_at'])
+    .where('grants.id', '=', grantId)
+    .executeTakeFirst();
+  return !!row && row.revoked_at === null && row.disabled_at === null;
+}
+
+/** What the grant checks need about a grant's user; `undefined` when the user no longer exists. */
+export async function grantUser(
+  ctx: DomainContext,
+  userId: string,
+): Promise<Pick<User, 'tenant_id' | 'disabled_at'> | undefined> {
+  return ctx.db
+    .selectFrom('users')
+    .select(['tenant_id', 'disabled_at'])
+    .where('id', '=', userId)
+    .executeTakeFirst();
+}
+
+/** The ids of a user's unrevoked grants for an app. */
+export async function liveGrantIds(ctx: DomainContext, userId: string, appId: string): Promise<string[]> {
+  const rows = await ctx.db
+    .selectFrom('grants')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where('app_id', '=', appId)
+    .where('revoked_at', 'is', null)
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/** One live, redeemed grant of a user, with its app's and tenant's names, oldest first. */
+export interface RedeemedGrant {
+  appId: string;
+  appName: string;
+  tenantName: string;
+  scope: string[];
+  createdAt: number;
+}
+
+/** A user's live, redeemed grants for apps that still exist, oldest first. */
+export async function redeemedGrants(ctx: DomainContext, userId: string): Promise<RedeemedGrant[]> {
+  const rows = await ctx.db
+    .selectFrom('grants')
+    .innerJoin('apps', 'apps.id', 'grants.app_id')
+    .innerJoin('tenants', 'tenants.id', 'apps.tenant_id')
+    .select([
+      'grants.app_id',
+      'grants.scope',
+      'grants.created_at',
+      'apps.name as app_name',
+      'tenants.name as tenant_name',
+    ])
+    .where('grants.user_id', '=', userId)
+    .where('grants.revoked_at', 'is', null)
+    .where('grants.redeemed_at', 'is not', null)
+    .where('apps.deleted_at', 'is', null)
+    .orderBy('grants.created_at', 'asc')
+    .execute();
+  return rows.map((r) => ({
+    appId: r.app_id,
+    appName: r.app_name,
+    tenantName: r.tenant_name,
+    scope: splitScope(r.scope),
+    createdAt: r.created_at,
+  }));
+}
+
+/** Purges expired codes, expired refresh tokens, and unredeemed grants whose code has expired. */
+export async function purgeGrantData(ctx: DomainContext): Promise<number> {
+  const now = ctx.now();
+  const codes = await ctx.db
+    .deleteFrom('authorization_codes')
+    .where('expires_at', '<', now)
+    .executeTakeFirst();
+  const rts = await ctx.db.deleteFrom('refresh_tokens').where('expires_at', '<', now).executeTakeFirst();
+  const stale = await ctx.db
+    .deleteFrom('grants')
+    .where('redeemed_at', 'is', null)
+    .where('created_at', '<', now - CODE_TTL_MS * 2)
+    .executeTakeFirst();
+  return Number(codes.numDeletedRows) + Number(rts.numDeletedRows) + Number(stale.numDeletedRows);
+}
