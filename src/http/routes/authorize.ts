@@ -1,20 +1,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { csrfToken, getSession, type Session, verifyCsrf } from '../../auth/session.js';
-import {
-  authorizationProblem,
-  consentCovers,
-  consentedScopes,
-  createAuthorizationCode,
-  rememberConsent,
-} from '../../domain/grants.js';
+import { csrfToken, getSession, verifyCsrf } from '../../auth/session.js';
 import {
   type AuthorizationRequest,
   type AuthorizeValidation,
   errorRedirect,
-  redirectTo,
   validateAuthorizationRequest,
 } from '../../oauth/authorize.js';
-import { AccessDenied, OAuthError } from '../../oauth/errors.js';
+import {
+  type AuthorizeOutcome,
+  authorizeStore,
+  decideAuthorization,
+  decideConsent,
+} from '../../oauth/authorize-decision.js';
+import { OAuthError } from '../../oauth/errors.js';
 import { parseParams } from '../../oauth/form.js';
 import type { Services } from '../../services.js';
 import { type AppSummary, ConsentPage, LoginPage, MessagePage } from '../../web/pages.js';
@@ -57,102 +55,55 @@ function sendValidationFailure(
   return redirect(reply, errorRedirect(v.redirectUri, services.config.issuer, v.error, v.state), status);
 }
 
-/**
- * After validation and sign-in: refuse users who may not authorize this app, skip consent when it is
- * remembered (confidential clients only), else show the consent page.
- */
-async function proceed(
+/** Renders or follows an authorization decision: 302 for the GET endpoint, 303 after the consent form. */
+async function sendOutcome(
   services: Services,
   request: FastifyRequest,
   reply: FastifyReply,
   req: AuthorizationRequest,
-  session: Session,
+  outcome: AuthorizeOutcome,
+  status: 302 | 303,
 ): Promise<FastifyReply> {
-  const issuer = services.config.issuer;
-  const problem = authorizationProblem(req.app, session.user);
-  // prompt=none must never show a page (OIDC Core §3.1.2.1): the refusal goes straight back to the client.
-  if (problem && req.prompt === 'none')
-    return redirect(
-      reply,
-      errorRedirect(
-        req.redirectUri,
-        issuer,
-        new AccessDenied('The user may not authorize this app.'),
-        req.state,
-      ),
-      302,
-    );
-  if (problem) {
-    // Otherwise the user learns why, and the link returns to the app with access_denied (RFC 6749 §4.1.2.1).
-    return sendPage(
-      reply,
-      403,
-      MessagePage({
-        title: 'You can’t use this app',
-        message: problem,
-        app: appSummary(req),
-        link: {
-          href: errorRedirect(
-            req.redirectUri,
-            issuer,
-            new AccessDenied('The user may not authorize this app.'),
-            req.state,
-          ),
-          label: `Return to ${req.app.name}`,
-        },
-      }),
-    );
+  switch (outcome.kind) {
+    case 'redirect':
+      return redirect(reply, outcome.location, status);
+    case 'page':
+      return sendPage(
+        reply,
+        outcome.status,
+        MessagePage({
+          title: outcome.title,
+          message: outcome.message,
+          app: appSummary(req),
+          link: outcome.link,
+        }),
+      );
+    case 'login':
+      allowFormRedirectTo(reply, req.redirectUri);
+      return sendPage(
+        reply,
+        200,
+        LoginPage({
+          csrf: await csrfToken(services, request, reply),
+          returnTo: outcome.returnTo,
+          app: appSummary(req),
+        }),
+      );
+    case 'consent':
+      allowFormRedirectTo(reply, req.redirectUri);
+      return sendPage(
+        reply,
+        200,
+        ConsentPage({
+          csrf: await csrfToken(services, request, reply),
+          request: req.raw,
+          app: appSummary(req),
+          user: outcome.user,
+          scopes: outcome.scopes,
+          tenantName: outcome.tenantName,
+        }),
+      );
   }
-  // A public client can't prove who it is, so its consent is never remembered (RFC 9700 §4.1.x / OAuth 2.1 §7.x).
-  const remembered =
-    req.app.client_type === 'confidential' &&
-    req.prompt !== 'consent' &&
-    consentCovers(await consentedScopes(services.ctx, session.user.id, req.app.id), req.scope);
-  if (remembered) {
-    const code = await createAuthorizationCode(services.ctx, {
-      app: req.app,
-      user: session.user,
-      scope: req.scope,
-      redirectUri: req.redirectUri,
-      codeChallenge: req.codeChallenge,
-      authTime: session.createdAt,
-    });
-    return redirect(reply, redirectTo(req.redirectUri, issuer, { code, state: req.state }), 302);
-  }
-  if (req.prompt === 'none')
-    return redirect(
-      reply,
-      redirectTo(req.redirectUri, issuer, { error: 'consent_required', state: req.state }),
-      302,
-    );
-  const rows = req.scope.length
-    ? await services.ctx.db
-        .selectFrom('scopes')
-        .select(['name', 'description'])
-        .where('name', 'in', req.scope)
-        .execute()
-    : [];
-  const text = new Map(rows.map((r) => [r.name, r.description]));
-  allowFormRedirectTo(reply, req.redirectUri);
-  return sendPage(
-    reply,
-    200,
-    ConsentPage({
-      csrf: await csrfToken(services, request, reply),
-      request: req.raw,
-      app: appSummary(req),
-      user: session.user,
-      scopes: req.scope.map((s) => ({ name: s, description: text.get(s) ?? s })),
-      tenantName:
-        (
-          await services.ctx.db
-            .selectFrom('tenants')
-            .select('name')
-            .where('id', '=', session.user.tenant_id)
-            .executeTakeFirst()
-        )?.name ?? '',
-    }),
-  );
 }
 
 /**
@@ -161,31 +112,16 @@ async function proceed(
  * client; nothing here answers with JSON or a 500.
  */
 export async function authorizeRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const issuer = services.config.issuer;
+  const deps = { store: authorizeStore(services.ctx), issuer: services.config.issuer };
 
   app.get('/oauth/authorize', async (request, reply) => {
     try {
       const v = await validateAuthorizationRequest(services.ctx, rawQuery(request.url));
       if (v.kind !== 'ok') return sendValidationFailure(services, reply, v, 302);
-      const req = v.request;
       const session = await getSession(services, request);
-      if (!session || req.prompt === 'login') {
-        if (req.prompt === 'none')
-          return redirect(
-            reply,
-            redirectTo(req.redirectUri, issuer, { error: 'login_required', state: req.state }),
-            302,
-          );
-        // prompt=login is honoured once: the login form returns to the request without it.
-        const returnTo = req.prompt === 'login' ? `/oauth/authorize?${stripPrompt(req.raw)}` : request.url;
-        allowFormRedirectTo(reply, req.redirectUri);
-        return sendPage(
-          reply,
-          200,
-          LoginPage({ csrf: await csrfToken(services, request, reply), returnTo, app: appSummary(req) }),
-        );
-      }
-      return await proceed(services, request, reply, req, session);
+      const signedIn = session && { user: session.user, authTime: session.createdAt };
+      const outcome = await decideAuthorization(deps, v.request, signedIn, request.url);
+      return await sendOutcome(services, request, reply, v.request, outcome, 302);
     } catch (err) {
       request.log.error({ err }, 'authorization endpoint failed');
       return sendPage(
@@ -230,26 +166,9 @@ export async function authorizeRoutes(app: FastifyInstance, services: Services):
         );
       const v = await validateAuthorizationRequest(services.ctx, params.get('request') ?? '');
       if (v.kind !== 'ok') return sendValidationFailure(services, reply, v, 303);
-      const req = v.request;
-      const problem = authorizationProblem(req.app, session.user);
-      const decision = params.get('decision');
-      if (problem || decision !== 'allow') {
-        const error = new AccessDenied(
-          problem ? 'The user may not authorize this app.' : 'The user denied the request.',
-        );
-        return redirect(reply, errorRedirect(req.redirectUri, issuer, error, req.state), 303);
-      }
-      if (req.app.client_type === 'confidential')
-        await rememberConsent(services.ctx, session.user.id, req.app.id, req.scope);
-      const code = await createAuthorizationCode(services.ctx, {
-        app: req.app,
-        user: session.user,
-        scope: req.scope,
-        redirectUri: req.redirectUri,
-        codeChallenge: req.codeChallenge,
-        authTime: session.createdAt,
-      });
-      return redirect(reply, redirectTo(req.redirectUri, issuer, { code, state: req.state }), 303);
+      const signedIn = { user: session.user, authTime: session.createdAt };
+      const outcome = await decideConsent(deps, v.request, signedIn, params.get('decision'));
+      return redirect(reply, outcome.location, 303);
     } catch (err) {
       request.log.error({ err }, 'authorization decision failed');
       return sendPage(
@@ -262,11 +181,4 @@ export async function authorizeRoutes(app: FastifyInstance, services: Services):
       );
     }
   });
-}
-
-function stripPrompt(raw: string): string {
-  return raw
-    .split('&')
-    .filter((p) => !p.startsWith('prompt='))
-    .join('&');
 }

@@ -1,0 +1,174 @@
+import type { DomainContext } from '../domain/context.js';
+import { createAuthorizationCode, type NewCode } from '../domain/grant-store.js';
+import { authorizationProblem, consentCovers, consentedScopes, rememberConsent } from '../domain/grants.js';
+import { scopeDescriptions } from '../domain/scopes.js';
+import { getTenant } from '../domain/tenants.js';
+import type { User } from '../domain/users.js';
+import { type AuthorizationRequest, errorRedirect, redirectTo } from './authorize.js';
+import { AccessDenied } from './errors.js';
+
+/** What the authorization decision needs from storage; {@link authorizeStore} is the domain's. */
+export interface AuthorizeStore {
+  consentedScopes(userId: string, appId: string): Promise<string[] | null>;
+  rememberConsent(userId: string, appId: string, scopes: string[]): Promise<void>;
+  issueCode(input: NewCode): Promise<string>;
+  scopeDescriptions(names: readonly string[]): Promise<Map<string, string>>;
+  tenantName(tenantId: string): Promise<string>;
+}
+
+/** The {@link AuthorizeStore} over the domain's consents, grants, scope catalogue and tenants. */
+export function authorizeStore(ctx: DomainContext): AuthorizeStore {
+  return {
+    consentedScopes: (userId, appId) => consentedScopes(ctx, userId, appId),
+    rememberConsent: (userId, appId, scopes) => rememberConsent(ctx, userId, appId, scopes),
+    issueCode: (input) => createAuthorizationCode(ctx, input),
+    scopeDescriptions: (names) => scopeDescriptions(ctx, names),
+    tenantName: async (tenantId) => (await getTenant(ctx, tenantId)).name,
+  };
+}
+
+export interface AuthorizeDeps {
+  store: AuthorizeStore;
+  issuer: string;
+}
+
+/** The signed-in user of a browser session, if any. */
+export interface SignedIn {
+  user: User;
+  /** When the user signed in (epoch ms). */
+  authTime: number;
+}
+
+/** What the authorization endpoint does next with a valid request; the route renders or redirects. */
+export type AuthorizeOutcome =
+  /** Show the sign-in form, which returns to `returnTo`. */
+  | { kind: 'login'; returnTo: string }
+  /** Ask the user to consent to `scopes` (each with the catalogue's description). */
+  | {
+      kind: 'consent';
+      /** Who is asked. */
+      user: User;
+      scopes: Array<{ name: string; description: string }>;
+      /** The name of the signed-in user's own organisation. */
+      tenantName: string;
+    }
+  /** Send the browser back to the client (a code or an error). */
+  | { kind: 'redirect'; location: string }
+  /** Tell the user why not, with a link back to the client carrying `access_denied`. */
+  | {
+      kind: 'page';
+      status: 403;
+      title: string;
+      message: string;
+      link: { href: string; label: string };
+    };
+
+type Redirect = Extract<AuthorizeOutcome, { kind: 'redirect' }>;
+
+const refusal = () => new AccessDenied('The user may not authorize this app.');
+
+/** The request without `prompt`, so `prompt=login` is honoured once. */
+function withoutPrompt(raw: string): string {
+  return raw
+    .split('&')
+    .filter((p) => !p.startsWith('prompt='))
+    .join('&');
+}
+
+async function issueCode(
+  deps: AuthorizeDeps,
+  req: AuthorizationRequest,
+  signedIn: SignedIn,
+): Promise<Redirect> {
+  const code = await deps.store.issueCode({
+    app: req.app,
+    user: signedIn.user,
+    scope: req.scope,
+    redirectUri: req.redirectUri,
+    codeChallenge: req.codeChallenge,
+    authTime: signedIn.authTime,
+  });
+  return { kind: 'redirect', location: redirectTo(req.redirectUri, deps.issuer, { code, state: req.state }) };
+}
+
+/**
+ * Decides a validated authorization request (GET /oauth/authorize): sign-in first (or `login_required` for
+ * `prompt=none`), then refuse users who may not authorize this app, skip consent when it is remembered
+ * (confidential clients only), else ask for consent (or `consent_required` for `prompt=none`).
+ *
+ * @param requestUrl The request's own URL, where the sign-in form returns.
+ */
+export async function decideAuthorization(
+  deps: AuthorizeDeps,
+  req: AuthorizationRequest,
+  signedIn: SignedIn | null,
+  requestUrl: string,
+): Promise<AuthorizeOutcome> {
+  const { issuer } = deps;
+  if (!signedIn || req.prompt === 'login') {
+    // OIDC Core §3.1.2.1: prompt=none must never show a page.
+    if (req.prompt === 'none')
+      return {
+        kind: 'redirect',
+        location: redirectTo(req.redirectUri, issuer, { error: 'login_required', state: req.state }),
+      };
+    // prompt=login is honoured once: the login form returns to the request without it.
+    const returnTo = req.prompt === 'login' ? `/oauth/authorize?${withoutPrompt(req.raw)}` : requestUrl;
+    return { kind: 'login', returnTo };
+  }
+  const problem = authorizationProblem(req.app, signedIn.user);
+  // prompt=none must never show a page (OIDC Core §3.1.2.1): the refusal goes straight back to the client.
+  if (problem && req.prompt === 'none')
+    return { kind: 'redirect', location: errorRedirect(req.redirectUri, issuer, refusal(), req.state) };
+  if (problem)
+    // Otherwise the user learns why, and the link returns to the app with access_denied (RFC 6749 §4.1.2.1).
+    return {
+      kind: 'page',
+      status: 403,
+      title: 'You can’t use this app',
+      message: problem,
+      link: {
+        href: errorRedirect(req.redirectUri, issuer, refusal(), req.state),
+        label: `Return to ${req.app.name}`,
+      },
+    };
+  // A public client can't prove who it is, so its consent is never remembered (RFC 9700 §4.1.x / OAuth 2.1 §7.x).
+  const remembered =
+    req.app.client_type === 'confidential' &&
+    req.prompt !== 'consent' &&
+    consentCovers(await deps.store.consentedScopes(signedIn.user.id, req.app.id), req.scope);
+  if (remembered) return issueCode(deps, req, signedIn);
+  if (req.prompt === 'none')
+    return {
+      kind: 'redirect',
+      location: redirectTo(req.redirectUri, issuer, { error: 'consent_required', state: req.state }),
+    };
+  const text = await deps.store.scopeDescriptions(req.scope);
+  return {
+    kind: 'consent',
+    user: signedIn.user,
+    scopes: req.scope.map((s) => ({ name: s, description: text.get(s) ?? s })),
+    tenantName: await deps.store.tenantName(signedIn.user.tenant_id),
+  };
+}
+
+/**
+ * Decides the consent form's answer (POST /oauth/authorize/decision) for a validated request: anything but
+ * `allow` from a user who may authorize the app is `access_denied` (RFC 6749 §4.1.2.1); an allowed request
+ * gets a code, and a confidential client's consent is remembered.
+ */
+export async function decideConsent(
+  deps: AuthorizeDeps,
+  req: AuthorizationRequest,
+  signedIn: SignedIn,
+  decision: string | undefined,
+): Promise<Redirect> {
+  const problem = authorizationProblem(req.app, signedIn.user);
+  if (problem || decision !== 'allow') {
+    const error = problem ? refusal() : new AccessDenied('The user denied the request.');
+    return { kind: 'redirect', location: errorRedirect(req.redirectUri, deps.issuer, error, req.state) };
+  }
+  if (req.app.client_type === 'confidential')
+    await deps.store.rememberConsent(signedIn.user.id, req.app.id, req.scope);
+  return issueCode(deps, req, signedIn);
+}
