@@ -17,15 +17,27 @@ export class KeyedHasher {
     this.#key = deriveKey(masterKey, purpose);
   }
 
-  /** The base64url HMAC-SHA-256 of `value`. */
+  /** The base64url HMAC-SHA-256 of `value`: the stored form. */
   hash(value: string): string {
-    return createHmac('sha256', this.#key).update(value, 'utf8').digest('base64url');
+    return this.digest(value).toString('base64url');
+  }
+
+  /** The raw HMAC-SHA-256 of `value`, to compare with several stored hashes via {@link digestMatches}. */
+  digest(value: string): Buffer {
+    return createHmac('sha256', this.#key).update(value, 'utf8').digest();
   }
 
   /** Compares `value` against a stored hash in constant time. */
   verify(value: string, storedHash: string): boolean {
-    const a = createHmac('sha256', this.#key).update(value, 'utf8').digest();
-    const b = Buffer.from(storedHash, 'base64url');
-    return a.length === b.length && timingSafeEqual(a, b);
+    return digestMatches(this.digest(value), storedHash);
   }
+}
+
+/**
+ * Whether a digest equals a stored (base64url) hash, in constant time: the one comparison of secrets
+ * against their stored hashes.
+ */
+export function digestMatches(digest: Buffer, storedHash: string): boolean {
+  const stored = Buffer.from(storedHash, 'base64url');
+  return digest.length === stored.length && timingSafeEqual(digest, stored);
 }

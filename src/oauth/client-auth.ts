@@ -1,9 +1,16 @@
-import { timingSafeEqual } from 'node:crypto';
+import { digestMatches } from '../crypto/keyed-hash.js';
 import type { DomainContext } from '../domain/context.js';
 import type { ClientRecord, ClientRegistry } from './client-registry.js';
 import { InvalidClient, InvalidRequest } from './errors.js';
 import type { Params } from './form.js';
 import type { SecretUsage } from './secret-usage.js';
+
+/** What client authentication reads (the clients) and records (secret use). */
+export interface ClientAuthDeps {
+  ctx: DomainContext;
+  registry: ClientRegistry;
+  usage: SecretUsage;
+}
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 
@@ -84,13 +91,9 @@ export function presentedCredentials(authorization: string | undefined, params: 
   return { clientId: bodyId, secrets: [], method: 'none' };
 }
 
-function equalDigest(a: Buffer, bStored: string): boolean {
-  const b = Buffer.from(bStored, 'base64url');
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 /**
- * Authenticates the client of a token, introspection or revocation request.
+ * Authenticates the client of a token, introspection or revocation request: the one client-authentication
+ * step of every endpoint that takes client credentials (each says whether public clients may use it).
  *
  * The presented secret is hashed once (keyed SHA-256) and compared in constant time with each active
  * secret's stored hash. An expired or revoked secret fails exactly like a wrong one.
@@ -98,18 +101,16 @@ function equalDigest(a: Buffer, bStored: string): boolean {
  * @throws {InvalidClient} on any failure; {@link InvalidRequest} for malformed credentials.
  */
 export async function authenticateClient(
-  ctx: DomainContext,
-  registry: ClientRegistry,
-  usage: SecretUsage,
+  deps: ClientAuthDeps,
   authorization: string | undefined,
   params: Params,
   options: { allowPublic: boolean },
 ): Promise<AuthenticatedClient> {
   const presented = presentedCredentials(authorization, params);
   if (!presented) throw new InvalidClient('Client authentication is required.');
-  const client = await registry.find(presented.clientId);
+  const client = await deps.registry.find(presented.clientId);
   if (!client) throw new InvalidClient('Client authentication failed.');
-  const verified = await verifyCredentials(ctx, usage, client, presented, options);
+  const verified = await verifyCredentials(deps.ctx, deps.usage, client, presented, options);
   // A disabled app gets no tokens from any grant and cannot use the other endpoints either.
   if (client.app.status === 'disabled') throw new InvalidClient('This client is disabled.');
   return verified;
@@ -135,10 +136,10 @@ async function verifyCredentials(
 
   const now = ctx.now();
   for (const candidate of presented.secrets) {
-    const digest = Buffer.from(ctx.hasher.hash(candidate), 'base64url');
+    const digest = ctx.hasher.digest(candidate);
     let expiredMatch: string | null = null;
     for (const s of client.secrets) {
-      if (!equalDigest(digest, s.hash)) continue;
+      if (!digestMatches(digest, s.hash)) continue;
       if (s.expires_at !== null && s.expires_at <= now) {
         expiredMatch = s.id;
         continue;

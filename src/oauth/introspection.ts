@@ -1,5 +1,5 @@
 import type { AccessTokenClaims, AccessTokens } from './access-token.js';
-import type { AuthenticatedClient } from './client-auth.js';
+import { type AuthenticatedClient, authenticateClient, type ClientAuthDeps } from './client-auth.js';
 import type { ClientRegistry } from './client-registry.js';
 import { InvalidRequest } from './errors.js';
 import type { Params } from './form.js';
@@ -43,16 +43,25 @@ export class DefaultLiveness implements AccessTokenLiveness {
   }
 }
 
+export interface IntrospectionDeps extends ClientAuthDeps {
+  tokens: AccessTokens;
+  liveness: AccessTokenLiveness;
+  /** Answer for token types other than access tokens, in order. */
+  introspectors: readonly TokenIntrospector[];
+}
+
 /**
  * Token introspection (RFC 7662). Any authenticated confidential client (typically a resource server) may
- * introspect access tokens; other token types are answered by `others` (e.g. refresh tokens, only to their
- * own client). Unknown, expired, revoked and malformed tokens all give `{"active": false}`.
+ * introspect access tokens (§2.1: the endpoint requires authorization; public clients have none to give);
+ * other token types are answered by the `introspectors` (e.g. refresh tokens, only to their own client).
+ * Unknown, expired, revoked and malformed tokens all give `{"active": false}`.
  */
 export async function introspect(
-  deps: { tokens: AccessTokens; liveness: AccessTokenLiveness; others: TokenIntrospector[] },
-  client: AuthenticatedClient,
+  deps: IntrospectionDeps,
+  authorization: string | undefined,
   params: Params,
 ): Promise<IntrospectionResponse> {
+  const client = await authenticateClient(deps, authorization, params, { allowPublic: false });
   const token = params.get('token');
   if (token === undefined) throw new InvalidRequest('The token parameter is required.');
   const claims = await deps.tokens.verify(token);
@@ -60,7 +69,7 @@ export async function introspect(
     if (!(await deps.liveness.isLive(claims))) return { active: false };
     return { active: true, token_type: 'Bearer', ...claims };
   }
-  for (const other of deps.others) {
+  for (const other of deps.introspectors) {
     const answer = await other(token, client);
     if (answer) return answer;
   }

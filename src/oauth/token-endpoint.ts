@@ -1,15 +1,9 @@
-import type { DomainContext } from '../domain/context.js';
-import { authenticateClient } from './client-auth.js';
-import type { ClientRegistry } from './client-registry.js';
+import { authenticateClient, type ClientAuthDeps } from './client-auth.js';
 import { InvalidRequest, UnsupportedGrantType } from './errors.js';
 import type { Params } from './form.js';
 import type { GrantHandler, TokenResponse } from './grant.js';
-import type { SecretUsage } from './secret-usage.js';
 
-export interface TokenEndpointDeps {
-  ctx: DomainContext;
-  registry: ClientRegistry;
-  usage: SecretUsage;
+export interface TokenEndpointDeps extends ClientAuthDeps {
   grants: ReadonlyMap<string, GrantHandler>;
 }
 
@@ -27,7 +21,7 @@ export async function handleTokenRequest(
   if (grantType === undefined) throw new InvalidRequest('The grant_type parameter is required.');
   const grant = deps.grants.get(grantType);
   if (!grant) throw new UnsupportedGrantType();
-  const client = await authenticateClient(deps.ctx, deps.registry, deps.usage, authorization, params, {
+  const client = await authenticateClient(deps, authorization, params, {
     allowPublic: grant.allowPublicClients,
   });
   return grant.handle({ params, client });

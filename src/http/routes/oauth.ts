@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { authenticateClient } from '../../oauth/client-auth.js';
 import { InvalidRequest } from '../../oauth/errors.js';
 import { type Params, parseParams } from '../../oauth/form.js';
 import { introspect } from '../../oauth/introspection.js';
@@ -68,42 +67,12 @@ export async function oauthRoutes(app: FastifyInstance, services: Services, metr
     }
   });
 
-  app.post('/oauth/introspect', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
-    const params = formParams(request);
-    const client = await authenticateClient(
-      services.ctx,
-      services.registry,
-      services.usage,
-      request.headers.authorization,
-      params,
-      { allowPublic: false },
-    );
-    return sendNoStore(
-      reply,
-      await introspect(
-        { tokens: services.tokens, liveness: services.liveness, others: services.introspectors },
-        client,
-        params,
-      ),
-    );
-  });
+  app.post('/oauth/introspect', { bodyLimit: BODY_LIMIT }, async (request, reply) =>
+    sendNoStore(reply, await introspect(services, request.headers.authorization, formParams(request))),
+  );
 
   app.post('/oauth/revoke', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
-    const params = formParams(request);
-    // RFC 7009 §2.1: confidential clients authenticate; public clients identify themselves by client_id.
-    const client = await authenticateClient(
-      services.ctx,
-      services.registry,
-      services.usage,
-      request.headers.authorization,
-      params,
-      { allowPublic: true },
-    );
-    await revoke(
-      { tokens: services.tokens, revocations: services.revocations, others: services.revokers },
-      client,
-      params,
-    );
+    await revoke(services, request.headers.authorization, formParams(request));
     return reply.code(200).header('cache-control', 'no-store').send();
   });
 }
