@@ -1,6 +1,7 @@
 import { compactVerify, decodeProtectedHeader } from 'jose';
 import { randomToken } from '../crypto/random.js';
 import type { DomainContext } from '../domain/context.js';
+import { joinScope } from '../domain/scopes.js';
 import { type KeyStore, signWithKey } from '../keys/key-store.js';
 
 /** The claims of a Clavis access token (RFC 9068 §2.2, plus `tid`, the tenant, and `gid`, the user grant). */
@@ -74,7 +75,7 @@ export class AccessTokens {
       sub: input.sub,
       aud: cfg.apiAudience,
       client_id: input.clientId,
-      scope: input.scope.join(' '),
+      scope: joinScope(input.scope),
       iat,
       exp: iat + cfg.accessTokenTtl,
       jti: randomToken(16),

@@ -43,13 +43,38 @@ function single(raw: string, name: string): string | undefined {
   return all.length === 1 && all[0] !== '' ? all[0] : undefined;
 }
 
+/** Where authorization-request validation finds clients, and the audience a `resource` may name. */
+export interface AuthorizeClients {
+  /** The app registered under `clientId` (deleted apps are not) with its tenant, or `null`. */
+  find(clientId: string): Promise<{ app: App; tenant: Tenant } | null>;
+  apiAudience: string;
+}
+
+/** {@link AuthorizeClients} over the domain's apps and tenants. */
+export function domainClients(ctx: DomainContext): AuthorizeClients {
+  return {
+    async find(clientId) {
+      const app = await getAppByClientId(ctx, clientId);
+      return app && { app, tenant: await getTenant(ctx, app.tenant_id) };
+    },
+    apiAudience: ctx.config.apiAudience,
+  };
+}
+
+/**
+ * Validates an authorization request against the domain's clients (see {@link checkAuthorizationRequest}).
+ */
+export function validateAuthorizationRequest(ctx: DomainContext, raw: string): Promise<AuthorizeValidation> {
+  return checkAuthorizationRequest(domainClients(ctx), raw);
+}
+
 /**
  * Validates an authorization request in the order RFC 6749 §4.1.2.1 requires: first the client and its
  * redirect_uri (exact string match; loopback IPs may vary in port), and only then everything else, whose
  * errors go back to the client by redirect.
  */
-export async function validateAuthorizationRequest(
-  ctx: DomainContext,
+export async function checkAuthorizationRequest(
+  clients: AuthorizeClients,
   raw: string,
 ): Promise<AuthorizeValidation> {
   if (raw.length > MAX_QUERY)
@@ -68,15 +93,15 @@ export async function validateAuthorizationRequest(
       message:
         'The app sent an authorization request without a single, valid client_id. Contact the app’s developer.',
     };
-  const app = clientId.length <= 256 ? await getAppByClientId(ctx, clientId) : null;
-  if (!app)
+  const found = clientId.length <= 256 ? await clients.find(clientId) : null;
+  if (!found)
     return {
       kind: 'page',
       status: 400,
       title: 'Unknown app',
       message: 'The app that sent you here is not registered with this server (unknown client_id).',
     };
-  const tenant = await getTenant(ctx, app.tenant_id);
+  const { app, tenant } = found;
   const redirectUri = single(raw, 'redirect_uri');
   if (redirectUri === undefined)
     return {
@@ -146,7 +171,7 @@ export async function validateAuthorizationRequest(
   let scope: string[];
   try {
     scope = resolveRequestedScope(app, params.get('scope'));
-    checkResource(params, ctx.config.apiAudience);
+    checkResource(params, clients.apiAudience);
   } catch (err) {
     return fail(err as OAuthError);
   }
