@@ -29,7 +29,8 @@ export type CacheGuard = () => Promise<boolean>;
 const CACHE_LIMIT = 10_000;
 
 /**
- * Loads clients for the protocol endpoints in one query (the app joined with its unrevoked secrets), and
+ * The token endpoint's compiled client lookup, a single-purpose store that only reads `apps` and
+ * `client_secrets` (the domain owns their life). Loads clients for the protocol endpoints in one query (the app joined with its unrevoked secrets), and
  * caches them only under a {@link CacheGuard} that guarantees freshness (SQLite: every change is announced
  * locally and `data_version` reveals other processes' commits; PostgreSQL: a shared version read that
  * began after the request arrived), so a secret revoked or an app disabled anywhere is refused on the very

@@ -3,7 +3,8 @@ import type { CacheGuard } from './client-registry.js';
 
 /**
  * The deny-list of revoked access tokens, by `jti`, kept until each token's own expiry (after which the
- * token is dead anyway and the row is purged).
+ * token is dead anyway and the row is purged). A single-purpose store: the only code that touches
+ * `revoked_tokens`.
  *
  * Under a {@link CacheGuard}, the process holds the whole (small) list in memory: its own revocations are
  * added as they happen, and a change committed elsewhere (the SQLite or PostgreSQL version gate)

@@ -7,7 +7,8 @@ const MINUTE = 60_000;
 /**
  * Records when secrets are used, precise to the minute, without a database write per token request: a
  * secret's `last_used_at` is written at most once a minute per node, and the first use writes a
- * `secret.first_used` audit event exactly once (a conditional update decides which node wins).
+ * `secret.first_used` audit event exactly once (a conditional update decides which node wins). A
+ * single-purpose store: the only writer of `client_secrets.last_used_at`, beside the domain's secrets.
  */
 export class SecretUsage {
   /** secret id → the minute this node last wrote. */
