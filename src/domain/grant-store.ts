@@ -7,7 +7,7 @@ import type { DomainContext } from './context.js';
 import { joinScope, splitScope } from './scopes.js';
 import type { User } from './users.js';
 
-/**
+/*
  * The user-grant store: the one module that creates, reads, consumes, rotates, revokes and purges rows of
  * `grants`, `authorization_codes` and `refresh_tokens`. The protocol flows (`oauth/grants/*`) make the RFC
  * checks on what it returns and never touch these tables themselves.
