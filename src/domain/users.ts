@@ -7,7 +7,7 @@ import { recordAudit } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
 import { conflict, invalid, notFound } from './errors.js';
 
-export type UserRole = 'admin' | 'developer' | 'user';
+export type UserRole = UserTable['role'];
 
 /** A user as shown by the API: never the password hash. */
 export interface User {
@@ -27,7 +27,7 @@ export function toUser(row: UserTable): User {
     tenant_id: row.tenant_id,
     email: row.email,
     display_name: row.display_name,
-    role: row.role as UserRole,
+    role: row.role,
     is_test_user: row.is_test_user === 1,
     disabled_at: row.disabled_at,
     created_at: row.created_at,

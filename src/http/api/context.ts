@@ -7,8 +7,8 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
 } from 'fastify';
-import { decodeCursor } from '../../domain/audit.js';
 import { DomainError } from '../../domain/errors.js';
+import { decodeCursor } from '../../domain/pagination.js';
 import type { Services } from '../../services.js';
 import { type ApiAuth, type ManagementScope, requireScope, resolveApiActor } from './auth.js';
 import { ApiProblem } from './errors.js';
