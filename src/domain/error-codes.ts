@@ -5,8 +5,11 @@
  * "Error codes" table are written from this table. Codes are never renamed or reused: clients match on them.
  */
 
-/** The five kinds of domain failure. The kind decides the HTTP status; the code says which failure it was. */
-export type DomainErrorKind = 'validation' | 'not_found' | 'conflict' | 'forbidden' | 'limit';
+/**
+ * The kinds of domain failure. The kind decides the HTTP status; the code says which failure it was.
+ * `malformed` is input no person typed (a mangled cursor), `validation` a field a person can correct.
+ */
+export type DomainErrorKind = 'malformed' | 'validation' | 'not_found' | 'conflict' | 'forbidden' | 'limit';
 
 interface ErrorCodeEntry {
   kind: DomainErrorKind;
@@ -22,7 +25,7 @@ export const ERROR_CODES = {
   conflict: { kind: 'conflict', description: 'The request conflicts with the current state.' },
 
   cursor_invalid: {
-    kind: 'validation',
+    kind: 'malformed',
     description: 'The pagination cursor is not a `next_cursor` as given.',
   },
 

@@ -9,7 +9,7 @@ export type { DomainErrorKind, ErrorCode } from './error-codes.js';
 export type DomainErrorCode = DomainErrorKind;
 
 export class DomainError extends Error {
-  /** The kind of failure (one of five), which decides the HTTP status. */
+  /** The kind of failure, which decides the HTTP status. */
   readonly code: DomainErrorKind;
 
   constructor(

@@ -46,7 +46,7 @@ export function decodeCursor(cursor: string): [number, string] {
     if (Array.isArray(v) && v.length === 2 && Number.isSafeInteger(v[0]) && typeof v[1] === 'string')
       return [v[0], v[1]];
   } catch {}
-  throw invalid('cursor', 'The cursor is not valid.', 'cursor_invalid');
+  throw invalid('cursor', 'The cursor is not valid; use a next_cursor value as given.', 'cursor_invalid');
 }
 
 /**
