@@ -146,6 +146,16 @@ export const ERROR_CODES = {
     kind: 'not_found',
     description: "No such user, or one the actor may not manage (another tenant's users included).",
   },
+  user_email_invalid: { kind: 'validation', description: 'The email address is not one the server accepts.' },
+  user_email_taken: { kind: 'conflict', description: 'A user with that email address already exists.' },
+  user_password_invalid: {
+    kind: 'validation',
+    description: 'The password is shorter than 10 or longer than 200 characters.',
+  },
+  sandbox_name_invalid: {
+    kind: 'validation',
+    description: 'The name for a new sandbox is empty or longer than 80 characters.',
+  },
   user_admin_forbidden: { kind: 'forbidden', description: 'Only tenant admins manage users.' },
   user_role_invalid: { kind: 'validation', description: 'The role is not `admin`, `developer` or `user`.' },
   user_display_name_invalid: {

@@ -7,7 +7,7 @@ import { conflict, forbidden, invalid, notFound } from './errors.js';
 import { keysetPage, type Page, type PageRequest } from './pagination.js';
 import { getTenant } from './tenants.js';
 import { containsText } from './text-search.js';
-import { insertUser, toUser, type User, type UserRole } from './users.js';
+import { checkRole, insertUser, toUser, type User, type UserRole } from './users.js';
 
 /**
  * User administration within a tenant: list, create (or invite), change role, disable. Tenant admins
@@ -18,8 +18,6 @@ function requireTenantAdmin(actor: Actor, tenantId: string): void {
   if (actor.tenantId !== tenantId) throw notFound('Tenant');
   if (actor.role !== 'admin') throw forbidden('Only tenant admins manage users.', 'user_admin_forbidden');
 }
-
-const ROLES: readonly UserRole[] = ['admin', 'developer', 'user'];
 
 export async function listUsers(
   ctx: DomainContext,
@@ -107,11 +105,7 @@ export async function updateUser(
 ): Promise<User> {
   const user = await getUserForAdmin(ctx, actor, id);
   const values: Partial<Pick<UserTable, 'role' | 'display_name' | 'disabled_at'>> = {};
-  if (patch.role !== undefined) {
-    if (!ROLES.includes(patch.role))
-      throw invalid('role', 'Choose admin, developer or user.', 'user_role_invalid');
-    values.role = patch.role;
-  }
+  if (patch.role !== undefined) values.role = checkRole(patch.role);
   if (patch.displayName !== undefined) {
     const n = patch.displayName.trim();
     if (!n || n.length > 100)

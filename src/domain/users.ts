@@ -61,17 +61,25 @@ export interface NewUser {
   isTestUser?: boolean;
 }
 
+const ROLES: readonly UserRole[] = ['admin', 'developer', 'user'];
+
+/** @throws DomainError `user_role_invalid` unless `role` is a role. */
+export function checkRole(role: string): UserRole {
+  if (!(ROLES as readonly string[]).includes(role))
+    throw invalid('role', 'Choose admin, developer or user.', 'user_role_invalid');
+  return role as UserRole;
+}
+
 /** Inserts a user with a scrypt password hash (inside the caller's transaction when `db` is one). */
 export async function insertUser(ctx: DomainContext, db: Db, input: NewUser): Promise<User> {
   const email = normalizeEmail(input.email);
   const problem = emailProblem(email);
-  if (problem) throw invalid('email', problem);
+  if (problem) throw invalid('email', problem, 'user_email_invalid');
   const pw = passwordProblem(input.password);
-  if (pw) throw invalid('password', pw);
-  if (!['admin', 'developer', 'user'].includes(input.role))
-    throw invalid('role', 'Choose admin, developer or user.');
+  if (pw) throw invalid('password', pw, 'user_password_invalid');
+  checkRole(input.role);
   const existing = await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
-  if (existing) throw conflict('A user with that email address already exists.');
+  if (existing) throw conflict('A user with that email address already exists.', 'user_email_taken');
   const row: UserTable = {
     id: uuid(),
     tenant_id: input.tenantId,
