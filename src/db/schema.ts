@@ -5,10 +5,21 @@
  */
 import type { Generated } from 'kysely';
 
+/*
+ * Columns that hold one of a few values are typed as those values: the domain takes its types from here
+ * (for example `AppTable['status']`), so a row needs no cast and a new value is added in one place.
+ */
+export type TenantKind = 'default' | 'sandbox' | 'organization';
+export type UserRole = 'admin' | 'developer' | 'user';
+export type AppVisibility = 'private' | 'public';
+export type ClientType = 'confidential' | 'public';
+export type AppStatus = 'draft' | 'in_review' | 'approved' | 'rejected' | 'disabled';
+export type AppRequestStatus = 'pending' | 'fulfilled' | 'declined';
+
 export interface TenantTable {
   id: string;
   name: string;
-  kind: string; // 'default' | 'sandbox' | 'organization'
+  kind: TenantKind;
   allow_app_registration: number;
   secret_max_lifetime_days: number;
   secret_allow_never_expire: number;
@@ -21,7 +32,7 @@ export interface UserTable {
   email: string;
   display_name: string;
   password_hash: string;
-  role: string; // 'admin' | 'developer' | 'user'
+  role: UserRole;
   is_test_user: number;
   failed_logins: number;
   locked_until: number | null;
@@ -36,12 +47,12 @@ export interface AppTable {
   owner_user_id: string | null;
   name: string;
   description: string;
-  visibility: string; // 'private' | 'public'
-  client_type: string; // 'confidential' | 'public'
+  visibility: AppVisibility;
+  client_type: ClientType;
   callback_url: string;
   scopes: string;
   default_scopes: string;
-  status: string; // 'draft' | 'in_review' | 'approved' | 'rejected' | 'disabled'
+  status: AppStatus;
   review_note: string | null;
   created_at: number;
   updated_at: number;
@@ -110,12 +121,12 @@ export interface AppRequestTable {
   requester_user_id: string | null;
   name: string;
   description: string;
-  visibility: string;
-  client_type: string;
+  visibility: AppVisibility;
+  client_type: ClientType;
   callback_url: string;
   scopes: string;
   justification: string;
-  status: string; // 'pending' | 'fulfilled' | 'declined'
+  status: AppRequestStatus;
   app_id: string | null;
   decision_note: string | null;
   decided_by: string | null;

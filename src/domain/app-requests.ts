@@ -1,14 +1,15 @@
 import { uuid } from '../crypto/random.js';
 import type { AppRequestTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { type App, type AppInput, type AppVisibility, type ClientType, createApp } from './apps.js';
-import { decodeCursor, encodeCursor, recordAudit } from './audit.js';
-import { callbackUrlProblem } from './callback-url.js';
+import { type AppInput, type AppVisibility, type ClientType, checkAppInput } from './app-fields.js';
+import { type App, checkReason, createApp } from './apps.js';
+import { recordAudit } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
-import { conflict, DomainError, forbidden, invalid, notFound } from './errors.js';
-import { parseScope, validateAppScopes } from './scopes.js';
+import { conflict, FieldErrors, forbidden, invalid, notFound } from './errors.js';
+import { keysetPage, type Page, type PageRequest } from './pagination.js';
+import { validateAppScopes } from './scopes.js';
 
-export type AppRequestStatus = 'pending' | 'fulfilled' | 'declined';
+export type AppRequestStatus = AppRequestTable['status'];
 
 /**
  * A developer's request for an app, for tenants where only admins register apps
@@ -39,20 +40,12 @@ export interface AppRequest {
 function toAppRequest(row: AppRequestTable): AppRequest {
   return {
     ...row,
-    visibility: row.visibility as AppVisibility,
-    client_type: row.client_type as ClientType,
     scopes: row.scopes ? row.scopes.split(' ') : [],
-    status: row.status as AppRequestStatus,
   };
 }
 
-export interface AppRequestInput {
-  name: string;
-  description?: string;
-  visibility: AppVisibility;
-  client_type: ClientType;
-  callback_url: string;
-  scopes?: string[];
+/** What a developer asks for: an app's fields (no default scopes: the admin sets those) and why. */
+export interface AppRequestInput extends Omit<AppInput, 'default_scopes'> {
   justification?: string;
 }
 
@@ -66,25 +59,16 @@ function canSee(actor: Actor, row: Pick<AppRequestTable, 'tenant_id' | 'requeste
   );
 }
 
-function checkInput(input: AppRequestInput): Record<string, string> {
-  const errors: Record<string, string> = {};
-  const name = (input.name ?? '').trim();
-  if (!name) errors.name = 'Give the app a name.';
-  else if (name.length > 100) errors.name = 'The app name is too long (100 characters at most).';
-  if ((input.description ?? '').trim().length > 1000)
-    errors.description = 'The description is too long (1000 characters at most).';
-  if ((input.justification ?? '').trim().length > 2000)
-    errors.justification = 'The justification is too long (2000 characters at most).';
-  if (!['private', 'public'].includes(input.visibility))
-    errors.visibility = 'Choose a visibility: private or public.';
-  if (!['confidential', 'public'].includes(input.client_type))
-    errors.client_type = 'Choose a client type: confidential or public.';
-  const cb = (input.callback_url ?? '').trim();
-  const cbProblem = cb ? callbackUrlProblem(cb) : 'Enter the OAuth callback URL (one per app).';
-  if (cbProblem) errors.callback_url = cbProblem;
-  for (const s of input.scopes ?? [])
-    if (parseScope(s)?.length !== 1) errors.scopes = `"${s}" is not a valid scope name.`;
-  return errors;
+/** @throws DomainError `app_request_justification_invalid`. */
+function checkJustification(justification: string | undefined): string {
+  const v = (justification ?? '').trim();
+  if (v.length > 2000)
+    throw invalid(
+      'justification',
+      'The justification is too long (2000 characters at most).',
+      'app_request_justification_invalid',
+    );
+  return v;
 }
 
 /** Files an app request in the actor's tenant. */
@@ -94,11 +78,12 @@ export async function createAppRequest(
   input: AppRequestInput,
 ): Promise<AppRequest> {
   const tenantId = actor.tenantId;
-  if (!tenantId) throw invalid('tenant_id', 'App requests are filed within a tenant.');
-  const errors = checkInput(input);
-  if (Object.keys(errors).length > 0)
-    throw new DomainError('validation', Object.values(errors)[0] ?? 'Invalid app request.', errors);
-  const scopes = await validateAppScopes(ctx, input.scopes ?? [], {
+  if (!tenantId) throw invalid('tenant_id', 'App requests are filed within a tenant.', 'tenant_required');
+  // The same rules as registering the app, so a request never holds what the app could not.
+  const errors = new FieldErrors();
+  const justification = errors.check(() => checkJustification(input.justification)) ?? '';
+  const fields = checkAppInput({ ...input, default_scopes: undefined }, errors);
+  const scopes = await validateAppScopes(ctx, fields.scopes, {
     field: 'scopes',
     mayUseRestricted: false,
   });
@@ -108,13 +93,13 @@ export async function createAppRequest(
     tenant_id: tenantId,
     requester: actor.id,
     requester_user_id: actor.userId ?? null,
-    name: input.name.trim(),
-    description: (input.description ?? '').trim(),
-    visibility: input.visibility,
-    client_type: input.client_type,
-    callback_url: input.callback_url.trim(),
+    name: fields.name,
+    description: fields.description,
+    visibility: fields.visibility,
+    client_type: fields.client_type,
+    callback_url: fields.callback_url,
     scopes: scopes.join(' '),
-    justification: (input.justification ?? '').trim(),
+    justification,
     status: 'pending',
     app_id: null,
     decision_note: null,
@@ -142,9 +127,8 @@ export async function createAppRequest(
 export async function listAppRequests(
   ctx: DomainContext,
   actor: Actor,
-  filter: { status?: AppRequestStatus; tenantId?: string; limit?: number; cursor?: string } = {},
-): Promise<{ items: AppRequest[]; next_cursor: string | null }> {
-  const limit = Math.min(Math.max(filter.limit ?? 50, 1), 200);
+  filter: { status?: AppRequestStatus; tenantId?: string } & PageRequest = {},
+): Promise<Page<AppRequest>> {
   let q = ctx.db.selectFrom('app_requests').selectAll();
   if (!actor.platformAdmin) {
     if (!actor.tenantId) return { items: [], next_cursor: null };
@@ -153,23 +137,7 @@ export async function listAppRequests(
   }
   if (filter.tenantId) q = q.where('tenant_id', '=', filter.tenantId);
   if (filter.status) q = q.where('status', '=', filter.status);
-  if (filter.cursor) {
-    const [at, id] = decodeCursor(filter.cursor);
-    q = q.where((eb) =>
-      eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]),
-    );
-  }
-  const rows = await q
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(limit + 1)
-    .execute();
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return {
-    items: page.map(toAppRequest),
-    next_cursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
-  };
+  return keysetPage(q, filter, toAppRequest);
 }
 
 /** One request the actor may see; anything else (another tenant's, someone else's) is "not found". */
@@ -183,8 +151,9 @@ async function loadForDecision(ctx: DomainContext, actor: Actor, id: string): Pr
   const row = await ctx.db.selectFrom('app_requests').selectAll().where('id', '=', id).executeTakeFirst();
   if (!row || !canSee(actor, row)) throw notFound('App request');
   if (!isTenantAdmin(actor, row.tenant_id))
-    throw forbidden('Only tenant admins fulfil or decline app requests.');
-  if (row.status !== 'pending') throw conflict(`The app request is already ${row.status}.`);
+    throw forbidden('Only tenant admins fulfil or decline app requests.', 'app_request_decision_forbidden');
+  if (row.status !== 'pending')
+    throw conflict(`The app request is already ${row.status}.`, 'app_request_already_decided');
   return row;
 }
 
@@ -210,15 +179,16 @@ export async function fulfilAppRequest(
       .where('id', '=', id)
       .where('status', '=', 'pending')
       .executeTakeFirst();
-    if (Number(claimed.numUpdatedRows) === 0) throw conflict('The app request was decided meanwhile.');
+    if (Number(claimed.numUpdatedRows) === 0)
+      throw conflict('The app request was decided meanwhile.', 'app_request_already_decided');
     const { app } = await createApp(
       tx,
       actor,
       {
         name: row.name,
         description: row.description,
-        visibility: row.visibility as AppVisibility,
-        client_type: row.client_type as ClientType,
+        visibility: row.visibility,
+        client_type: row.client_type,
         callback_url: row.callback_url,
         scopes: row.scopes ? row.scopes.split(' ') : [],
         ...overrides,
@@ -254,9 +224,7 @@ export async function declineAppRequest(
   id: string,
   reason: string,
 ): Promise<AppRequest> {
-  const r = (reason ?? '').trim();
-  if (!r) throw invalid('reason', 'Tell the requester why the request was declined.');
-  if (r.length > 1000) throw invalid('reason', 'The reason is too long (1000 characters at most).');
+  const r = checkReason(reason, 'Tell the requester why the request was declined.');
   const row = await loadForDecision(ctx, actor, id);
   const now = ctx.now();
   await inTransaction(ctx.db, async (trx) => {
@@ -266,7 +234,8 @@ export async function declineAppRequest(
       .where('id', '=', id)
       .where('status', '=', 'pending')
       .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) throw conflict('The app request was decided meanwhile.');
+    if (Number(res.numUpdatedRows) === 0)
+      throw conflict('The app request was decided meanwhile.', 'app_request_already_decided');
     await recordAudit(ctx, trx, {
       type: 'app_request.declined',
       actor: actor.id,

@@ -2,17 +2,29 @@ import { randomBytes } from 'node:crypto';
 import { uuid } from '../crypto/random.js';
 import type { AppTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { decodeCursor, encodeCursor, recordAudit } from './audit.js';
-import { callbackUrlProblem, callbackUrlReviewProblem } from './callback-url.js';
+import {
+  type AppInput,
+  type AppVisibility,
+  type ClientType,
+  checkAppCallback,
+  checkAppDescription,
+  checkAppInput,
+  checkAppName,
+  checkScopeNames,
+  checkVisibility,
+} from './app-fields.js';
+import { recordAudit } from './audit.js';
+import { callbackUrlReviewProblem } from './callback-url.js';
 import type { Actor, DomainContext } from './context.js';
-import { conflict, DomainError, forbidden, invalid, notFound } from './errors.js';
-import { parseScope, splitScope, validateAppScopes } from './scopes.js';
-import { type CreatedSecret, insertSecret } from './secrets.js';
+import { conflict, forbidden, invalid, notFound } from './errors.js';
+import { keysetPage, type Page, type PageRequest } from './pagination.js';
+import { splitScope, validateAppScopes } from './scopes.js';
+import { type CreatedSecret, insertSecret } from './secret-issuance.js';
 import { getTenant } from './tenants.js';
+import { containsText } from './text-search.js';
 
-export type AppVisibility = 'private' | 'public';
-export type ClientType = 'confidential' | 'public';
-export type AppStatus = 'draft' | 'in_review' | 'approved' | 'rejected' | 'disabled';
+export type { AppInput, AppVisibility, ClientType } from './app-fields.js';
+export type AppStatus = AppTable['status'];
 
 /** An app as the API and hub show it. Three distinct identifiers: `id`, `client_id` and `tenant_id`. */
 export interface App {
@@ -43,12 +55,12 @@ export function toApp(row: AppTable): App {
     owner_user_id: row.owner_user_id,
     name: row.name,
     description: row.description,
-    visibility: row.visibility as AppVisibility,
-    client_type: row.client_type as ClientType,
+    visibility: row.visibility,
+    client_type: row.client_type,
     callback_url: row.callback_url,
     scopes: splitScope(row.scopes),
     default_scopes: splitScope(row.default_scopes),
-    status: row.status as AppStatus,
+    status: row.status,
     review_note: row.review_note,
     created_at: row.created_at,
     updated_at: row.updated_at,
@@ -62,76 +74,6 @@ export function generateClientId(): string {
 
 /** A client_id an operator chooses (bootstrap): unreserved characters only, so no encoding ambiguity. */
 export const CLIENT_ID_PATTERN = /^[A-Za-z0-9._~-]{3,128}$/;
-
-export interface AppInput {
-  name: string;
-  description?: string;
-  visibility: AppVisibility;
-  client_type: ClientType;
-  callback_url: string;
-  scopes?: string[];
-  default_scopes?: string[];
-}
-
-/**
- * Characters that must not appear in names users are shown on consent and review pages: control
- * characters, and invisible or direction-changing ones (bidi overrides and isolates, zero-width
- * characters), which can make one app's name read as another's.
- */
-const DECEPTIVE_CLASS =
-  '[\\p{Cc}\\u00AD\\u061C\\u115F\\u1160\\u180E\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2069\\u3164\\uFEFF\\uFFA0]';
-const DECEPTIVE = new RegExp(DECEPTIVE_CLASS, 'u');
-/** The same, but a description may have line breaks and tabs. */
-const DECEPTIVE_TEXT = new RegExp(`(?![\\t\\n\\r])${DECEPTIVE_CLASS}`, 'u');
-
-function checkName(name: string | undefined): string {
-  const n = (name ?? '').trim();
-  if (!n) throw invalid('name', 'Give the app a name.');
-  if (n.length > 100) throw invalid('name', 'The app name is too long (100 characters at most).');
-  if (DECEPTIVE.test(n))
-    throw invalid(
-      'name',
-      'The app name contains control, invisible or text-direction characters; use visible characters only.',
-    );
-  return n;
-}
-
-function checkDescription(d: string | undefined): string {
-  const v = (d ?? '').trim();
-  if (v.length > 1000) throw invalid('description', 'The description is too long (1000 characters at most).');
-  if (DECEPTIVE_TEXT.test(v))
-    throw invalid(
-      'description',
-      'The description contains control, invisible or text-direction characters; use visible characters only.',
-    );
-  return v;
-}
-
-function checkCallback(url: string | undefined): string {
-  const v = (url ?? '').trim();
-  if (!v) throw invalid('callback_url', 'Enter the OAuth callback URL (one per app).');
-  const problem = callbackUrlProblem(v);
-  if (problem) throw invalid('callback_url', problem);
-  return v;
-}
-
-function checkEnum<T extends string>(
-  field: string,
-  value: string | undefined,
-  allowed: readonly T[],
-  label: string,
-): T {
-  if (!value || !(allowed as readonly string[]).includes(value))
-    throw invalid(field, `Choose ${label}: ${allowed.join(' or ')}.`);
-  return value as T;
-}
-
-function checkScopeList(field: string, scopes: string[] | undefined): string[] {
-  const list = scopes ?? [];
-  for (const s of list)
-    if (parseScope(s)?.length !== 1) throw invalid(field, `"${s}" is not a valid scope name.`);
-  return list;
-}
 
 /** Whether the actor may see and manage this app (owners, tenant admins, platform admins). */
 export function canManageApp(actor: Actor, app: Pick<App, 'tenant_id' | 'owner_user_id'>): boolean {
@@ -163,6 +105,30 @@ export async function getAppByClientId(ctx: DomainContext, clientId: string): Pr
   return row ? toApp(row) : null;
 }
 
+/** Default scopes must be among the app's scopes. @throws DomainError `app_default_scope_invalid`. */
+function checkDefaultsWithin(defaults: string[], scopes: string[]): void {
+  for (const d of defaults)
+    if (!scopes.includes(d))
+      throw invalid(
+        'default_scopes',
+        `Default scope "${d}" is not among the app's scopes.`,
+        'app_default_scope_invalid',
+      );
+}
+
+/**
+ * The reason for a rejection or a declined request, which its owner sees.
+ *
+ * @throws DomainError `review_reason_invalid`.
+ */
+export function checkReason(reason: string | undefined, missing: string): string {
+  const r = (reason ?? '').trim();
+  if (!r) throw invalid('reason', missing, 'review_reason_invalid');
+  if (r.length > 1000)
+    throw invalid('reason', 'The reason is too long (1000 characters at most).', 'review_reason_invalid');
+  return r;
+}
+
 export interface CreateAppOptions {
   /** Use this client_id instead of a generated one (bootstrap only). */
   clientId?: string;
@@ -184,48 +150,27 @@ export async function createApp(
   options: CreateAppOptions = {},
 ): Promise<{ app: App; secret: CreatedSecret | null }> {
   const tenantId = options.tenantId ?? actor.tenantId;
-  if (!tenantId) throw invalid('tenant_id', 'The app needs a tenant.');
+  if (!tenantId) throw invalid('tenant_id', 'The app needs a tenant.', 'tenant_required');
   if (!actor.platformAdmin) {
     if (actor.tenantId !== tenantId) throw notFound('Tenant');
     if (actor.role !== 'admin' && actor.role !== 'developer')
-      throw forbidden('Only developers and admins can register apps.');
+      throw forbidden('Only developers and admins can register apps.', 'app_register_forbidden');
     if (actor.role !== 'admin') {
       const tenant = await getTenant(ctx, tenantId);
       if (!tenant.settings.users_can_register_apps)
-        throw forbidden('In this tenant only admins register apps. Send an app request to an admin instead.');
+        throw forbidden(
+          'In this tenant only admins register apps. Send an app request to an admin instead.',
+          'app_register_forbidden',
+        );
     }
   }
-  const errors: Record<string, string> = {};
-  const collect = <T>(f: () => T): T | undefined => {
-    try {
-      return f();
-    } catch (e) {
-      if (e instanceof DomainError) Object.assign(errors, e.fields);
-      else throw e;
-      return undefined;
-    }
-  };
-  const name = collect(() => checkName(input.name));
-  const description = collect(() => checkDescription(input.description));
-  const visibility = collect(() =>
-    checkEnum('visibility', input.visibility, ['private', 'public'] as const, 'a visibility'),
-  );
-  const clientType = collect(() =>
-    checkEnum('client_type', input.client_type, ['confidential', 'public'] as const, 'a client type'),
-  );
-  const callback = collect(() => checkCallback(input.callback_url));
-  const scopesIn = collect(() => checkScopeList('scopes', input.scopes));
-  const defaultsIn = collect(() => checkScopeList('default_scopes', input.default_scopes));
-  if (Object.keys(errors).length > 0)
-    throw new DomainError('validation', Object.values(errors)[0] ?? 'Invalid app.', errors);
-  const scopes = await validateAppScopes(ctx, scopesIn!, {
+  const fields = checkAppInput(input);
+  const scopes = await validateAppScopes(ctx, fields.scopes, {
     field: 'scopes',
     mayUseRestricted: !!actor.platformAdmin,
   });
-  const defaults = defaultsIn!.length ? defaultsIn! : scopes;
-  for (const d of defaults)
-    if (!scopes.includes(d))
-      throw invalid('default_scopes', `Default scope "${d}" is not among the app's scopes.`);
+  const defaults = fields.default_scopes.length ? fields.default_scopes : scopes;
+  checkDefaultsWithin(defaults, scopes);
 
   const clientId = options.clientId ?? generateClientId();
   const now = ctx.now();
@@ -234,11 +179,11 @@ export async function createApp(
     client_id: clientId,
     tenant_id: tenantId,
     owner_user_id: actor.userId ?? null,
-    name: name!,
-    description: description!,
-    visibility: visibility!,
-    client_type: clientType!,
-    callback_url: callback!,
+    name: fields.name,
+    description: fields.description,
+    visibility: fields.visibility,
+    client_type: fields.client_type,
+    callback_url: fields.callback_url,
     scopes: scopes.join(' '),
     default_scopes: defaults.join(' '),
     status: options.status ?? 'draft',
@@ -254,7 +199,7 @@ export async function createApp(
       .select('id')
       .where('client_id', '=', clientId)
       .executeTakeFirst();
-    if (clash) throw conflict('That client_id is taken.');
+    if (clash) throw conflict('That client_id is taken.', 'client_id_taken');
     await trx.insertInto('apps').values(row).execute();
     await recordAudit(ctx, trx, {
       type: 'app.created',
@@ -270,13 +215,11 @@ export async function createApp(
   return { app: toApp(row), secret };
 }
 
-export interface AppListFilter {
+export interface AppListFilter extends PageRequest {
   tenantId?: string;
   status?: AppStatus;
   visibility?: AppVisibility;
   q?: string;
-  limit?: number;
-  cursor?: string;
   /** Only apps the actor owns, even for admins. */
   ownedOnly?: boolean;
 }
@@ -286,8 +229,7 @@ export async function listApps(
   ctx: DomainContext,
   actor: Actor,
   filter: AppListFilter = {},
-): Promise<{ items: App[]; next_cursor: string | null }> {
-  const limit = Math.min(Math.max(filter.limit ?? 50, 1), 200);
+): Promise<Page<App>> {
   let q = ctx.db.selectFrom('apps').selectAll().where('deleted_at', 'is', null);
   if (!actor.platformAdmin) {
     if (!actor.tenantId) return { items: [], next_cursor: null };
@@ -300,29 +242,10 @@ export async function listApps(
   if (filter.tenantId) q = q.where('tenant_id', '=', filter.tenantId);
   if (filter.status) q = q.where('status', '=', filter.status);
   if (filter.visibility) q = q.where('visibility', '=', filter.visibility);
-  if (filter.q) {
-    const term = `%${filter.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    q = q.where((eb) =>
-      eb.or([eb(eb.fn('lower', ['name']), 'like', eb.val(term)), eb('client_id', '=', filter.q!.trim())]),
-    );
-  }
-  if (filter.cursor) {
-    const [at, id] = decodeCursor(filter.cursor);
-    q = q.where((eb) =>
-      eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]),
-    );
-  }
-  const rows = await q
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(limit + 1)
-    .execute();
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return {
-    items: page.map(toApp),
-    next_cursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
-  };
+  const text = filter.q;
+  if (text)
+    q = q.where((eb) => eb.or([containsText(eb.ref('name'), text), eb('client_id', '=', text.trim())]));
+  return keysetPage(q, filter, toApp);
 }
 
 export type AppPatch = Partial<
@@ -337,19 +260,13 @@ export type AppPatch = Partial<
 export async function updateApp(ctx: DomainContext, actor: Actor, id: string, patch: AppPatch): Promise<App> {
   const app = await getAppForActor(ctx, actor, id);
   const values: Partial<AppTable> = {};
-  if (patch.name !== undefined) values.name = checkName(patch.name);
-  if (patch.description !== undefined) values.description = checkDescription(patch.description);
-  if (patch.visibility !== undefined)
-    values.visibility = checkEnum(
-      'visibility',
-      patch.visibility,
-      ['private', 'public'] as const,
-      'a visibility',
-    );
-  if (patch.callback_url !== undefined) values.callback_url = checkCallback(patch.callback_url);
+  if (patch.name !== undefined) values.name = checkAppName(patch.name);
+  if (patch.description !== undefined) values.description = checkAppDescription(patch.description);
+  if (patch.visibility !== undefined) values.visibility = checkVisibility(patch.visibility);
+  if (patch.callback_url !== undefined) values.callback_url = checkAppCallback(patch.callback_url);
   let scopes = app.scopes;
   if (patch.scopes !== undefined) {
-    scopes = await validateAppScopes(ctx, checkScopeList('scopes', patch.scopes), {
+    scopes = await validateAppScopes(ctx, checkScopeNames('scopes', patch.scopes), {
       field: 'scopes',
       mayUseRestricted: !!actor.platformAdmin,
     });
@@ -363,13 +280,11 @@ export async function updateApp(ctx: DomainContext, actor: Actor, id: string, pa
   if (patch.default_scopes !== undefined || patch.scopes !== undefined) {
     let defaults =
       patch.default_scopes !== undefined
-        ? checkScopeList('default_scopes', patch.default_scopes)
+        ? checkScopeNames('default_scopes', patch.default_scopes)
         : app.default_scopes;
     if (patch.default_scopes === undefined) defaults = defaults.filter((d) => scopes.includes(d));
     if (defaults.length === 0) defaults = scopes;
-    for (const d of defaults)
-      if (!scopes.includes(d))
-        throw invalid('default_scopes', `Default scope "${d}" is not among the app's scopes.`);
+    checkDefaultsWithin(defaults, scopes);
     values.default_scopes = defaults.join(' ');
   }
   const repointed =
@@ -427,36 +342,37 @@ export async function submitApp(ctx: DomainContext, actor: Actor, id: string): P
     throw invalid(
       'visibility',
       'Only public apps go through approval; private apps can be used in your tenant as they are.',
+      'app_not_public',
     );
   if (app.status !== 'draft' && app.status !== 'rejected')
     throw conflict(
       `The app is ${app.status.replace('_', ' ')}; only draft or rejected apps can be submitted.`,
+      'app_not_submittable',
     );
   const problem = callbackUrlReviewProblem(app.callback_url);
-  if (problem) throw invalid('callback_url', problem);
+  if (problem) throw invalid('callback_url', problem, 'app_callback_not_reviewable');
   return setStatus(ctx, actor, app, 'in_review', 'app.submitted', null);
 }
 
 function requireReviewer(actor: Actor): void {
-  if (!actor.platformAdmin) throw forbidden('Only platform administrators review public apps.');
+  if (!actor.platformAdmin)
+    throw forbidden('Only platform administrators review public apps.', 'review_forbidden');
 }
 
 /** Approves a public app in review, so users of every tenant can authorize it. */
 export async function approveApp(ctx: DomainContext, actor: Actor, id: string): Promise<App> {
   requireReviewer(actor);
   const app = await getAppForActor(ctx, actor, id);
-  if (app.status !== 'in_review') throw conflict('Only apps in review can be approved.');
+  if (app.status !== 'in_review') throw conflict('Only apps in review can be approved.', 'app_not_in_review');
   return setStatus(ctx, actor, app, 'approved', 'app.approved', null);
 }
 
 /** Rejects a public app in review, with a reason its owner sees. */
 export async function rejectApp(ctx: DomainContext, actor: Actor, id: string, reason: string): Promise<App> {
   requireReviewer(actor);
-  const r = (reason ?? '').trim();
-  if (!r) throw invalid('reason', 'Tell the owner why the app was rejected.');
-  if (r.length > 1000) throw invalid('reason', 'The reason is too long (1000 characters at most).');
+  const r = checkReason(reason, 'Tell the owner why the app was rejected.');
   const app = await getAppForActor(ctx, actor, id);
-  if (app.status !== 'in_review') throw conflict('Only apps in review can be rejected.');
+  if (app.status !== 'in_review') throw conflict('Only apps in review can be rejected.', 'app_not_in_review');
   return setStatus(ctx, actor, app, 'rejected', 'app.rejected', r);
 }
 
@@ -473,7 +389,7 @@ export async function disableApp(ctx: DomainContext, actor: Actor, id: string): 
  */
 export async function enableApp(ctx: DomainContext, actor: Actor, id: string): Promise<App> {
   const app = await getAppForActor(ctx, actor, id);
-  if (app.status !== 'disabled') throw conflict('The app is not disabled.');
+  if (app.status !== 'disabled') throw conflict('The app is not disabled.', 'app_not_disabled');
   if (!actor.platformAdmin && actor.role !== 'admin') {
     const last = await ctx.db
       .selectFrom('audit_events')
@@ -484,7 +400,10 @@ export async function enableApp(ctx: DomainContext, actor: Actor, id: string): P
       .limit(1)
       .executeTakeFirst();
     if (last && last.actor !== actor.id)
-      throw forbidden('An administrator disabled this app; ask an administrator to enable it again.');
+      throw forbidden(
+        'An administrator disabled this app; ask an administrator to enable it again.',
+        'app_disabled_by_admin',
+      );
   }
   return setStatus(ctx, actor, app, 'draft', 'app.enabled');
 }

@@ -25,8 +25,9 @@ export async function createSandbox(
   input: { email: string; password: string; name: string },
 ): Promise<Sandbox> {
   const name = (input.name ?? '').trim();
-  if (!name) throw invalid('name', 'Enter your name.');
-  if (name.length > 80) throw invalid('name', 'The name is too long (80 characters at most).');
+  if (!name) throw invalid('name', 'Enter your name.', 'sandbox_name_invalid');
+  if (name.length > 80)
+    throw invalid('name', 'The name is too long (80 characters at most).', 'sandbox_name_invalid');
   const testUserPassword = randomBytes(15).toString('base64url');
   return inTransaction(ctx.db, async (trx) => {
     const tx = { ...ctx, db: trx };

@@ -1,6 +1,6 @@
 import { uuid } from '../crypto/random.js';
 import type { Db } from '../db/database.js';
-import type { TenantTable } from '../db/schema.js';
+import type { TenantKind, TenantTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { recordAudit } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
@@ -9,7 +9,7 @@ import { forbidden, invalid, notFound } from './errors.js';
 export interface Tenant {
   id: string;
   name: string;
-  kind: string;
+  kind: TenantKind;
   settings: TenantSettings;
   created_at: number;
 }
@@ -41,7 +41,7 @@ export function toTenant(row: TenantTable): Tenant {
 export async function insertTenant(
   ctx: DomainContext,
   db: Db,
-  input: { name: string; kind: string },
+  input: { name: string; kind: TenantKind },
 ): Promise<Tenant> {
   const name = input.name.trim();
   if (!name || name.length > 100)

@@ -1,10 +1,13 @@
 import { randomToken } from '../crypto/random.js';
+import type { UserTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
-import { decodeCursor, encodeCursor, recordAudit } from './audit.js';
+import { recordAudit } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
 import { conflict, forbidden, invalid, notFound } from './errors.js';
+import { keysetPage, type Page, type PageRequest } from './pagination.js';
 import { getTenant } from './tenants.js';
-import { insertUser, toUser, type User, type UserRole } from './users.js';
+import { containsText } from './text-search.js';
+import { checkRole, insertUser, toUser, type User, type UserRole } from './users.js';
 
 /**
  * User administration within a tenant: list, create (or invite), change role, disable. Tenant admins
@@ -13,45 +16,25 @@ import { insertUser, toUser, type User, type UserRole } from './users.js';
 function requireTenantAdmin(actor: Actor, tenantId: string): void {
   if (actor.platformAdmin) return;
   if (actor.tenantId !== tenantId) throw notFound('Tenant');
-  if (actor.role !== 'admin') throw forbidden('Only tenant admins manage users.');
+  if (actor.role !== 'admin') throw forbidden('Only tenant admins manage users.', 'user_admin_forbidden');
 }
-
-const ROLES: readonly UserRole[] = ['admin', 'developer', 'user'];
 
 export async function listUsers(
   ctx: DomainContext,
   actor: Actor,
-  filter: { tenantId?: string; role?: UserRole; q?: string; limit?: number; cursor?: string } = {},
-): Promise<{ items: User[]; next_cursor: string | null }> {
+  filter: { tenantId?: string; role?: UserRole; q?: string } & PageRequest = {},
+): Promise<Page<User>> {
   const tenantId = filter.tenantId ?? actor.tenantId;
-  if (!tenantId) throw invalid('tenant_id', 'Name the tenant.');
+  if (!tenantId) throw invalid('tenant_id', 'Name the tenant.', 'tenant_required');
   requireTenantAdmin(actor, tenantId);
-  const limit = Math.min(Math.max(filter.limit ?? 50, 1), 200);
   let q = ctx.db.selectFrom('users').selectAll().where('tenant_id', '=', tenantId);
   if (filter.role) q = q.where('role', '=', filter.role);
-  if (filter.q) {
-    const term = `%${filter.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  const text = filter.q;
+  if (text)
     q = q.where((eb) =>
-      eb.or([eb('email', 'like', term), eb(eb.fn('lower', ['display_name']), 'like', eb.val(term))]),
+      eb.or([containsText(eb.ref('email'), text), containsText(eb.ref('display_name'), text)]),
     );
-  }
-  if (filter.cursor) {
-    const [at, id] = decodeCursor(filter.cursor);
-    q = q.where((eb) =>
-      eb.or([eb('created_at', '<', at), eb.and([eb('created_at', '=', at), eb('id', '<', id)])]),
-    );
-  }
-  const rows = await q
-    .orderBy('created_at', 'desc')
-    .orderBy('id', 'desc')
-    .limit(limit + 1)
-    .execute();
-  const page = rows.slice(0, limit);
-  const last = page[page.length - 1];
-  return {
-    items: page.map(toUser),
-    next_cursor: rows.length > limit && last ? encodeCursor(last.created_at, last.id) : null,
-  };
+  return keysetPage(q, filter, toUser);
 }
 
 export async function getUserForAdmin(ctx: DomainContext, actor: Actor, id: string): Promise<User> {
@@ -80,7 +63,7 @@ export async function createUser(
   input: CreateUserInput,
 ): Promise<{ user: User; initialPassword: string | null }> {
   const tenantId = input.tenantId ?? actor.tenantId;
-  if (!tenantId) throw invalid('tenant_id', 'Name the tenant.');
+  if (!tenantId) throw invalid('tenant_id', 'Name the tenant.', 'tenant_required');
   requireTenantAdmin(actor, tenantId);
   await getTenant(ctx, tenantId);
   const initialPassword = input.password === undefined ? randomToken(15) : null;
@@ -121,15 +104,16 @@ export async function updateUser(
   patch: UserPatch,
 ): Promise<User> {
   const user = await getUserForAdmin(ctx, actor, id);
-  const values: { role?: string; display_name?: string; disabled_at?: number | null } = {};
-  if (patch.role !== undefined) {
-    if (!ROLES.includes(patch.role)) throw invalid('role', 'Choose admin, developer or user.');
-    values.role = patch.role;
-  }
+  const values: Partial<Pick<UserTable, 'role' | 'display_name' | 'disabled_at'>> = {};
+  if (patch.role !== undefined) values.role = checkRole(patch.role);
   if (patch.displayName !== undefined) {
     const n = patch.displayName.trim();
     if (!n || n.length > 100)
-      throw invalid('display_name', 'A display name is required (100 characters at most).');
+      throw invalid(
+        'display_name',
+        'A display name is required (100 characters at most).',
+        'user_display_name_invalid',
+      );
     values.display_name = n;
   }
   if (patch.disabled !== undefined)
@@ -139,7 +123,7 @@ export async function updateUser(
     user.disabled_at === null &&
     ((values.role !== undefined && values.role !== 'admin') || patch.disabled === true);
   if (losesAdmin && actor.userId === user.id)
-    throw conflict('You cannot demote or disable yourself; ask another admin.');
+    throw conflict('You cannot demote or disable yourself; ask another admin.', 'user_self_demotion');
   await inTransaction(ctx.db, async (trx) => {
     if (losesAdmin) {
       const r = await trx
@@ -150,7 +134,7 @@ export async function updateUser(
         .where('disabled_at', 'is', null)
         .where('id', '!=', user.id)
         .executeTakeFirstOrThrow();
-      if (Number(r.n) === 0) throw conflict('A tenant needs at least one active admin.');
+      if (Number(r.n) === 0) throw conflict('A tenant needs at least one active admin.', 'tenant_last_admin');
     }
     if (Object.keys(values).length > 0)
       await trx.updateTable('users').set(values).where('id', '=', id).execute();

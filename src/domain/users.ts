@@ -7,7 +7,7 @@ import { recordAudit } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
 import { conflict, invalid, notFound } from './errors.js';
 
-export type UserRole = 'admin' | 'developer' | 'user';
+export type UserRole = UserTable['role'];
 
 /** A user as shown by the API: never the password hash. */
 export interface User {
@@ -27,7 +27,7 @@ export function toUser(row: UserTable): User {
     tenant_id: row.tenant_id,
     email: row.email,
     display_name: row.display_name,
-    role: row.role as UserRole,
+    role: row.role,
     is_test_user: row.is_test_user === 1,
     disabled_at: row.disabled_at,
     created_at: row.created_at,
@@ -61,17 +61,25 @@ export interface NewUser {
   isTestUser?: boolean;
 }
 
+const ROLES: readonly UserRole[] = ['admin', 'developer', 'user'];
+
+/** @throws DomainError `user_role_invalid` unless `role` is a role. */
+export function checkRole(role: string): UserRole {
+  if (!(ROLES as readonly string[]).includes(role))
+    throw invalid('role', 'Choose admin, developer or user.', 'user_role_invalid');
+  return role as UserRole;
+}
+
 /** Inserts a user with a scrypt password hash (inside the caller's transaction when `db` is one). */
 export async function insertUser(ctx: DomainContext, db: Db, input: NewUser): Promise<User> {
   const email = normalizeEmail(input.email);
   const problem = emailProblem(email);
-  if (problem) throw invalid('email', problem);
+  if (problem) throw invalid('email', problem, 'user_email_invalid');
   const pw = passwordProblem(input.password);
-  if (pw) throw invalid('password', pw);
-  if (!['admin', 'developer', 'user'].includes(input.role))
-    throw invalid('role', 'Choose admin, developer or user.');
+  if (pw) throw invalid('password', pw, 'user_password_invalid');
+  checkRole(input.role);
   const existing = await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
-  if (existing) throw conflict('A user with that email address already exists.');
+  if (existing) throw conflict('A user with that email address already exists.', 'user_email_taken');
   const row: UserTable = {
     id: uuid(),
     tenant_id: input.tenantId,

@@ -1,4 +1,5 @@
 import type { FastifyReply } from 'fastify';
+import { type DomainErrorKind, ERROR_CODES, type ErrorCode } from '../domain/error-codes.js';
 import type { DomainError } from '../domain/errors.js';
 
 /** An RFC 9457 problem details body. */
@@ -7,6 +8,8 @@ export interface Problem {
   title: string;
   status: number;
   detail: string;
+  /** The stable code of a domain failure (see {@link ERROR_CODES}); also the last segment of `type`. */
+  code?: ErrorCode;
   /** Field-level messages, keyed by field name. */
   errors?: Record<string, string>;
 }
@@ -26,7 +29,8 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-const DOMAIN_STATUS: Record<DomainError['code'], number> = {
+const DOMAIN_STATUS: Record<DomainErrorKind, number> = {
+  malformed: 400,
   validation: 422,
   not_found: 404,
   conflict: 409,
@@ -39,12 +43,33 @@ export function problem(status: number, detail: string, extra: Partial<Problem> 
   return { type: extra.type ?? 'about:blank', title: TITLES[status] ?? 'Error', status, detail, ...extra };
 }
 
-/** The problem for a domain error. */
+/** Where the problem types of domain errors live: `<base><code>`. */
+export const PROBLEM_TYPE_BASE = 'https://clavis.dev/problems/';
+
+/** The HTTP status a domain error code is answered with. */
+export function domainStatus(code: ErrorCode): number {
+  return DOMAIN_STATUS[ERROR_CODES[code].kind];
+}
+
+/** The problem for a domain error: its code names the `type` and is repeated as `code`. */
 export function domainProblem(err: DomainError): Problem {
-  const status = DOMAIN_STATUS[err.code];
-  const p = problem(status, err.message, { type: `https://clavis.dev/problems/${err.code}` });
+  const p = problem(domainStatus(err.errorCode), err.message, {
+    type: `${PROBLEM_TYPE_BASE}${err.errorCode}`,
+    code: err.errorCode,
+  });
   if (Object.keys(err.fields).length > 0) p.errors = err.fields;
   return p;
+}
+
+/**
+ * The catalogue of error codes as a Markdown table (code, HTTP status, meaning), for the OpenAPI document
+ * and the README's "Error codes" section.
+ */
+export function errorCodeTable(): string {
+  const rows = (Object.keys(ERROR_CODES) as ErrorCode[]).map(
+    (code) => `| \`${code}\` | ${domainStatus(code)} | ${ERROR_CODES[code].description} |`,
+  );
+  return ['| Code | Status | When |', '| --- | --- | --- |', ...rows].join('\n');
 }
 
 export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {

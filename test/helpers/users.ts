@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { TenantKind } from '../../src/db/schema.js';
 import { insertTenant } from '../../src/domain/tenants.js';
 import { insertUser, type User, type UserRole } from '../../src/domain/users.js';
 import { defaultTenantId, type TestServer } from './server.js';
@@ -13,7 +14,7 @@ export interface TestUser {
 export async function createTenant(
   ts: TestServer,
   name = `Org ${randomBytes(3).toString('hex')}`,
-  kind = 'organization',
+  kind: TenantKind = 'organization',
 ) {
   const ctx = ts.server.services.ctx;
   return insertTenant(ctx, ctx.db, { name, kind });

@@ -7,7 +7,7 @@ import type { User } from '../../src/domain/users.js';
 export const TENANT: Tenant = {
   id: 'tenant-1',
   name: 'Acme',
-  kind: 'customer',
+  kind: 'organization',
   settings: {
     users_can_register_apps: true,
     secret_max_lifetime_days: 365,

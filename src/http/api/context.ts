@@ -7,8 +7,7 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
 } from 'fastify';
-import { decodeCursor } from '../../domain/audit.js';
-import { DomainError } from '../../domain/errors.js';
+import { decodeCursor } from '../../domain/pagination.js';
 import type { Services } from '../../services.js';
 import { type ApiAuth, type ManagementScope, requireScope, resolveApiActor } from './auth.js';
 import { ApiProblem } from './errors.js';
@@ -45,16 +44,12 @@ export async function authenticate(
   return auth;
 }
 
-/** Checks a cursor's shape in the HTTP layer, so a mangled cursor is a 400 like any other bad query value. */
+/**
+ * Checks a cursor's shape before any work, so a mangled cursor is a 400 (`cursor_invalid`) like any other
+ * bad query value.
+ */
 export function checkCursor(cursor: string | undefined): string | undefined {
-  if (cursor === undefined) return undefined;
-  try {
-    decodeCursor(cursor);
-  } catch (e) {
-    if (e instanceof DomainError)
-      throw ApiProblem.badField('cursor', 'The cursor is not valid; use a next_cursor value as given.');
-    throw e;
-  }
+  if (cursor !== undefined) decodeCursor(cursor);
   return cursor;
 }
 

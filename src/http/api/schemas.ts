@@ -2,9 +2,11 @@ import { FormatRegistry, type TSchema, Type } from '@sinclair/typebox';
 import type { AppRequest } from '../../domain/app-requests.js';
 import type { App } from '../../domain/apps.js';
 import type { AuditEvent } from '../../domain/audit.js';
+import { ERROR_CODES, type ErrorCode } from '../../domain/error-codes.js';
 import type { ClientSecret, CreatedSecret } from '../../domain/secrets.js';
 import type { Tenant } from '../../domain/tenants.js';
 import type { User } from '../../domain/users.js';
+import { errorCodeTable, PROBLEM_TYPE_BASE } from '../problem.js';
 
 /**
  * TypeBox schemas of the management API. They validate requests (strictly: unknown fields are errors),
@@ -26,10 +28,19 @@ const NullableDateTime = (description: string) =>
 
 export const Problem = Type.Object(
   {
-    type: Type.String(),
+    type: Type.String({
+      description: `\`${PROBLEM_TYPE_BASE}<code>\` for the failures listed under \`code\`; \`about:blank\` for the others (authentication, malformed requests).`,
+    }),
     title: Type.String(),
     status: Type.Integer(),
     detail: Type.String(),
+    code: Type.Optional(
+      Type.Unsafe<ErrorCode>({
+        type: 'string',
+        enum: Object.keys(ERROR_CODES),
+        description: `A stable code naming the failure, for programs to match on (the text of \`detail\` may change). Codes are never renamed or reused.\n\n${errorCodeTable()}`,
+      }),
+    ),
     errors: Type.Optional(
       Type.Record(Type.String(), Type.String(), {
         description: 'Field-level messages, keyed by field name.',

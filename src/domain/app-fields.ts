@@ -1,0 +1,137 @@
+import type { AppVisibility, ClientType } from '../db/schema.js';
+import { callbackUrlProblem } from './callback-url.js';
+import { FieldErrors, invalid } from './errors.js';
+import { parseScope } from './scopes.js';
+
+/**
+ * The rules for an app's fields, in one place for everything that takes them: registering an app, changing
+ * one, and filing an app request.
+ */
+
+export type { AppVisibility, ClientType };
+
+export const VISIBILITIES: readonly AppVisibility[] = ['private', 'public'];
+export const CLIENT_TYPES: readonly ClientType[] = ['confidential', 'public'];
+
+/** The fields a caller gives to register an app (or to ask for one). */
+export interface AppInput {
+  name: string;
+  description?: string;
+  visibility: AppVisibility;
+  client_type: ClientType;
+  callback_url: string;
+  scopes?: string[];
+  default_scopes?: string[];
+}
+
+/** An {@link AppInput} that passed {@link checkAppInput}: trimmed, lists present. */
+export interface CheckedAppInput {
+  name: string;
+  description: string;
+  visibility: AppVisibility;
+  client_type: ClientType;
+  callback_url: string;
+  /** Scope names, syntax checked only (whether each exists is the scope registry's rule). */
+  scopes: string[];
+  default_scopes: string[];
+}
+
+/**
+ * Characters that must not appear in names users are shown on consent and review pages: control
+ * characters, and invisible or direction-changing ones (bidi overrides and isolates, zero-width
+ * characters), which can make one app's name read as another's.
+ */
+const DECEPTIVE_CLASS =
+  '[\\p{Cc}\\u00AD\\u061C\\u115F\\u1160\\u180E\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2069\\u3164\\uFEFF\\uFFA0]';
+const DECEPTIVE = new RegExp(DECEPTIVE_CLASS, 'u');
+/** The same, but a description may have line breaks and tabs. */
+const DECEPTIVE_TEXT = new RegExp(`(?![\\t\\n\\r])${DECEPTIVE_CLASS}`, 'u');
+
+/** @throws DomainError `app_name_invalid`. */
+export function checkAppName(name: string | undefined): string {
+  const n = (name ?? '').trim();
+  if (!n) throw invalid('name', 'Give the app a name.', 'app_name_invalid');
+  if (n.length > 100)
+    throw invalid('name', 'The app name is too long (100 characters at most).', 'app_name_invalid');
+  if (DECEPTIVE.test(n))
+    throw invalid(
+      'name',
+      'The app name contains control, invisible or text-direction characters; use visible characters only.',
+      'app_name_invalid',
+    );
+  return n;
+}
+
+/** @throws DomainError `app_description_invalid`. */
+export function checkAppDescription(d: string | undefined): string {
+  const v = (d ?? '').trim();
+  if (v.length > 1000)
+    throw invalid(
+      'description',
+      'The description is too long (1000 characters at most).',
+      'app_description_invalid',
+    );
+  if (DECEPTIVE_TEXT.test(v))
+    throw invalid(
+      'description',
+      'The description contains control, invisible or text-direction characters; use visible characters only.',
+      'app_description_invalid',
+    );
+  return v;
+}
+
+/** @throws DomainError `app_callback_invalid`. */
+export function checkAppCallback(url: string | undefined): string {
+  const v = (url ?? '').trim();
+  if (!v)
+    throw invalid('callback_url', 'Enter the OAuth callback URL (one per app).', 'app_callback_invalid');
+  const problem = callbackUrlProblem(v);
+  if (problem) throw invalid('callback_url', problem, 'app_callback_invalid');
+  return v;
+}
+
+const oneOf = <T extends string>(allowed: readonly T[], value: string | undefined): value is T =>
+  (allowed as readonly (string | undefined)[]).includes(value);
+
+/** @throws DomainError `app_visibility_invalid`. */
+export function checkVisibility(value: string | undefined): AppVisibility {
+  if (!oneOf(VISIBILITIES, value))
+    throw invalid('visibility', 'Choose a visibility: private or public.', 'app_visibility_invalid');
+  return value;
+}
+
+/** @throws DomainError `app_client_type_invalid`. */
+export function checkClientType(value: string | undefined): ClientType {
+  if (!oneOf(CLIENT_TYPES, value))
+    throw invalid('client_type', 'Choose a client type: confidential or public.', 'app_client_type_invalid');
+  return value;
+}
+
+/** Checks the syntax of each scope name in a list. @throws DomainError `app_scope_invalid`. */
+export function checkScopeNames(field: 'scopes' | 'default_scopes', scopes: string[] | undefined): string[] {
+  const list = scopes ?? [];
+  for (const s of list)
+    if (parseScope(s)?.length !== 1)
+      throw invalid(field, `"${s}" is not a valid scope name.`, 'app_scope_invalid');
+  return list;
+}
+
+/**
+ * Checks every field of an app's input and refuses it once, naming every field that failed. Failures
+ * already in `errors` (a caller's own fields) are refused with them.
+ *
+ * @throws DomainError carrying the first failure's code, with `fields` for all of them.
+ */
+export function checkAppInput(input: AppInput, errors = new FieldErrors()): CheckedAppInput {
+  const checked: CheckedAppInput = {
+    name: errors.check(() => checkAppName(input.name)) ?? '',
+    description: errors.check(() => checkAppDescription(input.description)) ?? '',
+    visibility: errors.check(() => checkVisibility(input.visibility)) ?? 'private',
+    client_type: errors.check(() => checkClientType(input.client_type)) ?? 'confidential',
+    callback_url: errors.check(() => checkAppCallback(input.callback_url)) ?? '',
+    scopes: errors.check(() => checkScopeNames('scopes', input.scopes)) ?? [],
+    default_scopes: errors.check(() => checkScopeNames('default_scopes', input.default_scopes)) ?? [],
+  };
+  errors.throwIfAny();
+  return checked;
+}

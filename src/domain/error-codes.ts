@@ -1,0 +1,177 @@
+/**
+ * The catalogue of domain error codes: one stable code for each distinct failure, with the kind that decides
+ * its HTTP status and a sentence for the documentation. The management API carries the code in the problem
+ * `type` (`https://clavis.dev/problems/<code>`) and in a `code` member; the OpenAPI document and the README's
+ * "Error codes" table are written from this table. Codes are never renamed or reused: clients match on them.
+ */
+
+/**
+ * The kinds of domain failure. The kind decides the HTTP status; the code says which failure it was.
+ * `malformed` is input no person typed (a mangled cursor), `validation` a field a person can correct.
+ */
+export type DomainErrorKind = 'malformed' | 'validation' | 'not_found' | 'conflict' | 'forbidden' | 'limit';
+
+interface ErrorCodeEntry {
+  kind: DomainErrorKind;
+  /** When the code is answered, for the catalogue's readers. */
+  description: string;
+}
+
+export const ERROR_CODES = {
+  // Generic codes, for failures that have no more specific code yet (and the types answered before codes).
+  validation: { kind: 'validation', description: 'A field is invalid (see `errors`).' },
+  not_found: { kind: 'not_found', description: 'The object does not exist.' },
+  forbidden: { kind: 'forbidden', description: 'The actor may not do this.' },
+  conflict: { kind: 'conflict', description: 'The request conflicts with the current state.' },
+
+  cursor_invalid: {
+    kind: 'malformed',
+    description: 'The pagination cursor is not a `next_cursor` as given.',
+  },
+
+  tenant_not_found: {
+    kind: 'not_found',
+    description: 'No such tenant, or one the actor does not belong to.',
+  },
+  tenant_required: { kind: 'validation', description: 'The request must name a tenant.' },
+  tenant_last_admin: {
+    kind: 'conflict',
+    description: 'The change would leave the tenant without an active admin.',
+  },
+
+  app_not_found: {
+    kind: 'not_found',
+    description: "No such app, or one the actor may not manage (another tenant's apps included).",
+  },
+  app_name_invalid: {
+    kind: 'validation',
+    description:
+      'The app name is missing, longer than 100 characters, or holds control, invisible or text-direction characters.',
+  },
+  app_description_invalid: {
+    kind: 'validation',
+    description:
+      'The app description is longer than 1000 characters or holds control, invisible or text-direction characters.',
+  },
+  app_visibility_invalid: { kind: 'validation', description: 'The visibility is not `private` or `public`.' },
+  app_client_type_invalid: {
+    kind: 'validation',
+    description: 'The client type is not `confidential` or `public`.',
+  },
+  app_callback_invalid: {
+    kind: 'validation',
+    description: 'The callback URL is missing or not one the server accepts as a redirect URI.',
+  },
+  app_callback_not_reviewable: {
+    kind: 'validation',
+    description: 'A public app goes to review only with a real https callback URL.',
+  },
+  app_scope_invalid: {
+    kind: 'validation',
+    description: 'A scope in `scopes` or `default_scopes` is not a scope name.',
+  },
+  app_default_scope_invalid: {
+    kind: 'validation',
+    description: "A default scope is not among the app's scopes.",
+  },
+  app_register_forbidden: {
+    kind: 'forbidden',
+    description: 'Only developers and admins register apps (and, where the tenant says so, only admins).',
+  },
+  client_id_taken: { kind: 'conflict', description: 'The chosen client_id belongs to another app.' },
+  app_not_public: { kind: 'validation', description: 'Only public apps go through review.' },
+  app_not_submittable: { kind: 'conflict', description: 'Only draft or rejected apps can be submitted.' },
+  app_not_in_review: { kind: 'conflict', description: 'Only apps in review can be approved or rejected.' },
+  app_not_disabled: { kind: 'conflict', description: 'The app is not disabled, so it cannot be enabled.' },
+  app_disabled_by_admin: {
+    kind: 'forbidden',
+    description: 'An administrator disabled the app; only an administrator enables it again.',
+  },
+  review_forbidden: { kind: 'forbidden', description: 'Only platform administrators review public apps.' },
+  review_reason_invalid: {
+    kind: 'validation',
+    description: 'A rejection or decline needs a reason of at most 1000 characters.',
+  },
+
+  app_request_not_found: {
+    kind: 'not_found',
+    description: 'No such app request, or one the actor may not see.',
+  },
+  app_request_justification_invalid: {
+    kind: 'validation',
+    description: 'The justification is longer than 2000 characters.',
+  },
+  app_request_decision_forbidden: {
+    kind: 'forbidden',
+    description: 'Only tenant admins fulfil or decline app requests.',
+  },
+  app_request_already_decided: {
+    kind: 'conflict',
+    description: 'The app request was already fulfilled or declined.',
+  },
+
+  secret_not_found: { kind: 'not_found', description: 'No such client secret for this app.' },
+  secret_limit_reached: {
+    kind: 'limit',
+    description: 'The app already has the most active client secrets it may hold (5).',
+  },
+  secret_public_client: {
+    kind: 'validation',
+    description: 'Public clients have no client secrets; they use PKCE.',
+  },
+  secret_already_revoked: { kind: 'conflict', description: 'The client secret is already revoked.' },
+  secret_description_invalid: {
+    kind: 'validation',
+    description: 'The secret description is longer than 200 characters.',
+  },
+  secret_expiry_invalid: { kind: 'validation', description: 'The expiry date is not a date in the future.' },
+  secret_expiry_ambiguous: {
+    kind: 'validation',
+    description: 'More than one of a lifetime in months, an expiry date and no expiry was given.',
+  },
+  secret_lifetime_invalid: {
+    kind: 'validation',
+    description: 'The lifetime is not a whole number of months from 1 to 120.',
+  },
+  secret_expiry_required: {
+    kind: 'validation',
+    description: "The tenant's policy requires client secrets to expire.",
+  },
+  secret_lifetime_exceeds_policy: {
+    kind: 'validation',
+    description: "The expiry is later than the tenant's policy allows.",
+  },
+
+  user_not_found: {
+    kind: 'not_found',
+    description: "No such user, or one the actor may not manage (another tenant's users included).",
+  },
+  user_email_invalid: { kind: 'validation', description: 'The email address is not one the server accepts.' },
+  user_email_taken: { kind: 'conflict', description: 'A user with that email address already exists.' },
+  user_password_invalid: {
+    kind: 'validation',
+    description: 'The password is shorter than 10 or longer than 200 characters.',
+  },
+  sandbox_name_invalid: {
+    kind: 'validation',
+    description: 'The name for a new sandbox is empty or longer than 80 characters.',
+  },
+  user_admin_forbidden: { kind: 'forbidden', description: 'Only tenant admins manage users.' },
+  user_role_invalid: { kind: 'validation', description: 'The role is not `admin`, `developer` or `user`.' },
+  user_display_name_invalid: {
+    kind: 'validation',
+    description: 'The display name is empty or longer than 100 characters.',
+  },
+  user_self_demotion: {
+    kind: 'conflict',
+    description: 'Admins cannot demote or disable themselves; another admin must.',
+  },
+} as const satisfies Record<string, ErrorCodeEntry>;
+
+/** A stable code naming one failure (a key of {@link ERROR_CODES}). */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The kind of failure a code belongs to. */
+export function errorKind(code: ErrorCode): DomainErrorKind {
+  return ERROR_CODES[code].kind;
+}
