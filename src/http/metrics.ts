@@ -1,5 +1,7 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { problem, sendProblem } from './problem.js';
 
 /** The server's Prometheus metrics, in a registry of its own (several servers can share a process in tests). */
 export interface Metrics {
@@ -36,7 +38,24 @@ export function createMetrics(): Metrics {
   };
 }
 
-export async function metricsRoutes(app: FastifyInstance, metrics: Metrics): Promise<void> {
+/** Whether an Authorization header carries `Bearer <token>`, compared in constant time. */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer[ ]+(\S+)[ ]*$/i.exec(header ?? '');
+  // Hash both sides so the comparison takes the same time whatever the lengths.
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+  return timingSafeEqual(digest(m?.[1] ?? ''), digest(token)) && m !== null;
+}
+
+/**
+ * Serves `/metrics` and records each response's duration.
+ *
+ * @param options.token When set, `/metrics` requires `Authorization: Bearer <token>` (401 otherwise).
+ */
+export async function metricsRoutes(
+  app: FastifyInstance,
+  metrics: Metrics,
+  options: { token?: string } = {},
+): Promise<void> {
   // One labelled child per method, route and status, kept, so a response costs one observation and no
   // label hashing; a callback-style hook, since it runs on every response.
   const children = new Map<string, ReturnType<Metrics['requests']['labels']>>();
@@ -51,7 +70,13 @@ export async function metricsRoutes(app: FastifyInstance, metrics: Metrics): Pro
     child.observe(reply.elapsedTime / 1000);
     done();
   });
-  app.get('/metrics', { logLevel: 'warn' }, async (_req, reply) =>
-    reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
-  );
+  const { token } = options;
+  app.get('/metrics', { logLevel: 'warn' }, async (request, reply) => {
+    if (token !== undefined && !bearerMatches(request.headers.authorization, token))
+      return sendProblem(
+        reply.header('www-authenticate', 'Bearer realm="metrics"'),
+        problem(401, 'The metrics endpoint needs Authorization: Bearer with the configured metrics token.'),
+      );
+    return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
 }

@@ -44,7 +44,7 @@ export async function buildServer(services: Services, options: BuildOptions = {}
   const metrics = createMetrics();
   registerErrorHandler(app);
   registerSecurityHeaders(app, { https: services.config.issuer.startsWith('https:') });
-  await metricsRoutes(app, metrics);
+  await metricsRoutes(app, metrics, { token: services.config.metricsToken });
   await healthRoutes(app, services);
   await discoveryRoutes(app, services);
   await oauthRoutes(app, services, metrics);
