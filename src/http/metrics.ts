@@ -9,6 +9,8 @@ export interface Metrics {
   requests: Histogram<'method' | 'route' | 'status'>;
   tokensIssued: Counter<'grant_type'>;
   tokenErrors: Counter<'error'>;
+  /** Sign-in attempts refused for a while (429) or slowed, by which limit applied. */
+  loginThrottled: Counter<'reason'>;
 }
 
 export function createMetrics(): Metrics {
@@ -33,6 +35,12 @@ export function createMetrics(): Metrics {
       name: 'clavis_token_errors_total',
       help: 'Token endpoint errors by RFC 6749 error code',
       labelNames: ['error'],
+      registers: [registry],
+    }),
+    loginThrottled: new Counter({
+      name: 'clavis_login_throttled_total',
+      help: 'Sign-in attempts throttled: refused for a while per account and address (account_address) or per address (address), or slowed because the account is failing from many addresses (account_slowed)',
+      labelNames: ['reason'],
       registers: [registry],
     }),
   };

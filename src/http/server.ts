@@ -52,7 +52,7 @@ export async function buildServer(services: Services, options: BuildOptions = {}
   // User authorization (issue 3): cookies for sessions, the shared stylesheet, sign-in, authorize, grants.
   await app.register(fastifyCookie);
   await assetRoutes(app);
-  await loginRoutes(app, services);
+  await loginRoutes(app, services, metrics);
   if (services.features.authorizationEndpoint) await authorizeRoutes(app, services);
   await connectedAppsRoutes(app, services);
   await managementApiRoutes(app, services);
