@@ -74,3 +74,28 @@ describe('redirect_uri matching', () => {
     expect(redirectUriMatches('http://127.0.0.1/cb', 'http://127.0.0.1.evil.test:80/cb')).toBe(false);
   });
 });
+
+describe('loopback ports with leading zeros (RFC 8252 §7.3, RFC 9700 §4.1.3)', () => {
+  it.each([
+    'http://127.0.0.1:01234/cb',
+    'http://[::1]:08080/cb',
+    'http://localhost:0080/cb',
+    'https://app.example.com:0443/cb',
+    'http://127.0.0.1:0/cb',
+    'http://127.0.0.1:/cb',
+  ])('refuses to register %s', (url) => expect(callbackUrlProblem(url)).toMatch(/port/));
+
+  it('still registers plain ports', () => {
+    expect(callbackUrlProblem('http://127.0.0.1:1234/cb')).toBeNull();
+    expect(callbackUrlProblem('http://[::1]:65535/cb')).toBeNull();
+    expect(callbackUrlProblem('https://app.example.com:8443/cb')).toBeNull();
+    expect(callbackUrlProblem('https://user@app.example.com/cb')).toMatch(/user name/);
+  });
+
+  it('does not match a requested loopback port with a leading zero', () => {
+    expect(redirectUriMatches('http://127.0.0.1/cb', 'http://127.0.0.1:01234/cb')).toBe(false);
+    expect(redirectUriMatches('http://127.0.0.1:1234/cb', 'http://127.0.0.1:01234/cb')).toBe(false);
+    expect(redirectUriMatches('http://[::1]/cb', 'http://[::1]:00080/cb')).toBe(false);
+    expect(redirectUriMatches('http://127.0.0.1/cb', 'http://127.0.0.1:1234/cb')).toBe(true);
+  });
+});

@@ -42,6 +42,8 @@ export interface Config {
   };
   signupEnabled: boolean;
   workers: number;
+  /** When set, `/metrics` answers only requests with `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -180,5 +182,6 @@ export function loadConfig(env: Env = process.env, options: { createSecretKey?: 
     },
     signupEnabled: boolVar(env, 'CLAVIS_SIGNUP_ENABLED', true),
     workers,
+    metricsToken: env.CLAVIS_METRICS_TOKEN || undefined,
   };
 }

@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type pg from 'pg';
 import type { DatabaseConfig } from '../config/config.js';
+import { markConnectionError } from './errors.js';
 import { migrationProvider } from './migrations/index.js';
 import { pgModule } from './pg-module.js';
 import type { Database } from './schema.js';
@@ -55,6 +56,24 @@ function withStatementCache(sqlite: SQLite.Database): {
 }
 
 /**
+ * Marks whatever stops the pool from handing out a connection (refused, timed out, a database that does not
+ * accept connections, 55000) as an outage rather than a fault in the request. Every user of the pool goes
+ * through `connect`: Kysely directly, `pool.query` with a callback.
+ */
+function markConnectFailures(pool: pg.Pool): void {
+  type Callback = (
+    err: Error | undefined,
+    client?: pg.PoolClient,
+    done?: (release?: unknown) => void,
+  ) => void;
+  const connect = pool.connect.bind(pool) as (cb?: Callback) => Promise<pg.PoolClient> | undefined;
+  (pool as { connect: (cb?: Callback) => Promise<pg.PoolClient> | undefined }).connect = (cb?: Callback) =>
+    cb
+      ? connect((err, client, done) => cb(err ? markConnectionError(err) : err, client, done))
+      : connect()?.catch((err: unknown) => Promise.reject(markConnectionError(err)));
+}
+
+/**
  * Opens the database described by `config`.
  *
  * @param config From {@link loadConfig}; `sqlite:` paths get their directory created.
@@ -79,9 +98,12 @@ export function openDatabase(
     max: options.poolSize ?? 10,
     types: pgTypes,
     options: options.searchPath ? `-c search_path=${options.searchPath}` : undefined,
+    // A server that does not answer (network down) fails the request instead of holding it forever.
+    connectionTimeoutMillis: 10_000,
   });
   // An idle client that errors (server restart) must not crash the process.
   pool.on('error', () => {});
+  markConnectFailures(pool);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, kind: 'postgres', pgPool: pool, close: () => db.destroy() };
 }

@@ -144,7 +144,7 @@ export interface SessionTable {
 }
 
 export interface LoginThrottleTable {
-  /** `acct:<email>` or `ip:<address>`. */
+  /** `pair:<address>|<email>`, `acct:<email>` or `ip:<address>` (see `auth/throttle.ts`). */
   key: string;
   failures: number;
   window_start: number;

@@ -9,6 +9,22 @@ export function isLoopbackIpUrl(url: URL): boolean {
   return url.protocol === 'http:' && LOOPBACK_IPS.has(url.hostname);
 }
 
+/**
+ * The port exactly as written in an absolute URL's authority (`undefined` when there is none). `new URL()`
+ * rewrites `:01234` to `:1234`, so a registered string and the URL a browser is sent to could differ while
+ * looking alike; exact matching (RFC 9700 §4.1.3) needs one spelling per port.
+ */
+function rawPort(raw: string): string | undefined {
+  const authority = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)/.exec(raw)?.[1];
+  if (authority === undefined) return undefined;
+  const hostPort = authority.slice(authority.lastIndexOf('@') + 1);
+  const m = /^(?:\[[^\]]*\]|[^:]*)(?::(.*))?$/.exec(hostPort);
+  return m ? m[1] : undefined;
+}
+
+/** A port written canonically: 1-65535 with no leading zero. */
+const CANONICAL_PORT = /^(?:[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
+
 function isLocalHost(url: URL): boolean {
   return LOOPBACK_IPS.has(url.hostname) || url.hostname === 'localhost';
 }
@@ -28,6 +44,9 @@ export function callbackUrlProblem(raw: string): string | null {
   }
   if (raw.includes('#')) return 'The callback URL must not contain a fragment (#).';
   if (url.username || url.password) return 'The callback URL must not contain a user name or password.';
+  const port = rawPort(raw);
+  if (port !== undefined && !CANONICAL_PORT.test(port))
+    return 'The callback URL has a port that is not written plainly (1-65535, no leading zeros).';
   if (url.protocol === 'http:') {
     if (!isLocalHost(url))
       return 'The callback URL must use https (http is allowed only for 127.0.0.1, [::1] or localhost).';
@@ -61,8 +80,8 @@ export function redirectUriMatches(registered: string, requested: string): boole
   const a = LOOPBACK.exec(registered);
   const b = LOOPBACK.exec(requested);
   if (!a || !b || a[1] !== b[1] || a[3] !== b[3]) return false;
-  const port = b[2] === undefined ? 80 : Number(b[2]);
-  return port >= 1 && port <= 65535;
+  // A port with a leading zero (`:01234`) is refused rather than normalised: one spelling per port.
+  return b[2] === undefined || CANONICAL_PORT.test(b[2]);
 }
 
 /** `http://` + a loopback IP literal, an optional port, and the rest (path, query), for RFC 8252 §7.3. */

@@ -96,6 +96,9 @@ export async function updateTenantSettings(
   }
   if (patch.secret_allow_never_expire !== undefined)
     values.secret_allow_never_expire = patch.secret_allow_never_expire ? 1 : 0;
+  // An empty patch changes nothing (as a JSON merge patch `{}` would, RFC 7396): answer the current
+  // settings rather than run an UPDATE with no columns, and record no audit event for it.
+  if (Object.keys(values).length === 0) return getTenant(ctx, tenantId);
   await inTransaction(ctx.db, async (trx) => {
     const res = await trx.updateTable('tenants').set(values).where('id', '=', tenantId).executeTakeFirst();
     if (Number(res.numUpdatedRows) === 0) throw notFound('Tenant');

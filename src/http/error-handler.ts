@@ -1,7 +1,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isConnectionError } from '../db/errors.js';
 import { DomainError } from '../domain/errors.js';
 import { InvalidRequest, OAuthError, ServerError } from '../oauth/errors.js';
-import { sendOAuthError } from './oauth-reply.js';
+import { MessagePage } from '../web/pages.js';
+import { sendPage } from '../web/render.js';
+import { OUTAGE_RETRY_AFTER_SECONDS, sendOAuthError, temporarilyUnavailable } from './oauth-reply.js';
 import { domainProblem, problem, sendProblem } from './problem.js';
 
 /** Protocol endpoints answer errors with RFC 6749 bodies; everything else with RFC 9457 problems. */
@@ -30,10 +33,67 @@ function describe(err: FastifyError): string {
   }
 }
 
+/** Connection errors closer together than this belong to one outage, which is logged once. */
+const OUTAGE_GAP_MS = 30_000;
+
+/**
+ * Logs a database outage once: the first connection error after a quiet spell of {@link OUTAGE_GAP_MS}
+ * gets a log line; the ones that follow it closely are counted into the next line instead.
+ */
+export class OutageLog {
+  #lastErrorAt = Number.NEGATIVE_INFINITY;
+  #suppressed = 0;
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** @returns whether this error starts a new outage (and so should be logged). */
+  report(): { log: boolean; suppressedBefore: number } {
+    const now = this.now();
+    const fresh = now - this.#lastErrorAt > OUTAGE_GAP_MS;
+    this.#lastErrorAt = now;
+    if (!fresh) {
+      this.#suppressed++;
+      return { log: false, suppressedBefore: 0 };
+    }
+    const suppressedBefore = this.#suppressed;
+    this.#suppressed = 0;
+    return { log: true, suppressedBefore };
+  }
+}
+
+/** A browser asking for a page (not a protocol or API client): it gets HTML rather than JSON. */
+function wantsPage(request: FastifyRequest): boolean {
+  if (isProtocolPath(request.url) || request.url.startsWith('/api/')) return false;
+  return String(request.headers.accept ?? '').includes('text/html');
+}
+
+/**
+ * The database cannot be reached: 503 with `Retry-After` in each surface's own error format, never a 500
+ * (RFC 6749 §4.1.2.1 `temporarily_unavailable` on protocol endpoints, RFC 9110 §15.6.4).
+ */
+function sendOutage(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (isProtocolPath(request.url)) return sendOAuthError(reply, temporarilyUnavailable());
+  reply.header('retry-after', String(OUTAGE_RETRY_AFTER_SECONDS));
+  const message = 'Clavis cannot reach its database at the moment. Try again in a few seconds.';
+  if (wantsPage(request))
+    return sendPage(reply, 503, MessagePage({ title: 'Temporarily unavailable', message }));
+  return sendProblem(reply, problem(503, message));
+}
+
 /** Installs the one error handler: no request ever gets a stack trace or an unexplained 500. */
-export function registerErrorHandler(app: FastifyInstance): void {
+export function registerErrorHandler(app: FastifyInstance, options: { now?: () => number } = {}): void {
+  const outages = new OutageLog(options.now);
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const url = request.url;
+    if (!(error instanceof OAuthError) && !(error instanceof DomainError) && isConnectionError(error)) {
+      const { log, suppressedBefore } = outages.report();
+      if (log)
+        request.log.error(
+          { err: error, ...(suppressedBefore ? { previousOutageErrors: suppressedBefore } : {}) },
+          'database unavailable: answering 503 until it is back (logged once per outage)',
+        );
+      return sendOutage(request, reply);
+    }
     if (error instanceof OAuthError) {
       if (error.statusCode >= 500) request.log.error({ err: error }, 'protocol error');
       return sendOAuthError(reply, error);

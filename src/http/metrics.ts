@@ -1,5 +1,7 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { problem, sendProblem } from './problem.js';
 
 /** The server's Prometheus metrics, in a registry of its own (several servers can share a process in tests). */
 export interface Metrics {
@@ -7,6 +9,8 @@ export interface Metrics {
   requests: Histogram<'method' | 'route' | 'status'>;
   tokensIssued: Counter<'grant_type'>;
   tokenErrors: Counter<'error'>;
+  /** Sign-in attempts refused for a while (429) or slowed, by which limit applied. */
+  loginThrottled: Counter<'reason'>;
 }
 
 export function createMetrics(): Metrics {
@@ -33,10 +37,33 @@ export function createMetrics(): Metrics {
       labelNames: ['error'],
       registers: [registry],
     }),
+    loginThrottled: new Counter({
+      name: 'clavis_login_throttled_total',
+      help: 'Sign-in attempts throttled: refused for a while per account and address (account_address) or per address (address), or slowed because the account is failing from many addresses (account_slowed)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
   };
 }
 
-export async function metricsRoutes(app: FastifyInstance, metrics: Metrics): Promise<void> {
+/** Whether an Authorization header carries `Bearer <token>`, compared in constant time. */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const m = /^Bearer[ ]+(\S+)[ ]*$/i.exec(header ?? '');
+  // Hash both sides so the comparison takes the same time whatever the lengths.
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+  return timingSafeEqual(digest(m?.[1] ?? ''), digest(token)) && m !== null;
+}
+
+/**
+ * Serves `/metrics` and records each response's duration.
+ *
+ * @param options.token When set, `/metrics` requires `Authorization: Bearer <token>` (401 otherwise).
+ */
+export async function metricsRoutes(
+  app: FastifyInstance,
+  metrics: Metrics,
+  options: { token?: string } = {},
+): Promise<void> {
   // One labelled child per method, route and status, kept, so a response costs one observation and no
   // label hashing; a callback-style hook, since it runs on every response.
   const children = new Map<string, ReturnType<Metrics['requests']['labels']>>();
@@ -51,7 +78,13 @@ export async function metricsRoutes(app: FastifyInstance, metrics: Metrics): Pro
     child.observe(reply.elapsedTime / 1000);
     done();
   });
-  app.get('/metrics', { logLevel: 'warn' }, async (_req, reply) =>
-    reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
-  );
+  const { token } = options;
+  app.get('/metrics', { logLevel: 'warn' }, async (request, reply) => {
+    if (token !== undefined && !bearerMatches(request.headers.authorization, token))
+      return sendProblem(
+        reply.header('www-authenticate', 'Bearer realm="metrics"'),
+        problem(401, 'The metrics endpoint needs Authorization: Bearer with the configured metrics token.'),
+      );
+    return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
 }

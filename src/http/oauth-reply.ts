@@ -1,5 +1,17 @@
 import type { FastifyReply } from 'fastify';
-import type { OAuthError } from '../oauth/errors.js';
+import { type OAuthError, TemporarilyUnavailable } from '../oauth/errors.js';
+
+/** How long clients are told to wait when the database is unreachable (`Retry-After`, seconds). */
+export const OUTAGE_RETRY_AFTER_SECONDS = 5;
+
+/** RFC 6749 §4.1.2.1 / §5.2 `temporarily_unavailable` (503) with `Retry-After`, for a database outage. */
+export function temporarilyUnavailable(): OAuthError {
+  const err = new TemporarilyUnavailable(
+    'The authorization server cannot reach its database at the moment. Try again shortly.',
+  );
+  err.headers['retry-after'] = String(OUTAGE_RETRY_AFTER_SECONDS);
+  return err;
+}
 
 /** Sends an RFC 6749 §5.2 error body with `Cache-Control: no-store`. */
 export function sendOAuthError(reply: FastifyReply, err: OAuthError): FastifyReply {

@@ -44,7 +44,7 @@ export async function buildServer(services: Services, options: BuildOptions = {}
   const metrics = createMetrics();
   registerErrorHandler(app);
   registerSecurityHeaders(app, { https: services.config.issuer.startsWith('https:') });
-  await metricsRoutes(app, metrics);
+  await metricsRoutes(app, metrics, { token: services.config.metricsToken });
   await healthRoutes(app, services);
   await discoveryRoutes(app, services);
   await oauthRoutes(app, services, metrics);
@@ -52,7 +52,7 @@ export async function buildServer(services: Services, options: BuildOptions = {}
   // User authorization (issue 3): cookies for sessions, the shared stylesheet, sign-in, authorize, grants.
   await app.register(fastifyCookie);
   await assetRoutes(app);
-  await loginRoutes(app, services);
+  await loginRoutes(app, services, metrics);
   if (services.features.authorizationEndpoint) await authorizeRoutes(app, services);
   await connectedAppsRoutes(app, services);
   await managementApiRoutes(app, services);

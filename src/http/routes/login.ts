@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
   authFor,
@@ -7,6 +8,7 @@ import {
   getSession,
   verifyCsrf,
 } from '../../auth/session.js';
+import type { LoginThrottle } from '../../auth/throttle.js';
 import { DUMMY_PASSWORD_HASH, verifyPassword } from '../../crypto/password.js';
 import { findUserByEmail } from '../../domain/users.js';
 import { validateAuthorizationRequest } from '../../oauth/authorize.js';
@@ -14,6 +16,7 @@ import { type Params, parseParams } from '../../oauth/form.js';
 import type { Services } from '../../services.js';
 import { LoginPage, MessagePage } from '../../web/pages.js';
 import { sendPage } from '../../web/render.js';
+import type { Metrics } from '../metrics.js';
 import { allowFormRedirectTo } from '../security-headers.js';
 import { appSummary } from './authorize.js';
 
@@ -57,17 +60,20 @@ async function appFor(services: Services, returnTo: string, reply?: FastifyReply
   return appSummary(v.request);
 }
 
-function minutes(ms: number): string {
-  const m = Math.max(1, Math.ceil(ms / 60_000));
-  return m === 1 ? '1 minute' : `${m} minutes`;
+/** "N seconds" up to two minutes, then "N minutes". */
+function duration(seconds: number): string {
+  if (seconds === 1) return '1 second';
+  if (seconds <= 120) return `${seconds} seconds`;
+  return `${Math.ceil(seconds / 60)} minutes`;
 }
 
 /**
  * Sign-in and sign-out. The login form carries a CSRF token bound to a pre-session cookie; a successful
  * sign-in starts a fresh session (no fixation) and answers 303 to a same-origin `return_to`. Failures are
- * throttled per account and per client IP.
+ * throttled by {@link LoginThrottle}: per (account, address) with growing delays, per address by distinct
+ * accounts; an account under attack is slowed, never locked. Throttled attempts are counted in `metrics`.
  */
-export async function loginRoutes(app: FastifyInstance, services: Services): Promise<void> {
+export async function loginRoutes(app: FastifyInstance, services: Services, metrics: Metrics): Promise<void> {
   app.get('/login', async (request, reply) => {
     const q = request.query as Record<string, unknown>;
     const returnTo = safeReturnTo(typeof q.return_to === 'string' ? q.return_to : undefined);
@@ -109,13 +115,17 @@ export async function loginRoutes(app: FastifyInstance, services: Services): Pro
 
     const throttle = authFor(services).throttle;
     const ip = request.ip;
-    const locked = await throttle.lockedUntil(email, ip);
-    if (locked !== null) {
-      reply.header('retry-after', String(Math.ceil((locked - services.ctx.now()) / 1000)));
-      return again(
-        429,
-        `Too many failed sign-in attempts. Try again in ${minutes(locked - services.ctx.now())}.`,
-      );
+    const decision = await throttle.check(email, ip);
+    if (decision.kind === 'wait') {
+      metrics.loginThrottled.inc({ reason: decision.reason });
+      // RFC 6585 §4 / RFC 9110 §10.2.3: 429 with Retry-After, on a page that still lets the user try again.
+      const seconds = Math.max(1, Math.ceil((decision.until - services.ctx.now()) / 1000));
+      reply.header('retry-after', String(seconds));
+      return again(429, `Too many failed sign-in attempts. Try again in ${duration(seconds)}.`);
+    }
+    if (decision.pauseMs > 0) {
+      metrics.loginThrottled.inc({ reason: 'account_slowed' });
+      await sleep(decision.pauseMs);
     }
     const user = await findUserByEmail(services.ctx, email);
     // Unknown users cost one scrypt too, so timing does not reveal which emails exist.
