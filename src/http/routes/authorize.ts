@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { csrfToken, getSession, verifyCsrf } from '../../auth/session.js';
+import { isConnectionError } from '../../db/errors.js';
 import {
   type AuthorizationRequest,
   type AuthorizeValidation,
@@ -123,6 +124,8 @@ export async function authorizeRoutes(app: FastifyInstance, services: Services):
       const outcome = await decideAuthorization(deps, v.request, signedIn, request.url);
       return await sendOutcome(services, request, reply, v.request, outcome, 302);
     } catch (err) {
+      // An outage is the error handler's: 503 with Retry-After, logged once per outage.
+      if (isConnectionError(err)) throw err;
       request.log.error({ err }, 'authorization endpoint failed');
       return sendPage(
         reply,
@@ -170,6 +173,7 @@ export async function authorizeRoutes(app: FastifyInstance, services: Services):
       const outcome = await decideConsent(deps, v.request, signedIn, params.get('decision'));
       return redirect(reply, outcome.location, 303);
     } catch (err) {
+      if (isConnectionError(err)) throw err;
       request.log.error({ err }, 'authorization decision failed');
       return sendPage(
         reply,
