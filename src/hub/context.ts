@@ -1,10 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { requireUser, type Session, verifyCsrf } from '../auth/session.js';
+import { actorForUser } from '../domain/actors.js';
 import type { Actor } from '../domain/context.js';
 import { DomainError } from '../domain/errors.js';
 import { getTenant, type Tenant } from '../domain/tenants.js';
 import type { User } from '../domain/users.js';
-import { actorForUser } from '../http/api/auth.js';
 import type { Services } from '../services.js';
 import { sendPage } from '../web/render.js';
 import { HubMessage } from './ui/hub-page.js';
@@ -15,7 +15,7 @@ export interface Hub {
   session: Session;
   user: User;
   tenant: Tenant;
-  /** Exactly what the management API derives for a session user (src/http/api/auth.ts actorForUser). */
+  /** Exactly what the management API derives for a session user (src/domain/actors.ts). */
   actor: Actor;
   csrf: string;
 }

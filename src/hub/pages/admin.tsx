@@ -6,8 +6,9 @@ import {
   fulfilAppRequest,
   listAppRequests,
 } from '../../domain/app-requests.js';
-import { type App, approveApp, listApps, rejectApp } from '../../domain/apps.js';
+import { approveApp, rejectApp } from '../../domain/apps.js';
 import { invalid } from '../../domain/errors.js';
+import { type ReviewItem, reviewQueue } from '../../domain/review-queue.js';
 import { updateTenantSettings } from '../../domain/tenants.js';
 import { createUser, listUsers, updateUser } from '../../domain/user-management.js';
 import type { User, UserRole } from '../../domain/users.js';
@@ -72,12 +73,6 @@ const NOTICES: Record<string, string> = {
 };
 
 // ---- Review queue -------------------------------------------------------------------------------------
-
-interface ReviewItem {
-  app: App;
-  tenantName: string;
-  ownerEmail: string | null;
-}
 
 function ReviewPage(p: {
   hub: Hub;
@@ -504,22 +499,7 @@ export async function adminRoutes(app: FastifyInstance, services: Services): Pro
     return { hub, form };
   };
 
-  const reviewItems = async (hub: Hub): Promise<ReviewItem[]> => {
-    const { items } = await listApps(ctx, hub.actor, { status: 'in_review', limit: 200 });
-    const tenantIds = [...new Set(items.map((a) => a.tenant_id))];
-    const ownerIds = [...new Set(items.map((a) => a.owner_user_id).filter((x): x is string => !!x))];
-    const tenants = tenantIds.length
-      ? await ctx.db.selectFrom('tenants').select(['id', 'name']).where('id', 'in', tenantIds).execute()
-      : [];
-    const owners = ownerIds.length
-      ? await ctx.db.selectFrom('users').select(['id', 'email']).where('id', 'in', ownerIds).execute()
-      : [];
-    return items.map((a) => ({
-      app: a,
-      tenantName: tenants.find((t) => t.id === a.tenant_id)?.name ?? a.tenant_id,
-      ownerEmail: owners.find((o) => o.id === a.owner_user_id)?.email ?? null,
-    }));
-  };
+  const reviewItems = (hub: Hub) => reviewQueue(ctx, hub.actor);
   const pendingRequests = async (hub: Hub) =>
     (await listAppRequests(ctx, hub.actor, { status: 'pending', tenantId: hub.tenant.id, limit: 200 })).items;
   const tenantUsers = async (hub: Hub) =>

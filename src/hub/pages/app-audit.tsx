@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { type App, getAppForActor } from '../../domain/apps.js';
 import { type AuditEvent, listAuditEvents } from '../../domain/audit.js';
 import type { DomainContext } from '../../domain/context.js';
+import { userEmails } from '../../domain/display-names.js';
 import type { Services } from '../../services.js';
 import { sendPage } from '../../web/render.js';
 import { guard, type Hub, hubFor } from '../context.js';
@@ -54,10 +55,7 @@ async function actorNames(
     ),
   ];
   const names = new Map<string, string>();
-  if (ids.length) {
-    const rows = await ctx.db.selectFrom('users').select(['id', 'email']).where('id', 'in', ids).execute();
-    for (const r of rows) names.set(`user:${r.id}`, r.email);
-  }
+  for (const [id, email] of await userEmails(ctx, ids)) names.set(`user:${id}`, email);
   for (const e of events) {
     if (names.has(e.actor)) continue;
     if (e.actor.startsWith('client:')) {
