@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services.js';
-import { hubAssetRoutes } from './assets/index.js';
+import { hubAssetRoutes } from '../web/assets/index.js';
 import { registerBrowserErrorPages } from './error-pages.js';
 import { adminRoutes } from './pages/admin.js';
 import { auditTabRoutes } from './pages/app-audit.js';
