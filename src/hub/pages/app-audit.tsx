@@ -5,9 +5,10 @@ import type { DomainContext } from '../../domain/context.js';
 import { userEmails } from '../../domain/display-names.js';
 import type { Services } from '../../services.js';
 import { sendPage } from '../../web/render.js';
-import { guard, type Hub, hubFor } from '../context.js';
+import type { Hub } from '../context.js';
+import { hubPage } from '../route.js';
 import { DateText, Empty } from '../ui/components.js';
-import { AppShell, appPath } from './app-shell.js';
+import { AppParams, AppShell, appPath } from './app-shell.js';
 
 const WORDS: Record<string, string> = {
   'app.created': 'App registered',
@@ -129,12 +130,12 @@ function AuditTab(p: {
 
 export async function auditTabRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const ctx = services.ctx;
-  app.get('/apps/:id/audit', async (request, reply) => {
-    const hub = await hubFor(services, request, reply);
-    if (!hub) return reply;
-    const { id } = request.params as { id: string };
-    const q = request.query as Record<string, string | undefined>;
-    return guard(hub, reply, 'app', async () => {
+  hubPage(
+    app,
+    services,
+    '/apps/:id/audit',
+    { params: AppParams, what: 'app' },
+    async ({ hub, params: { id }, query: q, reply }) => {
       const a = await getAppForActor(ctx, hub.actor, id);
       let page: Awaited<ReturnType<typeof listAuditEvents>>;
       try {
@@ -148,6 +149,6 @@ export async function auditTabRoutes(app: FastifyInstance, services: Services): 
         200,
         AuditTab({ hub, app: a, events: page.items, names, next: page.next_cursor }),
       );
-    });
-  });
+    },
+  );
 }
