@@ -44,8 +44,17 @@ export function notFoundPage(hub: Hub, reply: FastifyReply, what = 'page'): Fast
   );
 }
 
-export function forbiddenPage(hub: Hub, reply: FastifyReply, message: string): FastifyReply {
-  return sendPage(reply, 403, HubMessage({ hub, title: 'Not allowed', message }));
+/** A 403 page: its title (default "Not allowed"), message and an optional way on. */
+export interface Refusal {
+  title?: string;
+  message: string;
+  link?: { href: string; label: string };
+}
+
+/** Sends the hub's 403 page, with a message or a whole {@link Refusal}. */
+export function forbiddenPage(hub: Hub, reply: FastifyReply, refusal: string | Refusal): FastifyReply {
+  const r = typeof refusal === 'string' ? { message: refusal } : refusal;
+  return sendPage(reply, 403, HubMessage({ hub, ...r, title: r.title ?? 'Not allowed' }));
 }
 
 /** Runs a route body, mapping domain not-found / forbidden errors to the hub's pages. */

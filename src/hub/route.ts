@@ -2,10 +2,8 @@ import { type Static, type TObject, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../services.js';
-import { sendPage } from '../web/render.js';
 import { Form, type Hub, hubFor } from './context.js';
-import { checkCsrf, guard, notFoundPage } from './refusals.js';
-import { HubMessage } from './ui/hub-page.js';
+import { checkCsrf, forbiddenPage, guard, notFoundPage, type Refusal } from './refusals.js';
 
 /**
  * One way to declare a hub page or action: the preamble every hub route shares (signed-in user, role
@@ -15,13 +13,6 @@ import { HubMessage } from './ui/hub-page.js';
 
 /** No path parameters. */
 export const NoParams = Type.Object({});
-
-/** A 403 page: its title (default "Not allowed"), message and an optional way on. */
-export interface Refusal {
-  title?: string;
-  message: string;
-  link?: { href: string; label: string };
-}
 
 export interface HubRouteOptions<P extends TObject> {
   /**
@@ -75,8 +66,7 @@ async function run<P extends TObject>(
   const hub = await hubFor(services, request, reply);
   if (!hub) return reply;
   const denied = options.deny?.(hub);
-  if (denied)
-    return sendPage(reply, 403, HubMessage({ hub, ...denied, title: denied.title ?? 'Not allowed' }));
+  if (denied) return forbiddenPage(hub, reply, denied);
   const form = Form.of(request);
   if (withForm && !(await checkCsrf(hub, request, reply, form))) return reply;
   const params = request.params;

@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ComponentChildren } from 'preact';
 import type { Services } from '../../services.js';
 import { type Hub, isAdmin, seeOther } from '../context.js';
-import { hubPage, NoParams, type Refusal } from '../route.js';
+import type { Refusal } from '../refusals.js';
+import { hubPage, NoParams } from '../route.js';
 import { Alert, Tabs } from '../ui/components.js';
 import { HubPage } from '../ui/hub-page.js';
 

@@ -14,7 +14,8 @@ import {
   toFormErrors,
 } from '../context.js';
 import { newNonce, recordNonce, usedNonce } from '../nonce.js';
-import { hubAction, hubPage, NoParams, type Refusal } from '../route.js';
+import type { Refusal } from '../refusals.js';
+import { hubAction, hubPage, NoParams } from '../route.js';
 import {
   Alert,
   Choices,
