@@ -1,17 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-
-/** The Content-Security-Policy for every HTML page: no inline script, no framing. */
-export const PAGE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "form-action 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
+import { PAGE_CSP } from '../web/csp.js';
 
 /**
  * The CSP source for a client's redirect URI: its origin (any port for loopback IPs, RFC 8252 §7.3), or its

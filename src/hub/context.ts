@@ -1,13 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { requireUser, type Session, verifyCsrf } from '../auth/session.js';
+import { requireUser, type Session } from '../auth/session.js';
+import { actorForUser } from '../domain/actors.js';
 import type { Actor } from '../domain/context.js';
 import { DomainError } from '../domain/errors.js';
 import { getTenant, type Tenant } from '../domain/tenants.js';
 import type { User } from '../domain/users.js';
-import { actorForUser } from '../http/api/auth.js';
 import type { Services } from '../services.js';
-import { sendPage } from '../web/render.js';
-import { HubMessage } from './ui/hub-page.js';
 
 /** A signed-in hub request: the session, its user, their tenant and the domain {@link Actor}. */
 export interface Hub {
@@ -15,7 +13,7 @@ export interface Hub {
   session: Session;
   user: User;
   tenant: Tenant;
-  /** Exactly what the management API derives for a session user (src/http/api/auth.ts actorForUser). */
+  /** Exactly what the management API derives for a session user (src/domain/actors.ts). */
   actor: Actor;
   csrf: string;
 }
@@ -62,29 +60,6 @@ export class Form {
   }
 }
 
-/**
- * Verifies the form's CSRF token against the session. On failure sends a 403 page and returns false.
- */
-export async function checkCsrf(
-  hub: Hub,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  form: Form,
-): Promise<boolean> {
-  if (await verifyCsrf(hub.services, request, form.get('csrf') || undefined)) return true;
-  sendPage(
-    reply,
-    403,
-    HubMessage({
-      hub,
-      title: 'This form has expired',
-      message:
-        'The form was out of date or was not sent from this site. Go back, reload the page and try again.',
-    }),
-  );
-  return false;
-}
-
 /** 303 See Other to a same-site path (never a URL built from user input). */
 export function seeOther(reply: FastifyReply, path: string): FastifyReply {
   return reply.code(303).header('location', path).header('cache-control', 'no-store').send();
@@ -116,35 +91,6 @@ export function toFormErrors(e: unknown, onForm: readonly string[]): FormErrors 
 
 /** The domain's email check, run before calling the domain so a form reports it with its other fields. */
 export { emailProblem } from '../domain/users.js';
-
-/** Sends the hub's 404 page (also for other tenants' objects: they do not exist for this user). */
-export function notFoundPage(hub: Hub, reply: FastifyReply, what = 'page'): FastifyReply {
-  return sendPage(
-    reply,
-    404,
-    HubMessage({
-      hub,
-      title: 'Not found',
-      message: `This ${what} does not exist, or you do not have access to it.`,
-      link: { href: '/apps', label: 'Back to your apps' },
-    }),
-  );
-}
-
-export function forbiddenPage(hub: Hub, reply: FastifyReply, message: string): FastifyReply {
-  return sendPage(reply, 403, HubMessage({ hub, title: 'Not allowed', message }));
-}
-
-/** Runs a route body, mapping domain not-found / forbidden errors to the hub's pages. */
-export async function guard(hub: Hub, reply: FastifyReply, what: string, fn: () => Promise<FastifyReply>) {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof DomainError && e.code === 'not_found') return notFoundPage(hub, reply, what);
-    if (e instanceof DomainError && e.code === 'forbidden') return forbiddenPage(hub, reply, e.message);
-    throw e;
-  }
-}
 
 export const isAdmin = (hub: Hub) => hub.actor.role === 'admin' || !!hub.actor.platformAdmin;
 export const canDevelop = (hub: Hub) => hub.actor.role === 'admin' || hub.actor.role === 'developer';

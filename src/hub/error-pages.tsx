@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { render } from 'preact-render-to-string';
-import { PAGE_CSP } from '../http/security-headers.js';
+import { PAGE_CSP } from '../web/csp.js';
 import { Layout } from '../web/layout.js';
 
 /** Machine endpoints: their errors stay JSON (RFC 6749 or RFC 9457) whatever the client accepts. */

@@ -1,8 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../services.js';
-import { hubAssetRoutes } from './assets/index.js';
+import { hubAssetRoutes } from '../web/assets/index.js';
 import { registerBrowserErrorPages } from './error-pages.js';
-import { adminRoutes } from './pages/admin.js';
+import { adminRequestsRoutes } from './pages/admin-requests.js';
+import { adminReviewRoutes } from './pages/admin-review.js';
+import { adminSettingsRoutes } from './pages/admin-settings.js';
+import { adminHomeRoute } from './pages/admin-shell.js';
+import { adminUsersRoutes } from './pages/admin-users.js';
 import { auditTabRoutes } from './pages/app-audit.js';
 import { basicTabRoutes } from './pages/app-basic.js';
 import { oauthTabRoutes } from './pages/app-oauth.js';
@@ -22,5 +26,9 @@ export async function hubRoutes(app: FastifyInstance, services: Services): Promi
   await basicTabRoutes(app, services);
   await oauthTabRoutes(app, services);
   await auditTabRoutes(app, services);
-  await adminRoutes(app, services);
+  await adminHomeRoute(app, services);
+  await adminReviewRoutes(app, services);
+  await adminRequestsRoutes(app, services);
+  await adminSettingsRoutes(app, services);
+  await adminUsersRoutes(app, services);
 }

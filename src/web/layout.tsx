@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
-import { HUB_CSS_PATH, HUB_JS_PATH } from '../hub/assets/index.js';
-import { hubNav } from '../hub/nav.js';
+import { HUB_CSS_PATH, HUB_JS_PATH } from './assets/index.js';
+import { hubNav } from './nav.js';
 import { ASSET_CSS_PATH } from './styles.js';
 
 export interface LayoutProps {

@@ -1,9 +1,8 @@
 import { chmodSync, closeSync, existsSync, openSync, rmSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { sql } from 'kysely';
-import { SealedBox } from '../../crypto/sealed-box.js';
 import { type DatabaseHandle, isReady, openDatabase } from '../../db/database.js';
+import { databaseClock, newestStoredTimestamp, signingKeyReport } from '../../domain/maintenance-report.js';
 import { CliError, EXIT_SERVER, EXIT_USER } from '../output.js';
 import {
   checkReachable,
@@ -162,31 +161,22 @@ export function registerOpsCommands(program: Command): void {
 }
 
 async function signingKeysCheck(handle: DatabaseHandle, secretKey: Buffer | null): Promise<Check> {
-  const keys = await handle.db.selectFrom('signing_keys').selectAll().execute();
-  const active = keys.filter((k) => k.retired_at === null);
-  if (secretKey === null)
+  const { total, active, readable } = await signingKeyReport(handle.db, secretKey);
+  if (readable === null)
     return {
       name: 'signing keys',
       ok: false,
-      detail: `${keys.length} keys, not checked: they cannot be decrypted without the secret key`,
+      detail: `${total} keys, not checked: they cannot be decrypted without the secret key`,
     };
-  const box = new SealedBox(secretKey);
-  let readable = 0;
-  for (const k of keys) {
-    try {
-      box.open(k.private_key_enc, `signing-key:${k.kid}`);
-      readable++;
-    } catch {}
-  }
   return {
     name: 'signing keys',
-    ok: readable === keys.length && active.length <= 1,
+    ok: readable === total && active <= 1,
     detail:
-      keys.length === 0
+      total === 0
         ? 'none yet (created on first start)'
-        : readable < keys.length
-          ? `${keys.length - readable} of ${keys.length} keys cannot be decrypted: is CLAVIS_SECRET_KEY the one they were made with?`
-          : `${active.length} active, ${keys.length - active.length} retired`,
+        : readable < total
+          ? `${total - readable} of ${total} keys cannot be decrypted: is CLAVIS_SECRET_KEY the one they were made with?`
+          : `${active} active, ${total - active} retired`,
   };
 }
 
@@ -197,11 +187,9 @@ async function signingKeysCheck(handle: DatabaseHandle, secretKey: Buffer | null
 async function clockCheck(handle: DatabaseHandle): Promise<Check> {
   if (handle.kind === 'postgres') {
     const before = Date.now();
-    const { rows } = await sql<{
-      ms: string | number;
-    }>`select (extract(epoch from now()) * 1000)::bigint as ms`.execute(handle.db);
+    const serverNow = await databaseClock(handle.db);
     const after = Date.now();
-    const skew = Math.round(Math.abs((before + after) / 2 - Number(rows[0]!.ms)));
+    const skew = Math.round(Math.abs((before + after) / 2 - serverNow));
     return {
       name: 'clock',
       ok: skew <= MAX_SKEW_MS,
@@ -210,20 +198,7 @@ async function clockCheck(handle: DatabaseHandle): Promise<Check> {
       }`,
     };
   }
-  const newest = async (table: 'audit_events' | 'signing_keys' | 'refresh_tokens') =>
-    Number(
-      (
-        await handle.db
-          .selectFrom(table)
-          .select((eb) => eb.fn.max('created_at').as('at'))
-          .executeTakeFirst()
-      )?.at ?? 0,
-    );
-  const at = Math.max(
-    await newest('audit_events'),
-    await newest('signing_keys'),
-    await newest('refresh_tokens'),
-  );
+  const at = await newestStoredTimestamp(handle.db);
   const ahead = at - Date.now();
   return {
     name: 'clock',

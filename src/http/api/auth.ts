@@ -1,8 +1,8 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
+import { actorForActiveUser, actorForSessionUser } from '../../domain/actors.js';
 import type { Actor } from '../../domain/context.js';
 import { MANAGEMENT_SCOPES } from '../../domain/scopes.js';
-import type { UserRole } from '../../domain/users.js';
 import { InsufficientScope, InvalidToken } from '../../oauth/errors.js';
 import type { Services } from '../../services.js';
 import { bearerChallenge, bearerToken, missingToken } from '../bearer.js';
@@ -36,36 +36,13 @@ export type SessionResolver = (request: FastifyRequest) => Promise<SessionAuth |
 
 const sessionResolvers = new WeakMap<Services, SessionResolver>();
 
-/**
- * The actor for a signed-in user: their tenant and role. Admins of the default (operator) tenant are
- * platform admins, who review public apps; `platformAdmin` can be narrowed by the caller (tokens need
- * `clavis:admin` for it).
- */
-export function actorForUser(
-  user: { id: string; tenant_id: string; role: string },
-  tenantKind: string,
-): Actor {
-  return {
-    id: `user:${user.id}`,
-    tenantId: user.tenant_id,
-    userId: user.id,
-    role: user.role as UserRole,
-    platformAdmin: user.role === 'admin' && tenantKind === 'default',
-  };
-}
-
 /** The default session path: the hub's session cookie (src/auth/session.ts), its CSRF token per session. */
 async function hubSession(services: Services, request: FastifyRequest): Promise<SessionAuth | null> {
   if (!request.cookies) return null;
   const { getSession } = await import('../../auth/session.js');
   const session = await getSession(services, request);
   if (!session) return null;
-  const tenant = await services.ctx.db
-    .selectFrom('tenants')
-    .select('kind')
-    .where('id', '=', session.user.tenant_id)
-    .executeTakeFirst();
-  return { actor: actorForUser(session.user, tenant?.kind ?? ''), csrfToken: session.csrf };
+  return { actor: await actorForSessionUser(services.ctx, session.user), csrfToken: session.csrf };
 }
 
 /**
@@ -139,15 +116,8 @@ export async function resolveApiActor(services: Services, request: FastifyReques
         },
       };
     }
-    const user = await services.ctx.db
-      .selectFrom('users')
-      .innerJoin('tenants', 'tenants.id', 'users.tenant_id')
-      .select(['users.id', 'users.tenant_id', 'users.role', 'users.disabled_at', 'tenants.kind'])
-      .where('users.id', '=', claims.sub)
-      .executeTakeFirst();
-    if (!user || user.disabled_at !== null)
-      throw unauthorized(new InvalidToken('The user of this access token is no longer active.'));
-    const actor = actorForUser(user, user.kind);
+    const actor = await actorForActiveUser(services.ctx, claims.sub);
+    if (!actor) throw unauthorized(new InvalidToken('The user of this access token is no longer active.'));
     return {
       via: 'token',
       scopes,

@@ -2,6 +2,13 @@ import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { SealedBox } from '../../crypto/sealed-box.js';
 import type { Actor } from '../../domain/context.js';
+import {
+  claimIdempotencyKey,
+  completeIdempotencyKey,
+  findIdempotencyRecord,
+  purgeIdempotencyRecords,
+  releaseIdempotencyKey,
+} from '../../domain/idempotency-store.js';
 import type { Services } from '../../services.js';
 import { ApiProblem } from './errors.js';
 
@@ -76,33 +83,17 @@ export async function idempotent(
       'Idempotency-Key',
       'The Idempotency-Key header must be 1 to 255 visible ASCII characters.',
     );
-  const db = services.ctx.db;
+  const ctx = services.ctx;
   const scope = `${actor.id} ${request.method} ${request.url.split('?')[0]}`;
   const aad = `${scope}\n${key}`;
   const fp = createHash('sha256')
     .update(canonical(request.body ?? {}))
     .digest('base64url');
-  const now = services.ctx.now();
 
   // Claim the key first (the primary key makes this atomic across nodes), then do the work.
-  await db
-    .deleteFrom('idempotency_keys')
-    .where('scope', '=', scope)
-    .where('key', '=', key)
-    .where('created_at', '<', now - IDEMPOTENCY_TTL_MS)
-    .execute();
-  const claimed = await db
-    .insertInto('idempotency_keys')
-    .values({ scope, key, status_code: 0, body: JSON.stringify({ fp } satisfies Envelope), created_at: now })
-    .onConflict((oc) => oc.columns(['scope', 'key']).doNothing())
-    .executeTakeFirst();
-  if (Number(claimed.numInsertedOrUpdatedRows ?? 0n) === 0) {
-    const row = await db
-      .selectFrom('idempotency_keys')
-      .selectAll()
-      .where('scope', '=', scope)
-      .where('key', '=', key)
-      .executeTakeFirst();
+  const staleBefore = ctx.now() - IDEMPOTENCY_TTL_MS;
+  if (!(await claimIdempotencyKey(ctx, scope, key, JSON.stringify({ fp } satisfies Envelope), staleBefore))) {
+    const row = await findIdempotencyRecord(ctx, scope, key);
     if (!row)
       throw ApiProblem.of(409, 'A request with this Idempotency-Key just finished or failed; retry it.');
     const env = JSON.parse(row.body) as Envelope;
@@ -110,7 +101,7 @@ export async function idempotent(
       throw ApiProblem.of(422, 'This Idempotency-Key was already used with a different request body.', {
         errors: { 'Idempotency-Key': 'Already used with a different request body.' },
       });
-    if (!env.sealed || row.status_code === 0)
+    if (!env.sealed || row.status === 0)
       throw ApiProblem.of(
         409,
         'A request with this Idempotency-Key is still being processed; retry shortly.',
@@ -122,24 +113,18 @@ export async function idempotent(
   try {
     result = await create();
   } catch (err) {
-    await db.deleteFrom('idempotency_keys').where('scope', '=', scope).where('key', '=', key).execute();
+    await releaseIdempotencyKey(ctx, scope, key);
     throw err;
   }
   const sealed = box(services).seal(JSON.stringify(result), aad);
-  await db
-    .updateTable('idempotency_keys')
-    .set({ status_code: result.status, body: JSON.stringify({ fp, sealed } satisfies Envelope) })
-    .where('scope', '=', scope)
-    .where('key', '=', key)
-    .execute();
+  await completeIdempotencyKey(ctx, scope, key, {
+    status: result.status,
+    body: JSON.stringify({ fp, sealed } satisfies Envelope),
+  });
   return { ...result, replayed: false };
 }
 
 /** Purge step: drops idempotency entries older than 24 hours. */
 export async function purgeIdempotencyKeys(services: Services): Promise<number> {
-  const r = await services.ctx.db
-    .deleteFrom('idempotency_keys')
-    .where('created_at', '<', services.ctx.now() - IDEMPOTENCY_TTL_MS)
-    .executeTakeFirst();
-  return Number(r.numDeletedRows ?? 0n);
+  return purgeIdempotencyRecords(services.ctx, services.ctx.now() - IDEMPOTENCY_TTL_MS);
 }

@@ -2,11 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { type App, getAppForActor } from '../../domain/apps.js';
 import { type AuditEvent, listAuditEvents } from '../../domain/audit.js';
 import type { DomainContext } from '../../domain/context.js';
+import { userEmails } from '../../domain/display-names.js';
 import type { Services } from '../../services.js';
 import { sendPage } from '../../web/render.js';
-import { guard, type Hub, hubFor } from '../context.js';
+import type { Hub } from '../context.js';
+import { hubPage } from '../route.js';
 import { DateText, Empty } from '../ui/components.js';
-import { AppShell, appPath } from './app-shell.js';
+import { AppParams, AppShell, appPath } from './app-shell.js';
 
 const WORDS: Record<string, string> = {
   'app.created': 'App registered',
@@ -54,10 +56,7 @@ async function actorNames(
     ),
   ];
   const names = new Map<string, string>();
-  if (ids.length) {
-    const rows = await ctx.db.selectFrom('users').select(['id', 'email']).where('id', 'in', ids).execute();
-    for (const r of rows) names.set(`user:${r.id}`, r.email);
-  }
+  for (const [id, email] of await userEmails(ctx, ids)) names.set(`user:${id}`, email);
   for (const e of events) {
     if (names.has(e.actor)) continue;
     if (e.actor.startsWith('client:')) {
@@ -131,12 +130,12 @@ function AuditTab(p: {
 
 export async function auditTabRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const ctx = services.ctx;
-  app.get('/apps/:id/audit', async (request, reply) => {
-    const hub = await hubFor(services, request, reply);
-    if (!hub) return reply;
-    const { id } = request.params as { id: string };
-    const q = request.query as Record<string, string | undefined>;
-    return guard(hub, reply, 'app', async () => {
+  hubPage(
+    app,
+    services,
+    '/apps/:id/audit',
+    { params: AppParams, what: 'app' },
+    async ({ hub, params: { id }, query: q, reply }) => {
       const a = await getAppForActor(ctx, hub.actor, id);
       let page: Awaited<ReturnType<typeof listAuditEvents>>;
       try {
@@ -150,6 +149,6 @@ export async function auditTabRoutes(app: FastifyInstance, services: Services): 
         200,
         AuditTab({ hub, app: a, events: page.items, names, next: page.next_cursor }),
       );
-    });
-  });
+    },
+  );
 }

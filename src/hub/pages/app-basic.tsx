@@ -3,18 +3,10 @@ import { type App, deleteApp, getAppForActor, submitApp, updateApp } from '../..
 import { callbackUrlReviewProblem } from '../../domain/callback-url.js';
 import type { Services } from '../../services.js';
 import { sendPage } from '../../web/render.js';
-import {
-  checkCsrf,
-  Form,
-  type FormErrors,
-  guard,
-  type Hub,
-  hubFor,
-  seeOther,
-  toFormErrors,
-} from '../context.js';
+import { type FormErrors, type Hub, seeOther, toFormErrors } from '../context.js';
+import { hubAction, hubPage } from '../route.js';
 import { Alert, Choices, Csrf, Dialog, Field } from '../ui/components.js';
-import { AppShell, appPath } from './app-shell.js';
+import { AppParams, AppShell, appPath } from './app-shell.js';
 
 export interface BasicValues {
   name: string;
@@ -203,83 +195,57 @@ function send(reply: FastifyReply, status: number, p: BasicTabProps) {
 
 export async function basicTabRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const ctx = services.ctx;
-  app.get('/apps/:id', async (request, reply) => {
-    const hub = await hubFor(services, request, reply);
-    if (!hub) return reply;
-    const { id } = request.params as { id: string };
-    const q = request.query as Record<string, string | undefined>;
-    return guard(hub, reply, 'app', async () => {
-      const a = await getAppForActor(ctx, hub.actor, id);
-      return send(reply, 200, {
-        hub,
-        app: a,
-        notice: q.notice ? NOTICES[q.notice] : undefined,
-        confirmDelete: q.confirm === 'delete',
+  const onApp = { params: AppParams, what: 'app' };
+  hubPage(app, services, '/apps/:id', onApp, async ({ hub, params: { id }, query: q, reply }) => {
+    const a = await getAppForActor(ctx, hub.actor, id);
+    return send(reply, 200, {
+      hub,
+      app: a,
+      notice: q.notice ? NOTICES[q.notice] : undefined,
+      confirmDelete: q.confirm === 'delete',
+    });
+  });
+
+  hubAction(app, services, '/apps/:id', onApp, async ({ hub, params: { id }, form, reply }) => {
+    const a = await getAppForActor(ctx, hub.actor, id);
+    const values: BasicValues = {
+      name: form.get('name'),
+      description: form.get('description'),
+      callback_url: form.get('callback_url'),
+      visibility: form.get('visibility'),
+    };
+    try {
+      await updateApp(ctx, hub.actor, a.id, {
+        name: values.name,
+        description: values.description,
+        callback_url: values.callback_url,
+        visibility: values.visibility as App['visibility'],
       });
-    });
+      return seeOther(reply, `${appPath(a)}?notice=saved`);
+    } catch (e) {
+      const errors = toFormErrors(e, ['name', 'description', 'callback_url', 'visibility']);
+      return send(reply, 400, { hub, app: a, values, errors });
+    }
   });
 
-  app.post('/apps/:id', async (request, reply) => {
-    const hub = await hubFor(services, request, reply);
-    if (!hub) return reply;
-    const form = Form.of(request);
-    if (!(await checkCsrf(hub, request, reply, form))) return reply;
-    const { id } = request.params as { id: string };
-    return guard(hub, reply, 'app', async () => {
+  hubAction(app, services, '/apps/:id/submit', onApp, async ({ hub, params: { id }, reply }) => {
+    const a = await getAppForActor(ctx, hub.actor, id);
+    try {
+      await submitApp(ctx, hub.actor, a.id);
+      return seeOther(reply, `${appPath(a)}?notice=submitted`);
+    } catch (e) {
+      const errors = toFormErrors(e, []);
+      return send(reply, 400, { hub, app: a, submitError: errors.form });
+    }
+  });
+
+  hubAction(app, services, '/apps/:id/delete', onApp, async ({ hub, params: { id }, form, reply }) => {
+    // Only the confirmation dialog's form says yes; any other post is sent to the confirmation first.
+    if (form.get('confirm') !== 'yes') {
       const a = await getAppForActor(ctx, hub.actor, id);
-      const values: BasicValues = {
-        name: form.get('name'),
-        description: form.get('description'),
-        callback_url: form.get('callback_url'),
-        visibility: form.get('visibility'),
-      };
-      try {
-        await updateApp(ctx, hub.actor, a.id, {
-          name: values.name,
-          description: values.description,
-          callback_url: values.callback_url,
-          visibility: values.visibility as App['visibility'],
-        });
-        return seeOther(reply, `${appPath(a)}?notice=saved`);
-      } catch (e) {
-        const errors = toFormErrors(e, ['name', 'description', 'callback_url', 'visibility']);
-        return send(reply, 400, { hub, app: a, values, errors });
-      }
-    });
-  });
-
-  app.post('/apps/:id/submit', async (request, reply) => {
-    const hub = await hubFor(services, request, reply);
-    if (!hub) return reply;
-    const form = Form.of(request);
-    if (!(await checkCsrf(hub, request, reply, form))) return reply;
-    const { id } = request.params as { id: string };
-    return guard(hub, reply, 'app', async () => {
-      const a = await getAppForActor(ctx, hub.actor, id);
-      try {
-        await submitApp(ctx, hub.actor, a.id);
-        return seeOther(reply, `${appPath(a)}?notice=submitted`);
-      } catch (e) {
-        const errors = toFormErrors(e, []);
-        return send(reply, 400, { hub, app: a, submitError: errors.form });
-      }
-    });
-  });
-
-  app.post('/apps/:id/delete', async (request, reply) => {
-    const hub = await hubFor(services, request, reply);
-    if (!hub) return reply;
-    const form = Form.of(request);
-    if (!(await checkCsrf(hub, request, reply, form))) return reply;
-    const { id } = request.params as { id: string };
-    return guard(hub, reply, 'app', async () => {
-      // Only the confirmation dialog's form says yes; any other post is sent to the confirmation first.
-      if (form.get('confirm') !== 'yes') {
-        const a = await getAppForActor(ctx, hub.actor, id);
-        return seeOther(reply, `${appPath(a)}?confirm=delete`);
-      }
-      await deleteApp(ctx, hub.actor, id);
-      return seeOther(reply, '/apps?notice=deleted');
-    });
+      return seeOther(reply, `${appPath(a)}?confirm=delete`);
+    }
+    await deleteApp(ctx, hub.actor, id);
+    return seeOther(reply, '/apps?notice=deleted');
   });
 }

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type App, getAppForActor, updateApp } from '../../domain/apps.js';
 import { invalid } from '../../domain/errors.js';
 import { listScopes, type Scope } from '../../domain/scopes.js';
@@ -15,18 +15,9 @@ import {
 } from '../../domain/secrets.js';
 import type { Services } from '../../services.js';
 import { sendPage } from '../../web/render.js';
-import {
-  checkCsrf,
-  Form,
-  type FormErrors,
-  guard,
-  type Hub,
-  hubFor,
-  noStore,
-  seeOther,
-  toFormErrors,
-} from '../context.js';
+import { type FormErrors, type Hub, noStore, seeOther, toFormErrors } from '../context.js';
 import { newNonce, recordNonce, usedNonce } from '../nonce.js';
+import { hubAction, hubPage } from '../route.js';
 import {
   Alert,
   Choices,
@@ -39,7 +30,7 @@ import {
   Field,
   Select,
 } from '../ui/components.js';
-import { AppShell, appPath } from './app-shell.js';
+import { AppParams, AppSecretParams, AppShell, appPath } from './app-shell.js';
 
 export interface NewSecretValues {
   description: string;
@@ -507,73 +498,57 @@ const sessionKey = (hub: Hub) => hub.session.idHash;
 
 export async function oauthTabRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const ctx = services.ctx;
-  const load = async (request: FastifyRequest, reply: FastifyReply) => {
-    const hub = await hubFor(services, request, reply);
-    return hub;
-  };
+  const onApp = { params: AppParams, what: 'app' };
+  const onSecret = { params: AppSecretParams, what: 'client secret' };
 
-  app.get('/apps/:id/oauth', async (request, reply) => {
-    const hub = await load(request, reply);
-    if (!hub) return reply;
-    const { id } = request.params as { id: string };
-    const q = request.query as Record<string, string | undefined>;
-    return guard(hub, reply, 'app', async () => {
-      const a = await getAppForActor(ctx, hub.actor, id);
-      const confirm =
-        (q.confirm === 'refresh' || q.confirm === 'delete') && q.secret
-          ? { kind: q.confirm as 'refresh' | 'delete', secretId: q.secret }
-          : undefined;
-      return renderOAuthTab(hub, reply, a, {
-        notice: q.notice ? NOTICES[q.notice] : undefined,
-        confirm,
-        newSecret:
-          q.new_secret === '1'
-            ? {
-                values: {
-                  description: '',
-                  expiry: expiryChoices(hub.tenant.settings, ctx.now()).selected,
-                  expires_on: '',
-                },
-                errors: { fields: {} },
-              }
-            : undefined,
-      });
+  hubPage(app, services, '/apps/:id/oauth', onApp, async ({ hub, params: { id }, query: q, reply }) => {
+    const a = await getAppForActor(ctx, hub.actor, id);
+    const confirm =
+      (q.confirm === 'refresh' || q.confirm === 'delete') && q.secret
+        ? { kind: q.confirm as 'refresh' | 'delete', secretId: q.secret }
+        : undefined;
+    return renderOAuthTab(hub, reply, a, {
+      notice: q.notice ? NOTICES[q.notice] : undefined,
+      confirm,
+      newSecret:
+        q.new_secret === '1'
+          ? {
+              values: {
+                description: '',
+                expiry: expiryChoices(hub.tenant.settings, ctx.now()).selected,
+                expires_on: '',
+              },
+              errors: { fields: {} },
+            }
+          : undefined,
     });
   });
 
-  app.post('/apps/:id/oauth/secrets', async (request, reply) => {
-    const hub = await load(request, reply);
-    if (!hub) return reply;
-    const form = Form.of(request);
-    if (!(await checkCsrf(hub, request, reply, form))) return reply;
-    const { id } = request.params as { id: string };
-    return guard(hub, reply, 'app', async () => {
-      const a = await getAppForActor(ctx, hub.actor, id);
-      const nonce = form.get('nonce');
-      if (nonce && usedNonce(sessionKey(hub), nonce)) return seeOther(reply, appPath(a, 'oauth'));
-      const values = {
-        description: form.get('description').slice(0, 300),
-        expiry: form.get('expiry') || expiryChoices(hub.tenant.settings, ctx.now()).selected,
-        expires_on: form.get('expires_on').slice(0, 20),
-      };
-      try {
-        const secret = await addSecret(ctx, hub.actor, a.id, secretOptions(values));
-        recordNonce(sessionKey(hub), nonce, secret.id);
-        return renderOAuthTab(hub, reply, a, { status: 201, shown: { secret, kind: 'created' } });
-      } catch (e) {
-        const errors = toFormErrors(e, ['description', 'expires_in_months', 'expires_at']);
-        return renderOAuthTab(hub, reply, a, { status: 400, newSecret: { values, errors } });
-      }
-    });
+  hubAction(app, services, '/apps/:id/oauth/secrets', onApp, async ({ hub, params: { id }, form, reply }) => {
+    const a = await getAppForActor(ctx, hub.actor, id);
+    const nonce = form.get('nonce');
+    if (nonce && usedNonce(sessionKey(hub), nonce)) return seeOther(reply, appPath(a, 'oauth'));
+    const values = {
+      description: form.get('description').slice(0, 300),
+      expiry: form.get('expiry') || expiryChoices(hub.tenant.settings, ctx.now()).selected,
+      expires_on: form.get('expires_on').slice(0, 20),
+    };
+    try {
+      const secret = await addSecret(ctx, hub.actor, a.id, secretOptions(values));
+      recordNonce(sessionKey(hub), nonce, secret.id);
+      return renderOAuthTab(hub, reply, a, { status: 201, shown: { secret, kind: 'created' } });
+    } catch (e) {
+      const errors = toFormErrors(e, ['description', 'expires_in_months', 'expires_at']);
+      return renderOAuthTab(hub, reply, a, { status: 400, newSecret: { values, errors } });
+    }
   });
 
-  app.post('/apps/:id/oauth/secrets/:sid/refresh', async (request, reply) => {
-    const hub = await load(request, reply);
-    if (!hub) return reply;
-    const form = Form.of(request);
-    if (!(await checkCsrf(hub, request, reply, form))) return reply;
-    const { id, sid } = request.params as { id: string; sid: string };
-    return guard(hub, reply, 'client secret', async () => {
+  hubAction(
+    app,
+    services,
+    '/apps/:id/oauth/secrets/:sid/refresh',
+    onSecret,
+    async ({ hub, params: { id, sid }, form, reply }) => {
       const a = await getAppForActor(ctx, hub.actor, id);
       const nonce = form.get('nonce');
       if (nonce && usedNonce(sessionKey(hub), nonce)) return seeOther(reply, appPath(a, 'oauth'));
@@ -585,40 +560,32 @@ export async function oauthTabRoutes(app: FastifyInstance, services: Services): 
         const errors = toFormErrors(e, []);
         return renderOAuthTab(hub, reply, a, { status: 409, error: errors.form });
       }
-    });
-  });
+    },
+  );
 
-  app.post('/apps/:id/oauth/secrets/:sid/delete', async (request, reply) => {
-    const hub = await load(request, reply);
-    if (!hub) return reply;
-    const form = Form.of(request);
-    if (!(await checkCsrf(hub, request, reply, form))) return reply;
-    const { id, sid } = request.params as { id: string; sid: string };
-    return guard(hub, reply, 'client secret', async () => {
+  hubAction(
+    app,
+    services,
+    '/apps/:id/oauth/secrets/:sid/delete',
+    onSecret,
+    async ({ hub, params: { id, sid }, reply }) => {
       const a = await getAppForActor(ctx, hub.actor, id);
       await revokeSecret(ctx, hub.actor, a.id, sid);
       return seeOther(reply, `${appPath(a, 'oauth')}?notice=secret-deleted`);
-    });
-  });
+    },
+  );
 
-  app.post('/apps/:id/oauth/scopes', async (request, reply) => {
-    const hub = await load(request, reply);
-    if (!hub) return reply;
-    const form = Form.of(request);
-    if (!(await checkCsrf(hub, request, reply, form))) return reply;
-    const { id } = request.params as { id: string };
-    return guard(hub, reply, 'app', async () => {
-      const a = await getAppForActor(ctx, hub.actor, id);
-      const values = form.all('scopes');
-      try {
-        await updateApp(ctx, hub.actor, a.id, { scopes: values });
-        return seeOther(reply, `${appPath(a, 'oauth')}?notice=scopes-saved`);
-      } catch (e) {
-        return renderOAuthTab(hub, reply, a, {
-          status: 400,
-          scopes: { values, errors: toFormErrors(e, ['scopes']) },
-        });
-      }
-    });
+  hubAction(app, services, '/apps/:id/oauth/scopes', onApp, async ({ hub, params: { id }, form, reply }) => {
+    const a = await getAppForActor(ctx, hub.actor, id);
+    const values = form.all('scopes');
+    try {
+      await updateApp(ctx, hub.actor, a.id, { scopes: values });
+      return seeOther(reply, `${appPath(a, 'oauth')}?notice=scopes-saved`);
+    } catch (e) {
+      return renderOAuthTab(hub, reply, a, {
+        status: 400,
+        scopes: { values, errors: toFormErrors(e, ['scopes']) },
+      });
+    }
   });
 }

@@ -1,8 +1,14 @@
+import { Type } from '@sinclair/typebox';
 import type { ComponentChildren } from 'preact';
 import type { App } from '../../domain/apps.js';
 import type { Hub } from '../context.js';
 import { StatusBadge, Tabs, VisibilityBadge } from '../ui/components.js';
 import { HubPage } from '../ui/hub-page.js';
+
+/** Path parameters of the app page's routes (`/apps/:id/...`). */
+export const AppParams = Type.Object({ id: Type.String() });
+/** Path parameters of a client secret's routes (`/apps/:id/oauth/secrets/:sid/...`). */
+export const AppSecretParams = Type.Object({ id: Type.String(), sid: Type.String() });
 
 export const appPath = (app: Pick<App, 'id'>, tab: '' | 'oauth' | 'audit' = '') =>
   `/apps/${encodeURIComponent(app.id)}${tab ? `/${tab}` : ''}`;

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { type AppRequest, createAppRequest, listAppRequests } from '../../domain/app-requests.js';
 import { type App, type AppStatus, createApp, listApps } from '../../domain/apps.js';
 import { type ClientSecret, listSecrets } from '../../domain/secrets.js';
@@ -6,16 +6,16 @@ import type { Services } from '../../services.js';
 import { sendPage } from '../../web/render.js';
 import {
   canDevelop,
-  checkCsrf,
-  Form,
+  type Form,
   type FormErrors,
   type Hub,
-  hubFor,
   isAdmin,
   seeOther,
   toFormErrors,
 } from '../context.js';
 import { newNonce, recordNonce, usedNonce } from '../nonce.js';
+import type { Refusal } from '../refusals.js';
+import { hubAction, hubPage, NoParams } from '../route.js';
 import {
   Alert,
   Choices,
@@ -29,7 +29,7 @@ import {
   StatusBadge,
   VisibilityBadge,
 } from '../ui/components.js';
-import { HubMessage, HubPage } from '../ui/hub-page.js';
+import { HubPage } from '../ui/hub-page.js';
 import { CALLBACK_HINT, VISIBILITY_OPTIONS } from './app-basic.js';
 import { renderOAuthTab } from './app-oauth.js';
 import { appPath } from './app-shell.js';
@@ -385,18 +385,15 @@ const LIST_NOTICES: Record<string, string> = {
 
 const STATUSES: AppStatus[] = ['draft', 'in_review', 'approved', 'rejected', 'disabled'];
 
-function developersOnly(hub: Hub, reply: FastifyReply): FastifyReply {
-  return sendPage(
-    reply,
-    403,
-    HubMessage({
-      hub,
-      title: 'Apps are for developers',
-      message:
-        'Your account can authorize apps but not register them. Ask an admin of your tenant for developer access.',
-      link: { href: '/account/connected-apps', label: 'Go to connected apps' },
-    }),
-  );
+/** The role check of the apps pages: admins and developers register apps. */
+function developersOnly(hub: Hub): Refusal | undefined {
+  if (canDevelop(hub)) return undefined;
+  return {
+    title: 'Apps are for developers',
+    message:
+      'Your account can authorize apps but not register them. Ask an admin of your tenant for developer access.',
+    link: { href: '/account/connected-apps', label: 'Go to connected apps' },
+  };
 }
 
 function newAppValues(form: Form): NewAppValues {
@@ -415,11 +412,9 @@ const APP_FIELDS = ['name', 'description', 'visibility', 'client_type', 'callbac
 export async function appsRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const ctx = services.ctx;
 
-  app.get('/apps', async (request, reply) => {
-    const hub = await hubFor(services, request, reply);
-    if (!hub) return reply;
-    if (!canDevelop(hub)) return developersOnly(hub, reply);
-    const q = request.query as Record<string, string | undefined>;
+  const forDevelopers = { params: NoParams, deny: developersOnly };
+
+  hubPage(app, services, '/apps', forDevelopers, async ({ hub, query: q, reply }) => {
     const filter: ListFilter = {
       q: (q.q ?? '').slice(0, 100),
       status: STATUSES.includes(q.status as AppStatus) ? (q.status as string) : '',
@@ -450,10 +445,7 @@ export async function appsRoutes(app: FastifyInstance, services: Services): Prom
     );
   });
 
-  app.get('/apps/new', async (request, reply) => {
-    const hub = await hubFor(services, request, reply);
-    if (!hub) return reply;
-    if (!canDevelop(hub)) return developersOnly(hub, reply);
+  hubPage(app, services, '/apps/new', forDevelopers, async ({ hub, reply }) => {
     if (hub.actor.role !== 'admin' && !hub.tenant.settings.users_can_register_apps)
       return seeOther(reply, '/apps/request');
     return sendPage(
@@ -463,12 +455,7 @@ export async function appsRoutes(app: FastifyInstance, services: Services): Prom
     );
   });
 
-  app.post('/apps/new', async (request, reply) => {
-    const hub = await hubFor(services, request, reply);
-    if (!hub) return reply;
-    const form = Form.of(request);
-    if (!(await checkCsrf(hub, request, reply, form))) return reply;
-    if (!canDevelop(hub)) return developersOnly(hub, reply);
+  hubAction(app, services, '/apps/new', forDevelopers, async ({ hub, form, reply }) => {
     const nonce = form.get('nonce');
     const done = nonce ? usedNonce(hub.session.idHash, nonce) : undefined;
     // A re-posted form (reload): the app exists already; its secret is never shown again.
@@ -492,10 +479,7 @@ export async function appsRoutes(app: FastifyInstance, services: Services): Prom
     }
   });
 
-  app.get('/apps/request', async (request, reply) => {
-    const hub = await hubFor(services, request, reply);
-    if (!hub) return reply;
-    if (!canDevelop(hub)) return developersOnly(hub, reply);
+  hubPage(app, services, '/apps/request', forDevelopers, async ({ hub, reply }) => {
     return sendPage(
       reply,
       200,
@@ -503,12 +487,7 @@ export async function appsRoutes(app: FastifyInstance, services: Services): Prom
     );
   });
 
-  app.post('/apps/request', async (request, reply) => {
-    const hub = await hubFor(services, request, reply);
-    if (!hub) return reply;
-    const form = Form.of(request);
-    if (!(await checkCsrf(hub, request, reply, form))) return reply;
-    if (!canDevelop(hub)) return developersOnly(hub, reply);
+  hubAction(app, services, '/apps/request', forDevelopers, async ({ hub, form, reply }) => {
     const nonce = form.get('nonce');
     if (nonce && usedNonce(hub.session.idHash, nonce)) return seeOther(reply, '/apps?notice=requested');
     const values = newAppValues(form);

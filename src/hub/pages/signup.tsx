@@ -5,9 +5,9 @@ import { createSandbox, type Sandbox } from '../../domain/sandbox.js';
 import { passwordProblem } from '../../domain/users.js';
 import type { Services } from '../../services.js';
 import { Layout } from '../../web/layout.js';
+import { hubNav } from '../../web/nav.js';
 import { sendPage } from '../../web/render.js';
 import { emailProblem, Form, noStore, seeOther } from '../context.js';
-import { hubNav } from '../nav.js';
 import { Alert, CopyButton, Csrf, Field } from '../ui/components.js';
 
 interface SignupValues {

@@ -11,7 +11,10 @@ export const HUB_JS_PATH = `/assets/hub.${hash(HUB_JS)}.js`;
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 
-/** Serves the hub's stylesheet and script with long-lived cache headers. */
+/**
+ * Serves the hub's stylesheet and script with long-lived cache headers. They live beside the layout that
+ * links them on every page (the hub's and the sign-in and consent pages alike).
+ */
 export async function hubAssetRoutes(app: FastifyInstance): Promise<void> {
   app.get(HUB_CSS_PATH, async (_req, reply) =>
     reply.header('content-type', 'text/css; charset=utf-8').header('cache-control', IMMUTABLE).send(HUB_CSS),
