@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs script without type declarations
 import { staleReason } from '../scripts/build-if-stale.mjs';
 import { waitUntilReady } from './helpers/cli.js';
+import { createTestDatabase } from './helpers/db.js';
 import { freePort } from './helpers/server.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -65,6 +66,7 @@ describe('npm start', () => {
     expect(stale(), 'run `npm run build` first: this test starts the built tree').toBeNull();
     const port = await freePort();
     const data = mkdtempSync(join(tmpdir(), 'clavis-start-'));
+    const db = await createTestDatabase();
     const marker = `CLAVIS_TEST_START_MARKER=${randomBytes(8).toString('hex')}`;
     const [key, value] = marker.split('=') as [string, string];
     const env: NodeJS.ProcessEnv = {};
@@ -77,7 +79,7 @@ describe('npm start', () => {
         [key]: value,
         PORT: String(port),
         HOST: '127.0.0.1',
-        CLAVIS_DATABASE_URL: `sqlite:${join(data, 'clavis.db')}`,
+        CLAVIS_DATABASE_URL: db.url,
         CLAVIS_DATA_DIR: data,
         CLAVIS_BOOTSTRAP_ADMIN_EMAIL: 'admin@start.test',
         CLAVIS_BOOTSTRAP_ADMIN_PASSWORD: 'correct horse battery staple',
@@ -109,6 +111,7 @@ describe('npm start', () => {
         process.kill(-npm.pid!, 'SIGKILL');
       } catch {} // the group is already gone
       rmSync(data, { recursive: true, force: true });
+      await db.drop();
     }
   }, 45_000);
 });
