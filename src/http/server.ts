@@ -31,7 +31,7 @@ export async function buildServer(services: Services, options: BuildOptions = {}
   const app = Fastify({
     logger: loggerOptions(services.config.logLevel, options.logStream),
     bodyLimit: 256 * 1024,
-    trustProxy: process.env.CLAVIS_TRUST_PROXY === 'true',
+    trustProxy: services.config.trustProxy,
     // Per-request access lines only at debug/trace: at info they would cost the hot path two log writes.
     logController: new LogController({
       disableRequestLogging: services.config.logLevel !== 'debug' && services.config.logLevel !== 'trace',
@@ -49,14 +49,14 @@ export async function buildServer(services: Services, options: BuildOptions = {}
   await discoveryRoutes(app, services);
   await oauthRoutes(app, services, metrics);
   await resourceApiRoutes(app, services);
-  // User authorization (issue 3): cookies for sessions, the shared stylesheet, sign-in, authorize, grants.
+  // User authorization: cookies for sessions, the shared stylesheet, sign-in, authorize, grants.
   await app.register(fastifyCookie);
   await assetRoutes(app);
   await loginRoutes(app, services);
   if (services.features.authorizationEndpoint) await authorizeRoutes(app, services);
   await connectedAppsRoutes(app, services);
   await managementApiRoutes(app, services);
-  // The developer hub (issue 4): sign-up, apps, secrets, admin area.
+  // The developer hub: sign-up, apps, secrets, admin area.
   await hubRoutes(app, services);
   for (const plugin of options.plugins ?? []) await plugin(app, services, metrics);
   app.addHook('onClose', async () => {

@@ -49,7 +49,7 @@ export class DefaultLiveness implements AccessTokenLiveness {
  * own client). Unknown, expired, revoked and malformed tokens all give `{"active": false}`.
  */
 export async function introspect(
-  deps: { tokens: AccessTokens; liveness: AccessTokenLiveness; others: TokenIntrospector[] },
+  deps: { tokens: AccessTokens; liveness: AccessTokenLiveness; others: readonly TokenIntrospector[] },
   client: AuthenticatedClient,
   params: Params,
 ): Promise<IntrospectionResponse> {

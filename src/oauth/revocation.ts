@@ -13,7 +13,7 @@ export type TokenRevoker = (token: string, client: AuthenticatedClient) => Promi
  * expires, so introspection and Clavis's own API refuse it at once.
  */
 export async function revoke(
-  deps: { tokens: AccessTokens; revocations: RevocationList; others: TokenRevoker[] },
+  deps: { tokens: AccessTokens; revocations: RevocationList; others: readonly TokenRevoker[] },
   client: AuthenticatedClient,
   params: Params,
 ): Promise<void> {
