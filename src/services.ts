@@ -1,3 +1,4 @@
+import { type AuthState, createAuthState } from './auth/auth-state.js';
 import type { Config } from './config/config.js';
 import { KeyedHasher } from './crypto/keyed-hash.js';
 import { SealedBox } from './crypto/sealed-box.js';
@@ -39,6 +40,8 @@ export interface Services {
   readonly features: { readonly authorizationEndpoint: boolean };
   /** Purge steps beyond the revocation deny-list (expired codes, refresh tokens, sessions, ...). */
   readonly purgeSteps: readonly PurgeStep[];
+  /** Browser sign-in state: cookie names, the CSRF key, the login throttle. */
+  readonly auth: AuthState;
   /** Called on close, in reverse order. */
   readonly onClose: ReadonlyArray<() => Promise<void> | void>;
 }
@@ -177,6 +180,7 @@ export async function createServices(
       revokers: Object.freeze(features.flatMap((f) => f.revokers ?? [])),
       features: Object.freeze({ authorizationEndpoint: features.some((f) => f.authorizationEndpoint) }),
       purgeSteps: Object.freeze(features.flatMap((f) => f.purgeSteps ?? [])),
+      auth: createAuthState(config, ctx),
       onClose: Object.freeze(onClose),
     });
   } catch (err) {
