@@ -1,5 +1,5 @@
 import fastifyCookie from '@fastify/cookie';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerFactory, LogController } from 'fastify';
 import { hubRoutes } from '../hub/index.js';
 import type { Services } from '../services.js';
 import { assetRoutes } from '../web/render.js';
@@ -22,6 +22,11 @@ export interface BuildOptions {
   logStream?: NodeJS.WritableStream;
   /** Extra route plugins (hub, management API, authorization endpoint) registered by other modules. */
   plugins?: Array<(app: FastifyInstance, services: Services, metrics: Metrics) => Promise<void>>;
+  /**
+   * Serve on an HTTP server the caller made (and may already have bound), instead of one `app.listen()`
+   * creates: tests bind port 0 first, so the issuer can name the port the kernel chose.
+   */
+  serverFactory?: FastifyServerFactory;
 }
 
 /**
@@ -40,6 +45,7 @@ export async function buildServer(services: Services, options: BuildOptions = {}
     return503OnClosing: true,
     // Route schemas compile on first use: most are never needed on a node serving the token endpoint.
     schemaController: lazySchemaController(),
+    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
   });
   const metrics = createMetrics();
   registerErrorHandler(app);
