@@ -115,7 +115,7 @@ export function registerAppsCommands(program: Command): void {
     .option('--default-scopes <scopes>', 'scopes granted when a request names none')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ clavis apps create --name "Orders service" --callback-url https://orders.example.com/callback --scopes contacts:read\n  $ clavis apps create --name "Mobile" --type public --callback-url com.example.app:/cb --json',
+      '\nExamples:\n  $ clavis apps create --name "Orders service" --callback-url https://orders.example.com/callback --scopes contacts:read\n  $ clavis apps create --name "Mobile" --type public --callback-url http://127.0.0.1/callback --json',
     )
     .action(
       async (
