@@ -106,13 +106,15 @@ export async function startTestServer(
   const logs = new LogCapture();
   let server: RunningServer;
   try {
-    server = await startServer(config, {
+    const running = await startServer(config, {
       logStream: logs,
       now: options.now,
       listen: false,
       serverFactory: (handler) => bound.serve(handler),
     });
-    await server.app.ready();
+    await running.app.ready();
+    // Where it listens: the bound socket (the issuer may name another host, e.g. https behind a proxy).
+    server = { ...running, url: `http://127.0.0.1:${port}` };
   } catch (err) {
     await bound.close();
     throw err;
