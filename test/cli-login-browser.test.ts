@@ -66,7 +66,8 @@ describe('clavis login (browser, PKCE, loopback redirect)', () => {
       headers: { authorization: `Bearer ${saved.access_token}` },
     });
     const body = (await me.json()) as { email?: string; sub: string };
-    expect(who![1]).toBe(body.email ?? body.sub);
+    expect(body.email).toBe(ts.admin.email);
+    expect(who![1]).toBe(ts.admin.email);
     expect(body.sub).not.toBe('clavis-cli');
     expect(saved.grant).toBe('authorization_code');
     expect(saved.refresh_token).toBeTruthy();

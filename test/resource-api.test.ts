@@ -37,6 +37,8 @@ describe('protected sample API', () => {
       tenant_id: claims.tid,
       scopes: ['contacts:read'],
     });
+    // A client's own token names no user.
+    expect(body).not.toHaveProperty('email');
   });
 
   it('accepts the bare token the seeds send, and a lower-case scheme', async () => {

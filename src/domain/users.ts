@@ -97,6 +97,12 @@ export async function insertUser(ctx: DomainContext, db: Db, input: NewUser): Pr
   return toUser(row);
 }
 
+/** Finds an active or disabled user by id, or undefined. */
+export async function findUserById(ctx: DomainContext, id: string): Promise<User | undefined> {
+  const row = await ctx.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toUser(row);
+}
+
 /** Finds an active or disabled user by email (normalised). */
 export async function findUserByEmail(ctx: DomainContext, email: string): Promise<UserTable | undefined> {
   return ctx.db.selectFrom('users').selectAll().where('email', '=', normalizeEmail(email)).executeTakeFirst();

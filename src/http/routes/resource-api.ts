@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { findUserById } from '../../domain/users.js';
 import type { Services } from '../../services.js';
 import { requireAccessToken } from '../bearer.js';
 
@@ -17,11 +18,19 @@ export async function resourceApiRoutes(app: FastifyInstance, services: Services
   app.get('/api/v1/me', async (request, reply) => {
     const claims = await requireAccessToken(services, request, reply);
     if (!claims) return reply;
+    const scopes = claims.scope ? claims.scope.split(' ') : [];
+    // A user's token (sub is the user, not the client) names the user's email to holders of a scope that
+    // already reads it: profile:read, or the management scopes (the management API lists users).
+    const user =
+      claims.sub !== claims.client_id && scopes.some((s) => s === 'profile:read' || s.startsWith('clavis:'))
+        ? await findUserById(services.ctx, claims.sub)
+        : undefined;
     return reply.header('cache-control', 'no-store').send({
       sub: claims.sub,
+      ...(user && user.tenant_id === claims.tid ? { email: user.email } : {}),
       client_id: claims.client_id,
       tenant_id: claims.tid,
-      scopes: claims.scope ? claims.scope.split(' ') : [],
+      scopes,
       token_expires_at: claims.exp,
     });
   });
