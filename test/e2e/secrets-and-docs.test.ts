@@ -206,7 +206,7 @@ describe('a developer who may only request apps', () => {
     await empty.getByRole('link', { name: 'Request an app' }).click();
     await page.waitForURL(/\/apps\/request$/);
     await page.goBack();
-    await shot(page, 'request-only-empty', { fullPage: false });
+    await shot(page, '23-request-only-apps', { docs: true, fullPage: false });
     expect(problems).toEqual([]);
     await context.close();
   });
@@ -237,7 +237,7 @@ describe('API docs page', () => {
     // The top bar shows Clavis's mark, not the stock logo.
     await page.locator('.clavis-docs-brand').first().waitFor();
     expect(await page.locator('.topbar').count()).toBe(0);
-    await shot(page, 'api-docs', { fullPage: false });
+    await shot(page, '22-api-docs', { docs: true, fullPage: false });
     await page.waitForTimeout(300);
     expect(violations).toEqual([]);
     expect(problems).toEqual([]);
