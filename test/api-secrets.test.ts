@@ -45,7 +45,18 @@ describe('client secrets', () => {
     expect(r.status).toBe(201);
     const s = r.json;
     expect(Object.keys(s).sort()).toEqual(
-      ['created_at', 'description', 'expires_at', 'hint', 'id', 'last_used_at', 'revoked_at', 'value'].sort(),
+      [
+        'created_at',
+        'description',
+        'expires_at',
+        'hint',
+        'id',
+        'last_used_at',
+        'replaced_by',
+        'revoked_at',
+        'status',
+        'value',
+      ].sort(),
     );
     expect(s).toMatchObject({
       description: 'CI runner',
@@ -114,6 +125,23 @@ describe('client secrets', () => {
     expect((await api.delete(`/v1/apps/${app.id}/secrets/nope`)).status).toBe(404);
     const audit = await api.get(`/v1/audit-events?app_id=${app.id}&type=secret.revoked`);
     expect(audit.json.items.map((e: { secret_id: string }) => e.secret_id)).toEqual([app.secret.id]);
+  });
+
+  it('status: one word per state, the same the hub shows (active, replaced by a refresh, revoked)', async () => {
+    const app = await newApp();
+    const second = (await api.post(`/v1/apps/${app.id}/secrets`, {})).json;
+    expect(second).toMatchObject({ status: 'active', replaced_by: null });
+    const fresh = (await api.post(`/v1/apps/${app.id}/secrets/${app.secret.id}/refresh`, {})).json;
+    expect((await api.delete(`/v1/apps/${app.id}/secrets/${second.id}`)).json).toMatchObject({
+      status: 'revoked',
+      replaced_by: null,
+    });
+    const byId = new Map(
+      (await api.get(`/v1/apps/${app.id}/secrets`)).json.items.map((s: { id: string }) => [s.id, s]),
+    );
+    expect(byId.get(app.secret.id)).toMatchObject({ status: 'replaced', replaced_by: fresh.id });
+    expect(byId.get(second.id)).toMatchObject({ status: 'revoked', replaced_by: null });
+    expect(byId.get(fresh.id)).toMatchObject({ status: 'active', replaced_by: null });
   });
 
   it('at most 5 active secrets: the 6th is a 409 problem', async () => {

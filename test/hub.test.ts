@@ -186,17 +186,17 @@ describe('apps and client secrets', () => {
     expect(bad.html).toMatch(/policy allows client secrets to live at most/);
     expect(bad.html).toMatch(/<dialog[^>]*id="new-secret"[^>]*open/);
 
-    // Delete: 303 and the secret no longer works.
+    // Revoke: 303 and the secret no longer works.
     const oauthHtml = (await b.get(`/apps/${id}/oauth`)).html;
     const afterThird = oauthHtml.slice(oauthHtml.indexOf(`${third.slice(0, 3)}•••••`));
-    const sid3 = /delete-([0-9a-f-]{36})"/.exec(afterThird)?.[1];
+    const sid3 = /revoke-([0-9a-f-]{36})"/.exec(afterThird)?.[1];
     if (!sid3) throw new Error(afterThird.slice(0, 3000));
-    const del = await b.submit(await b.get(`/apps/${id}/oauth`), `/apps/${id}/oauth/secrets/${sid3}/delete`);
+    const del = await b.submit(await b.get(`/apps/${id}/oauth`), `/apps/${id}/oauth/secrets/${sid3}/revoke`);
     expect(del.status).toBe(303);
     expect((await token(clientId, third)).status).toBe(401);
     const audit = await b.get(`/apps/${id}/audit`);
     expect(audit.html).toContain('Client secret refreshed');
-    expect(audit.html).toContain('Client secret deleted');
+    expect(audit.html).toContain('Client secret revoked');
   });
 
   it("another tenant's app is 404 on every page and action", async () => {

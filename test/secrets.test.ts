@@ -125,6 +125,24 @@ describe('client secret storage', () => {
     });
   });
 
+  it('a secret deactivated by a refresh is "replaced" and names its successor; one revoked is "revoked"', async () => {
+    const { app, secretId } = await createTestApp(ts);
+    const actor = await adminActor(ts);
+    const other = await addSecret(ctx(), actor, app.id, { expires_in_months: 1 });
+    const fresh = await refreshSecret(ctx(), actor, app.id, secretId!);
+    await revokeSecret(ctx(), actor, app.id, other.id);
+    const list = new Map((await listSecrets(ctx(), actor, app.id)).map((s) => [s.id, s]));
+    expect(list.get(secretId!)).toMatchObject({ status: 'replaced', replaced_by: fresh.id });
+    expect(list.get(other.id)).toMatchObject({ status: 'revoked', replaced_by: null });
+    expect(list.get(fresh.id)).toMatchObject({ status: 'active', replaced_by: null });
+    // Refreshing every active secret at once: each one names the same successor.
+    const a = await addSecret(ctx(), actor, app.id, {});
+    const all = await refreshSecret(ctx(), actor, app.id);
+    const after = new Map((await listSecrets(ctx(), actor, app.id)).map((s) => [s.id, s]));
+    expect(after.get(a.id)).toMatchObject({ status: 'replaced', replaced_by: all.id });
+    expect(after.get(fresh.id)).toMatchObject({ status: 'replaced', replaced_by: all.id });
+  });
+
   it('public clients have no secrets', async () => {
     const { app, secret } = await createTestApp(ts, { client_type: 'public' });
     expect(secret).toBeNull();

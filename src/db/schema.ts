@@ -69,6 +69,8 @@ export interface ClientSecretTable {
   expires_at: number | null;
   last_used_at: number | null;
   revoked_at: number | null;
+  /** The secret a refresh put in place of this one; null unless a refresh deactivated it. */
+  replaced_by: string | null;
 }
 
 export interface ScopeTable {

@@ -5,6 +5,7 @@ import type { AppTable, ClientSecretTable } from '../db/schema.js';
 import { recordAudit } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
 import { invalid } from './errors.js';
+import { type SecretStatus, secretStatus } from './secret-status.js';
 import { getTenant } from './tenants.js';
 
 /**
@@ -47,6 +48,10 @@ export interface ClientSecret {
   expires_at: number | null;
   last_used_at: number | null;
   revoked_at: number | null;
+  /** The secret a refresh put in place of this one (its status is then `replaced`). */
+  replaced_by: string | null;
+  /** Its state when it was read, from {@link secretStatus}. */
+  status: SecretStatus;
 }
 
 /** A secret just created: the only object that ever carries `value`. */
@@ -54,7 +59,8 @@ export interface CreatedSecret extends ClientSecret {
   value: string;
 }
 
-export function toSecret(row: ClientSecretTable): ClientSecret {
+/** A row as listed, with its status at `now`. */
+export function toSecret(row: ClientSecretTable, now: number): ClientSecret {
   return {
     id: row.id,
     hint: row.hint,
@@ -63,6 +69,8 @@ export function toSecret(row: ClientSecretTable): ClientSecret {
     expires_at: row.expires_at,
     last_used_at: row.last_used_at,
     revoked_at: row.revoked_at,
+    replaced_by: row.replaced_by,
+    status: secretStatus(row, now),
   };
 }
 
@@ -192,6 +200,7 @@ export async function insertSecret(
     expires_at: await resolveExpiry(ctx, trx, app.tenant_id, opts),
     last_used_at: null,
     revoked_at: null,
+    replaced_by: null,
   };
   await trx.insertInto('client_secrets').values(row).execute();
   await ctx.changes.announce(trx, 'client', app.client_id);
@@ -208,5 +217,5 @@ export async function insertSecret(
       ...extra,
     },
   });
-  return { ...toSecret(row), value };
+  return { ...toSecret(row, ctx.now()), value };
 }

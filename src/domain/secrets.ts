@@ -60,7 +60,8 @@ export async function listSecrets(ctx: DomainContext, actor: Actor, appId: strin
     .orderBy('created_at', 'desc')
     .orderBy('id', 'desc')
     .execute();
-  return rows.map(toSecret);
+  const now = ctx.now();
+  return rows.map((r) => toSecret(r, now));
 }
 
 /**
@@ -79,7 +80,7 @@ export async function addSecret(
     if ((await countActive(trx, app.id, ctx.now())) >= MAX_ACTIVE_SECRETS)
       throw new DomainError(
         'secret_limit_reached',
-        `An app can have at most ${MAX_ACTIVE_SECRETS} active client secrets. Delete one first.`,
+        `An app can have at most ${MAX_ACTIVE_SECRETS} active client secrets. Revoke one first.`,
       );
     return insertSecret(ctx, trx, actor, app, opts);
   });
@@ -121,17 +122,18 @@ export async function refreshSecret(
       throw conflict('That client secret is already revoked.', 'secret_already_revoked');
     }
     const ids = current.map((c) => c.id);
+    const description = opts.description ?? current[0]?.description ?? '';
+    const created = await insertSecret(ctx, trx, actor, app, { ...opts, description }, 'secret.refreshed', {
+      replaces: ids,
+    });
     if (ids.length > 0)
       await trx
         .updateTable('client_secrets')
-        .set({ revoked_at: now })
+        .set({ revoked_at: now, replaced_by: created.id })
         .where('id', 'in', ids)
         .where('revoked_at', 'is', null)
         .execute();
-    const description = opts.description ?? current[0]?.description ?? '';
-    return insertSecret(ctx, trx, actor, app, { ...opts, description }, 'secret.refreshed', {
-      replaces: ids,
-    });
+    return created;
   });
   await ctx.changes.publish('client', app.client_id);
   return created;
@@ -167,5 +169,5 @@ export async function revokeSecret(
     return { ...existing, revoked_at: now };
   });
   await ctx.changes.publish('client', app.client_id);
-  return toSecret(row);
+  return toSecret(row, now);
 }

@@ -75,7 +75,7 @@ describe('private app: secret shown once, token, refresh, reload', () => {
     expect(await page.content()).not.toContain(firstValue);
 
     // "New client secret": description and expiry, then the value once.
-    await page.getByRole('link', { name: 'New client secret' }).click();
+    await page.getByRole('button', { name: 'New client secret' }).click();
     const form = page.getByRole('dialog', { name: 'New client secret' });
     await form.getByLabel('Description').fill('Production server');
     await form.getByLabel('Expires', { exact: true }).selectOption('12');
@@ -104,7 +104,7 @@ describe('private app: secret shown once, token, refresh, reload', () => {
     await shot(page, '07-oauth-tab', { docs: true });
 
     // "Refresh": a confirmation, then the new value once; the old one is refused.
-    await row.getByRole('link', { name: /Refresh/ }).click();
+    await row.getByRole('button', { name: /Refresh/ }).click();
     const confirm = page.getByRole('dialog', { name: 'Refresh this client secret?' });
     await confirm.waitFor();
     await shot(page, '08-refresh-confirm', { docs: true, fullPage: false });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { type SecretStatus, secretUsable } from '../../domain/secret-status.js';
 import { ApiClient, type RemoteOptions, remoteOptions } from '../api-client.js';
 import type { ApiCreatedSecret, ApiSecret } from '../api-types.js';
 import { APP_HELP, resolveApp } from '../apps-resolve.js';
@@ -34,12 +35,6 @@ async function listSecrets(api: ApiClient, appId: string): Promise<ApiSecret[]> 
     if (cursor) seen.add(cursor);
   } while (cursor);
   return items;
-}
-
-function status(s: ApiSecret): string {
-  if (s.revoked_at) return 'revoked';
-  if (s.expires_at && Date.parse(s.expires_at) <= Date.now()) return 'expired';
-  return 'active';
 }
 
 function expiryBody(opts: ExpiryOptions): Record<string, unknown> | undefined {
@@ -107,7 +102,7 @@ export function registerSecretsCommands(program: Command): void {
         items.map((s) => ({
           ...s,
           hint: `${s.hint}…`,
-          status: status(s),
+          status: s.status,
           expires_at: s.expires_at ?? 'never',
         })),
         ['id', 'hint', 'status', 'description', 'created_at', 'expires_at', 'last_used_at'],
@@ -152,7 +147,7 @@ export function registerSecretsCommands(program: Command): void {
       const app = await resolveApp(api, ref);
       let id = secretId;
       if (!id) {
-        const active = (await listSecrets(api, app.id)).filter((s) => status(s) === 'active');
+        const active = (await listSecrets(api, app.id)).filter((s) => secretUsable(s.status));
         if (active.length !== 1)
           throw new CliError(
             `${app.client_id} has ${active.length} active secrets: name the one to refresh (see \`clavis secrets list ${app.client_id}\`).`,

@@ -46,6 +46,7 @@ export async function adminRoutes(api: ApiInstance, services: Services): Promise
       schema: {
         tags: ['scopes'],
         summary: 'The scope catalogue',
+        operationId: 'listScopes',
         description: 'Every scope an app may be allowed, with a plain-words description. Small, so one page.',
         response: {
           200: Type.Object({ items: Type.Array(ScopeSchema), next_cursor: Type.Null() }),
@@ -66,6 +67,7 @@ export async function adminRoutes(api: ApiInstance, services: Services): Promise
       schema: {
         tags: ['tenant'],
         summary: "The tenant's settings",
+        operationId: 'getTenantSettings',
         description:
           'App registration and the client secret policy. Readable by every member; changed by admins.',
         querystring: TenantQuery,
@@ -84,6 +86,7 @@ export async function adminRoutes(api: ApiInstance, services: Services): Promise
       schema: {
         tags: ['tenant'],
         summary: "Change the tenant's settings",
+        operationId: 'updateTenantSettings',
         querystring: TenantQuery,
         body: Type.Object(
           {
@@ -116,6 +119,7 @@ export async function adminRoutes(api: ApiInstance, services: Services): Promise
       schema: {
         tags,
         summary: "List the tenant's users",
+        operationId: 'listUsers',
         querystring: Type.Object(
           {
             role: Type.Optional(RoleSchema),
@@ -148,6 +152,7 @@ export async function adminRoutes(api: ApiInstance, services: Services): Promise
       schema: {
         tags,
         summary: 'Create or invite a user',
+        operationId: 'createUser',
         description:
           'Without `password` this is an invitation: an initial password is generated and returned once as `initial_password`, for you to hand over.',
         body: Type.Object(
@@ -192,6 +197,7 @@ export async function adminRoutes(api: ApiInstance, services: Services): Promise
       schema: {
         tags,
         summary: 'Get a user',
+        operationId: 'getUser',
         params: IdParams,
         response: { 200: UserSchema, ...problems(401, 403, 404) },
       },
@@ -208,6 +214,7 @@ export async function adminRoutes(api: ApiInstance, services: Services): Promise
       schema: {
         tags,
         summary: 'Change a user: role, name, disabled',
+        operationId: 'updateUser',
         description:
           '`disabled: true` stops the user signing in; `false` lets them in again. A tenant always keeps one active admin.',
         params: IdParams,

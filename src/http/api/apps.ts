@@ -104,6 +104,7 @@ export async function appRoutes(api: ApiInstance, services: Services): Promise<v
       schema: {
         tags,
         summary: 'Register an app',
+        operationId: 'createApp',
         description:
           "Creates an app in the caller's tenant. A confidential app gets its first client secret at once: its `value` is in this response and never again.",
         headers: IdempotencyHeader,
@@ -130,6 +131,7 @@ export async function appRoutes(api: ApiInstance, services: Services): Promise<v
       schema: {
         tags,
         summary: 'List apps',
+        operationId: 'listApps',
         description: 'Apps the caller may manage (its own; admins: every app in the tenant), newest first.',
         querystring: ListAppsQuery,
         response: { 200: Page(AppSchema), ...problems(400, 401, 403) },
@@ -156,6 +158,7 @@ export async function appRoutes(api: ApiInstance, services: Services): Promise<v
       schema: {
         tags,
         summary: 'Get an app',
+        operationId: 'getApp',
         params: IdParams,
         response: { 200: AppSchema, ...problems(401, 403, 404) },
       },
@@ -172,6 +175,7 @@ export async function appRoutes(api: ApiInstance, services: Services): Promise<v
       schema: {
         tags,
         summary: 'Update an app',
+        operationId: 'updateApp',
         description:
           'Changing the callback URL or visibility of a public app in review or approved sends it back to draft.',
         params: IdParams,
@@ -191,6 +195,7 @@ export async function appRoutes(api: ApiInstance, services: Services): Promise<v
       schema: {
         tags,
         summary: 'Delete an app',
+        operationId: 'deleteApp',
         description: 'Revokes every secret; the client_id is never reused.',
         params: IdParams,
         response: { 204: Type.Null({ description: 'Deleted.' }), ...problems(401, 403, 404) },
@@ -216,6 +221,7 @@ export async function appRoutes(api: ApiInstance, services: Services): Promise<v
         schema: {
           tags,
           summary,
+          operationId: `${path}App`,
           description,
           params: IdParams,
           response: { 200: AppSchema, ...problems(401, 403, 404, 409, 422) },
@@ -258,6 +264,7 @@ export async function appRoutes(api: ApiInstance, services: Services): Promise<v
       schema: {
         tags,
         summary: 'Reject an app in review',
+        operationId: 'rejectApp',
         description: 'Platform admins (`clavis:admin`). The reason is shown to the owner as `review_note`.',
         params: IdParams,
         body: RejectBody,

@@ -7,6 +7,7 @@ import { CSRF_HEADER } from './auth.js';
 import { type ApiInstance, authOnce } from './context.js';
 import { docsRoutes } from './docs.js';
 import { ApiProblem } from './errors.js';
+import { withOAuthPaths } from './oauth-openapi.js';
 import { requestAndAuditRoutes } from './requests.js';
 import { OPTIONAL_BODY, Problem } from './schemas.js';
 import { secretRoutes } from './secrets.js';
@@ -59,10 +60,10 @@ export async function managementApiRoutes(app: FastifyInstance, services: Servic
         openapi: {
           openapi: '3.1.0',
           info: {
-            title: 'Clavis management API',
+            title: 'Clavis API',
             version: '1',
             description:
-              "Manage apps, client secrets, users, tenant settings, app requests and the audit log. Authenticate with a Clavis access token that holds `clavis:apps` (apps, secrets, app requests, audit) or `clavis:admin` (approvals, users, tenant settings): a machine client gets one with the client_credentials grant. The hub's session cookie works too, with the CSRF token in the `x-csrf-token` header on unsafe methods. Errors are RFC 9457 problem+json. Secret values appear only in the response that creates them.",
+              "The OAuth 2.0 endpoints (tag `OAuth 2.0`) and the management API: manage apps, client secrets, users, tenant settings, app requests and the audit log. Authenticate with a Clavis access token that holds `clavis:apps` (apps, secrets, app requests, audit) or `clavis:admin` (approvals, users, tenant settings): a machine client gets one with the client_credentials grant. The hub's session cookie works too, with the CSRF token in the `x-csrf-token` header on unsafe methods. Errors are RFC 9457 problem+json. Secret values appear only in the response that creates them.",
           },
           servers: [{ url: services.config.issuer }],
           components: {
@@ -105,9 +106,12 @@ export async function managementApiRoutes(app: FastifyInstance, services: Servic
         },
         refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
       });
-      docsRoutes(api, '/api/docs', () => api.swagger());
+      // The management API's routes, plus the OAuth endpoints and the protected API described statically.
+      let document: unknown;
+      const openapi = () => (document ??= withOAuthPaths(api.swagger()));
+      docsRoutes(api, '/api/docs', openapi);
       api.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) =>
-        reply.header('content-type', 'application/json; charset=utf-8').send(api.swagger()),
+        reply.header('content-type', 'application/json; charset=utf-8').send(openapi()),
       );
       await appRoutes(api, services);
       await secretRoutes(api, services);

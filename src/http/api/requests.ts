@@ -39,6 +39,7 @@ export async function requestAndAuditRoutes(api: ApiInstance, services: Services
       schema: {
         tags,
         summary: 'Ask an admin for an app',
+        operationId: 'createAppRequest',
         description:
           "For tenants where users can't register apps: an admin fulfils the request (creating the app, owned by you) or declines it with a reason.",
         body: Type.Object(
@@ -72,6 +73,7 @@ export async function requestAndAuditRoutes(api: ApiInstance, services: Services
       schema: {
         tags,
         summary: 'List app requests',
+        operationId: 'listAppRequests',
         description: "Admins see the tenant's requests; everyone else their own. Newest first.",
         querystring: Type.Object(
           {
@@ -103,6 +105,7 @@ export async function requestAndAuditRoutes(api: ApiInstance, services: Services
       schema: {
         tags,
         summary: 'Get an app request',
+        operationId: 'getAppRequest',
         params: IdParams,
         response: { 200: AppRequestSchema, ...problems(401, 403, 404) },
       },
@@ -119,6 +122,7 @@ export async function requestAndAuditRoutes(api: ApiInstance, services: Services
       schema: {
         tags,
         summary: 'Fulfil an app request',
+        operationId: 'fulfilAppRequest',
         description:
           'Tenant admins. Creates the app (fields may be adjusted) owned by the requester. No secret is created: the owner creates one, so its value is only ever shown to them.',
         params: IdParams,
@@ -154,6 +158,7 @@ export async function requestAndAuditRoutes(api: ApiInstance, services: Services
       schema: {
         tags,
         summary: 'Decline an app request',
+        operationId: 'declineAppRequest',
         description: 'Tenant admins. The reason is shown to the requester.',
         params: IdParams,
         body: Type.Object({ reason: Type.String({ maxLength: 5000 }) }, { additionalProperties: false }),
@@ -173,6 +178,7 @@ export async function requestAndAuditRoutes(api: ApiInstance, services: Services
       schema: {
         tags: ['audit'],
         summary: 'List audit events',
+        operationId: 'listAuditEvents',
         description:
           "Credential and configuration events, newest first. With `app_id`: that app's events (owners and admins). Without: the tenant's events (admins only). Never contains a secret value.",
         querystring: Type.Object(

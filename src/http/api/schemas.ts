@@ -3,6 +3,7 @@ import type { AppRequest } from '../../domain/app-requests.js';
 import type { App } from '../../domain/apps.js';
 import type { AuditEvent } from '../../domain/audit.js';
 import { ERROR_CODES, type ErrorCode } from '../../domain/error-codes.js';
+import { SECRET_STATUSES } from '../../domain/secret-status.js';
 import type { ClientSecret, CreatedSecret } from '../../domain/secrets.js';
 import type { Tenant } from '../../domain/tenants.js';
 import type { User } from '../../domain/users.js';
@@ -98,6 +99,16 @@ export const SecretSchema = Type.Object({
   expires_at: NullableDateTime('When it stops working; null if it never expires.'),
   last_used_at: NullableDateTime('Last successful use, precise to the minute.'),
   revoked_at: NullableDateTime('When it was revoked or replaced by a refresh.'),
+  replaced_by: Nullable(
+    Type.String({ description: 'The secret ID of the secret a refresh put in its place; null otherwise.' }),
+  ),
+  status: Type.Union(
+    SECRET_STATUSES.map((s) => Type.Literal(s)),
+    {
+      description:
+        '`active`; `expiring` (usable, expires within 30 days); `replaced` (deactivated by a refresh, see `replaced_by`); `revoked`; `expired`. Only `active` and `expiring` secrets authenticate.',
+    },
+  ),
 });
 
 export const CreatedSecretSchema = Type.Object({
@@ -219,6 +230,8 @@ export const apiSecret = (s: ClientSecret) => ({
   expires_at: isoOrNull(s.expires_at),
   last_used_at: isoOrNull(s.last_used_at),
   revoked_at: isoOrNull(s.revoked_at),
+  replaced_by: s.replaced_by,
+  status: s.status,
 });
 
 export const apiCreatedSecret = (s: CreatedSecret) => ({ ...apiSecret(s), value: s.value });

@@ -85,6 +85,7 @@ export async function secretRoutes(api: ApiInstance, services: Services): Promis
       schema: {
         tags,
         summary: "List an app's client secrets",
+        operationId: 'listSecrets',
         description:
           'Newest first, revoked ones included. Never returns a value: only the hint (first 3 characters).',
         params: IdParams,
@@ -107,6 +108,7 @@ export async function secretRoutes(api: ApiInstance, services: Services): Promis
       schema: {
         tags,
         summary: 'Add a client secret',
+        operationId: 'addSecret',
         description:
           'Adds a secret beside the current ones (overlap for zero-downtime rotation; at most 5 active). The `value` is in this response only.',
         params: IdParams,
@@ -132,6 +134,7 @@ export async function secretRoutes(api: ApiInstance, services: Services): Promis
       schema: {
         tags,
         summary: 'Refresh a client secret',
+        operationId: 'refreshSecret',
         description:
           'In one transaction, deactivates this secret and creates a new one (the hub\'s "Generate new client secret"). The new `value` is in this response only. Tokens already issued stay valid.',
         params: SecretParams,
@@ -158,6 +161,7 @@ export async function secretRoutes(api: ApiInstance, services: Services): Promis
       schema: {
         tags,
         summary: 'Revoke a client secret',
+        operationId: 'revokeSecret',
         description:
           'It fails at once, exactly like a wrong secret. Returns the revoked secret (without value).',
         params: SecretParams,

@@ -21,7 +21,7 @@ const WORDS: Record<string, string> = {
   'app.enabled': 'Enabled again',
   'secret.created': 'Client secret created',
   'secret.refreshed': 'Client secret refreshed',
-  'secret.revoked': 'Client secret deleted',
+  'secret.revoked': 'Client secret revoked',
   'secret.first_used': 'Client secret used for the first time',
   'secret.expired_use_attempt': 'Someone tried an expired client secret',
   'grant.revoked': 'A user revoked access',

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type App, getAppForActor, updateApp } from '../../domain/apps.js';
 import { invalid } from '../../domain/errors.js';
 import { listScopes, type Scope } from '../../domain/scopes.js';
+import { secretUsable } from '../../domain/secret-status.js';
 import {
   addSecret,
   type ClientSecret,
@@ -21,13 +22,16 @@ import { hubAction, hubPage } from '../route.js';
 import {
   Alert,
   Choices,
+  CopyableId,
   CopyButton,
   Csrf,
   DAY_MS,
   DateText,
   Dialog,
-  ExpiryBadge,
+  DialogButton,
+  ExpiresIn,
   Field,
+  SecretStatusBadge,
   Select,
 } from '../ui/components.js';
 import { AppParams, AppSecretParams, AppShell, appPath } from './app-shell.js';
@@ -49,7 +53,7 @@ export interface OAuthTabProps {
   /** A message about a failed action (e.g. the secret was deactivated meanwhile). */
   error?: string;
   newSecret?: { values: NewSecretValues; errors: FormErrors };
-  confirm?: { kind: 'refresh' | 'delete'; secretId: string };
+  confirm?: { kind: 'refresh' | 'revoke'; secretId: string };
   /** A value to show once: this response only, never stored or put in a URL. */
   shown?: { secret: CreatedSecret; kind: 'created' | 'refreshed' | 'app-created' };
   scopes?: { values: string[]; errors: FormErrors };
@@ -114,7 +118,10 @@ function SecretShownDialog({ app, shown }: { app: App; shown: NonNullable<OAuthT
   return (
     <Dialog id="secret-value" title={title} open closeHref={appPath(app, 'oauth')} role="alertdialog">
       {shown.kind === 'refreshed' ? (
-        <p>The previous secret is deactivated: update your app's configuration with this value.</p>
+        <p>
+          The previous secret is replaced and no longer works: update your app's configuration with this
+          value.
+        </p>
       ) : shown.kind === 'app-created' ? (
         <p>Here are your app's first client secret and its client_id.</p>
       ) : null}
@@ -215,15 +222,18 @@ function NewSecretDialog(p: OAuthTabProps) {
 
 function SecretsCard(p: OAuthTabProps) {
   const { app, hub, secrets, now } = p;
-  const active = secrets.filter((s) => s.revoked_at === null);
-  const revoked = secrets.filter((s) => s.revoked_at !== null).slice(0, 5);
+  const current = secrets.filter((s) => s.revoked_at === null);
+  const usable = secrets.filter((s) => secretUsable(s.status));
+  const deactivated = secrets.filter((s) => s.revoked_at !== null).slice(0, 5);
+  const hintOf = new Map(secrets.map((s) => [s.id, s.hint]));
+  const tab = appPath(app, 'oauth');
   return (
     <section class="card" aria-labelledby="secrets-title">
       <div class="card-head">
         <h2 id="secrets-title">Client secrets</h2>
-        <a class="btn btn-primary" href={`${appPath(app, 'oauth')}?new_secret=1`} data-dialog="new-secret">
+        <DialogButton action={tab} query={{ new_secret: '1' }} dialog="new-secret" class="btn btn-primary">
           New client secret
-        </a>
+        </DialogButton>
       </div>
       <p class="section-note">
         Your app proves it is itself with the client_id and a secret <strong>value</strong>. A value is shown
@@ -231,16 +241,17 @@ function SecretsCard(p: OAuthTabProps) {
         <strong>secret ID</strong> only names a secret here and in the API: never send it to the token
         endpoint.
       </p>
-      {active.length === 0 ? (
+      {usable.length === 0 ? (
         <Alert kind="warn">This app has no active client secret, so it cannot get tokens. Create one.</Alert>
       ) : null}
       <div class="table-wrap">
-        <table class="data stack">
+        <table class="data stack secrets-table">
           <thead>
             <tr>
               <th scope="col">Description</th>
               <th scope="col">Value</th>
               <th scope="col">Secret ID</th>
+              <th scope="col">Status</th>
               <th scope="col">Created</th>
               <th scope="col">Expires</th>
               <th scope="col">Last used</th>
@@ -250,85 +261,96 @@ function SecretsCard(p: OAuthTabProps) {
             </tr>
           </thead>
           <tbody>
-            {[...active, ...revoked].map((s) => (
-              <tr key={s.id}>
-                <td data-label="Description">{s.description || <span class="muted">No description</span>}</td>
-                <td data-label="Value">
-                  <span class="secret-hint" title="Only the first three characters are kept visible">
-                    {s.hint}•••••
-                  </span>
-                </td>
-                <td data-label="Secret ID">
-                  <span class="mono cell-sub">{s.id}</span>
-                </td>
-                <td data-label="Created">
-                  <DateText at={s.created_at} />
-                </td>
-                <td data-label="Expires">
-                  {s.revoked_at !== null ? (
-                    <span class="badge badge-muted">Deactivated</span>
-                  ) : s.expires_at === null ? (
-                    'Never'
-                  ) : (
-                    <>
-                      <DateText at={s.expires_at} /> <ExpiryBadge expiresAt={s.expires_at} now={now} />
-                    </>
-                  )}
-                </td>
-                <td data-label="Last used">
-                  {s.last_used_at === null ? (
-                    <span class="muted">Never</span>
-                  ) : (
-                    <DateText at={s.last_used_at} withTime />
-                  )}
-                </td>
-                <td class="actions-cell">
-                  {s.revoked_at === null ? (
-                    <>
-                      <a
-                        class="btn btn-sm"
-                        href={`${appPath(app, 'oauth')}?confirm=refresh&secret=${encodeURIComponent(s.id)}`}
-                        data-dialog={`refresh-${s.id}`}
-                      >
-                        Refresh<span class="visually-hidden"> secret {s.hint}•••••</span>
-                      </a>{' '}
-                      <a
-                        class="btn btn-sm btn-danger"
-                        href={`${appPath(app, 'oauth')}?confirm=delete&secret=${encodeURIComponent(s.id)}`}
-                        data-dialog={`delete-${s.id}`}
-                      >
-                        Delete<span class="visually-hidden"> secret {s.hint}•••••</span>
-                      </a>
-                    </>
-                  ) : null}
-                </td>
-              </tr>
-            ))}
+            {[...current, ...deactivated].map((s) => {
+              const replaces = secrets.filter((o) => o.replaced_by === s.id);
+              const replacedBy = s.replaced_by === null ? undefined : hintOf.get(s.replaced_by);
+              return (
+                <tr key={s.id} data-secret-id={s.id}>
+                  <td data-label="Description">
+                    {s.description || <span class="muted">No description</span>}
+                    {replaces.length > 0 ? (
+                      <span class="cell-sub block">
+                        Replaces {replaces.map((o) => `${o.hint}•••••`).join(', ')}
+                      </span>
+                    ) : null}
+                    {replacedBy ? <span class="cell-sub block">Replaced by {replacedBy}•••••</span> : null}
+                  </td>
+                  <td data-label="Value">
+                    <span class="secret-hint" title="Only the first three characters are kept visible">
+                      {s.hint}•••••
+                    </span>
+                  </td>
+                  <td data-label="Secret ID">
+                    <CopyableId id={`secret-id-${s.id}`} value={s.id} label={`secret ID of ${s.hint}•••••`} />
+                  </td>
+                  <td data-label="Status">
+                    <SecretStatusBadge status={s.status} />
+                  </td>
+                  <td data-label="Created">
+                    <DateText at={s.created_at} />
+                  </td>
+                  <td data-label="Expires">
+                    {s.expires_at === null ? 'Never' : <DateText at={s.expires_at} />}
+                    {s.status === 'expiring' ? (
+                      <span class="cell-sub block">
+                        <ExpiresIn at={s.expires_at as number} now={now} />
+                      </span>
+                    ) : null}
+                  </td>
+                  <td data-label="Last used">
+                    {s.last_used_at === null ? (
+                      <span class="muted">Never</span>
+                    ) : (
+                      <DateText at={s.last_used_at} withTime />
+                    )}
+                  </td>
+                  <td class="actions-cell">
+                    {s.revoked_at === null ? (
+                      <>
+                        <DialogButton
+                          action={tab}
+                          query={{ confirm: 'refresh', secret: s.id }}
+                          dialog={`refresh-${s.id}`}
+                          class="btn btn-sm"
+                        >
+                          Refresh<span class="visually-hidden"> secret {s.hint}•••••</span>
+                        </DialogButton>{' '}
+                        <DialogButton
+                          action={tab}
+                          query={{ confirm: 'revoke', secret: s.id }}
+                          dialog={`revoke-${s.id}`}
+                          class="btn btn-sm btn-danger"
+                        >
+                          Revoke<span class="visually-hidden"> secret {s.hint}•••••</span>
+                        </DialogButton>
+                      </>
+                    ) : null}
+                  </td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       </div>
-      {active.map((s) => (
+      {current.map((s) => (
         <div key={s.id}>
           <Dialog
             id={`refresh-${s.id}`}
             title="Refresh this client secret?"
             open={p.confirm?.kind === 'refresh' && p.confirm.secretId === s.id}
-            closeHref={appPath(app, 'oauth')}
+            closeHref={tab}
           >
             <p>
-              A new secret value is generated and shown once. The current secret (
-              <span class="secret-hint">{s.hint}•••••</span>
-              {s.description ? `, ${s.description}` : ''}) is <strong>deactivated at once</strong>: anything
-              still using it stops getting tokens. Tokens already issued keep working.
+              A new secret value is generated and shown once. It <strong>replaces</strong> the current secret
+              (<span class="secret-hint">{s.hint}•••••</span>
+              {s.description ? `, ${s.description}` : ''}), which stops working at once: anything still using
+              it stops getting tokens. Tokens already issued keep working.
             </p>
-            <form
-              method="post"
-              action={`${appPath(app, 'oauth')}/secrets/${encodeURIComponent(s.id)}/refresh`}
-            >
+            <form method="post" action={`${tab}/secrets/${encodeURIComponent(s.id)}/refresh`}>
               <Csrf token={hub.csrf} />
               <input type="hidden" name="nonce" value={p.nonce} />
               <div class="actions">
-                <a class="btn" href={appPath(app, 'oauth')} data-dialog-close>
+                <a class="btn" href={tab} data-dialog-close>
                   Cancel
                 </a>
                 <button type="submit" class="btn btn-primary">
@@ -338,26 +360,23 @@ function SecretsCard(p: OAuthTabProps) {
             </form>
           </Dialog>
           <Dialog
-            id={`delete-${s.id}`}
-            title="Delete this client secret?"
-            open={p.confirm?.kind === 'delete' && p.confirm.secretId === s.id}
-            closeHref={appPath(app, 'oauth')}
+            id={`revoke-${s.id}`}
+            title="Revoke this client secret?"
+            open={p.confirm?.kind === 'revoke' && p.confirm.secretId === s.id}
+            closeHref={tab}
           >
             <p>
               The secret <span class="secret-hint">{s.hint}•••••</span>
               {s.description ? ` (${s.description})` : ''} stops working at once. This cannot be undone.
             </p>
-            <form
-              method="post"
-              action={`${appPath(app, 'oauth')}/secrets/${encodeURIComponent(s.id)}/delete`}
-            >
+            <form method="post" action={`${tab}/secrets/${encodeURIComponent(s.id)}/revoke`}>
               <Csrf token={hub.csrf} />
               <div class="actions">
-                <a class="btn" href={appPath(app, 'oauth')} data-dialog-close>
+                <a class="btn" href={tab} data-dialog-close>
                   Cancel
                 </a>
                 <button type="submit" class="btn btn-danger-solid">
-                  Delete secret
+                  Revoke secret
                 </button>
               </div>
             </form>
@@ -461,7 +480,7 @@ export function OAuthTab(p: OAuthTabProps) {
 }
 
 const NOTICES: Record<string, string> = {
-  'secret-deleted': 'The client secret was deleted. It no longer works.',
+  'secret-revoked': 'The client secret was revoked. It no longer works.',
   'scopes-saved': 'Scopes saved.',
   created: 'Your app is registered. Here is its client_id.',
 };
@@ -504,8 +523,8 @@ export async function oauthTabRoutes(app: FastifyInstance, services: Services): 
   hubPage(app, services, '/apps/:id/oauth', onApp, async ({ hub, params: { id }, query: q, reply }) => {
     const a = await getAppForActor(ctx, hub.actor, id);
     const confirm =
-      (q.confirm === 'refresh' || q.confirm === 'delete') && q.secret
-        ? { kind: q.confirm as 'refresh' | 'delete', secretId: q.secret }
+      (q.confirm === 'refresh' || q.confirm === 'revoke') && q.secret
+        ? { kind: q.confirm as 'refresh' | 'revoke', secretId: q.secret }
         : undefined;
     return renderOAuthTab(hub, reply, a, {
       notice: q.notice ? NOTICES[q.notice] : undefined,
@@ -566,12 +585,12 @@ export async function oauthTabRoutes(app: FastifyInstance, services: Services): 
   hubAction(
     app,
     services,
-    '/apps/:id/oauth/secrets/:sid/delete',
+    '/apps/:id/oauth/secrets/:sid/revoke',
     onSecret,
     async ({ hub, params: { id, sid }, reply }) => {
       const a = await getAppForActor(ctx, hub.actor, id);
       await revokeSecret(ctx, hub.actor, a.id, sid);
-      return seeOther(reply, `${appPath(a, 'oauth')}?notice=secret-deleted`);
+      return seeOther(reply, `${appPath(a, 'oauth')}?notice=secret-revoked`);
     },
   );
 

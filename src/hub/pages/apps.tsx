@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { type AppRequest, createAppRequest, listAppRequests } from '../../domain/app-requests.js';
 import { type App, type AppStatus, createApp, listApps } from '../../domain/apps.js';
+import { secretUsable } from '../../domain/secret-status.js';
 import { type ClientSecret, listSecrets } from '../../domain/secrets.js';
 import type { Services } from '../../services.js';
 import { sendPage } from '../../web/render.js';
@@ -19,11 +20,10 @@ import { hubAction, hubPage, NoParams } from '../route.js';
 import {
   Alert,
   Choices,
-  CopyButton,
+  CopyableId,
   Csrf,
   DateText,
   Empty,
-  expiryState,
   Field,
   Select,
   StatusBadge,
@@ -52,16 +52,15 @@ interface AppRow {
   warning: { kind: 'expired' | 'soon' | 'none'; text: string } | null;
 }
 
-function secretWarning(app: App, secrets: ClientSecret[], now: number): AppRow['warning'] {
+function secretWarning(app: App, secrets: ClientSecret[]): AppRow['warning'] {
   if (app.client_type !== 'confidential') return null;
-  const live = secrets.filter((s) => s.revoked_at === null);
-  const valid = live.filter((s) => s.expires_at === null || s.expires_at > now);
+  const valid = secrets.filter((s) => secretUsable(s.status));
   if (valid.length === 0)
-    return live.length > 0
+    return secrets.some((s) => s.status === 'expired')
       ? { kind: 'expired', text: 'Client secret expired' }
       : { kind: 'none', text: 'No client secret' };
-  // Warn only when no valid secret outlives the 30-day window.
-  if (valid.every((s) => expiryState(s.expires_at, now) === 'soon'))
+  // Warn only when no usable secret outlives the "Expiring" window.
+  if (valid.every((s) => s.status === 'expiring'))
     return { kind: 'soon', text: 'Secret expires within 30 days' };
   return null;
 }
@@ -167,7 +166,21 @@ function AppsListPage(p: {
             </Empty>
           ) : (
             <Empty title="No apps yet">
-              <p>Register an app to get its client_id and client secret.</p>
+              {mayCreate ? (
+                <p>Register an app to get its client_id and client secret.</p>
+              ) : (
+                <>
+                  <p>
+                    Request an app: an admin of {hub.tenant.name} creates it for you, and it appears here with
+                    its client_id.
+                  </p>
+                  <p>
+                    <a class="btn btn-primary" href="/apps/request">
+                      Request an app
+                    </a>
+                  </p>
+                </>
+              )}
             </Empty>
           )
         ) : (
@@ -201,10 +214,11 @@ function AppsListPage(p: {
                       <StatusBadge status={app.status} visibility={app.visibility} />
                     </td>
                     <td data-label="Client ID">
-                      <code class="mono" id={`cid-${app.id}`}>
-                        {app.client_id}
-                      </code>{' '}
-                      <CopyButton target={`cid-${app.id}`} label={`client_id of ${app.name}`} />
+                      <CopyableId
+                        id={`cid-${app.id}`}
+                        value={app.client_id}
+                        label={`client_id of ${app.name}`}
+                      />
                     </td>
                     <td data-label="Secrets">
                       {warning ? (
@@ -429,11 +443,10 @@ export async function appsRoutes(app: FastifyInstance, services: Services): Prom
       ownedOnly: filter.owner === 'mine',
       limit: 200,
     });
-    const now = ctx.now();
     const rows: AppRow[] = [];
     for (const a of items) {
       const secrets = a.client_type === 'confidential' ? await listSecrets(ctx, hub.actor, a.id) : [];
-      rows.push({ app: a, warning: secretWarning(a, secrets, now) });
+      rows.push({ app: a, warning: secretWarning(a, secrets) });
     }
     const requests = (await listAppRequests(ctx, hub.actor, { limit: 20 })).items.filter(
       (r) => r.requester === hub.actor.id,

@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import type { AppStatus } from '../../domain/apps.js';
+import { SECRET_EXPIRING_WITHIN_MS, type SecretStatus } from '../../domain/secret-status.js';
 import { formatDate, formatDateTime } from '../../web/date-format.js';
 
 export const DAY_MS = 86_400_000;
@@ -22,7 +23,7 @@ export function Alert({
   children: ComponentChildren;
 }) {
   return (
-    <div class={`alert alert-${kind === 'info' ? 'ok' : kind}`} role={kind === 'error' ? 'alert' : 'status'}>
+    <div class={`alert alert-${kind}`} role={kind === 'error' ? 'alert' : 'status'}>
       {children}
     </div>
   );
@@ -175,6 +176,44 @@ export function CopyButton({ target, label }: { target: string; label: string })
   );
 }
 
+/**
+ * An identifier with its copy button: one unbroken monospace line, cut with an ellipsis when the column is
+ * narrow, and the button always beside it. The full value stays in the text (copied, read aloud, in the title).
+ */
+export function CopyableId({ id, value, label }: { id: string; value: string; label: string }) {
+  return (
+    <span class="copy-id">
+      <code class="id-chip" id={id} title={value}>
+        {value}
+      </code>
+      <CopyButton target={id} label={label} />
+    </span>
+  );
+}
+
+/**
+ * A control that opens a dialog: a button in a GET form, so it is announced as a button. The script opens
+ * the pre-rendered dialog; without it, the form loads the page with that dialog open.
+ */
+export function DialogButton(p: {
+  action: string;
+  query: Record<string, string>;
+  dialog: string;
+  class: string;
+  children: ComponentChildren;
+}) {
+  return (
+    <form method="get" action={p.action} class="inline-form">
+      {Object.entries(p.query).map(([name, value]) => (
+        <input type="hidden" name={name} value={value} key={name} />
+      ))}
+      <button type="submit" class={p.class} data-dialog={p.dialog}>
+        {p.children}
+      </button>
+    </form>
+  );
+}
+
 const STATUS: Record<AppStatus, { label: string; cls: string }> = {
   draft: { label: 'Draft', cls: 'badge-muted' },
   in_review: { label: 'In review', cls: 'badge-info' },
@@ -203,22 +242,32 @@ export function VisibilityBadge({ visibility }: { visibility: string }) {
   return <span class="badge">{visibility === 'public' ? 'Public' : 'Private'}</span>;
 }
 
-/** Expiry warnings: expired, or expiring within 30 days. */
+/** Expiry warnings: expired, or expiring within the window where a secret's status reads "Expiring". */
 export function expiryState(expiresAt: number | null, now: number): 'expired' | 'soon' | null {
   if (expiresAt === null) return null;
   if (expiresAt <= now) return 'expired';
-  if (expiresAt - now <= 30 * DAY_MS) return 'soon';
+  if (expiresAt - now <= SECRET_EXPIRING_WITHIN_MS) return 'soon';
   return null;
 }
 
-export function ExpiryBadge({ expiresAt, now }: { expiresAt: number | null; now: number }) {
-  const s = expiryState(expiresAt, now);
-  if (s === 'expired') return <span class="badge badge-danger">Expired</span>;
-  if (s === 'soon') {
-    const days = Math.max(1, Math.ceil(((expiresAt as number) - now) / DAY_MS));
-    return <span class="badge badge-warn">Expires in {days === 1 ? '1 day' : `${days} days`}</span>;
-  }
-  return null;
+/** "in 12 days": how long until `at`, in whole days (at least one). */
+export function ExpiresIn({ at, now }: { at: number; now: number }) {
+  const days = Math.max(1, Math.ceil((at - now) / DAY_MS));
+  return <>in {days === 1 ? '1 day' : `${days} days`}</>;
+}
+
+const SECRET_STATUS: Record<SecretStatus, { label: string; cls: string }> = {
+  active: { label: 'Active', cls: 'badge-ok' },
+  expiring: { label: 'Expiring', cls: 'badge-warn' },
+  replaced: { label: 'Replaced', cls: 'badge-muted' },
+  revoked: { label: 'Revoked', cls: 'badge-muted' },
+  expired: { label: 'Expired', cls: 'badge-danger' },
+};
+
+/** A client secret's status (the domain's `secretStatus`), one word per state. */
+export function SecretStatusBadge({ status }: { status: SecretStatus }) {
+  const s = SECRET_STATUS[status];
+  return <span class={`badge ${s.cls}`}>{s.label}</span>;
 }
 
 export interface TabDef {

@@ -64,6 +64,14 @@ fieldset.field { display: block; }
 .badge-danger { background: var(--danger-bg); color: var(--danger); border-color: transparent; }
 .badge-muted { background: var(--surface-2); color: var(--muted); border-color: transparent; }
 .mono, .id-value { font-family: var(--mono); font-size: .88rem; word-break: break-all; }
+.alert-info { background: var(--info-bg); color: var(--info); border-color: var(--info); }
+.copy-id { display: inline-flex; align-items: center; gap: .4rem; max-width: 100%; vertical-align: middle; }
+.copy-id .btn { flex: none; }
+.id-chip { display: block; min-width: 0; max-width: 34ch; overflow: hidden; text-overflow: ellipsis; white-space: nowrap;
+  font-family: var(--mono); font-size: .84rem; color: var(--text); background: var(--surface-2);
+  border-radius: 6px; padding: .15rem .45rem; }
+.secrets-table .id-chip { max-width: 20ch; }
+.cell-sub.block { display: block; }
 td .mono { color: var(--text); }
 table.data tbody tr:hover { background: var(--row-hover); }
 table.data td { vertical-align: middle; }
@@ -146,6 +154,8 @@ dialog.modal::backdrop { background: rgba(15,18,25,.55); }
   table.stack td[data-label]::before { content: attr(data-label); display: block; color: var(--muted);
     font-size: .75rem; font-weight: 600; text-transform: uppercase; letter-spacing: .04em; }
   table.data td.actions-cell { text-align: left; }
+  .copy-id { display: flex; }
+  .id-chip, .secrets-table .id-chip { max-width: none; flex: 0 1 auto; }
   .secret-box { flex-direction: column; }
   /* Tabs wrap onto a second line rather than being clipped. */
   .tabs { flex-wrap: wrap; overflow-x: visible; border-bottom: 0; gap: .4rem; }
