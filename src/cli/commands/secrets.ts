@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type SecretStatus, secretUsable } from '../../domain/secret-status.js';
+import { secretUsable } from '../../domain/secret-status.js';
 import { ApiClient, type RemoteOptions, remoteOptions } from '../api-client.js';
 import type { ApiCreatedSecret, ApiSecret } from '../api-types.js';
 import { APP_HELP, resolveApp } from '../apps-resolve.js';
