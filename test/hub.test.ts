@@ -265,12 +265,17 @@ describe('public apps, review and admin', () => {
     const res = await createApp(b, { name: 'Public one', visibility: 'public' });
     const id = appIdOf(res);
     const basic = await b.get(`/apps/${id}`);
+    // Redirect after POST, failure included: the reason is shown on the page the browser lands on.
     const failed = await b.submit(basic, `/apps/${id}/submit`);
-    expect(failed.status).toBe(400);
-    expect(failed.html).toMatch(/Cannot submit yet.*must use https/s);
+    expect(failed.status).toBe(303);
+    expect(failed.location).toBe(`/apps/${id}?error=submit`);
+    expect((await b.get(failed.location!)).html).toMatch(/Cannot submit yet.*must use https/s);
     const saved = await b.submit(basic, `/apps/${id}`, { callback_url: 'https://billing.acme-corp.io/cb' });
     expect(saved.status).toBe(303);
-    expect((await b.submit(await b.get(`/apps/${id}`), `/apps/${id}/submit`)).status).toBe(303);
+    await b.submit(await b.get(`/apps/${id}/oauth`), `/apps/${id}/oauth/scopes`, { scopes: 'profile:read' });
+    expect((await b.submit(await b.get(`/apps/${id}`), `/apps/${id}/submit`)).location).toBe(
+      `/apps/${id}?notice=submitted`,
+    );
 
     const admin = new Browser(ts.url);
     await admin.submit(await admin.get('/login'), '/login', ts.admin);
