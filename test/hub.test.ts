@@ -685,7 +685,7 @@ describe('changes that need review again, review without scopes, the audit of a 
     expect(confirm.html).toContain('added scopes (contacts:read)');
     expect((await appRow(id)).status).toBe('approved'); // nothing saved yet
     expect((await appRow(id)).scopes).toBe('profile:read');
-    expect(confirm.html).toContain('href="/apps/' + id + '/oauth">Cancel');
+    expect(confirm.html).toContain(`href="/apps/${id}/oauth">Cancel`);
 
     const saved = await b.post(`/apps/${id}/oauth/scopes`, confirmBody(confirm.html));
     expect(saved.status).toBe(303);

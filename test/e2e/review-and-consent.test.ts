@@ -106,7 +106,7 @@ describe('consent: the redirect host, listed at once, revoking asks first', () =
     await page.goto(`/oauth/authorize?${q}`);
     await signIn(page, user.email, user.password);
     await page.getByRole('button', { name: 'Allow' }).waitFor();
-    await expect(page.locator('#redirect-target').innerText()).resolves.toContain(
+    await expect(page.locator('#redirect-target').textContent()).resolves.toContain(
       'you will be sent back to allowed.acme-corp.io',
     );
     await shot(page, 'consent-redirect-host');
