@@ -180,6 +180,8 @@ describe('clavis apps', () => {
           'public',
           '--callback-url',
           'https://portal.northwind-traders.com/callback',
+          '--scopes',
+          'profile:read',
           '--json',
         ])
       ).stdout,
@@ -206,6 +208,8 @@ describe('clavis apps', () => {
           'public',
           '--callback-url',
           'https://other.northwind-traders.com/callback',
+          '--scopes',
+          'profile:read',
           '--json',
         ])
       ).stdout,

@@ -1,6 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser, type Page, parseForms } from './helpers/browser.js';
-import { basicAuth, createTestApp, postForm, startTestServer, type TestServer } from './helpers/server.js';
+import { listAuditEvents } from '../src/domain/audit.js';
+import { authorize, Browser, type Page, parseForms } from './helpers/browser.js';
+import { pkceAuthUrl } from './helpers/flow.js';
+import {
+  basicAuth,
+  createTestApp,
+  managementToken,
+  postForm,
+  startTestServer,
+  type TestServer,
+} from './helpers/server.js';
+import { createUser } from './helpers/users.js';
 
 /** The developer hub over real HTTP: sign-up, CSRF on every form, escaping, field errors, secrets once. */
 let ts: TestServer;
@@ -265,12 +275,17 @@ describe('public apps, review and admin', () => {
     const res = await createApp(b, { name: 'Public one', visibility: 'public' });
     const id = appIdOf(res);
     const basic = await b.get(`/apps/${id}`);
+    // Redirect after POST, failure included: the reason is shown on the page the browser lands on.
     const failed = await b.submit(basic, `/apps/${id}/submit`);
-    expect(failed.status).toBe(400);
-    expect(failed.html).toMatch(/Cannot submit yet.*must use https/s);
+    expect(failed.status).toBe(303);
+    expect(failed.location).toBe(`/apps/${id}?error=submit`);
+    expect((await b.get(failed.location!)).html).toMatch(/Cannot submit yet.*must use https/s);
     const saved = await b.submit(basic, `/apps/${id}`, { callback_url: 'https://billing.acme-corp.io/cb' });
     expect(saved.status).toBe(303);
-    expect((await b.submit(await b.get(`/apps/${id}`), `/apps/${id}/submit`)).status).toBe(303);
+    await b.submit(await b.get(`/apps/${id}/oauth`), `/apps/${id}/oauth/scopes`, { scopes: 'profile:read' });
+    expect((await b.submit(await b.get(`/apps/${id}`), `/apps/${id}/submit`)).location).toBe(
+      `/apps/${id}?notice=submitted`,
+    );
 
     const admin = new Browser(ts.url);
     await admin.submit(await admin.get('/login'), '/login', ts.admin);
@@ -608,5 +623,220 @@ describe('phone width and browser error pages', () => {
     const api = await post('/api/v1/apps');
     expect(api.status).toBe(413);
     expect(api.headers.get('content-type')).toMatch(/json/);
+  });
+});
+
+describe('changes that need review again, review without scopes, the audit of a change', () => {
+  /** A signed-up developer's public app with an https callback and `profile:read`, approved by the admin. */
+  async function approvedPublicApp() {
+    const { b } = await signup();
+    const id = appIdOf(
+      await createApp(b, {
+        name: 'Listed app',
+        visibility: 'public',
+        callback_url: 'https://listed.acme-corp.io/cb',
+      }),
+    );
+    await b.submit(await b.get(`/apps/${id}/oauth`), `/apps/${id}/oauth/scopes`, { scopes: 'profile:read' });
+    expect((await b.submit(await b.get(`/apps/${id}`), `/apps/${id}/submit`)).status).toBe(303);
+    const admin = new Browser(ts.url);
+    await admin.submit(await admin.get('/login'), '/login', ts.admin);
+    await admin.submit(await admin.get('/admin/review'), `/admin/review/${id}/approve`);
+    expect((await b.get(`/apps/${id}`)).html).toContain('Approved: users of every tenant');
+    return { b, id };
+  }
+  const events = async (appId: string) =>
+    (await listAuditEvents(ts.server.services.ctx, { appId, limit: 100 })).items;
+  /** The confirmation form's fields, repeated names (scopes) kept, as the browser would post them. */
+  const confirmBody = (html: string) => {
+    const form = [...html.matchAll(/<form\b[^>]*>([\s\S]*?)<\/form>/g)]
+      .map((m) => m[1]!)
+      .find((f) => f.includes('name="confirm" value="yes"'))!;
+    const body = new URLSearchParams();
+    for (const m of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g))
+      body.append(
+        m[1]!,
+        m[2]!
+          .replace(/&lt;/g, '<')
+          .replace(/&gt;/g, '>')
+          .replace(/&quot;/g, '"')
+          .replace(/&amp;/g, '&'),
+      );
+    return body.toString();
+  };
+  const appRow = (id: string) =>
+    ts.server.services.ctx.db.selectFrom('apps').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+
+  it('adding a scope to an approved app asks first; Cancel keeps it approved; Confirm says and records it', async () => {
+    const { b, id } = await approvedPublicApp();
+    const tab = await b.get(`/apps/${id}/oauth`);
+    const asked = await b.submit(tab, `/apps/${id}/oauth/scopes`, { scopes: 'profile:read' });
+    expect(asked.status).toBe(303); // unchanged scopes: nothing to confirm
+    const form = new URLSearchParams();
+    for (const s of ['profile:read', 'contacts:read']) form.append('scopes', s);
+    form.append(
+      'csrf',
+      parseForms(tab.html).find((f) => f.action === `/apps/${id}/oauth/scopes`)!.fields.csrf!,
+    );
+    const confirm = await b.post(`/apps/${id}/oauth/scopes`, form.toString());
+    expect(confirm.status).toBe(200);
+    expect(confirm.html).toContain('This change sends the app back to review');
+    expect(confirm.html).toMatch(/Listed app<\/strong>|Listed app is approved/);
+    expect(confirm.html).toContain('added scopes (contacts:read)');
+    expect((await appRow(id)).status).toBe('approved'); // nothing saved yet
+    expect((await appRow(id)).scopes).toBe('profile:read');
+    expect(confirm.html).toContain(`href="/apps/${id}/oauth">Cancel`);
+
+    const saved = await b.post(`/apps/${id}/oauth/scopes`, confirmBody(confirm.html));
+    expect(saved.status).toBe(303);
+    expect(saved.location).toBe(`/apps/${id}/oauth?notice=scopes-review`);
+    expect((await b.get(saved.location!)).html).toContain('The app is back to Draft');
+    const row = await appRow(id);
+    expect(row.status).toBe('draft');
+    expect(row.scopes).toBe('profile:read contacts:read');
+    const basic = await b.get(`/apps/${id}`);
+    expect(basic.html).toContain('Needs review again.');
+    expect(basic.html).toContain('added scopes (contacts:read)');
+    const review = (await events(id)).filter((e) => e.type === 'app.review_required');
+    expect(review).toHaveLength(1);
+    expect(review[0]!.data).toMatchObject({ fields: ['scopes'], added_scopes: ['contacts:read'] });
+    const audit = await b.get(`/apps/${id}/audit`);
+    expect(audit.html).toContain('Sent back to review by a change');
+    expect(audit.html).toContain('Needs review again after changing scopes (added contacts:read)');
+  });
+
+  it('renaming an approved app on Basic info asks first, carrying the typed values', async () => {
+    const { b, id } = await approvedPublicApp();
+    const page = await b.get(`/apps/${id}`);
+    const asked = await b.submit(page, `/apps/${id}`, { name: 'Renamed "app" & co' });
+    expect(asked.status).toBe(200);
+    expect(asked.html).toContain('This change sends the app back to review');
+    expect(asked.html).toContain('value="Renamed &quot;app&quot; &amp; co"');
+    expect((await appRow(id)).name).toBe('Listed app');
+    const confirmForm = parseForms(asked.html).find((f) => f.fields.confirm === 'yes')!;
+    expect(confirmForm.fields.name).toBe('Renamed "app" & co');
+    const saved = await b.post(`/apps/${id}`, confirmBody(asked.html));
+    expect(saved.location).toBe(`/apps/${id}?notice=review-required`);
+    expect((await appRow(id)).status).toBe('draft');
+    expect((await appRow(id)).name).toBe('Renamed "app" & co');
+  });
+
+  it('the audit log names only the fields that changed, once; saving nothing records nothing', async () => {
+    const { b } = await signup();
+    const id = appIdOf(await createApp(b, { name: 'Audited' }));
+    const before = (await events(id)).length;
+    const saved = await b.submit(await b.get(`/apps/${id}`), `/apps/${id}`, {
+      callback_url: 'https://audited.acme-corp.io/cb',
+      visibility: 'private',
+    });
+    expect(saved.status).toBe(303);
+    const updates = (await events(id)).filter((e) => e.type === 'app.updated');
+    expect(updates).toHaveLength(1);
+    expect(updates[0]!.data.fields).toEqual(['callback_url']);
+    expect((await b.get(`/apps/${id}/audit`)).html).toContain('Changed: callback_url<');
+    await b.submit(await b.get(`/apps/${id}`), `/apps/${id}`, { visibility: 'private' });
+    expect((await events(id)).length).toBe(before + 1);
+  });
+
+  it('a public app without scopes is refused at submit (redirected, with the reason) and at approval', async () => {
+    const { b } = await signup();
+    const id = appIdOf(
+      await createApp(b, {
+        name: 'No scopes',
+        visibility: 'public',
+        callback_url: 'https://none.acme-corp.io/cb',
+      }),
+    );
+    const failed = await b.submit(await b.get(`/apps/${id}`), `/apps/${id}/submit`);
+    expect(failed.location).toBe(`/apps/${id}?error=submit`);
+    const shown = await b.get(failed.location!);
+    expect(shown.html).toMatch(/Cannot submit yet.*has no scopes/s);
+    expect((await appRow(id)).status).toBe('draft');
+
+    // An app in review whose scopes were all removed since is not approved either.
+    await b.submit(await b.get(`/apps/${id}/oauth`), `/apps/${id}/oauth/scopes`, { scopes: 'profile:read' });
+    expect((await b.submit(await b.get(`/apps/${id}`), `/apps/${id}/submit`)).status).toBe(303);
+    const tab = await b.get(`/apps/${id}/oauth`);
+    const csrf = parseForms(tab.html).find((f) => f.action === `/apps/${id}/oauth/scopes`)!.fields.csrf!;
+    expect((await b.post(`/apps/${id}/oauth/scopes`, { csrf })).status).toBe(303);
+    expect((await appRow(id)).scopes).toBe('');
+    const admin = new Browser(ts.url);
+    await admin.submit(await admin.get('/login'), '/login', ts.admin);
+    const refused = await admin.submit(await admin.get('/admin/review'), `/admin/review/${id}/approve`);
+    expect(refused.status).not.toBe(500);
+    expect((await appRow(id)).status).toBe('in_review');
+  });
+
+  it('the API says a change needs review again: status draft, a review_note and the audit event', async () => {
+    const { app } = await createTestApp(
+      ts,
+      {
+        visibility: 'public',
+        callback_url: 'https://api.acme-corp.io/cb',
+        scopes: ['profile:read'],
+        default_scopes: ['profile:read'],
+      },
+      { status: 'approved' },
+    );
+    const token = await managementToken(ts);
+    const res = await fetch(`${ts.url}/api/v1/apps/${app.id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ scopes: ['profile:read', 'contacts:read'] }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { status: string; review_note: string };
+    expect(body.status).toBe('draft');
+    expect(body.review_note).toContain('added scopes (contacts:read)');
+    expect((await events(app.id)).map((e) => e.type)).toContain('app.review_required');
+  });
+});
+
+describe('consent: listed and revocable from Allow on, the redirect host shown', () => {
+  it('an app allowed but not yet redeemed is a connected app; revoking asks first, then consent is asked again', async () => {
+    const { app } = await createTestApp(ts, {
+      name: 'Fresh consent',
+      callback_url: 'https://fresh.acme-corp.io/cb',
+      scopes: ['profile:read'],
+      default_scopes: ['profile:read'],
+    });
+    const user = await createUser(ts);
+    const b = new Browser(ts.url);
+    const url = pkceAuthUrl(ts, app);
+    const first = await authorize(b, url, { email: user.email, password: user.password });
+    expect(first.sawConsent).toBe(true);
+    expect(first.location).toContain('https://fresh.acme-corp.io/cb?code=');
+
+    // No code redeemed: the consent alone lists the app.
+    const list = await b.get('/account/connected-apps');
+    expect(list.html).toContain('Fresh consent');
+    expect(list.html).not.toContain('You have not authorized any apps');
+
+    const asked = await b.submit(list, '/account/connected-apps/revoke');
+    expect(asked.location).toBe(`/account/connected-apps?confirm=${app.id}`);
+    const confirm = await b.get(asked.location!);
+    expect(confirm.html).toContain('Revoke access for Fresh consent?');
+    expect((await b.get(pkceAuthUrl(ts, app))).location).toContain('code='); // still allowed
+    const revoked = await b.submit(confirm, '/account/connected-apps/revoke');
+    expect(revoked.location).toBe('/account/connected-apps?revoked=1');
+    expect((await b.get(revoked.location!)).html).toContain('You have not authorized any apps');
+
+    const again = await b.get(pkceAuthUrl(ts, app));
+    expect(again.status).toBe(200);
+    expect(parseForms(again.html).some((f) => f.action === '/oauth/authorize/decision')).toBe(true);
+  });
+
+  it('the consent page names the host the user is sent back to', async () => {
+    const { app } = await createTestApp(ts, {
+      callback_url: 'https://return.acme-corp.io/oauth/cb',
+      scopes: ['profile:read'],
+      default_scopes: ['profile:read'],
+    });
+    const user = await createUser(ts);
+    const b = new Browser(ts.url);
+    await b.submit(await b.get('/login'), '/login', { email: user.email, password: user.password });
+    const consent = await b.get(pkceAuthUrl(ts, app));
+    expect(consent.status).toBe(200);
+    expect(consent.html).toMatch(/sent back to <strong>return\.acme-corp\.io<\/strong>/);
   });
 });

@@ -199,7 +199,13 @@ describe('what ends a grant at once', () => {
     expect(page.html).toContain('See your contacts');
     const form = parseForms(page.html).find((f) => f.action === '/account/connected-apps/revoke');
     expect(form?.fields.app_id).toBe(conf.app.id);
-    const res = await t.browser.submit(page, '/account/connected-apps/revoke');
+    const asked = await t.browser.submit(page, '/account/connected-apps/revoke');
+    expect(asked.status).toBe(303);
+    expect(asked.location).toBe(`/account/connected-apps?confirm=${conf.app.id}`);
+    expect((await refresh(conf, t.refresh_token)).status).toBe(200);
+    const confirm = await t.browser.get(asked.location!);
+    expect(confirm.html).toContain(`Revoke access for ${conf.app.name}?`);
+    const res = await t.browser.submit(confirm, '/account/connected-apps/revoke', { confirm: 'yes' });
     expect(res.status).toBe(303);
     expect((await refresh(conf, t.refresh_token)).json.error).toBe('invalid_grant');
     expect(await apiMe(ts, t.access_token)).toBe(401);

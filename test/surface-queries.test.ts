@@ -84,6 +84,7 @@ describe('display names and the review queue', () => {
       visibility: 'public',
       client_type: 'confidential',
       callback_url: 'https://queued.clavis-apps.dev/cb',
+      scopes: ['profile:read'],
     });
     await submitApp(ctx(), devActor, app.id);
     const queue = await reviewQueue(ctx(), await adminActor(ts));

@@ -16,7 +16,7 @@ import {
 import { recordAudit } from './audit.js';
 import { callbackUrlReviewProblem } from './callback-url.js';
 import type { Actor, DomainContext } from './context.js';
-import { conflict, forbidden, invalid, notFound } from './errors.js';
+import { conflict, type DomainError, forbidden, invalid, notFound } from './errors.js';
 import { keysetPage, type Page, type PageRequest } from './pagination.js';
 import { splitScope, validateAppScopes } from './scopes.js';
 import { type CreatedSecret, insertSecret } from './secret-issuance.js';
@@ -252,18 +252,42 @@ export type AppPatch = Partial<
   Pick<AppInput, 'name' | 'description' | 'visibility' | 'callback_url' | 'scopes' | 'default_scopes'>
 >;
 
-/**
- * Changes an app's basic info or scopes. The client_id and client type never change. Changing what review
- * checked on a public app in review or approved (its callback URL, visibility, name, or adding scopes)
- * sends it back to draft, so a reviewed app can't be repointed, renamed or widened without another review.
- */
-export async function updateApp(ctx: DomainContext, actor: Actor, id: string, patch: AppPatch): Promise<App> {
-  const app = await getAppForActor(ctx, actor, id);
-  const values: Partial<AppTable> = {};
-  if (patch.name !== undefined) values.name = checkAppName(patch.name);
-  if (patch.description !== undefined) values.description = checkAppDescription(patch.description);
-  if (patch.visibility !== undefined) values.visibility = checkVisibility(patch.visibility);
-  if (patch.callback_url !== undefined) values.callback_url = checkAppCallback(patch.callback_url);
+/** The fields of an app a change may touch, in the order the audit log names them. */
+type PatchField = keyof AppPatch;
+const PATCH_FIELDS: readonly PatchField[] = [
+  'name',
+  'description',
+  'visibility',
+  'callback_url',
+  'scopes',
+  'default_scopes',
+];
+
+/** What a change would do to an app, worked out before anything is written. */
+export interface AppChange {
+  /** The checked new values of the fields that really change. */
+  values: Partial<AppTable>;
+  /** The fields whose value changes (an unchanged field sent again is not a change). */
+  changed: PatchField[];
+  /** Scopes the change adds. */
+  addedScopes: string[];
+  /**
+   * The changed fields review checked, on a public app in review or approved: saving sends the app back to
+   * draft, so a reviewed app can't be repointed, renamed or widened without another review. Empty when the
+   * change needs no review.
+   */
+  reviewRequired: PatchField[];
+}
+
+const sameList = (a: string[], b: string[]) => a.length === b.length && a.every((x) => b.includes(x));
+
+/** Checks a change against the app's rules and works out what it changes. @throws DomainError. */
+async function planChange(ctx: DomainContext, actor: Actor, app: App, patch: AppPatch): Promise<AppChange> {
+  const next: Partial<Record<PatchField, string | string[]>> = {};
+  if (patch.name !== undefined) next.name = checkAppName(patch.name);
+  if (patch.description !== undefined) next.description = checkAppDescription(patch.description);
+  if (patch.visibility !== undefined) next.visibility = checkVisibility(patch.visibility);
+  if (patch.callback_url !== undefined) next.callback_url = checkAppCallback(patch.callback_url);
   let scopes = app.scopes;
   if (patch.scopes !== undefined) {
     scopes = await validateAppScopes(ctx, checkScopeNames('scopes', patch.scopes), {
@@ -275,7 +299,7 @@ export async function updateApp(ctx: DomainContext, actor: Actor, id: string, pa
       const restricted = app.scopes.filter((s) => s.startsWith('clavis:'));
       scopes = [...new Set([...scopes, ...restricted])];
     }
-    values.scopes = scopes.join(' ');
+    next.scopes = scopes;
   }
   if (patch.default_scopes !== undefined || patch.scopes !== undefined) {
     let defaults =
@@ -285,26 +309,98 @@ export async function updateApp(ctx: DomainContext, actor: Actor, id: string, pa
     if (patch.default_scopes === undefined) defaults = defaults.filter((d) => scopes.includes(d));
     if (defaults.length === 0) defaults = scopes;
     checkDefaultsWithin(defaults, scopes);
-    values.default_scopes = defaults.join(' ');
+    next.default_scopes = defaults;
   }
-  const repointed =
-    (values.callback_url !== undefined && values.callback_url !== app.callback_url) ||
-    (values.visibility !== undefined && values.visibility !== app.visibility) ||
-    (values.name !== undefined && values.name !== app.name) ||
-    (values.scopes !== undefined && scopes.some((s) => !app.scopes.includes(s)));
-  if (repointed && (app.status === 'approved' || app.status === 'in_review') && app.visibility === 'public')
+  const changed = PATCH_FIELDS.filter((f) => {
+    const v = next[f];
+    if (v === undefined) return false;
+    const was = app[f];
+    return Array.isArray(v) && Array.isArray(was) ? !sameList(v, was) : v !== was;
+  });
+  const values: Partial<AppTable> = {};
+  for (const f of changed) {
+    const v = next[f] as string | string[];
+    (values as Record<string, string>)[f] = Array.isArray(v) ? v.join(' ') : v;
+  }
+  const addedScopes = changed.includes('scopes') ? scopes.filter((s) => !app.scopes.includes(s)) : [];
+  const reviewed = app.visibility === 'public' && (app.status === 'approved' || app.status === 'in_review');
+  const reviewRequired = reviewed
+    ? changed.filter(
+        (f) =>
+          f === 'callback_url' ||
+          f === 'visibility' ||
+          f === 'name' ||
+          (f === 'scopes' && addedScopes.length),
+      )
+    : [];
+  return { values, changed, addedScopes, reviewRequired };
+}
+
+/** A sentence for the app's owner naming what sent it back to review. */
+export function reviewRequiredNote(change: Pick<AppChange, 'reviewRequired' | 'addedScopes'>): string {
+  const what = change.reviewRequired.map((f) =>
+    f === 'scopes'
+      ? `added scopes (${change.addedScopes.join(', ')})`
+      : f === 'callback_url'
+        ? 'callback URL'
+        : f,
+  );
+  return `Changed after review: ${what.join(', ')}. Users of other tenants can't authorize the app until it is submitted and approved again.`;
+}
+
+/**
+ * What saving `patch` would change, without saving it: the hub asks for confirmation when
+ * `reviewRequired` is not empty. @throws DomainError as {@link updateApp} would.
+ */
+export async function previewAppUpdate(
+  ctx: DomainContext,
+  actor: Actor,
+  id: string,
+  patch: AppPatch,
+): Promise<AppChange> {
+  return planChange(ctx, actor, await getAppForActor(ctx, actor, id), patch);
+}
+
+/**
+ * Changes an app's basic info or scopes. The client_id and client type never change. Changing what review
+ * checked on a public app in review or approved (its callback URL, visibility, name, or adding scopes)
+ * sends it back to draft with a `review_note` naming the change, and records `app.review_required`.
+ * Only fields whose value changes are written and audited; a change that changes nothing records nothing.
+ */
+export async function updateApp(ctx: DomainContext, actor: Actor, id: string, patch: AppPatch): Promise<App> {
+  const app = await getAppForActor(ctx, actor, id);
+  const change = await planChange(ctx, actor, app, patch);
+  if (change.changed.length === 0) return app;
+  const values: Partial<AppTable> = { ...change.values, updated_at: ctx.now() };
+  const review = change.reviewRequired.length > 0;
+  if (review) {
     values.status = 'draft';
-  values.updated_at = ctx.now();
+    values.review_note = reviewRequiredNote(change);
+  }
   await inTransaction(ctx.db, async (trx) => {
     await trx.updateTable('apps').set(values).where('id', '=', id).execute();
     await ctx.changes.announce(trx, 'client', app.client_id);
+    const data: Record<string, unknown> = { fields: change.changed };
+    if (change.addedScopes.length) data.added_scopes = change.addedScopes;
     await recordAudit(ctx, trx, {
       type: 'app.updated',
       actor: actor.id,
       tenantId: app.tenant_id,
       appId: app.id,
-      data: { fields: Object.keys(patch) },
+      data,
     });
+    if (review)
+      await recordAudit(ctx, trx, {
+        type: 'app.review_required',
+        actor: actor.id,
+        tenantId: app.tenant_id,
+        appId: app.id,
+        data: {
+          fields: change.reviewRequired,
+          added_scopes: change.addedScopes,
+          previous_status: app.status,
+        },
+      });
   });
   await ctx.changes.publish('client', app.client_id);
   return getAppForActor(ctx, actor, id);
@@ -335,22 +431,44 @@ async function setStatus(
   return { ...app, status, review_note: reviewNote !== undefined ? reviewNote : app.review_note };
 }
 
-/** Sends a public app for review. Its callback URL must be a real https address. */
-export async function submitApp(ctx: DomainContext, actor: Actor, id: string): Promise<App> {
-  const app = await getAppForActor(ctx, actor, id);
+/** Why a public app can't be reviewed as it stands: callback URL, scopes. `null` when it can. */
+export function reviewProblem(app: Pick<App, 'callback_url' | 'scopes'>): DomainError | null {
+  const problem = callbackUrlReviewProblem(app.callback_url);
+  if (problem) return invalid('callback_url', problem, 'app_callback_not_reviewable');
+  // With no scopes every authorization request would be `invalid_scope`.
+  if (app.scopes.length === 0)
+    return invalid(
+      'scopes',
+      'The app has no scopes, so users could never authorize it. Choose its scopes on the "OAuth & access scopes" tab first.',
+      'app_scopes_missing',
+    );
+  return null;
+}
+
+/**
+ * Why the app can't be submitted for review now, or `null` when it can: it must be public, a draft or
+ * rejected, and pass {@link reviewProblem}.
+ */
+export function submitProblem(app: App): DomainError | null {
   if (app.visibility !== 'public')
-    throw invalid(
+    return invalid(
       'visibility',
       'Only public apps go through approval; private apps can be used in your tenant as they are.',
       'app_not_public',
     );
   if (app.status !== 'draft' && app.status !== 'rejected')
-    throw conflict(
+    return conflict(
       `The app is ${app.status.replace('_', ' ')}; only draft or rejected apps can be submitted.`,
       'app_not_submittable',
     );
-  const problem = callbackUrlReviewProblem(app.callback_url);
-  if (problem) throw invalid('callback_url', problem, 'app_callback_not_reviewable');
+  return reviewProblem(app);
+}
+
+/** Sends a public app for review. Its callback URL must be a real https address, and it needs scopes. */
+export async function submitApp(ctx: DomainContext, actor: Actor, id: string): Promise<App> {
+  const app = await getAppForActor(ctx, actor, id);
+  const problem = submitProblem(app);
+  if (problem) throw problem;
   return setStatus(ctx, actor, app, 'in_review', 'app.submitted', null);
 }
 
@@ -364,6 +482,8 @@ export async function approveApp(ctx: DomainContext, actor: Actor, id: string): 
   requireReviewer(actor);
   const app = await getAppForActor(ctx, actor, id);
   if (app.status !== 'in_review') throw conflict('Only apps in review can be approved.', 'app_not_in_review');
+  const problem = reviewProblem(app);
+  if (problem) throw problem;
   return setStatus(ctx, actor, app, 'approved', 'app.approved', null);
 }
 

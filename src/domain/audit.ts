@@ -13,6 +13,7 @@ export type AuditType =
   | 'app.rejected'
   | 'app.disabled'
   | 'app.enabled'
+  | 'app.review_required'
   | 'secret.created'
   | 'secret.refreshed'
   | 'secret.revoked'

@@ -66,6 +66,11 @@ export const ERROR_CODES = {
     kind: 'validation',
     description: 'A public app goes to review only with a real https callback URL.',
   },
+  app_scopes_missing: {
+    kind: 'validation',
+    description:
+      'A public app goes to review (and is approved) only with at least one scope to ask users for.',
+  },
   app_scope_invalid: {
     kind: 'validation',
     description: 'A scope in `scopes` or `default_scopes` is not a scope name.',

@@ -128,30 +128,64 @@ export interface ConnectedApp {
   app_name: string;
   tenant_name: string;
   scopes: string[];
-  /** When the user first authorized the app (of the grants still live). */
+  /** When the user first authorized the app (of the consent and grants still standing). */
   authorized_at: number;
   last_authorized_at: number;
 }
 
-/** The apps a user has authorized (live, redeemed grants), grouped by app. */
+/** The apps a user consented to (remembered consents of apps that still exist), with the names shown. */
+async function consentedApps(ctx: DomainContext, userId: string) {
+  return ctx.db
+    .selectFrom('consents')
+    .innerJoin('apps', 'apps.id', 'consents.app_id')
+    .innerJoin('tenants', 'tenants.id', 'apps.tenant_id')
+    .select([
+      'consents.app_id',
+      'consents.scope',
+      'consents.created_at',
+      'consents.updated_at',
+      'apps.name as app_name',
+      'tenants.name as tenant_name',
+    ])
+    .where('consents.user_id', '=', userId)
+    .where('apps.deleted_at', 'is', null)
+    .execute();
+}
+
+/**
+ * The apps a user has authorized, one entry per app: every remembered consent (listed from the moment the
+ * user clicks Allow, before the app redeems a code) and every live, redeemed grant.
+ */
 export async function listConnectedApps(ctx: DomainContext, userId: string): Promise<ConnectedApp[]> {
   const byApp = new Map<string, ConnectedApp>();
-  for (const g of await redeemedGrants(ctx, userId)) {
-    const existing = byApp.get(g.appId);
+  const add = (
+    appId: string,
+    appName: string,
+    tenantName: string,
+    scopes: string[],
+    first: number,
+    last: number,
+  ) => {
+    const existing = byApp.get(appId);
     if (!existing) {
-      byApp.set(g.appId, {
-        app_id: g.appId,
-        app_name: g.appName,
-        tenant_name: g.tenantName,
-        scopes: g.scope,
-        authorized_at: g.createdAt,
-        last_authorized_at: g.createdAt,
+      byApp.set(appId, {
+        app_id: appId,
+        app_name: appName,
+        tenant_name: tenantName,
+        scopes,
+        authorized_at: first,
+        last_authorized_at: last,
       });
-    } else {
-      existing.scopes = [...new Set([...existing.scopes, ...g.scope])];
-      existing.last_authorized_at = g.createdAt;
+      return;
     }
-  }
+    existing.scopes = [...new Set([...existing.scopes, ...scopes])];
+    existing.authorized_at = Math.min(existing.authorized_at, first);
+    existing.last_authorized_at = Math.max(existing.last_authorized_at, last);
+  };
+  for (const c of await consentedApps(ctx, userId))
+    add(c.app_id, c.app_name, c.tenant_name, splitScope(c.scope), c.created_at, c.updated_at);
+  for (const g of await redeemedGrants(ctx, userId))
+    add(g.appId, g.appName, g.tenantName, g.scope, g.createdAt, g.createdAt);
   return [...byApp.values()].sort((a, b) => b.last_authorized_at - a.last_authorized_at);
 }
 

@@ -95,9 +95,21 @@ export interface ConsentPageProps {
   user: { email: string; display_name: string };
   scopes: Array<{ name: string; description: string }>;
   tenantName: string;
+  /** The redirect URI the user is sent back to with the decision. */
+  redirectUri: string;
 }
 
-export function ConsentPage({ csrf, request, app, user, scopes, tenantName }: ConsentPageProps) {
+/** Where a redirect URI sends the user, as a person reads it: the host of a web address, else the whole URI. */
+export function redirectTarget(uri: string): string {
+  try {
+    const u = new URL(uri);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.host ? u.host : uri;
+  } catch {
+    return uri;
+  }
+}
+
+export function ConsentPage({ csrf, request, app, user, scopes, tenantName, redirectUri }: ConsentPageProps) {
   return (
     <Layout title={`Allow ${app.name}?`} narrow user={user} csrf={csrf}>
       <div class="card">
@@ -125,6 +137,9 @@ export function ConsentPage({ csrf, request, app, user, scopes, tenantName }: Co
             This app has not been reviewed. Only continue if you are testing it.
           </div>
         ) : null}
+        <p class="small" id="redirect-target">
+          Whatever you choose, you will be sent back to <strong>{redirectTarget(redirectUri)}</strong>.
+        </p>
         <form method="post" action="/oauth/authorize/decision">
           <input type="hidden" name="csrf" value={csrf} />
           <input type="hidden" name="request" value={request} />
@@ -179,9 +194,37 @@ export interface ConnectedAppsPageProps {
   apps: ConnectedApp[];
   scopeText: Record<string, string>;
   notice?: string;
+  /** The app whose revocation awaits confirmation (`?confirm=<app_id>`, works without JavaScript). */
+  confirm?: string;
 }
 
-export function ConnectedAppsPage({ csrf, user, apps, scopeText, notice }: ConnectedAppsPageProps) {
+function RevokeConfirm({ csrf, app }: { csrf: string; app: ConnectedApp }) {
+  return (
+    <section class="card" aria-labelledby="revoke-title">
+      <h2 id="revoke-title">Revoke access for {app.app_name}?</h2>
+      <p>
+        {app.app_name} (by {app.tenant_name}) can no longer use your account: its access ends at once, and if
+        it asks again you will be asked again.
+      </p>
+      <form method="post" action="/account/connected-apps/revoke">
+        <input type="hidden" name="csrf" value={csrf} />
+        <input type="hidden" name="app_id" value={app.app_id} />
+        <input type="hidden" name="confirm" value="yes" />
+        <div class="actions">
+          <a class="btn" href="/account/connected-apps">
+            Cancel
+          </a>
+          <button type="submit" class="btn btn-danger-solid">
+            Revoke access
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+export function ConnectedAppsPage({ csrf, user, apps, scopeText, notice, confirm }: ConnectedAppsPageProps) {
+  const confirming = confirm ? apps.find((a) => a.app_id === confirm) : undefined;
   return (
     <Layout title="Connected apps" user={user} csrf={csrf} active="/account/connected-apps">
       <h1>Connected apps</h1>
@@ -191,6 +234,7 @@ export function ConnectedAppsPage({ csrf, user, apps, scopeText, notice }: Conne
           {notice}
         </div>
       ) : null}
+      {confirming ? <RevokeConfirm csrf={csrf} app={confirming} /> : null}
       {apps.length === 0 ? (
         <div class="card">
           <p>You have not authorized any apps.</p>
@@ -232,6 +276,7 @@ export function ConnectedAppsPage({ csrf, user, apps, scopeText, notice }: Conne
                     </time>
                   </td>
                   <td>
+                    {/* Asks first: without confirm=yes the route answers the confirmation. */}
                     <form method="post" action="/account/connected-apps/revoke" class="inline-form">
                       <input type="hidden" name="csrf" value={csrf} />
                       <input type="hidden" name="app_id" value={a.app_id} />

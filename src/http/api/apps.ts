@@ -177,7 +177,7 @@ export async function appRoutes(api: ApiInstance, services: Services): Promise<v
         summary: 'Update an app',
         operationId: 'updateApp',
         description:
-          'Changing the callback URL or visibility of a public app in review or approved sends it back to draft.',
+          'Changing the name, callback URL or visibility of a public app in review or approved, or adding scopes to it, sends it back to draft: the answer has `status: draft` and a `review_note` naming the change, and the audit log records `app.review_required`. Only changed fields are recorded.',
         params: IdParams,
         body: UpdateAppBody,
         response: { 200: AppSchema, ...problems(400, 401, 403, 404, 422) },

@@ -132,7 +132,11 @@ export const AppSchema = Type.Object({
   scopes: Type.Array(Type.String(), { description: 'Scopes the app may request.' }),
   default_scopes: Type.Array(Type.String(), { description: 'Scopes granted when a request names none.' }),
   status: AppStatusSchema,
-  review_note: Nullable(Type.String({ description: 'Why the app was rejected, for its owner.' })),
+  review_note: Nullable(
+    Type.String({
+      description: 'Why the app was rejected, or which change sent it back to review, for its owner.',
+    }),
+  ),
   created_at: DateTime('When the app was registered.'),
   updated_at: DateTime('When the app last changed.'),
 });

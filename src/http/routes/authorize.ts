@@ -102,6 +102,7 @@ async function sendOutcome(
           user: outcome.user,
           scopes: outcome.scopes,
           tenantName: outcome.tenantName,
+          redirectUri: req.redirectUri,
         }),
       );
   }

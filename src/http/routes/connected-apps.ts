@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { requireUser, verifyCsrf } from '../../auth/session.js';
 import { listConnectedApps, revokeAppAccess } from '../../domain/grants.js';
 import { listScopes } from '../../domain/scopes.js';
@@ -9,7 +9,10 @@ import { sendPage } from '../../web/render.js';
 
 export const CONNECTED_APPS_PATH = '/account/connected-apps';
 
-/** A user's view of the apps they authorized, with a revoke button each (POST + CSRF, then 303). */
+/**
+ * A user's view of the apps they authorized, with a revoke button each: it asks for confirmation first
+ * (`?confirm=<app_id>`), then revokes (POST + CSRF, then 303).
+ */
 export async function connectedAppsRoutes(app: FastifyInstance, services: Services): Promise<void> {
   app.get(CONNECTED_APPS_PATH, async (request, reply) => {
     const session = await requireUser(services, request, reply);
@@ -28,6 +31,7 @@ export async function connectedAppsRoutes(app: FastifyInstance, services: Servic
         apps,
         scopeText,
         notice: q.revoked === '1' ? 'Access revoked. The app can no longer use your account.' : undefined,
+        confirm: typeof q.confirm === 'string' ? q.confirm : undefined,
       }),
     );
   });
@@ -37,10 +41,12 @@ export async function connectedAppsRoutes(app: FastifyInstance, services: Servic
     if (!session) return reply;
     let appId: string | undefined;
     let csrf: string | undefined;
+    let confirmed = false;
     try {
       const form = parseParams(typeof request.body === 'string' ? request.body : '');
       appId = form.get('app_id');
       csrf = form.get('csrf');
+      confirmed = form.get('confirm') === 'yes';
     } catch {}
     if (!(await verifyCsrf(services, request, csrf)))
       return sendPage(
@@ -51,11 +57,14 @@ export async function connectedAppsRoutes(app: FastifyInstance, services: Servic
           message: 'This form is out of date. Reload the page and try again.',
         }),
       );
+    // Only the confirmation's form says yes; any other post is sent to the confirmation first.
+    if (appId && !confirmed)
+      return seeOther(reply, `${CONNECTED_APPS_PATH}?confirm=${encodeURIComponent(appId)}`);
     if (appId) await revokeAppAccess(services.ctx, session.user.id, appId);
-    return reply
-      .code(303)
-      .header('location', `${CONNECTED_APPS_PATH}?revoked=1`)
-      .header('cache-control', 'no-store')
-      .send();
+    return seeOther(reply, `${CONNECTED_APPS_PATH}?revoked=1`);
   });
+}
+
+function seeOther(reply: FastifyReply, location: string): FastifyReply {
+  return reply.code(303).header('location', location).header('cache-control', 'no-store').send();
 }

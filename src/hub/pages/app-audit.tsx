@@ -19,6 +19,7 @@ const WORDS: Record<string, string> = {
   'app.rejected': 'Rejected',
   'app.disabled': 'Disabled',
   'app.enabled': 'Enabled again',
+  'app.review_required': 'Sent back to review by a change',
   'secret.created': 'Client secret created',
   'secret.refreshed': 'Client secret refreshed',
   'secret.revoked': 'Client secret revoked',
@@ -31,7 +32,11 @@ const WORDS: Record<string, string> = {
 function detail(e: AuditEvent): string | null {
   const d = e.data;
   if (e.type === 'app.rejected' && typeof d.reason === 'string') return `Reason: ${d.reason}`;
-  if (e.type === 'app.updated' && Array.isArray(d.fields)) return `Changed: ${d.fields.join(', ')}`;
+  const added =
+    Array.isArray(d.added_scopes) && d.added_scopes.length ? ` (added ${d.added_scopes.join(', ')})` : '';
+  if (e.type === 'app.updated' && Array.isArray(d.fields)) return `Changed: ${d.fields.join(', ')}${added}`;
+  if (e.type === 'app.review_required' && Array.isArray(d.fields))
+    return `Needs review again after changing ${d.fields.join(', ')}${added}; back to Draft until approved`;
   if (e.secret_id) {
     const desc = typeof d.description === 'string' && d.description ? ` (${d.description})` : '';
     const replaced =
@@ -76,7 +81,12 @@ async function actorNames(
 
 function dotClass(type: string): string {
   if (type.startsWith('secret.')) return 'audit-dot dot-secret';
-  if (type === 'app.rejected' || type === 'app.deleted' || type === 'app.disabled')
+  if (
+    type === 'app.rejected' ||
+    type === 'app.deleted' ||
+    type === 'app.disabled' ||
+    type === 'app.review_required'
+  )
     return 'audit-dot dot-danger';
   return 'audit-dot';
 }

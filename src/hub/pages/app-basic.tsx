@@ -1,11 +1,21 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { type App, deleteApp, getAppForActor, submitApp, updateApp } from '../../domain/apps.js';
+import {
+  type App,
+  type AppChange,
+  deleteApp,
+  getAppForActor,
+  previewAppUpdate,
+  submitApp,
+  submitProblem,
+  updateApp,
+} from '../../domain/apps.js';
 import { callbackUrlReviewProblem } from '../../domain/callback-url.js';
 import type { Services } from '../../services.js';
 import { sendPage } from '../../web/render.js';
 import { type FormErrors, type Hub, seeOther, toFormErrors } from '../context.js';
 import { hubAction, hubPage } from '../route.js';
 import { Alert, Choices, Csrf, Dialog, Field } from '../ui/components.js';
+import { ReviewConfirm } from './app-review-confirm.js';
 import { AppParams, AppShell, appPath } from './app-shell.js';
 
 export interface BasicValues {
@@ -40,10 +50,14 @@ interface BasicTabProps {
   notice?: string;
   /** Render the delete confirmation open (the no-JS path: `?confirm=delete`). */
   confirmDelete?: boolean;
+  /** A change that sends the app back to review, awaiting the owner's confirmation. */
+  confirmChange?: { change: AppChange; values: BasicValues };
 }
 
 const NOTICES: Record<string, string> = {
   saved: 'Changes saved.',
+  'review-required':
+    'Changes saved. The app is back to Draft: submit it for approval again so users of other tenants can authorize it.',
   submitted: 'Submitted for approval. An administrator will review the app; you will see the outcome here.',
 };
 
@@ -105,6 +119,21 @@ export function BasicTab(p: BasicTabProps) {
   return (
     <AppShell hub={hub} app={app} tab="" title="Basic info">
       {p.notice ? <Alert kind="ok">{p.notice}</Alert> : null}
+      {app.status === 'draft' && app.review_note ? (
+        <Alert kind="warn">
+          <strong>Needs review again.</strong> {app.review_note}
+        </Alert>
+      ) : null}
+      {p.confirmChange ? (
+        <ReviewConfirm
+          hub={hub}
+          app={app}
+          change={p.confirmChange.change}
+          action={appPath(app)}
+          cancelHref={appPath(app)}
+          fields={Object.entries(p.confirmChange.values)}
+        />
+      ) : null}
       {app.status === 'rejected' && app.review_note ? (
         <Alert kind="error">
           <strong>The reviewer rejected this app:</strong> {app.review_note}
@@ -202,6 +231,8 @@ export async function basicTabRoutes(app: FastifyInstance, services: Services): 
       hub,
       app: a,
       notice: q.notice ? NOTICES[q.notice] : undefined,
+      // A failed submit redirects here; the reason is the app's current one (none if it was fixed since).
+      submitError: q.error === 'submit' ? submitProblem(a)?.message : undefined,
       confirmDelete: q.confirm === 'delete',
     });
   });
@@ -214,14 +245,21 @@ export async function basicTabRoutes(app: FastifyInstance, services: Services): 
       callback_url: form.get('callback_url'),
       visibility: form.get('visibility'),
     };
+    const patch = {
+      name: values.name,
+      description: values.description,
+      callback_url: values.callback_url,
+      visibility: values.visibility as App['visibility'],
+    };
     try {
-      await updateApp(ctx, hub.actor, a.id, {
-        name: values.name,
-        description: values.description,
-        callback_url: values.callback_url,
-        visibility: values.visibility as App['visibility'],
-      });
-      return seeOther(reply, `${appPath(a)}?notice=saved`);
+      if (form.get('confirm') !== 'yes') {
+        const change = await previewAppUpdate(ctx, hub.actor, a.id, patch);
+        if (change.reviewRequired.length)
+          return send(reply, 200, { hub, app: a, values, confirmChange: { change, values } });
+      }
+      const saved = await updateApp(ctx, hub.actor, a.id, patch);
+      const notice = saved.status === 'draft' && a.status !== 'draft' ? 'review-required' : 'saved';
+      return seeOther(reply, `${appPath(a)}?notice=${notice}`);
     } catch (e) {
       const errors = toFormErrors(e, ['name', 'description', 'callback_url', 'visibility']);
       return send(reply, 400, { hub, app: a, values, errors });
@@ -234,8 +272,9 @@ export async function basicTabRoutes(app: FastifyInstance, services: Services): 
       await submitApp(ctx, hub.actor, a.id);
       return seeOther(reply, `${appPath(a)}?notice=submitted`);
     } catch (e) {
-      const errors = toFormErrors(e, []);
-      return send(reply, 400, { hub, app: a, submitError: errors.form });
+      toFormErrors(e, []); // rethrows anything but a domain refusal
+      // Redirect after POST, failure included: a reload must not post again.
+      return seeOther(reply, `${appPath(a)}?error=submit`);
     }
   });
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { type App, getAppForActor, updateApp } from '../../domain/apps.js';
+import { type App, type AppChange, getAppForActor, previewAppUpdate, updateApp } from '../../domain/apps.js';
 import { invalid } from '../../domain/errors.js';
 import { listScopes, type Scope } from '../../domain/scopes.js';
 import { secretUsable } from '../../domain/secret-status.js';
@@ -34,6 +34,7 @@ import {
   SecretStatusBadge,
   Select,
 } from '../ui/components.js';
+import { ReviewConfirm } from './app-review-confirm.js';
 import { AppParams, AppSecretParams, AppShell, appPath } from './app-shell.js';
 
 export interface NewSecretValues {
@@ -56,7 +57,7 @@ export interface OAuthTabProps {
   confirm?: { kind: 'refresh' | 'revoke'; secretId: string };
   /** A value to show once: this response only, never stored or put in a URL. */
   shown?: { secret: CreatedSecret; kind: 'created' | 'refreshed' | 'app-created' };
-  scopes?: { values: string[]; errors: FormErrors };
+  scopes?: { values: string[]; errors: FormErrors; confirm?: AppChange };
 }
 
 const PRESET_MONTHS = [6, 12, 24];
@@ -434,6 +435,16 @@ export function OAuthTab(p: OAuthTabProps) {
     >
       {p.notice ? <Alert kind="ok">{p.notice}</Alert> : null}
       {p.error ? <Alert kind="error">{p.error}</Alert> : null}
+      {p.scopes?.confirm ? (
+        <ReviewConfirm
+          hub={hub}
+          app={app}
+          change={p.scopes.confirm}
+          action={`${appPath(app, 'oauth')}/scopes`}
+          cancelHref={appPath(app, 'oauth')}
+          fields={p.scopes.values.map((s) => ['scopes', s])}
+        />
+      ) : null}
       <section class="card" aria-labelledby="ids-title">
         <h2 id="ids-title">Identifiers</h2>
         <p class="section-note">Three different identifiers. Only the client ID goes into OAuth requests.</p>
@@ -482,6 +493,8 @@ export function OAuthTab(p: OAuthTabProps) {
 const NOTICES: Record<string, string> = {
   'secret-revoked': 'The client secret was revoked. It no longer works.',
   'scopes-saved': 'Scopes saved.',
+  'scopes-review':
+    'Scopes saved. The app is back to Draft: submit it for approval again so users of other tenants can authorize it.',
   created: 'Your app is registered. Here is its client_id.',
 };
 
@@ -598,8 +611,14 @@ export async function oauthTabRoutes(app: FastifyInstance, services: Services): 
     const a = await getAppForActor(ctx, hub.actor, id);
     const values = form.all('scopes');
     try {
-      await updateApp(ctx, hub.actor, a.id, { scopes: values });
-      return seeOther(reply, `${appPath(a, 'oauth')}?notice=scopes-saved`);
+      if (form.get('confirm') !== 'yes') {
+        const confirm = await previewAppUpdate(ctx, hub.actor, a.id, { scopes: values });
+        if (confirm.reviewRequired.length)
+          return renderOAuthTab(hub, reply, a, { scopes: { values, errors: { fields: {} }, confirm } });
+      }
+      const saved = await updateApp(ctx, hub.actor, a.id, { scopes: values });
+      const notice = saved.status === 'draft' && a.status !== 'draft' ? 'scopes-review' : 'scopes-saved';
+      return seeOther(reply, `${appPath(a, 'oauth')}?notice=${notice}`);
     } catch (e) {
       return renderOAuthTab(hub, reply, a, {
         status: 400,
