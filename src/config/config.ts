@@ -31,6 +31,11 @@ export interface Config {
   logLevel: string;
   accessTokenTtl: number;
   refreshTokenTtl: number;
+  /**
+   * Seconds after a refresh token's rotation during which presenting it once more rotates again instead of
+   * revoking the grant (0: strict RFC 9700 §4.14.2 reuse detection).
+   */
+  refreshReuseGrace: number;
   signingAlg: 'ES256' | 'EdDSA';
   /** The `aud` of access tokens issued by Clavis (the Clavis API's resource identifier). */
   apiAudience: string;
@@ -172,6 +177,7 @@ export function loadConfig(env: Env = process.env, options: { createSecretKey?: 
     logLevel,
     accessTokenTtl: intVar(env, 'CLAVIS_ACCESS_TOKEN_TTL', 3600, 1, 86400),
     refreshTokenTtl: intVar(env, 'CLAVIS_REFRESH_TOKEN_TTL', 60 * 86400, 60, 3650 * 86400),
+    refreshReuseGrace: intVar(env, 'CLAVIS_REFRESH_REUSE_GRACE', 0, 0, 300),
     signingAlg,
     apiAudience: env.CLAVIS_API_AUDIENCE || `${issuer}/api`,
     bootstrap: {
