@@ -1,5 +1,10 @@
 import type { AccessTokenClaims, AccessTokens } from './access-token.js';
-import { type AuthenticatedClient, authenticateClient, type ClientAuthDeps } from './client-auth.js';
+import {
+  type AuthenticatedClient,
+  authenticateClient,
+  type ClientAuthDeps,
+  type ClientAuthGuard,
+} from './client-auth.js';
 import type { ClientRegistry } from './client-registry.js';
 import { InvalidRequest } from './errors.js';
 import type { Params } from './form.js';
@@ -71,8 +76,9 @@ export async function introspect(
   deps: IntrospectionDeps,
   authorization: string | undefined,
   params: Params,
+  guard?: ClientAuthGuard,
 ): Promise<IntrospectionResponse> {
-  const client = await authenticateClient(deps, authorization, params, { allowPublic: false });
+  const client = await authenticateClient(deps, authorization, params, { allowPublic: false, guard });
   const token = params.get('token');
   if (token === undefined) throw new InvalidRequest('The token parameter is required.');
   const claims = await deps.tokens.verify(token);
