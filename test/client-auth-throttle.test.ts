@@ -27,7 +27,7 @@ function throttle(policy: Partial<ClientAuthThrottlePolicy> = {}) {
 describe('ClientAuthThrottle', () => {
   it('lets the free failures through, then makes the pair wait 1 s, 2 s, 4 s...', () => {
     const { t, clock, refused } = throttle();
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < 10; i++) {
       expect(refused('c1', '10.0.0.1')).toBeNull();
       t.recordFailure('c1', '10.0.0.1');
     }
@@ -60,7 +60,7 @@ describe('ClientAuthThrottle', () => {
 
   it('a success clears the pair', () => {
     const { t, refused } = throttle();
-    for (let i = 0; i < 5; i++) t.recordFailure('c1', '10.0.0.1');
+    for (let i = 0; i < 10; i++) t.recordFailure('c1', '10.0.0.1');
     t.recordSuccess('c1', '10.0.0.1');
     t.recordFailure('c1', '10.0.0.1');
     expect(refused('c1', '10.0.0.1')).toBeNull();
@@ -85,7 +85,7 @@ describe('ClientAuthThrottle', () => {
 
   it('forgets failures after the window', () => {
     const { t, clock, refused } = throttle({ windowMs: 60_000 });
-    for (let i = 0; i < 5; i++) t.recordFailure('c1', '10.0.0.1');
+    for (let i = 0; i < 10; i++) t.recordFailure('c1', '10.0.0.1');
     clock.now += 61_000;
     t.recordFailure('c1', '10.0.0.1');
     expect(refused('c1', '10.0.0.1')).toBeNull();
@@ -130,8 +130,8 @@ describe('client authentication throttling over HTTP', () => {
       last = await cc(app.app.client_id, `wrong-${i}`);
       statuses.push(last.status);
     }
-    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
-    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(20);
+    expect(statuses.slice(0, 11)).toEqual(Array(11).fill(401));
+    expect(statuses.slice(11)).toEqual(Array(19).fill(429));
     expect(last!.status).toBe(429);
     expect(Number(last!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(last!.headers.get('cache-control')).toBe('no-store');
@@ -157,6 +157,6 @@ describe('client authentication throttling over HTTP', () => {
   it('counts throttled attempts in /metrics', async () => {
     const text = await (await fetch(`${ts.url}/metrics`)).text();
     const m = /clavis_client_auth_throttled_total\{reason="client_address"\} (\d+)/.exec(text);
-    expect(Number(m?.[1])).toBeGreaterThanOrEqual(20);
+    expect(Number(m?.[1])).toBeGreaterThanOrEqual(19);
   });
 });

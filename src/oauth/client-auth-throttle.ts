@@ -27,7 +27,8 @@ export interface ClientAuthThrottlePolicy {
 
 export const DEFAULT_CLIENT_AUTH_THROTTLE: ClientAuthThrottlePolicy = {
   windowMs: 15 * 60_000,
-  freeFailures: 5,
+  // Enough for a client's own instances still using a just-refreshed secret; far too few to guess one.
+  freeFailures: 10,
   baseDelayMs: 1000,
   maxDelayMs: 5 * 60_000,
   clientCeiling: 100,
