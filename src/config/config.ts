@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 
 /** Thrown for invalid configuration; the message always names the variable. */
@@ -20,8 +21,11 @@ export interface Config {
   readonly port: number;
   /** Address to listen on: `127.0.0.1` for the local quick start (no `CLAVIS_ISSUER`), else `0.0.0.0`. */
   readonly host: string;
-  /** Trust `X-Forwarded-*` from a reverse proxy in front (`CLAVIS_TRUST_PROXY`). */
-  readonly trustProxy: boolean;
+  /**
+   * Which peers' `X-Forwarded-*` headers to trust (`CLAVIS_TRUST_PROXY`): `true` any (every hop), `false`
+   * none, or a list of proxy addresses, CIDR ranges and the names `loopback`, `linklocal`, `uniquelocal`.
+   */
+  readonly trustProxy: boolean | readonly string[];
   readonly database: DatabaseConfig;
   /** Raw secret key material (>= 32 bytes) used to key secret hashes and encrypt signing keys. */
   readonly secretKey: Buffer;
@@ -35,6 +39,11 @@ export interface Config {
   readonly logLevel: string;
   readonly accessTokenTtl: number;
   readonly refreshTokenTtl: number;
+  /**
+   * Seconds after a refresh token's rotation during which presenting it once more rotates again instead of
+   * revoking the grant (0: strict RFC 9700 §4.14.2 reuse detection).
+   */
+  readonly refreshReuseGrace: number;
   readonly signingAlg: 'ES256' | 'EdDSA';
   /** The `aud` of access tokens issued by Clavis (the Clavis API's resource identifier). */
   readonly apiAudience: string;
@@ -69,6 +78,37 @@ function boolVar(env: Env, name: string, def: boolean): boolean {
   if (/^(1|true|yes|on)$/i.test(raw)) return true;
   if (/^(0|false|no|off)$/i.test(raw)) return false;
   throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * Reads `CLAVIS_TRUST_PROXY`: a boolean, or a comma-separated list of the proxies' addresses, CIDR ranges
+ * (`10.0.0.0/8`, `fd00::/8`) and names (`loopback`, `linklocal`, `uniquelocal`). With a list, the client's
+ * address is the last `X-Forwarded-For` entry not added by a listed proxy, so a client cannot choose its own
+ * address by sending the header itself.
+ */
+export function parseTrustProxy(raw: string | undefined): boolean | string[] {
+  if (raw === undefined || raw.trim() === '') return false;
+  if (/^(1|true|yes|on)$/i.test(raw.trim())) return true;
+  if (/^(0|false|no|off)$/i.test(raw.trim())) return false;
+  const entries = raw.split(',').map((e) => e.trim());
+  for (const entry of entries) {
+    if (PROXY_NAMES.includes(entry)) continue;
+    const [addr, prefix, ...rest] = entry.split('/');
+    const family = isIP(addr ?? '');
+    const maxPrefix = family === 4 ? 32 : 128;
+    if (
+      family === 0 ||
+      rest.length > 0 ||
+      (prefix !== undefined && (!/^\d{1,3}$/.test(prefix) || Number(prefix) > maxPrefix))
+    )
+      throw new ConfigError(
+        'CLAVIS_TRUST_PROXY',
+        `must be true, false, or a comma-separated list of proxy addresses, CIDR ranges and the names ${PROXY_NAMES.join(', ')}; "${entry}" is none of these`,
+      );
+  }
+  return entries;
 }
 
 function parseIssuer(raw: string): string {
@@ -163,7 +203,7 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     // The quick start (no CLAVIS_ISSUER) prints a generated admin password: it listens on loopback only.
     host: env.HOST || (env.CLAVIS_ISSUER ? '0.0.0.0' : '127.0.0.1'),
-    trustProxy: boolVar(env, 'CLAVIS_TRUST_PROXY', false),
+    trustProxy: parseTrustProxy(env.CLAVIS_TRUST_PROXY),
     database,
     secretKey,
     secretKeySource,
@@ -171,6 +211,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel,
     accessTokenTtl: intVar(env, 'CLAVIS_ACCESS_TOKEN_TTL', 3600, 1, 86400),
     refreshTokenTtl: intVar(env, 'CLAVIS_REFRESH_TOKEN_TTL', 60 * 86400, 60, 3650 * 86400),
+    refreshReuseGrace: intVar(env, 'CLAVIS_REFRESH_REUSE_GRACE', 0, 0, 300),
     signingAlg,
     apiAudience: env.CLAVIS_API_AUDIENCE || `${issuer}/api`,
     bootstrap: {

@@ -198,6 +198,8 @@ export interface RefreshTokenTable {
   expires_at: number;
   /** Set when the token was rotated; presenting it again is reuse. */
   used_at: number | null;
+  /** The hash of the token this one replaced by rotation (null for a grant's first token). */
+  replaces: string | null;
 }
 
 export interface ChangeVersionTable {

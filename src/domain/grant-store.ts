@@ -174,7 +174,7 @@ export async function redeemGrant(
 ): Promise<string> {
   return inTransaction(ctx.db, async (trx) => {
     await trx.updateTable('grants').set({ redeemed_at: now }).where('id', '=', grantId).execute();
-    return insertRefreshToken(ctx, trx, grantId, clientId, scope);
+    return insertRefreshToken(ctx, trx, grantId, clientId, scope, null);
   });
 }
 
@@ -187,6 +187,7 @@ async function insertRefreshToken(
   grantId: string,
   clientId: string,
   scope: string[],
+  replaces: string | null,
 ): Promise<string> {
   const token = randomToken(32);
   const now = ctx.now();
@@ -200,6 +201,7 @@ async function insertRefreshToken(
       created_at: now,
       expires_at: now + ctx.config.refreshTokenTtl * 1000,
       used_at: null,
+      replaces,
     })
     .execute();
   return token;
@@ -280,7 +282,32 @@ export async function rotateRefreshToken(
       .where('used_at', 'is', null)
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) return null;
-    return insertRefreshToken(ctx, trx, token.grant.id, token.clientId, scope);
+    return insertRefreshToken(ctx, trx, token.grant.id, token.clientId, scope, token.tokenHash);
+  });
+}
+
+/**
+ * Rotates an already rotated refresh token once more (the reuse grace): its successor is deleted, if it is
+ * still unused, and a new token takes its place, in one transaction. The new token replaces nothing, so the
+ * same token cannot be retried a second time; the conditional delete decides between concurrent retries, and
+ * between a retry and a use of the successor: exactly one of them succeeds.
+ *
+ * @returns the new refresh token, or `null` when the successor is gone or was used (reuse).
+ */
+export async function rotateRefreshTokenAgain(
+  ctx: DomainContext,
+  token: StoredRefreshToken,
+  scope: string[],
+): Promise<string | null> {
+  return inTransaction(ctx.db, async (trx) => {
+    const res = await trx
+      .deleteFrom('refresh_tokens')
+      .where('replaces', '=', token.tokenHash)
+      .where('grant_id', '=', token.grant.id)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(res.numDeletedRows) !== 1) return null;
+    return insertRefreshToken(ctx, trx, token.grant.id, token.clientId, scope, null);
   });
 }
 

@@ -11,6 +11,8 @@ export interface Metrics {
   tokenErrors: Counter<'error'>;
   /** Sign-in attempts refused for a while (429) or slowed, by which limit applied. */
   loginThrottled: Counter<'reason'>;
+  /** Client authentications refused for a while (429) on the token, introspection and revocation endpoints. */
+  clientAuthThrottled: Counter<'reason'>;
 }
 
 export function createMetrics(): Metrics {
@@ -40,6 +42,12 @@ export function createMetrics(): Metrics {
     loginThrottled: new Counter({
       name: 'clavis_login_throttled_total',
       help: 'Sign-in attempts throttled: refused for a while per account and address (account_address) or per address (address), or slowed because the account is failing from many addresses (account_slowed)',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    clientAuthThrottled: new Counter({
+      name: 'clavis_client_auth_throttled_total',
+      help: 'Client authentications refused for a while after failures, per client_id and address (client_address) or per address (address)',
       labelNames: ['reason'],
       registers: [registry],
     }),

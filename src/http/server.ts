@@ -33,10 +33,12 @@ export interface BuildOptions {
  * Builds the Fastify application for a set of services. Nothing listens until `app.listen()`.
  */
 export async function buildServer(services: Services, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const { trustProxy } = services.config;
   const app = Fastify({
     logger: loggerOptions(services.config.logLevel, options.logStream),
     bodyLimit: 256 * 1024,
-    trustProxy: services.config.trustProxy,
+    // true, false, or the trusted proxies' addresses, ranges and names (proxy-addr, through Fastify).
+    trustProxy: typeof trustProxy === 'boolean' ? trustProxy : [...trustProxy],
     // Per-request access lines only at debug/trace: at info they would cost the hot path two log writes.
     logController: new LogController({
       disableRequestLogging: services.config.logLevel !== 'debug' && services.config.logLevel !== 'trace',

@@ -1,4 +1,5 @@
-import { compactVerify, decodeProtectedHeader } from 'jose';
+import { accessTokenVerifyOptions } from '@clavis/client';
+import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { randomToken } from '../crypto/random.js';
 import type { DomainContext } from '../domain/context.js';
 import { joinScope } from '../domain/scopes.js';
@@ -57,6 +58,9 @@ export function isCanonicalCompactJws(token: string): boolean {
   return m !== null && isCanonicalSegment(m[1]!) && isCanonicalSegment(m[2]!) && isCanonicalSegment(m[3]!);
 }
 
+/** Clock skew allowed between nodes (and resource servers) for `exp`, `nbf` and `iat`, in seconds. */
+export const CLOCK_TOLERANCE_SECONDS = 30;
+
 /**
  * Issues and verifies JWT access tokens (RFC 9068). Signing uses the pre-parsed key and a pre-encoded
  * header, so the hot path does one JSON encode and one signature.
@@ -90,9 +94,12 @@ export class AccessTokens {
   }
 
   /**
-   * Verifies a Clavis access token's signature, header and claims: `typ` must be `at+jwt`, the algorithm
-   * must be the key's own (so `alg: none` and HS256-with-the-public-key fail), and `iss`, `aud`, `exp` must
-   * hold. Revocation is checked separately.
+   * Verifies a Clavis access token's signature, header and claims with the SDK's rules
+   * ({@link accessTokenVerifyOptions}): `typ` must be `at+jwt`, the algorithm must be the key's own (so
+   * `alg: none` and HS256-with-the-public-key fail), `iss` and `aud` must match, `exp` and `nbf` hold, and
+   * `iat` may be neither in the future nor older than the configured access token TTL (a cap on `exp`), all
+   * with {@link CLOCK_TOLERANCE_SECONDS} of leeway. The key comes from the key store's cache. Revocation is
+   * checked separately.
    *
    * @returns the claims, or `null` for any invalid token.
    */
@@ -104,37 +111,36 @@ export class AccessTokens {
     } catch {
       return null;
     }
-    if (typeof header.kid !== 'string' || (header.typ !== 'at+jwt' && header.typ !== 'application/at+jwt'))
-      return null;
+    if (typeof header.kid !== 'string') return null;
     const key = await this.keys.verificationKey(header.kid);
     if (!key || header.alg !== key.alg) return null;
-    let payload: Uint8Array;
-    try {
-      ({ payload } = await compactVerify(token, key.publicKey, { algorithms: [key.alg] }));
-    } catch {
-      return null;
-    }
-    let claims: AccessTokenClaims;
-    try {
-      claims = JSON.parse(Buffer.from(payload).toString('utf8')) as AccessTokenClaims;
-    } catch {
-      return null;
-    }
     const cfg = this.ctx.config;
-    const now = Math.floor(this.ctx.now() / 1000);
-    const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    let claims: Record<string, unknown>;
+    try {
+      ({ payload: claims } = await jwtVerify(
+        token,
+        key.publicKey,
+        accessTokenVerifyOptions({
+          issuer: cfg.issuer,
+          audience: cfg.apiAudience,
+          algorithms: [key.alg],
+          clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
+          maxTokenAgeSeconds: cfg.accessTokenTtl,
+          currentDate: new Date(this.ctx.now()),
+        }),
+      ));
+    } catch {
+      return null;
+    }
     if (
-      claims === null ||
-      typeof claims !== 'object' ||
-      claims.iss !== cfg.issuer ||
-      !aud.includes(cfg.apiAudience) ||
-      typeof claims.exp !== 'number' ||
-      claims.exp <= now ||
       typeof claims.jti !== 'string' ||
       typeof claims.client_id !== 'string' ||
-      typeof claims.sub !== 'string'
+      typeof claims.sub !== 'string' ||
+      typeof claims.tid !== 'string' ||
+      typeof claims.scope !== 'string' ||
+      (claims.gid !== undefined && typeof claims.gid !== 'string')
     )
       return null;
-    return claims;
+    return claims as unknown as AccessTokenClaims;
   }
 }

@@ -1,5 +1,6 @@
 import { digestMatches } from '../crypto/keyed-hash.js';
 import type { DomainContext } from '../domain/context.js';
+import type { ClientAuthThrottle } from './client-auth-throttle.js';
 import type { ClientRecord, ClientRegistry } from './client-registry.js';
 import { InvalidClient, InvalidRequest } from './errors.js';
 import type { Params } from './form.js';
@@ -10,6 +11,15 @@ export interface ClientAuthDeps {
   ctx: DomainContext;
   registry: ClientRegistry;
   usage: SecretUsage;
+}
+
+/**
+ * Where a request comes from, for throttling failed client authentication: the node's throttle and the
+ * request's source address (the client's, behind a trusted proxy).
+ */
+export interface ClientAuthGuard {
+  throttle: ClientAuthThrottle;
+  source: string;
 }
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
@@ -96,23 +106,36 @@ export function presentedCredentials(authorization: string | undefined, params: 
  * step of every endpoint that takes client credentials (each says whether public clients may use it).
  *
  * The presented secret is hashed once (keyed SHA-256) and compared in constant time with each active
- * secret's stored hash. An expired or revoked secret fails exactly like a wrong one.
+ * secret's stored hash. An expired or revoked secret fails exactly like a wrong one. With a `guard`, a
+ * client_id or address that has been failing is refused before anything is checked, and each failure
+ * (unknown client, wrong secret) is counted.
  *
- * @throws {InvalidClient} on any failure; {@link InvalidRequest} for malformed credentials.
+ * @throws {InvalidClient} on any failure ({@link ClientAuthThrottled}, a 429, while throttled);
+ *   {@link InvalidRequest} for malformed credentials.
  */
 export async function authenticateClient(
   deps: ClientAuthDeps,
   authorization: string | undefined,
   params: Params,
-  options: { allowPublic: boolean },
+  options: { allowPublic: boolean; guard?: ClientAuthGuard | undefined },
 ): Promise<AuthenticatedClient> {
   const presented = presentedCredentials(authorization, params);
   if (!presented) throw new InvalidClient('Client authentication is required.');
-  const client = await deps.registry.find(presented.clientId);
-  if (!client) throw new InvalidClient('Client authentication failed.');
-  const verified = await verifyCredentials(deps.ctx, deps.usage, client, presented, options);
+  // Only presented secrets can be guessed; a public client's bare client_id is not throttled.
+  const guard = presented.method === 'none' ? undefined : options.guard;
+  guard?.throttle.check(presented.clientId, guard.source);
+  let verified: AuthenticatedClient;
+  try {
+    const client = await deps.registry.find(presented.clientId);
+    if (!client) throw new InvalidClient('Client authentication failed.');
+    verified = await verifyCredentials(deps.ctx, deps.usage, client, presented, options);
+  } catch (err) {
+    if (guard && err instanceof InvalidClient) guard.throttle.recordFailure(presented.clientId, guard.source);
+    throw err;
+  }
+  guard?.throttle.recordSuccess(presented.clientId, guard.source);
   // A disabled app gets no tokens from any grant and cannot use the other endpoints either.
-  if (client.app.status === 'disabled') throw new InvalidClient('This client is disabled.');
+  if (verified.app.status === 'disabled') throw new InvalidClient('This client is disabled.');
   return verified;
 }
 

@@ -1,5 +1,10 @@
 import type { AccessTokenClaims, AccessTokens } from './access-token.js';
-import { type AuthenticatedClient, authenticateClient, type ClientAuthDeps } from './client-auth.js';
+import {
+  type AuthenticatedClient,
+  authenticateClient,
+  type ClientAuthDeps,
+  type ClientAuthGuard,
+} from './client-auth.js';
 import type { ClientRegistry } from './client-registry.js';
 import { InvalidRequest } from './errors.js';
 import type { Params } from './form.js';
@@ -51,22 +56,34 @@ export interface IntrospectionDeps extends ClientAuthDeps {
 }
 
 /**
- * Token introspection (RFC 7662). Any authenticated confidential client (typically a resource server) may
- * introspect access tokens (§2.1: the endpoint requires authorization; public clients have none to give);
- * other token types are answered by the `introspectors` (e.g. refresh tokens, only to their own client).
- * Unknown, expired, revoked and malformed tokens all give `{"active": false}`.
+ * Who may learn that an access token is active: the client it was issued to, and the apps of the tenant it
+ * belongs to (that tenant's resource servers). Anyone else is told `active: false`, as RFC 7662 §2.2 allows
+ * ("the authorization server MAY respond differently to different protected resources"), so a client of one
+ * tenant cannot read another tenant's tokens.
+ */
+export function mayIntrospect(client: AuthenticatedClient, claims: AccessTokenClaims): boolean {
+  return claims.client_id === client.app.client_id || claims.tid === client.app.tenant_id;
+}
+
+/**
+ * Token introspection (RFC 7662). Authenticated confidential clients (typically resource servers) may
+ * introspect access tokens (§2.1: the endpoint requires authorization; public clients have none to give), but
+ * only their own and their tenant's ({@link mayIntrospect}); other token types are answered by the
+ * `introspectors` (e.g. refresh tokens, only to their own client). Unknown, expired, revoked, malformed and
+ * other tenants' tokens all give `{"active": false}`.
  */
 export async function introspect(
   deps: IntrospectionDeps,
   authorization: string | undefined,
   params: Params,
+  guard?: ClientAuthGuard,
 ): Promise<IntrospectionResponse> {
-  const client = await authenticateClient(deps, authorization, params, { allowPublic: false });
+  const client = await authenticateClient(deps, authorization, params, { allowPublic: false, guard });
   const token = params.get('token');
   if (token === undefined) throw new InvalidRequest('The token parameter is required.');
   const claims = await deps.tokens.verify(token);
   if (claims) {
-    if (!(await deps.liveness.isLive(claims))) return { active: false };
+    if (!mayIntrospect(client, claims) || !(await deps.liveness.isLive(claims))) return { active: false };
     return { active: true, token_type: 'Bearer', ...claims };
   }
   for (const other of deps.introspectors) {

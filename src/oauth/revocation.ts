@@ -1,5 +1,10 @@
 import type { AccessTokens } from './access-token.js';
-import { type AuthenticatedClient, authenticateClient, type ClientAuthDeps } from './client-auth.js';
+import {
+  type AuthenticatedClient,
+  authenticateClient,
+  type ClientAuthDeps,
+  type ClientAuthGuard,
+} from './client-auth.js';
 import { InvalidRequest } from './errors.js';
 import type { Params } from './form.js';
 import type { RevocationList } from './revocation-list.js';
@@ -24,8 +29,9 @@ export async function revoke(
   deps: RevocationDeps,
   authorization: string | undefined,
   params: Params,
+  guard?: ClientAuthGuard,
 ): Promise<void> {
-  const client = await authenticateClient(deps, authorization, params, { allowPublic: true });
+  const client = await authenticateClient(deps, authorization, params, { allowPublic: true, guard });
   const token = params.get('token');
   if (token === undefined) throw new InvalidRequest('The token parameter is required.');
   const claims = await deps.tokens.verify(token);

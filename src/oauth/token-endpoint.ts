@@ -1,4 +1,4 @@
-import { authenticateClient, type ClientAuthDeps } from './client-auth.js';
+import { authenticateClient, type ClientAuthDeps, type ClientAuthGuard } from './client-auth.js';
 import { InvalidRequest, UnsupportedGrantType } from './errors.js';
 import type { Params } from './form.js';
 import type { GrantHandler, TokenResponse } from './grant.js';
@@ -16,6 +16,7 @@ export async function handleTokenRequest(
   deps: TokenEndpointDeps,
   authorization: string | undefined,
   params: Params,
+  guard?: ClientAuthGuard,
 ): Promise<TokenResponse> {
   const grantType = params.get('grant_type');
   if (grantType === undefined) throw new InvalidRequest('The grant_type parameter is required.');
@@ -23,6 +24,7 @@ export async function handleTokenRequest(
   if (!grant) throw new UnsupportedGrantType();
   const client = await authenticateClient(deps, authorization, params, {
     allowPublic: grant.allowPublicClients,
+    guard,
   });
   return grant.handle({ params, client });
 }

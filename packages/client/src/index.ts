@@ -96,6 +96,8 @@ export type {
 } from './types.js';
 export {
   type AccessTokenClaims,
+  type AccessTokenRules,
+  accessTokenVerifyOptions,
   createVerifier,
   DEFAULT_ALGORITHMS,
   grantedScopes,

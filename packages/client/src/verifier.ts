@@ -10,6 +10,7 @@ import {
   decodeProtectedHeader,
   type JWTPayload,
   type JWTVerifyGetKey,
+  type JWTVerifyOptions,
   errors as joseErrors,
   jwtVerify,
 } from 'jose';
@@ -137,6 +138,54 @@ export function grantedScopes(claims: JWTPayload): Set<string> {
   return new Set(list.filter((s): s is string => typeof s === 'string' && s.length > 0));
 }
 
+/**
+ * What a JWT access token must satisfy beyond its signature, as {@link accessTokenVerifyOptions} takes it.
+ *
+ * @example
+ * ```ts
+ * const rules: AccessTokenRules = { issuer, audience: 'https://api.example.com', algorithms: ['ES256'] };
+ * ```
+ */
+export interface AccessTokenRules {
+  issuer: string;
+  audience: string | string[];
+  algorithms: string[];
+  /** Allowed clock skew for `exp`, `nbf` and `iat`, in seconds. Default 30. */
+  clockToleranceSeconds?: number | undefined;
+  /**
+   * When set, `iat` is required, may not lie in the future, and a token older than this is refused whatever
+   * its `exp` says (a cap on the lifetime, for an issuer that knows its own access token TTL).
+   */
+  maxTokenAgeSeconds?: number | undefined;
+  /** The time to check against (tests, an issuer with its own clock). Default: now. */
+  currentDate?: Date | undefined;
+}
+
+/**
+ * The `jwtVerify` options for an RFC 9068 access token: header `typ` `at+jwt` (§2.1, `application/at+jwt`
+ * accepted), `iss` and `aud` (§4), `exp` required, `nbf` honoured, with a clock tolerance. The SDK's verifier
+ * and the Clavis server build their checks here, so the two cannot drift.
+ *
+ * @example
+ * ```ts
+ * import { jwtVerify } from 'jose';
+ * const { payload } = await jwtVerify(token, key, accessTokenVerifyOptions({ issuer, audience, algorithms: ['ES256'] }));
+ * ```
+ */
+export function accessTokenVerifyOptions(rules: AccessTokenRules): JWTVerifyOptions {
+  const options: JWTVerifyOptions = {
+    issuer: rules.issuer,
+    audience: rules.audience,
+    algorithms: rules.algorithms,
+    clockTolerance: rules.clockToleranceSeconds ?? 30,
+    typ: 'at+jwt',
+    requiredClaims: ['exp'],
+  };
+  if (rules.maxTokenAgeSeconds !== undefined) options.maxTokenAge = rules.maxTokenAgeSeconds;
+  if (rules.currentDate !== undefined) options.currentDate = rules.currentDate;
+  return options;
+}
+
 function assertSafeAlgorithms(algorithms: string[]): void {
   if (algorithms.length === 0) throw new TypeError('algorithms must not be empty');
   for (const alg of algorithms) {
@@ -249,14 +298,16 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
       let payload: JWTPayload;
       try {
-        ({ payload } = await jwtVerify(token, getKey, {
-          issuer: options.issuer,
-          audience,
-          algorithms,
-          clockTolerance,
-          typ: 'at+jwt',
-          requiredClaims: ['exp'],
-        }));
+        ({ payload } = await jwtVerify(
+          token,
+          getKey,
+          accessTokenVerifyOptions({
+            issuer: options.issuer,
+            audience,
+            algorithms,
+            clockToleranceSeconds: clockTolerance,
+          }),
+        ));
       } catch (err) {
         if (err instanceof JwksUnavailableError) throw err;
         if (err instanceof joseErrors.JWKSNoMatchingKey) {

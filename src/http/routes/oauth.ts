@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ClientAuthThrottle, ClientAuthThrottled } from '../../oauth/client-auth-throttle.js';
 import { InvalidRequest } from '../../oauth/errors.js';
 import { type Params, parseParams } from '../../oauth/form.js';
 import { introspect } from '../../oauth/introspection.js';
@@ -51,6 +52,14 @@ export async function oauthRoutes(app: FastifyInstance, services: Services, metr
     (_req, body, done) => done(null, body),
   );
 
+  // Failed client authentication is counted per node, in memory, across the three endpoints.
+  const throttle = new ClientAuthThrottle(undefined, services.ctx.now);
+  const guard = (request: FastifyRequest) => ({ throttle, source: request.ip });
+  const counted = (err: unknown): never => {
+    if (err instanceof ClientAuthThrottled) metrics.clientAuthThrottled.inc({ reason: err.reason });
+    throw err;
+  };
+
   const endpoints = ['/oauth/token', '/oauth/introspect', '/oauth/revoke'];
   for (const url of endpoints)
     app.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url, handler: methodNotAllowed });
@@ -58,21 +67,31 @@ export async function oauthRoutes(app: FastifyInstance, services: Services, metr
   app.post('/oauth/token', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
     const params = formParams(request);
     try {
-      const response = await handleTokenRequest(services, request.headers.authorization, params);
+      const response = await handleTokenRequest(
+        services,
+        request.headers.authorization,
+        params,
+        guard(request),
+      );
       metrics.tokensIssued.inc({ grant_type: params.get('grant_type') ?? '' });
       return sendNoStore(reply, response);
     } catch (err) {
       metrics.tokenErrors.inc({ error: (err as { error?: string }).error ?? 'server_error' });
-      throw err;
+      return counted(err);
     }
   });
 
-  app.post('/oauth/introspect', { bodyLimit: BODY_LIMIT }, async (request, reply) =>
-    sendNoStore(reply, await introspect(services, request.headers.authorization, formParams(request))),
-  );
+  app.post('/oauth/introspect', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+    const params = formParams(request);
+    const answer = await introspect(services, request.headers.authorization, params, guard(request)).catch(
+      counted,
+    );
+    return sendNoStore(reply, answer);
+  });
 
   app.post('/oauth/revoke', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
-    await revoke(services, request.headers.authorization, formParams(request));
+    const params = formParams(request);
+    await revoke(services, request.headers.authorization, params, guard(request)).catch(counted);
     return reply.code(200).header('cache-control', 'no-store').send();
   });
 }

@@ -1,5 +1,11 @@
 import type { DomainContext } from '../../domain/context.js';
-import { findRefreshToken, revokeGrant, rotateRefreshToken } from '../../domain/grant-store.js';
+import {
+  findRefreshToken,
+  revokeGrant,
+  rotateRefreshToken,
+  rotateRefreshTokenAgain,
+  type StoredRefreshToken,
+} from '../../domain/grant-store.js';
 import { userIsActive, userMayStillUse } from '../../domain/grants.js';
 import { joinScope, parseScope } from '../../domain/scopes.js';
 import type { AccessTokens } from '../access-token.js';
@@ -11,9 +17,23 @@ import { checkResource } from '../resource.js';
 import type { TokenRevoker } from '../revocation.js';
 
 /**
+ * Whether a presented, already rotated token is a retry within the reuse grace (`CLAVIS_REFRESH_REUSE_GRACE`):
+ * a client whose previous refresh answer was lost (a crash after the rotation committed) may present it once
+ * more, shortly after, instead of losing the user's grant. Strict RFC 9700 §4.14.2 reuse detection when the
+ * grace is 0. Whether it is the immediately previous token, with an unused successor, is decided by the
+ * store ({@link rotateRefreshTokenAgain}).
+ */
+function withinReuseGrace(ctx: DomainContext, stored: StoredRefreshToken, now: number): boolean {
+  const graceMs = ctx.config.refreshReuseGrace * 1000;
+  return graceMs > 0 && stored.usedAt !== null && now - stored.usedAt <= graceMs;
+}
+
+/**
  * The refresh token grant (RFC 6749 §6, RFC 9700 §4.14.2): refresh tokens are bound to their client and
- * grant, rotate on every use, and a reused (already rotated) token revokes the whole grant. The new refresh
- * token keeps the original scope; the access token may carry a narrower one, never a wider one.
+ * grant, rotate on every use, and a reused (already rotated) token revokes the whole grant, unless it is the
+ * previous token retried once within the configured reuse grace, which rotates again and invalidates its
+ * unused successor. The new refresh token keeps the original scope; the access token may carry a narrower
+ * one, never a wider one.
  */
 export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens): GrantHandler {
   const reuse = async (grantId: string, client: AuthenticatedClient): Promise<never> => {
@@ -34,8 +54,10 @@ export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens): Gra
         throw new InvalidGrant('The refresh token is invalid, expired or revoked.');
       // RFC 9700 §4.14.2: any presentation of an already rotated token is reuse, whatever else the request
       // says, so it is decided before the scope and user checks (a replay with a bad scope must not probe
-      // the token without consequence). Concurrent first uses are decided by the rotation below.
-      if (stored.usedAt !== null) return reuse(grant.id, client);
+      // the token without consequence). Concurrent first uses are decided by the rotation below. Within the
+      // reuse grace the previous token is handled like a first use, and the store decides whether it may.
+      const retry = stored.usedAt !== null;
+      if (retry && !withinReuseGrace(ctx, stored, now)) return reuse(grant.id, client);
       checkResource(params, ctx.config.apiAudience);
 
       let scope = stored.scope.filter((s) => client.app.scopes.includes(s));
@@ -54,7 +76,9 @@ export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens): Gra
 
       // Rotation is the one check for reuse: exactly one use (of any number of concurrent ones) gets the
       // successor; every other, earlier or concurrent, counts as reuse. The successor keeps the original scope.
-      const refreshToken = await rotateRefreshToken(ctx, stored, stored.scope, now);
+      const refreshToken = retry
+        ? await rotateRefreshTokenAgain(ctx, stored, stored.scope)
+        : await rotateRefreshToken(ctx, stored, stored.scope, now);
       if (refreshToken === null) return reuse(grant.id, client);
       const issued = tokens.issue({
         sub: grant.userId,
