@@ -19,6 +19,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type AuthCodeTarget, authCodeRoundTrip, type Jar } from './authcode.js';
+import { formatAgreeing } from './format.js';
 import {
   basic,
   benchDir,
@@ -438,7 +439,8 @@ function targetTable(
     rows.push({
       target,
       goal,
-      measured: value === undefined || value === null ? 'not measured' : `${value.toFixed(d)}${unit}`,
+      measured:
+        value === undefined || value === null ? 'not measured' : `${formatAgreeing(value, ok, d)}${unit}`,
       met: value === undefined || value === null ? null : ok(value),
     });
   const cc = scenarios.client_credentials ?? [];
@@ -523,6 +525,8 @@ function updateReadme(markdown: string): void {
 
 // ------------------------------------------------------------------------------------- output helpers
 const fmt = (n: number | undefined, d = 0) => (n === undefined || Number.isNaN(n) ? '—' : n.toFixed(d));
+/** A ratio column: "0.97×", or "—" when there is nothing to compare with. */
+const ratioCell = (n: number | undefined) => (n === undefined || Number.isNaN(n) ? '—' : `${n.toFixed(2)}×`);
 
 function table(title: string, rows: ScenarioRow[]): string {
   const lines = [
@@ -533,7 +537,7 @@ function table(title: string, rows: ScenarioRow[]): string {
   ];
   for (const r of rows)
     lines.push(
-      `| ${r.target} | ${fmt(r.rps)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.peakRssMB)} | ${r.role === 'clavis' ? `${fmt(r.vsPeer, 2)}×` : ''} | ${r.role === 'clavis' ? `${fmt(r.vsLimit, 2)}×` : ''} | ${r.status}${r.note ? `: ${r.note.replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 140)}` : ''} |`,
+      `| ${r.target} | ${fmt(r.rps)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${fmt(r.peakRssMB)} | ${r.role === 'clavis' ? ratioCell(r.vsPeer) : ''} | ${r.role === 'clavis' ? ratioCell(r.vsLimit) : ''} | ${r.status}${r.note ? `: ${r.note.replace(/\|/g, '/').replace(/\s+/g, ' ').slice(0, 140)}` : ''} |`,
     );
   return lines.join('\n');
 }

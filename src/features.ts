@@ -1,28 +1,37 @@
 import { purgeSessions } from './auth/session.js';
 import { grantIsLive, purgeGrantData } from './domain/grants.js';
+import { purgeIdempotencyKeys } from './http/api/idempotency.js';
 import { authorizationCodeGrant } from './oauth/grants/authorization-code.js';
 import {
   refreshTokenGrant,
   refreshTokenIntrospector,
   refreshTokenRevoker,
 } from './oauth/grants/refresh-token.js';
-import { DefaultLiveness } from './oauth/introspection.js';
-import type { Services } from './services.js';
+import type { FeatureFactory } from './services.js';
 
 /**
- * Wires optional protocol features into the services (extra grants, introspectors, revokers). Kept apart
- * from the core so each feature lives in its own module.
+ * User authorization: the authorization endpoint, the authorization code grant with PKCE, refresh tokens
+ * (introspection and revocation too), access tokens that die with their user grant, and the purge of
+ * expired codes, refresh tokens and sessions.
  */
-export async function installFeatures(services: Services): Promise<void> {
-  // User authorization (issue 3): authorization code + PKCE, refresh tokens, user grants.
-  const { ctx, tokens } = services;
-  services.grants.set('authorization_code', authorizationCodeGrant(ctx, tokens));
-  services.grants.set('refresh_token', refreshTokenGrant(ctx, tokens));
-  services.features.authorizationEndpoint = true;
-  services.introspectors.push(refreshTokenIntrospector(ctx));
-  services.revokers.push(refreshTokenRevoker(ctx));
-  services.liveness = new DefaultLiveness(services.revocations, services.registry, (gid) =>
-    grantIsLive(ctx, gid),
-  );
-  services.purgeSteps.push(() => purgeGrantData(ctx), purgeSessions);
-}
+export const userAuthorization: FeatureFactory = ({ ctx, tokens }) => ({
+  grants: {
+    authorization_code: authorizationCodeGrant(ctx, tokens),
+    refresh_token: refreshTokenGrant(ctx, tokens),
+  },
+  authorizationEndpoint: true,
+  introspectors: [refreshTokenIntrospector(ctx)],
+  revokers: [refreshTokenRevoker(ctx)],
+  grantIsLive: (gid) => grantIsLive(ctx, gid),
+  purgeSteps: [() => purgeGrantData(ctx), purgeSessions],
+});
+
+/** The management API's purge of idempotency records older than their 24 hours. */
+export const managementApi: FeatureFactory = () => ({ purgeSteps: [purgeIdempotencyKeys] });
+
+/**
+ * The optional protocol features a server runs, in order, passed to `createServices`. Kept apart from the
+ * core so each feature lives in its own module; CLI commands that only need keys and the database build
+ * their services without them.
+ */
+export const SERVER_FEATURES: readonly FeatureFactory[] = [userAuthorization, managementApi];

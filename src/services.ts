@@ -1,12 +1,12 @@
+import { type AuthState, createAuthState } from './auth/auth-state.js';
 import type { Config } from './config/config.js';
 import { KeyedHasher } from './crypto/keyed-hash.js';
 import { SealedBox } from './crypto/sealed-box.js';
+import { type ChangeFeed, LocalChangeFeed } from './db/change-feed.js';
 import type { DatabaseHandle } from './db/database.js';
 import { PgChangeFeed } from './db/pg-change-feed.js';
 import { SqliteVersionGate } from './db/sqlite-version-gate.js';
 import { VersionGate } from './db/version-gate.js';
-import type { ChangeFeed } from './domain/change-feed.js';
-import { LocalChangeFeed } from './domain/change-feed.js';
 import type { DomainContext } from './domain/context.js';
 import { KeyStore } from './keys/key-store.js';
 import { AccessTokens } from './oauth/access-token.js';
@@ -18,94 +18,175 @@ import type { TokenRevoker } from './oauth/revocation.js';
 import { RevocationList } from './oauth/revocation-list.js';
 import { SecretUsage } from './oauth/secret-usage.js';
 
-/** Everything the HTTP layer and the CLI use, built once per process. */
+/** A maintenance step that deletes expired rows; returns the number deleted. */
+export type PurgeStep = (services: Services) => Promise<number>;
+
+/** Everything the HTTP layer and the CLI use, built once per process and never changed afterwards. */
 export interface Services {
-  config: Config;
-  database: DatabaseHandle;
-  ctx: DomainContext;
-  keys: KeyStore;
-  tokens: AccessTokens;
-  registry: ClientRegistry;
-  usage: SecretUsage;
-  revocations: RevocationList;
-  liveness: AccessTokenLiveness;
+  readonly config: Config;
+  readonly database: DatabaseHandle;
+  readonly ctx: DomainContext;
+  readonly keys: KeyStore;
+  readonly tokens: AccessTokens;
+  readonly registry: ClientRegistry;
+  readonly usage: SecretUsage;
+  readonly revocations: RevocationList;
+  readonly liveness: AccessTokenLiveness;
   /** Token endpoint grants by `grant_type`. */
-  grants: Map<string, GrantHandler>;
-  introspectors: TokenIntrospector[];
-  revokers: TokenRevoker[];
+  readonly grants: ReadonlyMap<string, GrantHandler>;
+  readonly introspectors: readonly TokenIntrospector[];
+  readonly revokers: readonly TokenRevoker[];
   /** Whether `/oauth/authorize` is served (advertised in discovery only then). */
-  features: { authorizationEndpoint: boolean };
-  /** Extra purge steps added by features (expired codes, refresh tokens, sessions); each returns rows deleted. */
-  purgeSteps: Array<(services: Services) => Promise<number>>;
+  readonly features: { readonly authorizationEndpoint: boolean };
+  /** Purge steps beyond the revocation deny-list (expired codes, refresh tokens, sessions, ...). */
+  readonly purgeSteps: readonly PurgeStep[];
+  /** Browser sign-in state: cookie names, the CSRF key, the login throttle. */
+  readonly auth: AuthState;
   /** Called on close, in reverse order. */
-  onClose: Array<() => Promise<void> | void>;
+  readonly onClose: ReadonlyArray<() => Promise<void> | void>;
+}
+
+/** What a feature is built from: the core services, before any feature is added. */
+export interface CoreServices {
+  readonly config: Config;
+  readonly ctx: DomainContext;
+  readonly tokens: AccessTokens;
+  readonly registry: ClientRegistry;
+  readonly revocations: RevocationList;
 }
 
 /**
- * Wires the services for one process. Keys are loaded (and the first one created) here.
+ * What an optional protocol feature adds to the services (see src/features.ts). Each part is merged into
+ * the one {@link Services} object that {@link createServices} builds.
+ */
+export interface Feature {
+  /** Token endpoint grants by `grant_type`. */
+  readonly grants?: Readonly<Record<string, GrantHandler>>;
+  readonly introspectors?: readonly TokenIntrospector[];
+  readonly revokers?: readonly TokenRevoker[];
+  /** Whether an access token's grant (its `gid` claim) is still live; all features must agree. */
+  readonly grantIsLive?: (grantId: string) => Promise<boolean>;
+  /** Serves `/oauth/authorize`. */
+  readonly authorizationEndpoint?: boolean;
+  readonly purgeSteps?: readonly PurgeStep[];
+}
+
+/** Builds a feature from the core services. */
+export type FeatureFactory = (core: CoreServices) => Feature;
+
+export interface ServicesOptions {
+  /** Optional protocol features, in order (src/features.ts has the server's list). */
+  features?: readonly FeatureFactory[];
+  /**
+   * Hear other nodes' changes (PostgreSQL LISTEN), as a server does. Without it, changes are still announced
+   * to other nodes (the CLI rotating a key), but this process hears only its own.
+   */
+  listen?: boolean;
+  /** A change feed, for tests; by default one is chosen by database (see {@link changeFeedFor}). */
+  changes?: ChangeFeed;
+  /** A clock, for tests. */
+  now?: () => number;
+}
+
+/**
+ * The change feed for a database: on PostgreSQL the LISTEN/NOTIFY feed, as changes must bump the shared
+ * version even in processes that do not listen (the CLI); otherwise a process-local one (SQLite, one node).
+ */
+export function changeFeedFor(config: Config, database: DatabaseHandle): LocalChangeFeed | PgChangeFeed {
+  return database.pgPool && config.database.kind === 'postgres'
+    ? new PgChangeFeed(config.database.url, database.pgPool)
+    : new LocalChangeFeed();
+}
+
+/**
+ * Wires the services for one process from the core and the given features. Keys are loaded (and the first
+ * one created) here. The result is frozen: features contribute through their {@link Feature}, never by
+ * changing the services afterwards.
  *
- * @param options.changes A change feed; defaults to a process-local one (SQLite, single node).
- * @param options.now A clock, for tests.
+ * @throws Error when the configuration has no secret key (`secretKeySource: 'missing'`).
  */
 export async function createServices(
   config: Config,
   database: DatabaseHandle,
-  options: { changes?: ChangeFeed; now?: () => number } = {},
+  options: ServicesOptions = {},
 ): Promise<Services> {
-  const ctx: DomainContext = {
-    db: database.db,
-    config,
-    hasher: new KeyedHasher(config.secretKey),
-    // On PostgreSQL, changes must bump the shared version even in processes without a listener (the CLI).
-    changes:
-      options.changes ??
-      (database.pgPool && config.database.kind === 'postgres'
-        ? new PgChangeFeed(config.database.url, database.pgPool)
-        : new LocalChangeFeed()),
-    now: options.now ?? Date.now,
-  };
-  const keys = new KeyStore(ctx, new SealedBox(config.secretKey));
-  await keys.init();
-  const tokens = new AccessTokens(ctx, keys);
-  const gate = database.pgPool
-    ? new VersionGate(database.pgPool)
-    : database.sqlite
-      ? new SqliteVersionGate(database.sqlite)
+  if (config.secretKeySource === 'missing')
+    throw new Error(
+      `no secret key: set CLAVIS_SECRET_KEY or create ${config.secretKeyFile ?? 'secret.key'} (clavis serve creates one on first start)`,
+    );
+  const onClose: Array<() => Promise<void> | void> = [];
+  let changes = options.changes;
+  if (!changes) {
+    const feed = changeFeedFor(config, database);
+    if (feed instanceof PgChangeFeed) {
+      if (options.listen) await feed.start();
+      onClose.push(() => feed.close());
+    }
+    changes = feed;
+  }
+  try {
+    const ctx: DomainContext = {
+      db: database.db,
+      config,
+      hasher: new KeyedHasher(config.secretKey),
+      changes,
+      now: options.now ?? Date.now,
+    };
+    const keys = new KeyStore(ctx, new SealedBox(config.secretKey));
+    await keys.init();
+    const tokens = new AccessTokens(ctx, keys);
+    const gate = database.pgPool
+      ? new VersionGate(database.pgPool)
+      : database.sqlite
+        ? new SqliteVersionGate(database.sqlite)
+        : undefined;
+    const guard: CacheGuard | undefined = gate ? () => gate.check() : undefined;
+    const registry = new ClientRegistry(ctx, { guard, pgPool: database.pgPool });
+    const revocations = new RevocationList(ctx, guard);
+    const unsubscribeGate = gate?.onChange(() => {
+      registry.invalidate('*');
+      revocations.heard('*');
+    });
+    if (unsubscribeGate) onClose.push(unsubscribeGate);
+    onClose.push(
+      ctx.changes.subscribe((topic, key) => {
+        if (topic === 'client') registry.invalidate(key);
+        else if (topic === 'revoked') revocations.heard(key);
+        else if (topic === 'keys') keys.reload().catch(() => {});
+      }),
+    );
+
+    const core: CoreServices = { config, ctx, tokens, registry, revocations };
+    const features = (options.features ?? []).map((build) => build(core));
+    const liveChecks = features.flatMap((f) => (f.grantIsLive ? [f.grantIsLive] : []));
+    const grantIsLive = liveChecks.length
+      ? async (gid: string) => (await Promise.all(liveChecks.map((check) => check(gid)))).every(Boolean)
       : undefined;
-  const guard: CacheGuard | undefined = gate ? () => gate.check() : undefined;
-  const registry = new ClientRegistry(ctx, { guard, pgPool: database.pgPool });
-  const revocations = new RevocationList(ctx, guard);
-  const unsubscribeGate = gate?.onChange(() => {
-    registry.invalidate('*');
-    revocations.heard('*');
-  });
-  const unsubscribeClients = ctx.changes.subscribe((topic, key) => {
-    if (topic === 'client') registry.invalidate(key);
-    else if (topic === 'revoked') revocations.heard(key);
-  });
-  const services: Services = {
-    config,
-    database,
-    ctx,
-    keys,
-    tokens,
-    registry,
-    usage: new SecretUsage(ctx),
-    revocations,
-    liveness: new DefaultLiveness(revocations, registry),
-    grants: new Map([['client_credentials', clientCredentialsGrant(tokens, config.apiAudience)]]),
-    introspectors: [],
-    revokers: [],
-    features: { authorizationEndpoint: false },
-    purgeSteps: [],
-    onClose: [],
-  };
-  const unsubscribe = ctx.changes.subscribe((topic) => {
-    if (topic === 'keys') keys.reload().catch(() => {});
-  });
-  services.onClose.push(unsubscribe, unsubscribeClients);
-  if (unsubscribeGate) services.onClose.push(unsubscribeGate);
-  return services;
+    return Object.freeze({
+      config,
+      database,
+      ctx,
+      keys,
+      tokens,
+      registry,
+      usage: new SecretUsage(ctx),
+      revocations,
+      liveness: new DefaultLiveness(revocations, registry, grantIsLive),
+      grants: new Map<string, GrantHandler>([
+        ['client_credentials', clientCredentialsGrant(tokens, config.apiAudience)],
+        ...features.flatMap((f) => Object.entries(f.grants ?? {})),
+      ]),
+      introspectors: Object.freeze(features.flatMap((f) => f.introspectors ?? [])),
+      revokers: Object.freeze(features.flatMap((f) => f.revokers ?? [])),
+      features: Object.freeze({ authorizationEndpoint: features.some((f) => f.authorizationEndpoint) }),
+      purgeSteps: Object.freeze(features.flatMap((f) => f.purgeSteps ?? [])),
+      auth: createAuthState(config, ctx),
+      onClose: Object.freeze(onClose),
+    });
+  } catch (err) {
+    for (const fn of onClose.reverse()) await fn();
+    throw err;
+  }
 }
 
 /** Releases timers, listeners and the database. */

@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from './db/database.js';
-import { PgChangeFeed } from './db/pg-change-feed.js';
 import { type BootstrapResult, bootstrap } from './domain/bootstrap.js';
-import type { ChangeFeed } from './domain/change-feed.js';
 import { type BuildOptions, buildServer } from './http/server.js';
 import { startMaintenance } from './maintenance.js';
 import { closeServices, createServices, type Services } from './services.js';
@@ -26,31 +24,20 @@ export async function startServer(
   options: BuildOptions & { listen?: boolean; database?: DatabaseHandle; now?: () => number } = {},
 ): Promise<RunningServer> {
   const database = options.database ?? openDatabase(config.database);
-  let changes: ChangeFeed | undefined;
-  let pgFeed: PgChangeFeed | undefined;
-  try {
-    await migrateToLatest(database);
-    if (database.kind === 'postgres' && database.pgPool && config.database.kind === 'postgres') {
-      pgFeed = new PgChangeFeed(config.database.url, database.pgPool);
-      await pgFeed.start();
-      changes = pgFeed;
-    }
-  } catch (err) {
-    await database.close().catch(() => {});
-    throw err;
-  }
   let services: Services;
   try {
-    services = await createServices(config, database, { changes, now: options.now });
+    await migrateToLatest(database);
+    const { SERVER_FEATURES } = await import('./features.js');
+    services = await createServices(config, database, {
+      features: SERVER_FEATURES,
+      listen: true,
+      now: options.now,
+    });
   } catch (err) {
-    await pgFeed?.close();
     await database.close().catch(() => {});
     throw err;
   }
-  if (pgFeed) services.onClose.push(() => pgFeed.close());
   const boot = await bootstrap(services.ctx, database.kind);
-  const { installFeatures } = await import('./features.js');
-  await installFeatures(services);
   const app = await buildServer(services, options);
   const stopMaintenance = startMaintenance(services, app.log);
   let url = config.issuer;

@@ -56,10 +56,18 @@ describe('clavis login (browser, PKCE, loopback redirect)', () => {
 
     const r = await result;
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/Logged in to .* as clavis-cli \(scopes: clavis:apps clavis:admin\)/);
+    // It names the signed-in user (the server's /api/v1/me for the token), not the CLI's client.
+    const who = /Logged in to .* as (\S+) via clavis-cli \(scopes: clavis:apps clavis:admin\)/.exec(r.stdout);
+    expect(who, r.stdout).not.toBeNull();
     const file = join(dir, 'credentials.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const saved = JSON.parse(readFileSync(file, 'utf8')).servers[ts.url];
+    const me = await fetch(`${ts.url}/api/v1/me`, {
+      headers: { authorization: `Bearer ${saved.access_token}` },
+    });
+    const body = (await me.json()) as { email?: string; sub: string };
+    expect(who![1]).toBe(body.email ?? body.sub);
+    expect(body.sub).not.toBe('clavis-cli');
     expect(saved.grant).toBe('authorization_code');
     expect(saved.refresh_token).toBeTruthy();
 

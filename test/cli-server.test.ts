@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collect, lines, runCli, spawnCli, waitUntilReady } from './helpers/cli.js';
 import { createTestDatabase } from './helpers/db.js';
 import { freePort, startTestServer, type TestServer } from './helpers/server.js';
+import { waitFor } from './helpers/wait.js';
 
 const SQLITE = process.env.CLAVIS_TEST_DB !== 'postgres';
 
@@ -230,9 +231,19 @@ describe('clavis serve', () => {
       const result = collect(child, 30_000);
       try {
         await waitUntilReady(`http://127.0.0.1:${port}`, child);
-        await new Promise((r) => setTimeout(r, 1000));
-        const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        const rssMB = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1]) / 1024;
+        // Idle means settled: resident memory has stopped moving (start-up work and GC are over).
+        const rss = () =>
+          Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) / 1024;
+        let last = rss();
+        const rssMB = await waitFor(
+          () => {
+            const now = rss();
+            const settled = Math.abs(now - last) < 0.5;
+            last = now;
+            return settled && now;
+          },
+          { what: 'resident memory to settle', intervalMs: 200, timeoutMs: 15_000 },
+        );
         expect(rssMB).toBeGreaterThan(20);
         expect(rssMB).toBeLessThanOrEqual(100);
       } finally {

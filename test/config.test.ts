@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/config.js';
+import { ensureSecretKey } from '../src/config/secret-key.js';
 
 const KEY = 'x'.repeat(43);
 
@@ -18,9 +19,9 @@ describe('configuration', () => {
     expect(c.database).toEqual({ kind: 'sqlite', path: `${dir}/clavis.db` });
   });
 
-  it('with createSecretKey: false, a missing key is reported, nothing is created, and a bad key file is named', () => {
+  it('reading the environment creates nothing: a missing key is reported, and a bad key file is named', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'clavis-cfg-')), 'not-yet');
-    const c = loadConfig({ CLAVIS_DATABASE_URL: `sqlite:${dir}/clavis.db` }, { createSecretKey: false });
+    const c = loadConfig({ CLAVIS_DATABASE_URL: `sqlite:${dir}/clavis.db` });
     expect(c.secretKeySource).toBe('missing');
     expect(c.secretKeyFile).toBe(join(dir, 'secret.key'));
     expect(existsSync(dir)).toBe(false);
@@ -33,13 +34,30 @@ describe('configuration', () => {
 
   it('generates a secret key on first start, keeps it with mode 0600 and reuses it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'clavis-cfg-'));
-    const first = loadConfig({ CLAVIS_DATABASE_URL: `sqlite:${dir}/clavis.db` });
+    const first = ensureSecretKey(loadConfig({ CLAVIS_DATABASE_URL: `sqlite:${dir}/clavis.db` }));
     expect(first.secretKeySource).toBe('generated');
     expect(statSync(join(dir, 'secret.key')).mode & 0o777).toBe(0o600);
     const second = loadConfig({ CLAVIS_DATABASE_URL: `sqlite:${dir}/clavis.db` });
     expect(second.secretKeySource).toBe('file');
     expect(second.secretKey.equals(first.secretKey)).toBe(true);
     expect(readFileSync(join(dir, 'secret.key'), 'utf8').trim().length).toBeGreaterThan(40);
+  });
+
+  it('listens on loopback for the quick start (no CLAVIS_ISSUER), on every interface behind an issuer, or on HOST', () => {
+    const base = { CLAVIS_SECRET_KEY: KEY, CLAVIS_DATABASE_URL: 'sqlite::memory:' };
+    expect(loadConfig(base).host).toBe('127.0.0.1');
+    expect(loadConfig({ ...base, CLAVIS_ISSUER: 'https://id.example.com' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ ...base, HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ ...base, CLAVIS_ISSUER: 'https://id.example.com', HOST: '10.0.0.5' }).host).toBe(
+      '10.0.0.5',
+    );
+  });
+
+  it('reads CLAVIS_TRUST_PROXY into the configuration, refusing values that are not true or false', () => {
+    const base = { CLAVIS_SECRET_KEY: KEY, CLAVIS_DATABASE_URL: 'sqlite::memory:' };
+    expect(loadConfig(base).trustProxy).toBe(false);
+    expect(loadConfig({ ...base, CLAVIS_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(() => loadConfig({ ...base, CLAVIS_TRUST_PROXY: 'maybe' })).toThrow(/CLAVIS_TRUST_PROXY/);
   });
 
   it('falls back to DATABASE_URL', () => {

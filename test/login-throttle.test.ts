@@ -11,12 +11,10 @@ import { createUser } from './helpers/users.js';
  */
 let ts: TestServer;
 let form: { cookie: string; csrf: string };
-const savedTrustProxy = process.env.CLAVIS_TRUST_PROXY;
 
 beforeAll(async () => {
   // Requests name their source address in X-Forwarded-For, as behind a trusted proxy.
-  process.env.CLAVIS_TRUST_PROXY = 'true';
-  ts = await startTestServer();
+  ts = await startTestServer({ env: { CLAVIS_TRUST_PROXY: 'true' } });
   const b = new Browser(ts.url);
   const page = await b.get('/login');
   form = {
@@ -25,8 +23,6 @@ beforeAll(async () => {
   };
 });
 afterAll(async () => {
-  if (savedTrustProxy === undefined) delete process.env.CLAVIS_TRUST_PROXY;
-  else process.env.CLAVIS_TRUST_PROXY = savedTrustProxy;
   await ts?.close();
 });
 

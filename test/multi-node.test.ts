@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, waitUntilReady } from './helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 import { basicAuth, freePort, postForm } from './helpers/server.js';
+import { exited } from './helpers/wait.js';
 
 /**
  * Two real server processes (the built CLI, `clavis serve`) on one database. A change made through one
@@ -50,8 +51,9 @@ beforeAll(async () => {
   b = await startNode();
 });
 afterAll(async () => {
-  for (const n of [a, b]) n?.proc.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 300));
+  const nodes = [a, b].filter((n): n is Node => !!n);
+  for (const n of nodes) n.proc.kill('SIGTERM');
+  await Promise.all(nodes.map((n) => exited(n.proc)));
   await db?.drop();
 });
 

@@ -10,6 +10,7 @@ import {
   startTestServer,
   type TestServer,
 } from './helpers/server.js';
+import { waitFor } from './helpers/wait.js';
 
 let ts: TestServer;
 beforeAll(async () => {
@@ -150,7 +151,18 @@ describe('last use', () => {
         expect(
           (await postForm(`${ts.url}/oauth/token`, { grant_type: 'client_credentials' }, auth)).status,
         ).toBe(200);
-      await new Promise((r) => setTimeout(r, 100));
+      // The usage stamp is written after the response: wait for it to land.
+      await waitFor(
+        async () =>
+          (
+            await db
+              .selectFrom('client_secrets')
+              .select('last_used_at')
+              .where('id', '=', secretId!)
+              .executeTakeFirst()
+          )?.last_used_at != null,
+        { what: 'the usage stamp' },
+      );
     } finally {
       (db as unknown as { updateTable: typeof db.updateTable }).updateTable = orig;
     }

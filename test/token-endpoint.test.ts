@@ -11,6 +11,7 @@ import {
   startTestServer,
   type TestServer,
 } from './helpers/server.js';
+import { waitFor } from './helpers/wait.js';
 
 let ts: TestServer;
 let tokenUrl: string;
@@ -228,12 +229,18 @@ describe('secret lifecycle at the token endpoint', () => {
     const r = await postForm(tokenUrl, cc(), { authorization: basicAuth(app.client_id, s.value) });
     expect(r.status).toBe(401);
     expect(r.json.error).toBe('invalid_client');
-    await new Promise((res) => setTimeout(res, 100));
-    const events = await ctx.db
-      .selectFrom('audit_events')
-      .selectAll()
-      .where('secret_id', '=', s.id)
-      .execute();
+    // The audit event is written after the response: wait for it to land.
+    const events = await waitFor(
+      async () => {
+        const rows = await ctx.db
+          .selectFrom('audit_events')
+          .selectAll()
+          .where('secret_id', '=', s.id)
+          .execute();
+        return rows.some((e) => e.type === 'secret.expired_use_attempt') && rows;
+      },
+      { what: 'the secret.expired_use_attempt audit event' },
+    );
     expect(events.map((e) => e.type)).toContain('secret.expired_use_attempt');
     expect(JSON.stringify(events)).not.toContain(s.value);
   });

@@ -1,9 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { KeyedHasher } from '../crypto/keyed-hash.js';
 import { randomToken } from '../crypto/random.js';
 import { toUser, type User } from '../domain/users.js';
 import type { Services } from '../services.js';
-import { LoginThrottle } from './throttle.js';
+import type { AuthState } from './auth-state.js';
 
 /** A signed-in browser session. */
 export interface Session {
@@ -21,33 +20,11 @@ export const SESSION_TTL_MS = 12 * 3600_000;
 /** Short-lived cookie that binds CSRF tokens of pages shown before sign-in (the login form). */
 const PRE_TTL_S = 2 * 3600;
 
-interface AuthState {
-  secure: boolean;
-  sessionCookie: string;
-  preCookie: string;
-  csrfHasher: KeyedHasher;
-  throttle: LoginThrottle;
-}
-
-const states = new WeakMap<Services, AuthState>();
 const cache = new WeakMap<FastifyRequest, Session | null>();
 
-/** Per-process auth state for a set of services (cookie names, CSRF key, login throttle). */
+/** The server's sign-in state (cookie names, CSRF key, login throttle), built with its services. */
 export function authFor(services: Services): AuthState {
-  let s = states.get(services);
-  if (!s) {
-    const secure = services.config.issuer.startsWith('https:');
-    s = {
-      secure,
-      // `__Host-` cookies must be Secure, host-only and Path=/ (RFC 6265bis §4.1.3.2).
-      sessionCookie: secure ? '__Host-clavis_session' : 'clavis_session',
-      preCookie: secure ? '__Host-clavis_pre' : 'clavis_pre',
-      csrfHasher: new KeyedHasher(services.config.secretKey, 'csrf'),
-      throttle: new LoginThrottle(services.ctx),
-    };
-    states.set(services, s);
-  }
-  return s;
+  return services.auth;
 }
 
 function cookieOptions(state: AuthState, maxAgeS: number) {

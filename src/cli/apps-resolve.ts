@@ -1,27 +1,10 @@
 import type { ApiClient } from './api-client.js';
+import type { ApiApp, ApiPage } from './api-types.js';
 import { CliError, EXIT_USER } from './output.js';
 
 /** What APP means, for every command that takes one. */
 export const APP_HELP =
   "APP is the app's client_id (32 hex characters) or its id (a UUID); `clavis apps list` shows both.";
-
-export interface ApiApp {
-  id: string;
-  client_id: string;
-  tenant_id: string;
-  owner_user_id: string | null;
-  name: string;
-  description: string;
-  visibility: string;
-  client_type: string;
-  callback_url: string;
-  scopes: string[];
-  default_scopes: string[];
-  status: string;
-  review_note: string | null;
-  created_at: string;
-  updated_at: string;
-}
 
 /**
  * Finds an app by object id or by client_id. A client_id is looked up with the list filter `q` (which
@@ -29,7 +12,7 @@ export interface ApiApp {
  */
 export async function resolveApp(api: ApiClient, ref: string): Promise<ApiApp> {
   if (!ref.trim()) throw new CliError('give the app as its id or client_id.');
-  const page = await api.request<{ items: ApiApp[] }>(
+  const page = await api.request<ApiPage<ApiApp>>(
     'GET',
     `/apps?${new URLSearchParams({ q: ref, limit: '200' })}`,
   );

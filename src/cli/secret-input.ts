@@ -48,14 +48,14 @@ export interface SecretSources {
 
 /**
  * The client secret from, in order: `--client-secret-stdin` (a hidden prompt when stdin is a terminal),
- * `--client-secret` (with a warning about shell history), `CLAVIS_CLIENT_SECRET`, or a hidden prompt when stdin
- * is a terminal.
+ * `--client-secret` (with a warning about shell history), `CLAVIS_CLIENT_SECRET`, then stdin itself: a hidden
+ * prompt when it is a terminal, else whatever is piped in (`echo "$S" | clavis token`).
  */
 export async function resolveClientSecret(src: SecretSources): Promise<string> {
   const secret = await findClientSecret(src);
   if (!secret)
     throw new CliError(
-      'no client secret. Set CLAVIS_CLIENT_SECRET, pipe it with --client-secret-stdin, or run in a terminal to be prompted.',
+      'no client secret. Set CLAVIS_CLIENT_SECRET, pipe it in (--client-secret-stdin), or run in a terminal to be prompted.',
     );
   return secret;
 }
@@ -79,6 +79,9 @@ export async function findClientSecret(src: SecretSources): Promise<string | und
     secret = process.env.CLAVIS_CLIENT_SECRET;
   } else if (process.stdin.isTTY) {
     secret = await promptHidden('Client secret: ');
+  } else {
+    // Piped or redirected stdin with no other source: the secret is what was piped (empty: none given).
+    secret = await readStdin();
   }
   return secret || undefined;
 }

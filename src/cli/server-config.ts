@@ -8,8 +8,8 @@ import { CliError, EXIT_SERVER, EXIT_USER } from './output.js';
 
 /**
  * Configuration for commands that inspect or maintain an existing deployment (`doctor`, `keys`, `backup`).
- * Unlike a plain `loadConfig()`, this never generates a secret key: when neither CLAVIS_SECRET_KEY nor the key
- * file exists, `secretKey.source` is `missing` and `config.secretKey` is a placeholder that must not be used.
+ * Like `loadConfig()`, this never generates a secret key: when neither CLAVIS_SECRET_KEY nor the key file
+ * exists, `secretKey.source` is `missing` and `config.secretKey` is a placeholder that must not be used.
  */
 export interface ExistingConfig {
   config: Config;
@@ -19,7 +19,7 @@ export interface ExistingConfig {
 
 /** Loads the configuration without creating anything on disk (no data directory, no secret key). */
 export function loadExistingConfig(env: NodeJS.ProcessEnv = process.env): ExistingConfig {
-  const config = loadConfig(env, { createSecretKey: false });
+  const config = loadConfig(env);
   const source = config.secretKeySource === 'generated' ? 'file' : config.secretKeySource;
   return { config, secretKey: { source, file: config.secretKeyFile } };
 }

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /** Thrown for invalid configuration; the message always names the variable. */
@@ -15,37 +14,42 @@ export class ConfigError extends Error {
 
 export type DatabaseConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
+/** The whole configuration of a process, read once from the environment by {@link loadConfig}. */
 export interface Config {
-  issuer: string;
-  port: number;
-  host: string;
-  database: DatabaseConfig;
+  readonly issuer: string;
+  readonly port: number;
+  /** Address to listen on: `127.0.0.1` for the local quick start (no `CLAVIS_ISSUER`), else `0.0.0.0`. */
+  readonly host: string;
+  /** Trust `X-Forwarded-*` from a reverse proxy in front (`CLAVIS_TRUST_PROXY`). */
+  readonly trustProxy: boolean;
+  readonly database: DatabaseConfig;
   /** Raw secret key material (>= 32 bytes) used to key secret hashes and encrypt signing keys. */
-  secretKey: Buffer;
+  readonly secretKey: Buffer;
   /**
-   * Where the secret key came from, so start-up can log loudly when it was generated. `missing` only with
-   * `createSecretKey: false`: there is none, and `secretKey` is a placeholder that must not be used.
+   * Where the secret key came from, so start-up can log loudly when it was generated. `missing`: there is
+   * none yet, and `secretKey` is a placeholder that must not be used; `clavis serve` then creates one with
+   * `ensureSecretKey` (src/config/secret-key.ts), commands that inspect a deployment report it.
    */
-  secretKeySource: 'env' | 'file' | 'generated' | 'missing';
-  secretKeyFile?: string;
-  logLevel: string;
-  accessTokenTtl: number;
-  refreshTokenTtl: number;
-  signingAlg: 'ES256' | 'EdDSA';
+  readonly secretKeySource: 'env' | 'file' | 'generated' | 'missing';
+  readonly secretKeyFile?: string;
+  readonly logLevel: string;
+  readonly accessTokenTtl: number;
+  readonly refreshTokenTtl: number;
+  readonly signingAlg: 'ES256' | 'EdDSA';
   /** The `aud` of access tokens issued by Clavis (the Clavis API's resource identifier). */
-  apiAudience: string;
-  bootstrap: {
-    adminEmail?: string;
-    adminPassword?: string;
-    clientId?: string;
-    clientSecret?: string;
+  readonly apiAudience: string;
+  readonly bootstrap: {
+    readonly adminEmail?: string;
+    readonly adminPassword?: string;
+    readonly clientId?: string;
+    readonly clientSecret?: string;
   };
-  signupEnabled: boolean;
+  readonly signupEnabled: boolean;
   /** Sign-ups accepted per hour and node, per source address and overall (`CLAVIS_SIGNUP_RATE`). */
-  signupRate: { perAddress: number; total: number };
-  workers: number;
+  readonly signupRate: { readonly perAddress: number; readonly total: number };
+  readonly workers: number;
   /** When set, `/metrics` answers only requests with `Authorization: Bearer <metricsToken>`. */
-  metricsToken?: string;
+  readonly metricsToken?: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -124,14 +128,13 @@ function decodeSecretKey(raw: string, variable = 'CLAVIS_SECRET_KEY'): Buffer {
 }
 
 /**
- * Reads and validates configuration from the environment.
+ * Reads and validates configuration from the environment. Reads the secret key file when there is one, and
+ * never writes anything: a missing key is reported as `secretKeySource: 'missing'`.
  *
  * @param env The environment, normally `process.env`.
- * @param options.createSecretKey When false, a missing secret key is reported as `secretKeySource: 'missing'`
- *   instead of being generated (and no data directory is created).
  * @throws {ConfigError} naming the offending variable (or the secret key file).
  */
-export function loadConfig(env: Env = process.env, options: { createSecretKey?: boolean } = {}): Config {
+export function loadConfig(env: Env = process.env): Config {
   const port = intVar(env, 'PORT', 8080, 0, 65535);
   const issuer = parseIssuer(env.CLAVIS_ISSUER || `http://localhost:${port === 0 ? 8080 : port}`);
   const dbRaw = env.CLAVIS_DATABASE_URL || env.DATABASE_URL || 'sqlite:./data/clavis.db';
@@ -159,15 +162,9 @@ export function loadConfig(env: Env = process.env, options: { createSecretKey?: 
       // A bad key file is named as such, not as the variable that was not set.
       secretKey = decodeSecretKey(readFileSync(secretKeyFile, 'utf8').trim(), secretKeyFile);
       secretKeySource = 'file';
-    } else if (options.createSecretKey === false) {
-      // Commands that inspect an existing deployment (doctor, keys) must not invent a key beside it.
+    } else {
       secretKey = Buffer.alloc(32);
       secretKeySource = 'missing';
-    } else {
-      mkdirSync(dataDir, { recursive: true });
-      secretKey = randomBytes(32);
-      writeFileSync(secretKeyFile, `${secretKey.toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
-      secretKeySource = 'generated';
     }
   }
 
@@ -179,7 +176,9 @@ export function loadConfig(env: Env = process.env, options: { createSecretKey?: 
   return {
     issuer,
     port,
-    host: env.HOST || '0.0.0.0',
+    // The quick start (no CLAVIS_ISSUER) prints a generated admin password: it listens on loopback only.
+    host: env.HOST || (env.CLAVIS_ISSUER ? '0.0.0.0' : '127.0.0.1'),
+    trustProxy: boolVar(env, 'CLAVIS_TRUST_PROXY', false),
     database,
     secretKey,
     secretKeySource,

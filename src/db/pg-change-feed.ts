@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type pg from 'pg';
-import { type ChangeFeed, type ChangeTopic, LocalChangeFeed } from '../domain/change-feed.js';
+import { type ChangeFeed, type ChangeTopic, LocalChangeFeed } from './change-feed.js';
 import type { Db } from './database.js';
 import { pgModule } from './pg-module.js';
 

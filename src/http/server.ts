@@ -1,5 +1,5 @@
 import fastifyCookie from '@fastify/cookie';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerFactory, LogController } from 'fastify';
 import { hubRoutes } from '../hub/index.js';
 import type { Services } from '../services.js';
 import { assetRoutes } from '../web/render.js';
@@ -23,6 +23,11 @@ export interface BuildOptions {
   logStream?: NodeJS.WritableStream;
   /** Extra route plugins (hub, management API, authorization endpoint) registered by other modules. */
   plugins?: Array<(app: FastifyInstance, services: Services, metrics: Metrics) => Promise<void>>;
+  /**
+   * Serve on an HTTP server the caller made (and may already have bound), instead of one `app.listen()`
+   * creates: tests bind port 0 first, so the issuer can name the port the kernel chose.
+   */
+  serverFactory?: FastifyServerFactory;
 }
 
 /**
@@ -32,7 +37,7 @@ export async function buildServer(services: Services, options: BuildOptions = {}
   const app = Fastify({
     logger: loggerOptions(services.config.logLevel, options.logStream),
     bodyLimit: 256 * 1024,
-    trustProxy: process.env.CLAVIS_TRUST_PROXY === 'true',
+    trustProxy: services.config.trustProxy,
     // Per-request access lines only at debug/trace: at info they would cost the hot path two log writes.
     logController: new LogController({
       disableRequestLogging: services.config.logLevel !== 'debug' && services.config.logLevel !== 'trace',
@@ -41,6 +46,7 @@ export async function buildServer(services: Services, options: BuildOptions = {}
     return503OnClosing: true,
     // Route schemas compile on first use: most are never needed on a node serving the token endpoint.
     schemaController: lazySchemaController(),
+    ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),
   });
   const metrics = createMetrics();
   registerErrorHandler(app);
@@ -51,14 +57,14 @@ export async function buildServer(services: Services, options: BuildOptions = {}
   await discoveryRoutes(app, services);
   await oauthRoutes(app, services, metrics);
   await resourceApiRoutes(app, services);
-  // User authorization (issue 3): cookies for sessions, the shared stylesheet, sign-in, authorize, grants.
+  // User authorization: cookies for sessions, the shared stylesheet, sign-in, authorize, grants.
   await app.register(fastifyCookie);
   await assetRoutes(app);
   await loginRoutes(app, services, metrics);
   if (services.features.authorizationEndpoint) await authorizeRoutes(app, services);
   await connectedAppsRoutes(app, services);
   await managementApiRoutes(app, services);
-  // The developer hub (issue 4): sign-up, apps, secrets, admin area.
+  // The developer hub: sign-up, apps, secrets, admin area.
   await hubRoutes(app, services);
   for (const plugin of options.plugins ?? []) await plugin(app, services, metrics);
   app.addHook('onClose', async () => {

@@ -11,6 +11,42 @@ export const TEST_DB: 'sqlite' | 'postgres' =
   process.env.CLAVIS_TEST_DB === 'postgres' ? 'postgres' : 'sqlite';
 export const PG_URL = process.env.CLAVIS_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
+/**
+ * A connection to the database in `url` (the one test databases are created from), creating that database
+ * first when it does not exist yet (SQLSTATE 3D000), through the `postgres` maintenance database.
+ */
+export async function connectAdmin(url: string = PG_URL): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await client.connect();
+    return client;
+  } catch (err) {
+    await client.end().catch(() => {});
+    if ((err as { code?: string }).code !== '3D000') throw err;
+  }
+  const u = new URL(url);
+  const name = decodeURIComponent(u.pathname.slice(1));
+  u.pathname = '/postgres';
+  const maintenance = new pg.Client({ connectionString: u.toString() });
+  try {
+    await maintenance.connect();
+    await maintenance.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+  } catch (err) {
+    // Another test file may have created it in the meantime (42P04: duplicate_database).
+    if ((err as { code?: string }).code !== '42P04')
+      throw new Error(
+        `The test database "${name}" does not exist and could not be created through ${u.toString()} ` +
+          `(${(err as Error).message}). Create it with: createdb -h ${u.hostname} -p ${u.port || 5432} ` +
+          `-U ${decodeURIComponent(u.username) || 'postgres'} ${name}, or point CLAVIS_TEST_PG_URL at an existing database.`,
+      );
+  } finally {
+    await maintenance.end().catch(() => {});
+  }
+  const retry = new pg.Client({ connectionString: url });
+  await retry.connect();
+  return retry;
+}
+
 export interface TestDatabase {
   /** The URL a server process would use (`CLAVIS_DATABASE_URL`). */
   url: string;
@@ -36,8 +72,7 @@ export async function createTestDatabase(kind: 'sqlite' | 'postgres' = TEST_DB):
     };
   }
   const name = `clavis_t_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
+  const admin = await connectAdmin();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   const u = new URL(PG_URL);
@@ -49,8 +84,7 @@ export async function createTestDatabase(kind: 'sqlite' | 'postgres' = TEST_DB):
     config,
     open: () => openDatabase(config, { poolSize: 5 }),
     drop: async () => {
-      const c = new pg.Client({ connectionString: PG_URL });
-      await c.connect();
+      const c = await connectAdmin();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
     },

@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import { type RunningServer, startServer } from '../../src/start.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 
-/** Finds a free TCP port on loopback. */
+/**
+ * Finds a free TCP port on loopback. The port is released before it is returned, so another process may take
+ * it first: only for servers that must be given a port (spawned CLIs); {@link startTestServer} binds port 0.
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
@@ -44,15 +48,42 @@ export interface TestServer {
   close(options?: { keepDatabase?: boolean }): Promise<void>;
 }
 
+/** An HTTP server bound to a port the kernel chose on loopback, which Fastify serves once it is built. */
+async function boundHttpServer() {
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
+  const http = createHttpServer((req, res) => {
+    if (handler) handler(req, res);
+    else res.writeHead(503).end();
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(0, '127.0.0.1', () => resolve());
+  });
+  return {
+    http,
+    port: (http.address() as { port: number }).port,
+    serve(h: (req: IncomingMessage, res: ServerResponse) => void) {
+      handler = h;
+      return http;
+    },
+    close(): Promise<void> {
+      http.closeAllConnections();
+      return new Promise((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
 /**
- * Starts a real Clavis server on a free loopback port with a fresh database (SQLite or PostgreSQL per
- * `CLAVIS_TEST_DB`), a bootstrap admin and a bootstrap client.
+ * Starts a real Clavis server on loopback with a fresh database (SQLite or PostgreSQL per `CLAVIS_TEST_DB`),
+ * a bootstrap admin and a bootstrap client. The socket is bound to port 0 first and kept, so no other
+ * process can take the port between choosing it and serving on it; the issuer names the bound port.
  */
 export async function startTestServer(
   options: { env?: Record<string, string>; db?: TestDatabase; now?: () => number; logLevel?: string } = {},
 ): Promise<TestServer> {
   const db = options.db ?? (await createTestDatabase());
-  const port = await freePort();
+  const bound = await boundHttpServer();
+  const port = bound.port;
   const bootstrapClient = {
     id: `boot-${randomBytes(4).toString('hex')}`,
     secret: randomBytes(32).toString('base64url'),
@@ -75,7 +106,21 @@ export async function startTestServer(
   };
   const config = loadConfig(env);
   const logs = new LogCapture();
-  const server = await startServer(config, { logStream: logs, now: options.now });
+  let server: RunningServer;
+  try {
+    const running = await startServer(config, {
+      logStream: logs,
+      now: options.now,
+      listen: false,
+      serverFactory: (handler) => bound.serve(handler),
+    });
+    await running.app.ready();
+    // Where it listens: the bound socket (the issuer may name another host, e.g. https behind a proxy).
+    server = { ...running, url: `http://127.0.0.1:${port}` };
+  } catch (err) {
+    await bound.close();
+    throw err;
+  }
   return {
     url: config.issuer,
     server,
@@ -86,6 +131,7 @@ export async function startTestServer(
     admin,
     async close(opts = {}) {
       await server.close();
+      await bound.close();
       if (!opts.keepDatabase && !options.db) await db.drop();
     },
   };

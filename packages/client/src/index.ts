@@ -20,23 +20,65 @@
  * @packageDocumentation
  */
 
-export * from './authorization-code.js';
-export * from './authorized-fetch.js';
-export * from './backoff.js';
-export * from './bearer.js';
-export * from './client-credentials.js';
+// The public API, by name: what is not listed here (retry timing, the token endpoint's internals, cached
+// discovery) may change without notice. The middleware also has subpaths, `@clavis/client/express` and
+// `@clavis/client/fastify`.
+export {
+  type AuthorizationCodeClient,
+  type AuthorizationCodeOptions,
+  type AuthorizationRequest,
+  authorizationCode,
+  type CallbackChecks,
+} from './authorization-code.js';
+export { type AuthorizedFetchOptions, authorizedFetch } from './authorized-fetch.js';
+export type { RetryOptions } from './backoff.js';
+export {
+  authenticateBearer,
+  type BearerAuthOptions,
+  type BearerAuthResult,
+  extractBearerToken,
+} from './bearer.js';
+export { type ClientCredentialsOptions, clientCredentials } from './client-credentials.js';
 export {
   type AuthorizationServerMetadata,
   type DiscoveryOptions,
   discover,
   wellKnownUrls,
 } from './discovery.js';
-export * from './errors.js';
-export * from './middleware/express.js';
-export * from './middleware/fastify.js';
-export * from './pkce.js';
-export * from './refresh.js';
-export * from './token-cache.js';
+export {
+  AuthorizationResponseError,
+  type AuthorizationResponseErrorReason,
+  BearerTokenError,
+  ClavisError,
+  DiscoveryError,
+  InsufficientScopeError,
+  InvalidTokenError,
+  JwksUnavailableError,
+  NetworkError,
+  OAuthError,
+  type OAuthErrorFields,
+  UnexpectedResponseError,
+} from './errors.js';
+export {
+  type ExpressBearerMiddleware,
+  expressBearerAuth,
+  type NodeRequestLike,
+  type NodeResponseLike,
+} from './middleware/express.js';
+export {
+  type FastifyBearerHook,
+  type FastifyReplyLike,
+  type FastifyRequestLike,
+  fastifyBearerAuth,
+} from './middleware/fastify.js';
+export { calculateCodeChallenge, generateCodeVerifier, generateState } from './pkce.js';
+export {
+  memoryRefreshTokenStore,
+  type RefreshTokenSourceOptions,
+  type RefreshTokenStore,
+  refreshTokenSource,
+} from './refresh.js';
+export { createTokenCache, type TokenCacheOptions } from './token-cache.js';
 export {
   type ClientAuthentication,
   clientSecretBasic,
@@ -45,6 +87,26 @@ export {
   type TokenEndpointConfig,
   type TokenRequestOptions,
 } from './token-endpoint.js';
-export type * from './types.js';
-export * from './verifier.js';
-export * from './www-authenticate.js';
+export type {
+  ClientAuthMethod,
+  FetchLike,
+  TokenEndpointResponse,
+  TokenSet,
+  TokenSource,
+} from './types.js';
+export {
+  type AccessTokenClaims,
+  createVerifier,
+  DEFAULT_ALGORITHMS,
+  grantedScopes,
+  type Verifier,
+  type VerifierOptions,
+  type VerifyOptions,
+} from './verifier.js';
+export {
+  type BearerChallengeParams,
+  bearerChallenge,
+  type Challenge,
+  findChallenge,
+  parseWwwAuthenticate,
+} from './www-authenticate.js';

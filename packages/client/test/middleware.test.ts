@@ -11,7 +11,7 @@ import {
   parseWwwAuthenticate,
   type Verifier,
 } from '../src/index.js';
-import { json, startServer, type TestServer } from './helpers.js';
+import { json, startServer, type TestServer, waitFor } from './helpers.js';
 
 const ISSUER = 'https://as.example';
 const AUDIENCE = 'https://api.example';
@@ -207,7 +207,8 @@ describe('expressBearerAuth (on plain node:http, the API Express builds on)', ()
           throw bug;
         },
       );
-      await new Promise((r) => setTimeout(r, 100));
+      await waitFor(() => uncaught.length > 0, 'the handler error to surface');
+      await new Promise((r) => setImmediate(r)); // a second next() or a rejection would be reported by now
       expect(calls).toEqual([undefined]); // next() once, never next(bug)
       expect(rejections).toEqual([]);
       expect(uncaught).toEqual([bug]); // as from synchronous middleware

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { backoffDelay, resolveRetry } from '../src/backoff.js';
 import {
-  backoffDelay,
   bearerChallenge,
   DiscoveryError,
   discover,
@@ -8,7 +8,6 @@ import {
   formUrlEncode,
   generateCodeVerifier,
   parseWwwAuthenticate,
-  resolveRetry,
   wellKnownUrls,
 } from '../src/index.js';
 import { json, startServer } from './helpers.js';

@@ -1,5 +1,5 @@
 import { base64url, exportJWK, exportSPKI, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createVerifier,
   InsufficientScopeError,
@@ -7,7 +7,7 @@ import {
   JwksUnavailableError,
   type Verifier,
 } from '../src/index.js';
-import { delay, json, startServer, type TestServer } from './helpers.js';
+import { json, startServer, type TestServer } from './helpers.js';
 
 const ISSUER = 'https://as.example';
 const AUDIENCE = 'https://api.example';
@@ -229,6 +229,8 @@ describe('JWKS caching and rotation', () => {
     const next = await keyWithJwk('ES256', 'next');
     const published: JWK[] = [current.jwk];
     const server = await startServer((_req, res) => json(res, 200, { keys: published }));
+    // Only the clock is fake (jose times its cooldown with Date.now); timers and I/O stay real.
+    vi.useFakeTimers({ toFake: ['Date'] });
     try {
       const v = createVerifier({
         issuer: ISSUER,
@@ -252,7 +254,7 @@ describe('JWKS caching and rotation', () => {
 
       // The server rotates in a new key; after the cooldown one unknown kid triggers exactly one re-fetch.
       published.push(next.jwk);
-      await delay(450);
+      vi.setSystemTime(Date.now() + 450); // the cooldown passes without the test waiting for it
       await expect(v.verify(await sign(next))).resolves.toBeDefined();
       expect(server.requests).toHaveLength(2);
 
@@ -266,6 +268,7 @@ describe('JWKS caching and rotation', () => {
       await v.verify(await sign(current));
       expect(server.requests).toHaveLength(2);
     } finally {
+      vi.useRealTimers();
       await server.close();
     }
   });

@@ -1,14 +1,9 @@
 import type { Command } from 'commander';
 import { ApiClient, type RemoteOptions, remoteOptions } from '../api-client.js';
-import { APP_HELP, type ApiApp, resolveApp } from '../apps-resolve.js';
+import type { ApiApp, ApiCreatedApp, ApiPage } from '../api-types.js';
+import { APP_HELP, resolveApp } from '../apps-resolve.js';
 import { printFields, printSecretBox, splitList } from '../format.js';
 import { CliError, printTable, shellQuote } from '../output.js';
-
-interface CreatedSecret {
-  id: string;
-  value: string;
-  expires_at: string | null;
-}
 
 const SHOW_FIELDS = [
   'id',
@@ -80,7 +75,7 @@ export function registerAppsCommands(program: Command): void {
         if (opts.search) q.set('q', opts.search);
         if (opts.cursor) q.set('cursor', opts.cursor);
         const api = ApiClient.from(opts);
-        const page = await api.request<{ items: ApiApp[]; next_cursor: string | null }>('GET', `/apps?${q}`);
+        const page = await api.request<ApiPage<ApiApp>>('GET', `/apps?${q}`);
         if (opts.json) return console.log(JSON.stringify(page, null, 2));
         printTable(page.items as unknown as Array<Record<string, unknown>>, [
           'id',
@@ -120,7 +115,7 @@ export function registerAppsCommands(program: Command): void {
     .option('--default-scopes <scopes>', 'scopes granted when a request names none')
     .addHelpText(
       'after',
-      '\nExamples:\n  $ clavis apps create --name "Orders service" --callback-url https://orders.example.com/callback --scopes contacts:read\n  $ clavis apps create --name "Mobile" --type public --callback-url com.example.app:/cb --json',
+      '\nExamples:\n  $ clavis apps create --name "Orders service" --callback-url https://orders.example.com/callback --scopes contacts:read\n  $ clavis apps create --name "Mobile" --type public --callback-url http://127.0.0.1/callback --json',
     )
     .action(
       async (
@@ -146,7 +141,7 @@ export function registerAppsCommands(program: Command): void {
         if (opts.scopes !== undefined) body.scopes = splitList(opts.scopes);
         if (opts.defaultScopes !== undefined) body.default_scopes = splitList(opts.defaultScopes);
         const api = ApiClient.from(opts);
-        const app = await api.request<ApiApp & { secret: CreatedSecret | null }>('POST', '/apps', body);
+        const app = await api.request<ApiCreatedApp>('POST', '/apps', body);
         if (opts.json) return console.log(JSON.stringify(app, null, 2));
         const { secret, ...rest } = app;
         console.log(`Created app ${rest.name}: client_id ${rest.client_id} (id ${rest.id}, ${rest.status}).`);

@@ -35,6 +35,7 @@ interface LoginOptions {
   scope?: string;
   browser?: boolean;
   timeout?: string;
+  port?: string;
 }
 
 const LOGIN_EXAMPLES = `
@@ -46,6 +47,7 @@ Examples:
   $ clavis login --server https://auth.example.com
   $ clavis login --scope "clavis:apps clavis:admin"          # admins: approvals too
   $ clavis login --no-browser                                # print the URL only
+  $ clavis login --no-browser --port 8765                    # a fixed callback port (e.g. forwarded over SSH)
 
   # automation: client credentials (the client_id from \`clavis apps list\`), secret from the environment or stdin
   $ CLAVIS_CLIENT_SECRET=... clavis login --client-id 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81
@@ -80,14 +82,27 @@ async function browserLogin(
   server: string,
   opts: LoginOptions,
 ): Promise<{ tokens: TokenSet; clientId: string }> {
-  await metadataFor(server); // fails fast (and clearly) when the server is down
   const timeoutMs = Math.max(1, Number(opts.timeout ?? 300)) * 1000;
-  if (!Number.isFinite(timeoutMs)) throw new CliError('--timeout must be a number of seconds.');
+  if (!Number.isFinite(timeoutMs))
+    throw new CliError('--timeout must be a number of seconds.', EXIT_USER, 'usage');
+  const wanted = callbackPort(opts.port);
+  await metadataFor(server); // fails fast (and clearly) when the server is down
 
   const callback = createServer();
   await new Promise<void>((resolve, reject) => {
-    callback.once('error', reject);
-    callback.listen(0, '127.0.0.1', () => resolve());
+    callback.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE' || err.code === 'EACCES'
+          ? new CliError(
+              `--port ${wanted}: 127.0.0.1:${wanted} is ${err.code === 'EADDRINUSE' ? 'already in use' : 'not allowed'}; choose another port or leave --port out.`,
+              EXIT_USER,
+              'usage',
+            )
+          : err,
+      ),
+    );
+    // The CLI's client accepts any loopback port (RFC 8252 §7.3): 0 lets the system pick a free one.
+    callback.listen(wanted, '127.0.0.1', () => resolve());
   });
   const { port } = callback.address() as { port: number };
   const redirectUri = `http://127.0.0.1:${port}/callback`;
@@ -115,6 +130,34 @@ async function browserLogin(
   } finally {
     callback.closeAllConnections();
     callback.close();
+  }
+}
+
+/** `--port`: the loopback callback's port, or 0 (any free port) when not given. */
+function callbackPort(flag: string | undefined): number {
+  if (flag === undefined) return 0;
+  const port = Number(flag);
+  if (!/^\d+$/.test(flag) || port < 1 || port > 65535)
+    throw new CliError(`--port must be a port number from 1 to 65535, not "${flag}".`, EXIT_USER, 'usage');
+  return port;
+}
+
+/**
+ * Who a browser login signed in as: the server's `/api/v1/me` for the new token (its `email` when the
+ * server gives one, else the user's `sub`), or undefined when the server does not say.
+ */
+async function signedInUser(server: string, accessToken: string): Promise<string | undefined> {
+  try {
+    const res = await fetch(`${server}/api/v1/me`, {
+      headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' },
+      signal: AbortSignal.timeout(15_000),
+    });
+    if (!res.ok) return undefined;
+    const me = (await res.json()) as { email?: unknown; sub?: unknown };
+    if (typeof me.email === 'string' && me.email) return me.email;
+    return typeof me.sub === 'string' && me.sub ? me.sub : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -205,6 +248,7 @@ export function registerLoginCommands(program: Command): void {
     .option('--scope <scopes>', 'scopes to request (browser default: clavis:apps)')
     .option('--no-browser', 'do not try to open a browser; just print the URL')
     .option('--timeout <seconds>', 'how long to wait for the browser', '300')
+    .option('--port <port>', "the browser callback's port on 127.0.0.1 (default: any free port)")
     .addHelpText('after', LOGIN_EXAMPLES)
     .action(async (opts: LoginOptions) => {
       const server = resolveServer(opts.server);
@@ -252,10 +296,14 @@ export function registerLoginCommands(program: Command): void {
         saved_at: Date.now(),
       };
       await withCredentialsLock(async () => saveLogin(login));
+      // A browser login acts for the signed-in user through the CLI's client; a machine login is the client.
+      const user = machine ? undefined : await signedInUser(server, tokens.access_token);
+      const who = machine ? clientId : (user ?? 'the signed-in user');
       if (opts.json)
         console.log(
           JSON.stringify({
             server,
+            ...(machine ? {} : { user: user ?? null }),
             client_id: clientId,
             grant: login.grant,
             scope: login.scope ?? null,
@@ -266,7 +314,7 @@ export function registerLoginCommands(program: Command): void {
         );
       else
         console.log(
-          `Logged in to ${server} as ${clientId}${login.scope ? ` (scopes: ${login.scope})` : ''}. Token saved in ${credentialsPath()}.`,
+          `Logged in to ${server} as ${who}${machine ? '' : ` via ${clientId}`}${login.scope ? ` (scopes: ${login.scope})` : ''}. Token saved in ${credentialsPath()}.`,
         );
     });
 

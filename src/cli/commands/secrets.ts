@@ -1,19 +1,9 @@
 import type { Command } from 'commander';
 import { ApiClient, type RemoteOptions, remoteOptions } from '../api-client.js';
+import type { ApiCreatedSecret, ApiSecret } from '../api-types.js';
 import { APP_HELP, resolveApp } from '../apps-resolve.js';
 import { printSecretBox } from '../format.js';
 import { CliError, EXIT_SERVER, printTable } from '../output.js';
-
-interface ApiSecret {
-  id: string;
-  hint: string;
-  description: string;
-  created_at: string;
-  expires_at: string | null;
-  last_used_at: string | null;
-  revoked_at: string | null;
-}
-type CreatedSecret = ApiSecret & { value: string };
 
 interface ExpiryOptions {
   description?: string;
@@ -81,7 +71,7 @@ function withExpiryOptions(cmd: Command): Command {
     .option('--never-expires', "no expiry (only if the tenant's policy allows it)");
 }
 
-function printCreated(secret: CreatedSecret, json: boolean | undefined, what: string): void {
+function printCreated(secret: ApiCreatedSecret, json: boolean | undefined, what: string): void {
   if (json) {
     console.log(JSON.stringify(secret, null, 2));
     return;
@@ -137,7 +127,11 @@ export function registerSecretsCommands(program: Command): void {
       const body = expiryBody(opts);
       const api = ApiClient.from(opts);
       const app = await resolveApp(api, ref);
-      const s = await api.request<CreatedSecret>('POST', `/apps/${encodeURIComponent(app.id)}/secrets`, body);
+      const s = await api.request<ApiCreatedSecret>(
+        'POST',
+        `/apps/${encodeURIComponent(app.id)}/secrets`,
+        body,
+      );
       printCreated(s, opts.json, `Added a secret to ${app.client_id}.`);
     });
 
@@ -165,7 +159,7 @@ export function registerSecretsCommands(program: Command): void {
           );
         id = active[0]!.id;
       }
-      const s = await api.request<CreatedSecret>(
+      const s = await api.request<ApiCreatedSecret>(
         'POST',
         `/apps/${encodeURIComponent(app.id)}/secrets/${encodeURIComponent(id)}/refresh`,
         body,

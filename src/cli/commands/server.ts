@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/config.js';
+import { ensureSecretKey } from '../../config/secret-key.js';
 import { migrateToLatest, openDatabase } from '../../db/database.js';
 import { closeServices, createServices } from '../../services.js';
 import { formatTime, printTable } from '../output.js';
@@ -27,7 +28,8 @@ export function registerServerCommands(program: Command): void {
       '\nConfiguration comes from the environment (PORT, HOST, CLAVIS_ISSUER, CLAVIS_DATABASE_URL, CLAVIS_SECRET_KEY, ...).\n\nExamples:\n  $ clavis serve\n  $ PORT=9000 CLAVIS_DATABASE_URL=postgres://clavis@db.internal/clavis clavis serve\n  $ CLAVIS_WORKERS=auto clavis serve --json',
     )
     .action(async (opts: { json?: boolean }) => {
-      const config = loadConfig();
+      // The first start of a deployment creates its secret key file (beside a SQLite database).
+      const config = ensureSecretKey(loadConfig());
       const { runServe } = await import('../serve.js');
       await runServe(config, { json: opts.json });
     });

@@ -2,6 +2,7 @@ import { clientCredentials } from '@clavis/client';
 import type { Command } from 'commander';
 import { oauthFailure, resolveServer } from '../api-client.js';
 import { decodeJwt } from '../format.js';
+import { resolveIssuer } from '../issuer.js';
 import { CliError, EXIT_USER } from '../output.js';
 import { resolveClientId, resolveClientSecret } from '../secret-input.js';
 
@@ -20,12 +21,13 @@ interface TokenOptions {
 }
 
 const EXAMPLES = `
-The client secret comes from CLAVIS_CLIENT_SECRET, --client-secret-stdin, or a hidden prompt. A plain
---client-secret flag works too, but the secret then lands in your shell history.
+The client secret comes from CLAVIS_CLIENT_SECRET, stdin (piped, or --client-secret-stdin), or a hidden
+prompt. A plain --client-secret flag works too, but the secret then lands in your shell history.
 
 Examples:
   $ export CLAVIS_CLIENT_ID=3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81     # the client_id from \`clavis apps list\`
   $ read -rs CLAVIS_CLIENT_SECRET && export CLAVIS_CLIENT_SECRET
+  $ vault read -field=secret kv/billing-worker | clavis token --scope contacts:read
   $ clavis token --server https://auth.example.com --scope contacts:read
   $ curl -H "Authorization: Bearer $(clavis token)" https://api.example.com/contacts
 
@@ -48,7 +50,7 @@ export function registerTokenCommand(program: Command): void {
     )
     .option(
       '--issuer <url>',
-      'issuer to discover the token endpoint from (RFC 8414), exactly as its metadata spells it',
+      "issuer to discover the token endpoint from (RFC 8414); a trailing slash the server's issuer lacks (or has) is adjusted",
     )
     .option('--token-endpoint <url>', 'token endpoint URL, for servers without metadata')
     .option(
@@ -87,10 +89,24 @@ export function registerTokenCommand(program: Command): void {
         flag: opts.clientSecret,
         stdin: opts.clientSecretStdin,
       });
-      const target = opts.tokenEndpoint
-        ? { tokenEndpoint: opts.tokenEndpoint }
-        : // The issuer is compared exactly with the metadata's (RFC 8414 §3.3): a trailing slash counts.
-          { issuer: opts.issuer ?? resolveServer(opts.server) };
+      let target:
+        | { tokenEndpoint: string; issuer?: undefined }
+        | { issuer: string; tokenEndpoint?: undefined };
+      if (opts.tokenEndpoint) target = { tokenEndpoint: opts.tokenEndpoint };
+      else {
+        const issuer = opts.issuer ?? resolveServer(opts.server);
+        try {
+          target = {
+            issuer: await resolveIssuer(issuer, (used) =>
+              process.stderr.write(
+                `clavis: note: the server's issuer is ${used} (RFC 8414 §3.3 compares issuers exactly); using it.\n`,
+              ),
+            ),
+          };
+        } catch (err) {
+          throw oauthFailure(err, issuer, 'discovering the issuer');
+        }
+      }
       const source = clientCredentials({
         ...target,
         clientId,

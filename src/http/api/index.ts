@@ -7,15 +7,12 @@ import { CSRF_HEADER } from './auth.js';
 import { type ApiInstance, authOnce } from './context.js';
 import { docsRoutes } from './docs.js';
 import { ApiProblem } from './errors.js';
-import { purgeIdempotencyKeys } from './idempotency.js';
 import { requestAndAuditRoutes } from './requests.js';
 import { OPTIONAL_BODY, Problem } from './schemas.js';
 import { secretRoutes } from './secrets.js';
 import { typeBoxValidator } from './validator.js';
 
 export { registerApiSessionResolver, resolveApiActor } from './auth.js';
-
-const purgeInstalled = new WeakSet<Services>();
 
 /**
  * The management REST API under `/api/v1`, its OpenAPI 3.1 document at `/api/openapi.json` and a docs
@@ -24,10 +21,6 @@ const purgeInstalled = new WeakSet<Services>();
  * these routes only.
  */
 export async function managementApiRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  if (!purgeInstalled.has(services)) {
-    purgeInstalled.add(services);
-    services.purgeSteps.push(purgeIdempotencyKeys);
-  }
   await app.register(
     async (scoped) => {
       const api = scoped.withTypeProvider() as unknown as ApiInstance;
