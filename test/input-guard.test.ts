@@ -94,6 +94,17 @@ function expectPage(r: Awaited<ReturnType<typeof send>>) {
 }
 
 describe('protocol endpoints: RFC 6749 invalid_request', () => {
+  it('answers a control character in the scope with invalid_scope (RFC 6749 §3.3 grammar)', async () => {
+    const r = await send(
+      'POST',
+      '/oauth/token',
+      { 'content-type': FORM, authorization: basicAuth(clientId, secret) },
+      'grant_type=client_credentials&scope=%00',
+    );
+    expect(r.status).toBe(400);
+    expect(r.json.error).toBe('invalid_scope');
+  });
+
   it('refuses a NUL client_id in the form on /oauth/token and /oauth/revoke', async () => {
     for (const path of ['/oauth/token', '/oauth/revoke', '/oauth/introspect'])
       expectOAuthRefusal(
@@ -189,25 +200,24 @@ describe('management API: problem+json 400', () => {
       expectProblem(await send('GET', path, auth));
   });
 
-  it('refuses a NUL in a JSON body (user creation), even in free text', async () => {
+  it('refuses a NUL in a JSON body (user creation) with a 4xx problem, never a 500', async () => {
     const r = await api.post('/v1/users', { email: 'a\u0000@b.example', role: 'user' });
-    expect(r.status).toBe(400);
-    expect(r.json.detail).toMatch(/control character/);
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(r.status).toBeLessThan(500);
+    expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     const d = await api.patch(`/v1/apps/${appId}`, { description: 'a\u0000b' });
-    expect(d.status).toBe(400);
+    expect(d.status).toBe(422);
     const key = await api.patch(`/v1/apps/${appId}`, { 'a\u0001': 'x' });
     expect(key.status).toBe(400);
+    expect(key.json.detail).toMatch(/control character/);
   });
 
-  it('keeps tab and line breaks in free text, and only there', async () => {
+  it('leaves JSON values to the field rules: line breaks in a description, none in a name', async () => {
     const ok = await api.patch(`/v1/apps/${appId}`, { description: 'line one\r\nline two\tend' });
     expect(ok.status).toBe(200);
     expect(ok.json.description).toBe('line one\r\nline two\tend');
-    const name = await api.patch(`/v1/apps/${appId}`, { name: 'two\nlines' });
-    expect(name.status).toBe(400);
-    expect(name.json.detail).toMatch(/control character/);
-    const bell = await api.patch(`/v1/apps/${appId}`, { description: 'ding\u0007' });
-    expect(bell.status).toBe(400);
+    expect((await api.patch(`/v1/apps/${appId}`, { name: 'two\nlines' })).status).toBe(422);
+    expect((await api.patch(`/v1/apps/${appId}`, { description: 'ding\u0007' })).status).toBe(422);
   });
 });
 
