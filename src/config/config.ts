@@ -54,6 +54,8 @@ export interface Config {
     readonly clientSecret?: string;
   };
   readonly signupEnabled: boolean;
+  /** Sign-ups accepted per hour and node, per source address and overall (`CLAVIS_SIGNUP_RATE`). */
+  readonly signupRate: { readonly perAddress: number; readonly total: number };
   readonly workers: number;
   /** When set, `/metrics` answers only requests with `Authorization: Bearer <metricsToken>`. */
   readonly metricsToken?: string;
@@ -109,6 +111,19 @@ export function parseTrustProxy(raw: string | undefined): boolean | string[] {
       );
   }
   return entries;
+}
+
+/** `CLAVIS_SIGNUP_RATE=<per address>/<overall>`: sign-ups per hour and node; default 5/100. */
+function signupRateVar(env: Env): { perAddress: number; total: number } {
+  const raw = env.CLAVIS_SIGNUP_RATE;
+  if (raw === undefined || raw === '') return { perAddress: 5, total: 100 };
+  const m = /^\s*(\d{1,6})\s*\/\s*(\d{1,7})\s*$/.exec(raw);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < Number(m[1]))
+    throw new ConfigError(
+      'CLAVIS_SIGNUP_RATE',
+      `must be "<per address>/<overall>" sign-ups per hour, e.g. 5/100 (overall at least per address), got "${raw}"`,
+    );
+  return { perAddress: Number(m[1]), total: Number(m[2]) };
 }
 
 function parseIssuer(raw: string): string {
@@ -221,6 +236,7 @@ export function loadConfig(env: Env = process.env): Config {
       clientSecret: env.CLAVIS_BOOTSTRAP_CLIENT_SECRET || undefined,
     },
     signupEnabled: boolVar(env, 'CLAVIS_SIGNUP_ENABLED', true),
+    signupRate: signupRateVar(env),
     workers,
     metricsToken: env.CLAVIS_METRICS_TOKEN || undefined,
   };

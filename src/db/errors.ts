@@ -67,3 +67,12 @@ export function isConnectionError(err: unknown, depth = 0): boolean {
   const cause = (err as { cause?: unknown }).cause;
   return cause !== undefined && isConnectionError(cause, depth + 1);
 }
+
+/**
+ * True when the database refused a text value it cannot store: PostgreSQL's 22021
+ * (character_not_in_repertoire: a NUL byte) or 22P05 (untranslatable_character). A fault in the request.
+ */
+export function isUnstorableText(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '22021' || code === '22P05';
+}

@@ -34,7 +34,8 @@ export function toUser(row: UserTable): User {
   };
 }
 
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+/** One `@`, no white space and no control character (a NUL cannot even be stored on PostgreSQL). */
+const EMAIL = /^[^\s@\p{Cc}]{1,64}@[^\s@\p{Cc}]{1,255}$/u;
 
 /** What is wrong with an email address, or null: forms call it to report every field's error at once. */
 export function emailProblem(email: string): string | null {

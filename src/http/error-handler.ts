@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isConnectionError } from '../db/errors.js';
+import { isConnectionError, isUnstorableText } from '../db/errors.js';
 import { DomainError } from '../domain/errors.js';
 import { InvalidRequest, OAuthError, ServerError } from '../oauth/errors.js';
 import { MessagePage } from '../web/pages.js';
@@ -32,6 +32,8 @@ function describe(err: FastifyError): string {
         : 'Unexpected server error.';
   }
 }
+
+const UNSTORABLE = 'The request contains a character that cannot be stored (such as a NUL byte).';
 
 /** Connection errors closer together than this belong to one outage, which is logged once. */
 const OUTAGE_GAP_MS = 30_000;
@@ -99,6 +101,11 @@ export function registerErrorHandler(app: FastifyInstance, options: { now?: () =
       return sendOAuthError(reply, error);
     }
     if (error instanceof DomainError) return sendProblem(reply, domainProblem(error));
+    // A value the input boundary leaves to the domain (a JSON field) and no rule refused.
+    if (isUnstorableText(error)) {
+      if (isProtocolPath(url)) return sendOAuthError(reply, new InvalidRequest(UNSTORABLE));
+      return sendProblem(reply, problem(400, UNSTORABLE));
+    }
     let status = error.statusCode ?? 500;
     if (
       error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||

@@ -5,6 +5,7 @@ import type { Services } from '../services.js';
 import { assetRoutes } from '../web/render.js';
 import { managementApiRoutes } from './api/index.js';
 import { registerErrorHandler } from './error-handler.js';
+import { registerInputGuard } from './input-guard.js';
 import { lazySchemaController } from './lazy-schemas.js';
 import { loggerOptions } from './logging.js';
 import { createMetrics, type Metrics, metricsRoutes } from './metrics.js';
@@ -51,6 +52,7 @@ export async function buildServer(services: Services, options: BuildOptions = {}
   });
   const metrics = createMetrics();
   registerErrorHandler(app);
+  registerInputGuard(app);
   registerSecurityHeaders(app, { https: services.config.issuer.startsWith('https:') });
   await metricsRoutes(app, metrics, { token: services.config.metricsToken });
   await healthRoutes(app, services);

@@ -19,3 +19,10 @@ export function formatDateTime(at: number | Date): string {
   dateTime ??= new Intl.DateTimeFormat('en', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
   return dateTime.format(at);
 }
+
+/** A wait, for "try again in …": "N seconds" up to two minutes, then "N minutes". */
+export function duration(seconds: number): string {
+  if (seconds === 1) return '1 second';
+  if (seconds <= 120) return `${seconds} seconds`;
+  return `${Math.ceil(seconds / 60)} minutes`;
+}

@@ -100,6 +100,8 @@ export async function startTestServer(
     CLAVIS_BOOTSTRAP_ADMIN_PASSWORD: admin.password,
     CLAVIS_BOOTSTRAP_CLIENT_ID: bootstrapClient.id,
     CLAVIS_BOOTSTRAP_CLIENT_SECRET: bootstrapClient.secret,
+    // Suites sign up many sandboxes from one address; test/signup-throttle.test.ts sets its own limit.
+    CLAVIS_SIGNUP_RATE: '1000/1000',
     ...options.env,
   };
   const config = loadConfig(env);

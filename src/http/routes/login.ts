@@ -14,6 +14,7 @@ import { findUserByEmail } from '../../domain/users.js';
 import { validateAuthorizationRequest } from '../../oauth/authorize.js';
 import { type Params, parseParams } from '../../oauth/form.js';
 import type { Services } from '../../services.js';
+import { duration } from '../../web/date-format.js';
 import { LoginPage, MessagePage } from '../../web/pages.js';
 import { sendPage } from '../../web/render.js';
 import type { Metrics } from '../metrics.js';
@@ -58,13 +59,6 @@ async function appFor(services: Services, returnTo: string, reply?: FastifyReply
   // Signing in may end in a redirect to the app (consent remembered): let the form's redirects reach it.
   if (reply) allowFormRedirectTo(reply, v.request.redirectUri);
   return appSummary(v.request);
-}
-
-/** "N seconds" up to two minutes, then "N minutes". */
-function duration(seconds: number): string {
-  if (seconds === 1) return '1 second';
-  if (seconds <= 120) return `${seconds} seconds`;
-  return `${Math.ceil(seconds / 60)} minutes`;
 }
 
 /**

@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { createSession, csrfToken, getSession, verifyCsrf } from '../../auth/session.js';
+import { SignupThrottle } from '../../auth/signup-throttle.js';
 import { DomainError } from '../../domain/errors.js';
 import { createSandbox, type Sandbox } from '../../domain/sandbox.js';
 import { passwordProblem } from '../../domain/users.js';
 import type { Services } from '../../services.js';
+import { duration } from '../../web/date-format.js';
 import { Layout } from '../../web/layout.js';
 import { hubNav } from '../../web/nav.js';
 import { sendPage } from '../../web/render.js';
@@ -133,7 +135,23 @@ function SignupClosed() {
   );
 }
 
-/** Public sign-up (unless CLAVIS_SIGNUP_ENABLED=false): creates a developer sandbox and signs the user in. */
+const throttles = new WeakMap<Services, SignupThrottle>();
+
+/** This node's sign-up limiter for a set of services (`CLAVIS_SIGNUP_RATE`). */
+function throttleFor(services: Services): SignupThrottle {
+  let t = throttles.get(services);
+  if (!t) {
+    t = new SignupThrottle(services.config.signupRate, () => services.ctx.now());
+    throttles.set(services, t);
+  }
+  return t;
+}
+
+/**
+ * Public sign-up (unless CLAVIS_SIGNUP_ENABLED=false): creates a developer sandbox and signs the user in.
+ * Sign-ups are limited per source address and overall per hour ({@link SignupThrottle}), checked before the
+ * password is hashed; a refused one gets the form back with 429 and `Retry-After`.
+ */
 export async function signupRoutes(app: FastifyInstance, services: Services): Promise<void> {
   app.get('/signup', async (request, reply) => {
     if (!services.config.signupEnabled) return sendPage(reply, 404, SignupClosed());
@@ -173,6 +191,19 @@ export async function signupRoutes(app: FastifyInstance, services: Services): Pr
       if (problem) errors.password = problem;
     }
     if (Object.keys(errors).length) return again(400, errors);
+    const decision = throttleFor(services).take(request.ip);
+    if (decision.kind === 'wait') {
+      // RFC 6585 §4 / RFC 9110 §10.2.3: 429 with Retry-After, on the form with what was typed.
+      const seconds = Math.max(1, Math.ceil((decision.until - services.ctx.now()) / 1000));
+      reply.header('retry-after', String(seconds));
+      return again(
+        429,
+        {},
+        decision.reason === 'address'
+          ? `Too many accounts were created from your network recently. Try again in ${duration(seconds)}.`
+          : `Too many accounts were created on this server recently. Try again in ${duration(seconds)}.`,
+      );
+    }
     let sandbox: Sandbox;
     try {
       sandbox = await createSandbox(services.ctx, { name: values.name, email: values.email, password });
