@@ -367,6 +367,19 @@ describe('public apps, review and admin', () => {
     expect(list.html).toContain('Request an app');
     expect(list.html).not.toContain('href="/apps/new"');
     expect((await dev.get('/apps/new')).location).toBe('/apps/request');
+    const unnamed = await followFailure(
+      dev,
+      await dev.submit(await dev.get('/apps/request'), '/apps/request', {
+        name: '',
+        visibility: 'private',
+        client_type: 'confidential',
+        callback_url: 'https://typed.acme-corp.io/cb',
+        justification: 'Typed reason',
+      }),
+      '/apps/request',
+    );
+    expect(unnamed.html).toContain('value="https://typed.acme-corp.io/cb"');
+    expect(unnamed.html).toMatch(/class="field-error"/);
     const sent = await dev.submit(await dev.get('/apps/request'), '/apps/request', {
       name: 'Reporting',
       visibility: 'private',
@@ -378,6 +391,13 @@ describe('public apps, review and admin', () => {
     const reqs = await b.get('/admin/requests');
     expect(reqs.html).toContain('Reporting');
     const reqId = /\/admin\/requests\/([0-9a-f-]{36})\/fulfil/.exec(reqs.html)![1]!;
+    const noReason = await followFailure(
+      b,
+      await b.submit(reqs, `/admin/requests/${reqId}/decline`, { reason: '' }),
+      '/admin/requests',
+    );
+    expect(noReason.html).toMatch(/class="field-error"/);
+    expect((await b.get(noReason.url)).html).not.toMatch(/class="field-error"/);
     expect((await b.submit(reqs, `/admin/requests/${reqId}/fulfil`)).status).toBe(303);
     const devList = await dev.get('/apps');
     expect(devList.html).toContain('Reporting');
