@@ -39,6 +39,18 @@ async function createApp(b: Browser, values: Record<string, string>) {
   });
 }
 
+/**
+ * A failed hub form answers 303 to its form page (redirect after POST, errors included); following it shows
+ * the form as submitted, with its errors, once.
+ */
+async function followFailure(b: Browser, res: Page, formPage: string): Promise<Page> {
+  expect(res.status).toBe(303);
+  expect(res.location).toMatch(new RegExp(`^${formPage}\\?flash=[A-Za-z0-9_-]+$`));
+  const shown = await b.get(res.location!);
+  expect(shown.status).toBe(200);
+  return shown;
+}
+
 const secretValue = (p: Page) =>
   /<textarea[^>]*id="secret-value-text"[^>]*>([^<]+)<\/textarea>/.exec(p.html)?.[1];
 const appIdOf = (p: Page) => /\/apps\/([0-9a-f-]{36})\/oauth/.exec(p.html)![1]!;
@@ -128,8 +140,11 @@ describe('sign-up', () => {
 describe('apps and client secrets', () => {
   it('create form: field errors keep what was typed, escaped', async () => {
     const { b } = await signup();
-    const res = await createApp(b, { name: '<script>alert(1)</script>', callback_url: 'ftp://nope' });
-    expect(res.status).toBe(400);
+    const res = await followFailure(
+      b,
+      await createApp(b, { name: '<script>alert(1)</script>', callback_url: 'ftp://nope' }),
+      '/apps/new',
+    );
     expect(res.html).not.toContain('<script>alert(1)</script>');
     expect(res.html).toContain('value="&lt;script>alert(1)&lt;/script>"');
     expect(res.html).toContain('value="ftp://nope"');
@@ -186,12 +201,15 @@ describe('apps and client secrets', () => {
     expect((await b.get(`/apps/${id}/oauth`)).html).not.toContain(third);
 
     // Invalid expiry: the dialog comes back open, with the error and the typed description.
-    const bad = await b.submit(list, `/apps/${id}/oauth/secrets`, {
-      description: 'Too long-lived',
-      expiry: 'custom',
-      expires_on: '2199-01-01',
-    });
-    expect(bad.status).toBe(400);
+    const bad = await followFailure(
+      b,
+      await b.submit(list, `/apps/${id}/oauth/secrets`, {
+        description: 'Too long-lived',
+        expiry: 'custom',
+        expires_on: '2199-01-01',
+      }),
+      `/apps/${id}/oauth`,
+    );
     expect(bad.html).toContain('value="Too long-lived"');
     expect(bad.html).toMatch(/policy allows client secrets to live at most/);
     expect(bad.html).toMatch(/<dialog[^>]*id="new-secret"[^>]*open/);
@@ -291,8 +309,11 @@ describe('public apps, review and admin', () => {
     await admin.submit(await admin.get('/login'), '/login', ts.admin);
     const queue = await admin.get('/admin/review');
     expect(queue.html).toContain('Public one');
-    const noReason = await admin.submit(queue, `/admin/review/${id}/reject`, { reason: '' });
-    expect(noReason.status).toBe(400);
+    const noReason = await followFailure(
+      admin,
+      await admin.submit(queue, `/admin/review/${id}/reject`, { reason: '' }),
+      '/admin/review',
+    );
     expect(noReason.html).toContain('Tell the owner why');
     const rejected = await admin.submit(queue, `/admin/review/${id}/reject`, {
       reason: 'Use <your> real domain',
@@ -311,12 +332,15 @@ describe('public apps, review and admin', () => {
   it('settings: field errors keep input; "no" turns Create into Request an app for developers', async () => {
     const { b } = await signup();
     const settings = await b.get('/admin/settings');
-    const bad = await b.submit(settings, '/admin/settings', {
-      users_can_register_apps: 'no',
-      secret_max_lifetime_days: '99999',
-      secret_allow_never_expire: 'no',
-    });
-    expect(bad.status).toBe(400);
+    const bad = await followFailure(
+      b,
+      await b.submit(settings, '/admin/settings', {
+        users_can_register_apps: 'no',
+        secret_max_lifetime_days: '99999',
+        secret_allow_never_expire: 'no',
+      }),
+      '/admin/settings',
+    );
     expect(bad.html).toContain('value="99999"');
     expect(bad.html).toMatch(/between 1 and 3650/);
     const ok = await b.submit(settings, '/admin/settings', {
@@ -343,6 +367,19 @@ describe('public apps, review and admin', () => {
     expect(list.html).toContain('Request an app');
     expect(list.html).not.toContain('href="/apps/new"');
     expect((await dev.get('/apps/new')).location).toBe('/apps/request');
+    const unnamed = await followFailure(
+      dev,
+      await dev.submit(await dev.get('/apps/request'), '/apps/request', {
+        name: '',
+        visibility: 'private',
+        client_type: 'confidential',
+        callback_url: 'https://typed.acme-corp.io/cb',
+        justification: 'Typed reason',
+      }),
+      '/apps/request',
+    );
+    expect(unnamed.html).toContain('value="https://typed.acme-corp.io/cb"');
+    expect(unnamed.html).toMatch(/class="field-error"/);
     const sent = await dev.submit(await dev.get('/apps/request'), '/apps/request', {
       name: 'Reporting',
       visibility: 'private',
@@ -354,6 +391,13 @@ describe('public apps, review and admin', () => {
     const reqs = await b.get('/admin/requests');
     expect(reqs.html).toContain('Reporting');
     const reqId = /\/admin\/requests\/([0-9a-f-]{36})\/fulfil/.exec(reqs.html)![1]!;
+    const noReason = await followFailure(
+      b,
+      await b.submit(reqs, `/admin/requests/${reqId}/decline`, { reason: '' }),
+      '/admin/requests',
+    );
+    expect(noReason.html).toMatch(/class="field-error"/);
+    expect((await b.get(noReason.url)).html).not.toMatch(/class="field-error"/);
     expect((await b.submit(reqs, `/admin/requests/${reqId}/fulfil`)).status).toBe(303);
     const devList = await dev.get('/apps');
     expect(devList.html).toContain('Reporting');
@@ -460,12 +504,15 @@ describe('OAuth tab: secret expiry within a short policy, identifiers, the value
     const { b } = await signup();
     const created = await createApp(b, { name: 'Custom' });
     const id = appIdOf(created);
-    const bad = await b.submit(await b.get(`/apps/${id}/oauth`), `/apps/${id}/oauth/secrets`, {
-      description: 'Typed',
-      expiry: 'custom',
-      expires_on: '',
-    });
-    expect(bad.status).toBe(400);
+    const bad = await followFailure(
+      b,
+      await b.submit(await b.get(`/apps/${id}/oauth`), `/apps/${id}/oauth/secrets`, {
+        description: 'Typed',
+        expiry: 'custom',
+        expires_on: '',
+      }),
+      `/apps/${id}/oauth`,
+    );
     expect(bad.html).toMatch(/id="secret-expires-on-error"[^>]*>Choose an expiry date\.</);
     expect(bad.html).toContain('value="Typed"');
   });
@@ -499,23 +546,29 @@ describe('forms report every field error at once; navigation on the sandbox page
     expect(res.html).not.toContain('short-pw');
   });
 
-  it('admin "Add a user": email and role errors together; an invalid role change is a field error (400)', async () => {
+  it('admin "Add a user": email and role errors together; an invalid role change is a field error', async () => {
     const { b } = await signup();
     const users = await b.get('/admin/users');
-    const res = await b.submit(users, '/admin/users', {
-      email: 'bad-email',
-      display_name: 'Typed Name',
-      role: 'zzz',
-    });
-    expect(res.status).toBe(400);
+    const res = await followFailure(
+      b,
+      await b.submit(users, '/admin/users', {
+        email: 'bad-email',
+        display_name: 'Typed Name',
+        role: 'zzz',
+      }),
+      '/admin/users',
+    );
     expect(res.html).toMatch(/id="f-email-error"[^>]*>Enter a valid email address/);
     expect(res.html).toMatch(/class="field-error"[^>]*>Choose admin, developer or user/);
     expect(res.html).toContain('value="bad-email"');
     expect(res.html).toContain('value="Typed Name"');
 
     const uid = /\/admin\/users\/([0-9a-f-]{36})\/role/.exec(users.html.split('test-user-')[1]!)![1]!;
-    const role = await b.submit(users, `/admin/users/${uid}/role`, { role: 'superuser' });
-    expect(role.status).toBe(400);
+    const role = await followFailure(
+      b,
+      await b.submit(users, `/admin/users/${uid}/role`, { role: 'superuser' }),
+      '/admin/users',
+    );
     expect(role.html).toMatch(
       new RegExp(`id="role-${uid}-error" class="field-error">Choose admin, developer or user`),
     );

@@ -3,6 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../services.js';
 import { Form, type Hub, hubFor } from './context.js';
+import { putFlash, takeFlash } from './flash.js';
 import { checkCsrf, forbiddenPage, guard, notFoundPage, type Refusal } from './refusals.js';
 
 /**
@@ -75,7 +76,12 @@ async function run<P extends TObject>(
   return what ? guard(hub, reply, what, () => body(hub, params, form)) : body(hub, params, form);
 }
 
-/** Declares a hub page (GET) for signed-in users. */
+const pathOf = (request: FastifyRequest) => request.url.split('?')[0] ?? request.url;
+
+/**
+ * Declares a hub page (GET) for signed-in users. `?flash=ID` shows, once, the form a failed action of this
+ * session rendered for this page (see {@link hubAction}); read or not, the next GET shows the clean page.
+ */
 export function hubPage<P extends TObject>(
   app: FastifyInstance,
   services: Services,
@@ -84,15 +90,46 @@ export function hubPage<P extends TObject>(
   handler: (r: HubPageRequest<Static<P>>) => Promise<FastifyReply>,
 ): void {
   app.get(path, (request, reply) =>
-    run(services, options, request, reply, false, (hub, params) =>
-      handler({ hub, params, query: queryOf(request), request, reply }),
-    ),
+    run(services, options, request, reply, false, async (hub, params): Promise<FastifyReply> => {
+      const query = queryOf(request);
+      const flashed = query.flash ? takeFlash(hub.session.idHash, pathOf(request), query.flash) : undefined;
+      if (flashed === undefined) return handler({ hub, params, query, request, reply });
+      return reply
+        .code(200)
+        .header('content-type', 'text/html; charset=utf-8')
+        .header('cache-control', 'no-store')
+        .send(flashed);
+    }),
   );
+}
+
+/** Statuses an action answers when its form failed (validation, conflict): sent as a redirect instead. */
+const FORM_FAILURES = new Set([400, 409, 422]);
+/** Requests whose action handler ran (past sign-in, CSRF and parameter checks), with their session key. */
+const ranAction = new WeakMap<FastifyRequest, string>();
+
+/**
+ * The form page an action belongs to: the longest leading part of its path that is a hub page
+ * (`/apps/:id/oauth/secrets/:sid/refresh` → `/apps/:id/oauth`, `/apps/new` → `/apps/new`).
+ */
+function formPageOf(app: FastifyInstance, request: FastifyRequest): string {
+  const pattern = (request.routeOptions.url ?? '').split('/');
+  const actual = pathOf(request).split('/');
+  for (let n = Math.min(pattern.length, actual.length); n > 1; n--)
+    if (app.hasRoute({ method: 'GET', url: pattern.slice(0, n).join('/') }))
+      return actual.slice(0, n).join('/');
+  return '/';
 }
 
 /**
  * Declares a hub action (a POST form) for signed-in users. The handler runs only for a form that carries
  * the session's CSRF token; any other post gets the "form has expired" page (403).
+ *
+ * Redirect after POST, failures included, so a reload never posts again: when the handler answers a form
+ * failure (400, 409, 422) with the re-rendered form, that page goes to the session's flash store and the
+ * answer becomes 303 to the form page with `?flash=ID`, where it is shown once. Successful actions redirect
+ * themselves; the only 200 answers are pages that show a value exactly once (a new secret, an initial
+ * password), which are never stored and are guarded against re-posts by one-time form tokens (nonce.ts).
  */
 export function hubAction<P extends TObject>(
   app: FastifyInstance,
@@ -101,9 +138,24 @@ export function hubAction<P extends TObject>(
   options: HubRouteOptions<P>,
   handler: (r: HubActionRequest<Static<P>>) => Promise<FastifyReply>,
 ): void {
-  app.post(path, (request, reply) =>
-    run(services, options, request, reply, true, (hub, params, form) =>
-      handler({ hub, params, form, query: queryOf(request), request, reply }),
-    ),
+  app.post(
+    path,
+    {
+      onSend: async (request, reply, payload) => {
+        const sessionKey = ranAction.get(request);
+        if (sessionKey === undefined || !FORM_FAILURES.has(reply.statusCode) || typeof payload !== 'string')
+          return payload;
+        const page = formPageOf(app, request);
+        const id = putFlash(sessionKey, page, payload);
+        reply.code(303).header('location', `${page}?flash=${id}`).header('cache-control', 'no-store');
+        reply.removeHeader('content-type');
+        return '';
+      },
+    },
+    (request, reply) =>
+      run(services, options, request, reply, true, (hub, params, form) => {
+        ranAction.set(request, hub.session.idHash);
+        return handler({ hub, params, form, query: queryOf(request), request, reply });
+      }),
   );
 }
