@@ -170,8 +170,11 @@ export async function withCredentialsLock<T>(fn: () => Promise<T>): Promise<T> {
       // A holder that has just created the file may not have written its pid yet: only trust age then.
       if (age > LOCK_STALE_MS || (age > 1000 && holderIsGone(path))) {
         try {
-          // Remove the stale lock only if it is still the same file (not one another waiter just took).
-          if (statSync(path).ino === seen.ino) rmSync(path, { force: true });
+          // Remove the stale lock only if it is still the same file, not one another waiter just took: inode
+          // numbers are reused at once when a file is deleted and another created, so the modification time
+          // (a new lock's is now, a stale one's is over a second old) must match too.
+          const current = statSync(path);
+          if (current.ino === seen.ino && current.mtimeMs === seen.mtimeMs) rmSync(path, { force: true });
         } catch {}
         continue;
       }

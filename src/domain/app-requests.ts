@@ -7,7 +7,7 @@ import { recordAudit } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
 import { conflict, FieldErrors, forbidden, invalid, notFound } from './errors.js';
 import { keysetPage, type Page, type PageRequest } from './pagination.js';
-import { validateAppScopes } from './scopes.js';
+import { joinScope, splitScope, validateAppScopes } from './scopes.js';
 
 export type AppRequestStatus = AppRequestTable['status'];
 
@@ -40,7 +40,7 @@ export interface AppRequest {
 function toAppRequest(row: AppRequestTable): AppRequest {
   return {
     ...row,
-    scopes: row.scopes ? row.scopes.split(' ') : [],
+    scopes: splitScope(row.scopes),
   };
 }
 
@@ -98,7 +98,7 @@ export async function createAppRequest(
     visibility: fields.visibility,
     client_type: fields.client_type,
     callback_url: fields.callback_url,
-    scopes: scopes.join(' '),
+    scopes: joinScope(scopes),
     justification,
     status: 'pending',
     app_id: null,
@@ -190,7 +190,7 @@ export async function fulfilAppRequest(
         visibility: row.visibility,
         client_type: row.client_type,
         callback_url: row.callback_url,
-        scopes: row.scopes ? row.scopes.split(' ') : [],
+        scopes: splitScope(row.scopes),
         ...overrides,
       },
       { tenantId: row.tenant_id, withoutSecret: true },

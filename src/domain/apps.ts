@@ -18,7 +18,7 @@ import { callbackUrlReviewProblem } from './callback-url.js';
 import type { Actor, DomainContext } from './context.js';
 import { conflict, type DomainError, forbidden, invalid, notFound } from './errors.js';
 import { keysetPage, type Page, type PageRequest } from './pagination.js';
-import { splitScope, validateAppScopes } from './scopes.js';
+import { joinScope, splitScope, validateAppScopes } from './scopes.js';
 import { type CreatedSecret, insertSecret } from './secret-issuance.js';
 import { getTenant } from './tenants.js';
 import { containsText } from './text-search.js';
@@ -184,8 +184,8 @@ export async function createApp(
     visibility: fields.visibility,
     client_type: fields.client_type,
     callback_url: fields.callback_url,
-    scopes: scopes.join(' '),
-    default_scopes: defaults.join(' '),
+    scopes: joinScope(scopes),
+    default_scopes: joinScope(defaults),
     status: options.status ?? 'draft',
     review_note: null,
     created_at: now,

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { splitScope } from '../domain/scopes.js';
 import type { AccessTokenClaims } from '../oauth/access-token.js';
 import { InsufficientScope, InvalidToken, type OAuthError } from '../oauth/errors.js';
 import type { Services } from '../services.js';
@@ -70,7 +71,7 @@ export async function requireAccessToken(
     sendBearerError(reply, new InvalidToken('The access token has been revoked.'));
     return null;
   }
-  if (requiredScope && !claims.scope.split(' ').includes(requiredScope)) {
+  if (requiredScope && !splitScope(claims.scope).includes(requiredScope)) {
     sendBearerError(reply, new InsufficientScope(requiredScope));
     return null;
   }

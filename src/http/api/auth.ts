@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { actorForActiveUser, actorForSessionUser } from '../../domain/actors.js';
 import type { Actor } from '../../domain/context.js';
-import { MANAGEMENT_SCOPES } from '../../domain/scopes.js';
+import { joinScope, MANAGEMENT_SCOPES, splitScope } from '../../domain/scopes.js';
 import { InsufficientScope, InvalidToken } from '../../oauth/errors.js';
 import type { Services } from '../../services.js';
 import { bearerChallenge, bearerToken, missingToken } from '../bearer.js';
@@ -102,7 +102,7 @@ export async function resolveApiActor(services: Services, request: FastifyReques
       );
     if (!(await services.liveness.isLive(claims)))
       throw unauthorized(new InvalidToken('The access token has been revoked.'));
-    const scopes = new Set(claims.scope ? claims.scope.split(' ') : []);
+    const scopes = new Set(splitScope(claims.scope));
     if (claims.sub === claims.client_id) {
       const admin = scopes.has('clavis:admin');
       return {
@@ -150,7 +150,7 @@ export function requireScope(auth: ApiAuth, ...scopes: ManagementScope[]): void 
   if (auth.via === 'session') return;
   if (scopes.some((s) => auth.scopes.has(s))) return;
   const err = new InsufficientScope(
-    scopes.join(' '),
+    joinScope(scopes),
     `The access token lacks the scope this needs: ${scopes.join(' or ')}.`,
   );
   throw ApiProblem.of(403, err.description, {}, { 'www-authenticate': bearerChallenge(err) });

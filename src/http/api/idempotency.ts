@@ -30,14 +30,12 @@ import { ApiProblem } from './errors.js';
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
-const boxes = new WeakMap<Services, SealedBox>();
+/**
+ * The sealing key for stored responses, derived from the secret key on use: one HKDF per idempotent request
+ * (microseconds, and only on the POSTs that carry an Idempotency-Key), so no per-server cache is needed.
+ */
 function box(services: Services): SealedBox {
-  let b = boxes.get(services);
-  if (!b) {
-    b = new SealedBox(services.config.secretKey, 'idempotency');
-    boxes.set(services, b);
-  }
-  return b;
+  return new SealedBox(services.config.secretKey, 'idempotency');
 }
 
 /** A stable JSON encoding (sorted keys) so equal bodies hash equally. */

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { splitScope } from '../../domain/scopes.js';
 import { findUserById } from '../../domain/users.js';
 import type { Services } from '../../services.js';
 import { requireAccessToken } from '../bearer.js';
@@ -18,7 +19,7 @@ export async function resourceApiRoutes(app: FastifyInstance, services: Services
   app.get('/api/v1/me', async (request, reply) => {
     const claims = await requireAccessToken(services, request, reply);
     if (!claims) return reply;
-    const scopes = claims.scope ? claims.scope.split(' ') : [];
+    const scopes = splitScope(claims.scope);
     // A user's token (sub is the user, not the client) names the user's email to holders of a scope that
     // already reads it: profile:read, or the management scopes (the management API lists users).
     const user =

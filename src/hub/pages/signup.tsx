@@ -135,18 +135,6 @@ function SignupClosed() {
   );
 }
 
-const throttles = new WeakMap<Services, SignupThrottle>();
-
-/** This node's sign-up limiter for a set of services (`CLAVIS_SIGNUP_RATE`). */
-function throttleFor(services: Services): SignupThrottle {
-  let t = throttles.get(services);
-  if (!t) {
-    t = new SignupThrottle(services.config.signupRate, () => services.ctx.now());
-    throttles.set(services, t);
-  }
-  return t;
-}
-
 /**
  * Public sign-up (unless CLAVIS_SIGNUP_ENABLED=false): creates a developer sandbox and signs the user in.
  * Sign-ups are limited per source address and overall per hour ({@link SignupThrottle}), checked before the
@@ -191,7 +179,7 @@ export async function signupRoutes(app: FastifyInstance, services: Services): Pr
       if (problem) errors.password = problem;
     }
     if (Object.keys(errors).length) return again(400, errors);
-    const decision = throttleFor(services).take(request.ip);
+    const decision = services.auth.signupThrottle.take(request.ip);
     if (decision.kind === 'wait') {
       // RFC 6585 §4 / RFC 9110 §10.2.3: 429 with Retry-After, on the form with what was typed.
       const seconds = Math.max(1, Math.ceil((decision.until - services.ctx.now()) / 1000));
