@@ -4,6 +4,7 @@ import * as m0002 from './0002_user_auth.js';
 import * as m0003 from './0003_app_requests.js';
 import * as m0004 from './0004_change_version.js';
 import * as m0005 from './0005_secret_replaced_by.js';
+import * as m0006 from './0006_app_pending_change.js';
 
 /** Every migration, in order. Add new ones here with the next number. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '0003_app_requests': m0003,
   '0004_change_version': m0004,
   '0005_secret_replaced_by': m0005,
+  '0006_app_pending_change': m0006,
 };
 
 /** Migrations compiled into the program, so they run the same from source, from dist, and in tests. */
