@@ -720,7 +720,7 @@ describe('changes that need review again, review without scopes, the audit of a 
   const appRow = (id: string) =>
     ts.server.services.ctx.db.selectFrom('apps').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 
-  it('adding a scope to an approved app asks first; Cancel keeps it approved; Confirm says and records it', async () => {
+  it('adding a scope to an approved app asks first; saved, it awaits review while the approved version stays live', async () => {
     const { b, id } = await approvedPublicApp();
     const tab = await b.get(`/apps/${id}/oauth`);
     const asked = await b.submit(tab, `/apps/${id}/oauth/scopes`, { scopes: 'profile:read' });
@@ -733,8 +733,9 @@ describe('changes that need review again, review without scopes, the audit of a 
     );
     const confirm = await b.post(`/apps/${id}/oauth/scopes`, form.toString());
     expect(confirm.status).toBe(200);
-    expect(confirm.html).toContain('This change sends the app back to review');
-    expect(confirm.html).toMatch(/Listed app<\/strong>|Listed app is approved/);
+    expect(confirm.html).toContain('This change needs review');
+    expect(confirm.html).toContain('Listed app is approved.');
+    expect(confirm.html).toContain('the approved version stays live');
     expect(confirm.html).toContain('added scopes (contacts:read)');
     expect((await appRow(id)).status).toBe('approved'); // nothing saved yet
     expect((await appRow(id)).scopes).toBe('profile:read');
@@ -742,14 +743,17 @@ describe('changes that need review again, review without scopes, the audit of a 
 
     const saved = await b.post(`/apps/${id}/oauth/scopes`, confirmBody(confirm.html));
     expect(saved.status).toBe(303);
-    expect(saved.location).toBe(`/apps/${id}/oauth?notice=scopes-review`);
-    expect((await b.get(saved.location!)).html).toContain('The app is back to Draft');
+    expect(saved.location).toBe(`/apps/${id}/oauth?notice=scopes-pending`);
+    const tabAfter = await b.get(saved.location!);
+    expect(tabAfter.html).toContain('The change awaits review; the approved version stays live');
+    expect(tabAfter.html).toContain('Change awaiting review');
     const row = await appRow(id);
-    expect(row.status).toBe('draft');
-    expect(row.scopes).toBe('profile:read contacts:read');
+    expect(row.status).toBe('approved');
+    expect(row.scopes).toBe('profile:read');
     const basic = await b.get(`/apps/${id}`);
-    expect(basic.html).toContain('Needs review again.');
+    expect(basic.html).toContain('Change awaiting review');
     expect(basic.html).toContain('added scopes (contacts:read)');
+    expect(basic.html).toContain('Approved: users of every tenant');
     const review = (await events(id)).filter((e) => e.type === 'app.review_required');
     expect(review).toHaveLength(1);
     expect(review[0]!.data).toMatchObject({ fields: ['scopes'], added_scopes: ['contacts:read'] });
@@ -763,15 +767,74 @@ describe('changes that need review again, review without scopes, the audit of a 
     const page = await b.get(`/apps/${id}`);
     const asked = await b.submit(page, `/apps/${id}`, { name: 'Renamed "app" & co' });
     expect(asked.status).toBe(200);
-    expect(asked.html).toContain('This change sends the app back to review');
+    expect(asked.html).toContain('This change needs review');
     expect(asked.html).toContain('value="Renamed &quot;app&quot; &amp; co"');
     expect((await appRow(id)).name).toBe('Listed app');
     const confirmForm = parseForms(asked.html).find((f) => f.fields.confirm === 'yes')!;
     expect(confirmForm.fields.name).toBe('Renamed "app" & co');
     const saved = await b.post(`/apps/${id}`, confirmBody(asked.html));
-    expect(saved.location).toBe(`/apps/${id}?notice=review-required`);
-    expect((await appRow(id)).status).toBe('draft');
-    expect((await appRow(id)).name).toBe('Renamed "app" & co');
+    expect(saved.location).toBe(`/apps/${id}?notice=change-pending`);
+    expect((await appRow(id)).status).toBe('approved');
+    expect((await appRow(id)).name).toBe('Listed app');
+    expect(JSON.parse((await appRow(id)).pending_change!).values).toEqual({ name: 'Renamed "app" & co' });
+  });
+
+  it('the owner withdraws a pending change with a button (POST, redirected); the audit log records it', async () => {
+    const { b, id } = await approvedPublicApp();
+    await b.post(
+      `/apps/${id}`,
+      confirmBody((await b.submit(await b.get(`/apps/${id}`), `/apps/${id}`, { name: 'Wider' })).html),
+    );
+    const page = await b.get(`/apps/${id}/oauth`);
+    expect(page.html).toContain('Withdraw change');
+    const withdrawn = await b.submit(page, `/apps/${id}/pending-change/withdraw`);
+    expect(withdrawn.status).toBe(303);
+    expect(withdrawn.location).toBe(`/apps/${id}?notice=change-withdrawn`);
+    const after = await b.get(withdrawn.location!);
+    expect(after.html).toContain('The change was withdrawn');
+    expect(after.html).not.toContain('Change awaiting review');
+    expect((await appRow(id)).pending_change).toBeNull();
+    expect((await appRow(id)).name).toBe('Listed app');
+    expect((await events(id)).map((e) => e.type)).toContain('app.change_withdrawn');
+  });
+
+  it('the admin review page lists a pending change with its diff; approving applies it, rejecting discards it', async () => {
+    const { b, id } = await approvedPublicApp();
+    const propose = async (name: string) =>
+      b.post(
+        `/apps/${id}`,
+        confirmBody((await b.submit(await b.get(`/apps/${id}`), `/apps/${id}`, { name })).html),
+      );
+    await propose('First proposal');
+    await propose('Second proposal'); // replaces the first
+    const admin = new Browser(ts.url);
+    await admin.submit(await admin.get('/login'), '/login', ts.admin);
+    const queue = await admin.get('/admin/review');
+    expect(queue.html).toContain('Change awaiting review.');
+    expect(queue.html).toMatch(/<del>Listed app<\/del> → <ins>Second proposal<\/ins>/);
+    expect(queue.html).not.toContain('First proposal');
+    const rejected = await admin.submit(queue, `/admin/review/${id}/reject`, {
+      reason: 'Name is misleading.',
+    });
+    expect(rejected.location).toBe('/admin/review?notice=rejected');
+    expect((await appRow(id)).status).toBe('approved');
+    expect((await appRow(id)).name).toBe('Listed app');
+    expect((await appRow(id)).pending_change).toBeNull();
+    expect((await b.get(`/apps/${id}`)).html).toMatch(
+      /did not approve your change:<\/strong> Name is misleading\./,
+    );
+
+    await propose('Third proposal');
+    const approved = await admin.submit(await admin.get('/admin/review'), `/admin/review/${id}/approve`);
+    expect(approved.location).toBe('/admin/review?notice=approved');
+    const row = await appRow(id);
+    expect(row.status).toBe('approved');
+    expect(row.name).toBe('Third proposal');
+    expect(row.pending_change).toBeNull();
+    expect(row.review_note).toBeNull();
+    const types = (await events(id)).map((e) => e.type);
+    expect(types).toContain('app.change_rejected');
+    expect(types).toContain('app.change_approved');
   });
 
   it('the audit log names only the fields that changed, once; saving nothing records nothing', async () => {
@@ -820,7 +883,7 @@ describe('changes that need review again, review without scopes, the audit of a 
     expect((await appRow(id)).status).toBe('in_review');
   });
 
-  it('the API says a change needs review again: status draft, a review_note and the audit event', async () => {
+  it('the API holds a change as pending_change on an approved app, answers it as live, and withdraws it', async () => {
     const { app } = await createTestApp(
       ts,
       {
@@ -838,10 +901,30 @@ describe('changes that need review again, review without scopes, the audit of a 
       body: JSON.stringify({ scopes: ['profile:read', 'contacts:read'] }),
     });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { status: string; review_note: string };
-    expect(body.status).toBe('draft');
-    expect(body.review_note).toContain('added scopes (contacts:read)');
+    const body = (await res.json()) as {
+      status: string;
+      scopes: string[];
+      pending_change: { fields: string[]; values: { scopes: string[] }; added_scopes: string[] };
+    };
+    expect(body.status).toBe('approved');
+    expect(body.scopes).toEqual(['profile:read']);
+    expect(body.pending_change).toMatchObject({
+      fields: ['scopes'],
+      values: { scopes: ['profile:read', 'contacts:read'] },
+      added_scopes: ['contacts:read'],
+    });
     expect((await events(app.id)).map((e) => e.type)).toContain('app.review_required');
+    const withdraw = await fetch(`${ts.url}/api/v1/apps/${app.id}/pending-change`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(withdraw.status).toBe(204);
+    const again = await fetch(`${ts.url}/api/v1/apps/${app.id}/pending-change`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { code: string }).code).toBe('app_no_pending_change');
   });
 });
 

@@ -214,7 +214,7 @@ describe('app rules', () => {
     expect(ok.status).toBe(201);
   });
 
-  it('renaming or widening an approved public app sends it back to review; narrowing does not', async () => {
+  it('renaming or widening an approved public app needs review again (held as its pending change); narrowing does not', async () => {
     const admin = await adminActor(ts);
     const { app } = await createTestApp(ts, {
       visibility: 'public',
@@ -229,12 +229,17 @@ describe('app rules', () => {
     const ctx = ts.server.services.ctx;
     expect((await approve()).status).toBe('approved');
     expect((await updateApp(ctx, admin, app.id, { description: 'new words' })).status).toBe('approved');
-    expect(
-      (await updateApp(ctx, admin, app.id, { scopes: ['contacts:read', 'contacts:write'] })).status,
-    ).toBe('draft');
-    expect((await approve()).status).toBe('approved');
-    expect((await updateApp(ctx, admin, app.id, { scopes: ['contacts:read'] })).status).toBe('approved');
-    expect((await updateApp(ctx, admin, app.id, { name: 'Totally Google Login' })).status).toBe('draft');
+    const widened = await updateApp(ctx, admin, app.id, { scopes: ['contacts:read', 'contacts:write'] });
+    expect(widened.status).toBe('approved');
+    expect(widened.pending_change?.added_scopes).toEqual(['contacts:write']);
+    expect((await approveApp(ctx, admin, app.id)).scopes).toEqual(['contacts:read', 'contacts:write']);
+    const narrowed = await updateApp(ctx, admin, app.id, { scopes: ['contacts:read'] });
+    expect(narrowed.status).toBe('approved');
+    expect(narrowed.pending_change).toBeNull();
+    expect(narrowed.scopes).toEqual(['contacts:read']);
+    const renamed = await updateApp(ctx, admin, app.id, { name: 'Totally Google Login' });
+    expect(renamed.pending_change?.fields).toEqual(['name']);
+    expect(renamed.name).not.toBe('Totally Google Login');
   });
 
   it('an app an admin disabled stays disabled for its developer; one they disabled themselves they may enable', async () => {

@@ -54,6 +54,8 @@ export interface AppTable {
   default_scopes: string;
   status: AppStatus;
   review_note: string | null;
+  /** JSON text of a change awaiting review on an approved public app (see domain/app-pending-change). */
+  pending_change: string | null;
   created_at: number;
   updated_at: number;
   deleted_at: number | null;

@@ -13,6 +13,13 @@ import {
   checkScopeNames,
   checkVisibility,
 } from './app-fields.js';
+import {
+  type PendingChange,
+  type PendingField,
+  pendingChangeText,
+  pendingColumnValues,
+  readPendingChange,
+} from './app-pending-change.js';
 import { recordAudit } from './audit.js';
 import { callbackUrlReviewProblem } from './callback-url.js';
 import type { Actor, DomainContext } from './context.js';
@@ -24,6 +31,7 @@ import { getTenant } from './tenants.js';
 import { containsText } from './text-search.js';
 
 export type { AppInput, AppVisibility, ClientType } from './app-fields.js';
+export type { PendingChange } from './app-pending-change.js';
 export type AppStatus = AppTable['status'];
 
 /** An app as the API and hub show it. Three distinct identifiers: `id`, `client_id` and `tenant_id`. */
@@ -43,6 +51,8 @@ export interface App {
   default_scopes: string[];
   status: AppStatus;
   review_note: string | null;
+  /** A change to the approved app awaiting review; the fields above stay live until it is approved. */
+  pending_change: PendingChange | null;
   created_at: number;
   updated_at: number;
 }
@@ -62,6 +72,7 @@ export function toApp(row: AppTable): App {
     default_scopes: splitScope(row.default_scopes),
     status: row.status,
     review_note: row.review_note,
+    pending_change: readPendingChange(row.pending_change, splitScope(row.scopes)),
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -188,6 +199,7 @@ export async function createApp(
     default_scopes: joinScope(defaults),
     status: options.status ?? 'draft',
     review_note: null,
+    pending_change: null,
     created_at: now,
     updated_at: now,
     deleted_at: null,
@@ -222,6 +234,8 @@ export interface AppListFilter extends PageRequest {
   q?: string;
   /** Only apps the actor owns, even for admins. */
   ownedOnly?: boolean;
+  /** Only apps with a change awaiting review. */
+  pendingChange?: boolean;
 }
 
 /** Lists the apps an actor may manage, newest first, with cursor pagination. */
@@ -242,6 +256,7 @@ export async function listApps(
   if (filter.tenantId) q = q.where('tenant_id', '=', filter.tenantId);
   if (filter.status) q = q.where('status', '=', filter.status);
   if (filter.visibility) q = q.where('visibility', '=', filter.visibility);
+  if (filter.pendingChange) q = q.where('pending_change', 'is not', null);
   const text = filter.q;
   if (text)
     q = q.where((eb) => eb.or([containsText(eb.ref('name'), text), eb('client_id', '=', text.trim())]));
@@ -336,16 +351,22 @@ async function planChange(ctx: DomainContext, actor: Actor, app: App, patch: App
   return { values, changed, addedScopes, reviewRequired };
 }
 
+/** What in a change needs review, e.g. "added scopes (a, b), callback URL". */
+export function reviewedChangeSummary(change: Pick<AppChange, 'reviewRequired' | 'addedScopes'>): string {
+  return change.reviewRequired
+    .map((f) =>
+      f === 'scopes'
+        ? `added scopes (${change.addedScopes.join(', ')})`
+        : f === 'callback_url'
+          ? 'callback URL'
+          : f,
+    )
+    .join(', ');
+}
+
 /** A sentence for the app's owner naming what sent it back to review. */
 export function reviewRequiredNote(change: Pick<AppChange, 'reviewRequired' | 'addedScopes'>): string {
-  const what = change.reviewRequired.map((f) =>
-    f === 'scopes'
-      ? `added scopes (${change.addedScopes.join(', ')})`
-      : f === 'callback_url'
-        ? 'callback URL'
-        : f,
-  );
-  return `Changed after review: ${what.join(', ')}. Users of other tenants can't authorize the app until it is submitted and approved again.`;
+  return `Changed after review: ${reviewedChangeSummary(change)}. Users of other tenants can't authorize the app until it is submitted and approved again.`;
 }
 
 /**
@@ -363,13 +384,18 @@ export async function previewAppUpdate(
 
 /**
  * Changes an app's basic info or scopes. The client_id and client type never change. Changing what review
- * checked on a public app in review or approved (its callback URL, visibility, name, or adding scopes)
- * sends it back to draft with a `review_note` naming the change, and records `app.review_required`.
- * Only fields whose value changes are written and audited; a change that changes nothing records nothing.
+ * checked (its callback URL, visibility, name, or adding scopes; see `reviewRequired`) needs review again:
+ * on an approved public app the change is held as its pending change, and the approved version stays live
+ * until a reviewer approves it (a second such edit replaces the pending values of the fields it sends); on
+ * an app in review it sends the app back to draft with a `review_note` naming the change. Either way the
+ * audit log records `app.review_required`. Other changed fields apply at once. Only fields whose value
+ * changes are written and audited; a change that changes nothing records nothing.
  */
 export async function updateApp(ctx: DomainContext, actor: Actor, id: string, patch: AppPatch): Promise<App> {
   const app = await getAppForActor(ctx, actor, id);
   const change = await planChange(ctx, actor, app, patch);
+  if (app.visibility === 'public' && app.status === 'approved')
+    return updateApprovedApp(ctx, actor, app, patch, change);
   if (change.changed.length === 0) return app;
   const values: Partial<AppTable> = { ...change.values, updated_at: ctx.now() };
   const review = change.reviewRequired.length > 0;
@@ -404,6 +430,147 @@ export async function updateApp(ctx: DomainContext, actor: Actor, id: string, pa
   });
   await ctx.changes.publish('client', app.client_id);
   return getAppForActor(ctx, actor, id);
+}
+
+/**
+ * {@link updateApp} on an approved public app: reviewed fields go to the pending change, the rest apply.
+ * The default scopes follow the scopes: held with them when the scopes are held.
+ */
+async function updateApprovedApp(
+  ctx: DomainContext,
+  actor: Actor,
+  app: App,
+  patch: AppPatch,
+  change: AppChange,
+): Promise<App> {
+  const held = new Set<PendingField>(change.reviewRequired as PendingField[]);
+  if (held.has('scopes') && change.changed.includes('default_scopes')) held.add('default_scopes');
+  const before = pendingColumnValues(app.pending_change);
+  const pending = { ...before };
+  // The fields this edit sends replace what was pending for them (sent back unchanged: no longer pending).
+  for (const f of PATCH_FIELDS)
+    if (
+      f !== 'description' &&
+      (patch[f] !== undefined || (f === 'default_scopes' && patch.scopes !== undefined))
+    )
+      delete pending[f];
+  for (const f of held) pending[f] = (change.values as Record<string, string>)[f];
+  const now = ctx.now();
+  const pendingText = pendingChangeText(pending, now, actor.id);
+  const samePending = pendingChangeText(before, 0, '') === pendingChangeText(pending, 0, '');
+  const applied = change.changed.filter((f) => !held.has(f as PendingField));
+  if (applied.length === 0 && samePending) return app;
+  const values: Partial<AppTable> = { updated_at: now };
+  for (const f of applied)
+    (values as Record<string, unknown>)[f] = (change.values as Record<string, unknown>)[f];
+  if (!samePending) values.pending_change = pendingText;
+  if (held.size > 0) values.review_note = null;
+  const appliedAdded = applied.includes('scopes') ? change.addedScopes : [];
+  await inTransaction(ctx.db, async (trx) => {
+    await trx.updateTable('apps').set(values).where('id', '=', app.id).execute();
+    const audit = { actor: actor.id, tenantId: app.tenant_id, appId: app.id };
+    if (applied.length) {
+      await ctx.changes.announce(trx, 'client', app.client_id);
+      const data: Record<string, unknown> = { fields: applied };
+      if (appliedAdded.length) data.added_scopes = appliedAdded;
+      await recordAudit(ctx, trx, { ...audit, type: 'app.updated', data });
+    }
+    if (held.size > 0)
+      await recordAudit(ctx, trx, {
+        ...audit,
+        type: 'app.review_required',
+        data: {
+          fields: change.reviewRequired,
+          added_scopes: change.addedScopes,
+          previous_status: app.status,
+          pending: true,
+        },
+      });
+    else if (!samePending && pendingText === null)
+      await recordAudit(ctx, trx, {
+        ...audit,
+        type: 'app.change_withdrawn',
+        data: { fields: app.pending_change?.fields ?? [] },
+      });
+  });
+  if (applied.length) await ctx.changes.publish('client', app.client_id);
+  return getAppForActor(ctx, actor, app.id);
+}
+
+/**
+ * Withdraws the change awaiting review on an app; its live fields never changed, so nothing is restored.
+ * Records `app.change_withdrawn`. @throws DomainError `app_no_pending_change` when nothing is pending.
+ */
+export async function withdrawPendingChange(ctx: DomainContext, actor: Actor, id: string): Promise<App> {
+  const app = await getAppForActor(ctx, actor, id);
+  if (!app.pending_change) throw conflict('The app has no change awaiting review.', 'app_no_pending_change');
+  const fields = app.pending_change.fields;
+  await inTransaction(ctx.db, async (trx) => {
+    await trx
+      .updateTable('apps')
+      .set({ pending_change: null, updated_at: ctx.now() })
+      .where('id', '=', app.id)
+      .execute();
+    await recordAudit(ctx, trx, {
+      type: 'app.change_withdrawn',
+      actor: actor.id,
+      tenantId: app.tenant_id,
+      appId: app.id,
+      data: { fields },
+    });
+  });
+  return getAppForActor(ctx, actor, id);
+}
+
+/** Approves an approved app's pending change: its values become live. Records `app.change_approved`. */
+async function approvePendingChange(ctx: DomainContext, actor: Actor, app: App): Promise<App> {
+  const pending = app.pending_change as PendingChange;
+  const values = pendingColumnValues(pending) as Partial<AppTable>;
+  const scopes = pending.values.scopes ?? app.scopes;
+  if (pending.values.scopes && !pending.values.default_scopes) {
+    // Default scopes must stay among the scopes (as planChange keeps them on a direct edit).
+    const defaults = app.default_scopes.filter((d) => scopes.includes(d));
+    values.default_scopes = (defaults.length ? defaults : scopes).join(' ');
+  }
+  const problem = reviewProblem({ callback_url: pending.values.callback_url ?? app.callback_url, scopes });
+  if (problem) throw problem;
+  await inTransaction(ctx.db, async (trx) => {
+    await trx
+      .updateTable('apps')
+      .set({ ...values, pending_change: null, review_note: null, updated_at: ctx.now() })
+      .where('id', '=', app.id)
+      .execute();
+    await ctx.changes.announce(trx, 'client', app.client_id);
+    await recordAudit(ctx, trx, {
+      type: 'app.change_approved',
+      actor: actor.id,
+      tenantId: app.tenant_id,
+      appId: app.id,
+      data: { fields: pending.fields, added_scopes: pending.added_scopes },
+    });
+  });
+  await ctx.changes.publish('client', app.client_id);
+  return getAppForActor(ctx, actor, app.id);
+}
+
+/** Rejects an approved app's pending change; the reason becomes the app's `review_note`. */
+async function rejectPendingChange(ctx: DomainContext, actor: Actor, app: App, reason: string): Promise<App> {
+  const fields = app.pending_change?.fields ?? [];
+  await inTransaction(ctx.db, async (trx) => {
+    await trx
+      .updateTable('apps')
+      .set({ pending_change: null, review_note: reason, updated_at: ctx.now() })
+      .where('id', '=', app.id)
+      .execute();
+    await recordAudit(ctx, trx, {
+      type: 'app.change_rejected',
+      actor: actor.id,
+      tenantId: app.tenant_id,
+      appId: app.id,
+      data: { reason, fields },
+    });
+  });
+  return getAppForActor(ctx, actor, app.id);
 }
 
 async function setStatus(
@@ -477,21 +644,23 @@ function requireReviewer(actor: Actor): void {
     throw forbidden('Only platform administrators review public apps.', 'review_forbidden');
 }
 
-/** Approves a public app in review, so users of every tenant can authorize it. */
+/** Approves a public app in review, so users of every tenant can authorize it, or an approved app's pending change. */
 export async function approveApp(ctx: DomainContext, actor: Actor, id: string): Promise<App> {
   requireReviewer(actor);
   const app = await getAppForActor(ctx, actor, id);
+  if (app.status === 'approved' && app.pending_change) return approvePendingChange(ctx, actor, app);
   if (app.status !== 'in_review') throw conflict('Only apps in review can be approved.', 'app_not_in_review');
   const problem = reviewProblem(app);
   if (problem) throw problem;
   return setStatus(ctx, actor, app, 'approved', 'app.approved', null);
 }
 
-/** Rejects a public app in review, with a reason its owner sees. */
+/** Rejects a public app in review, or an approved app's pending change, with a reason its owner sees. */
 export async function rejectApp(ctx: DomainContext, actor: Actor, id: string, reason: string): Promise<App> {
   requireReviewer(actor);
   const r = checkReason(reason, 'Tell the owner why the app was rejected.');
   const app = await getAppForActor(ctx, actor, id);
+  if (app.status === 'approved' && app.pending_change) return rejectPendingChange(ctx, actor, app, r);
   if (app.status !== 'in_review') throw conflict('Only apps in review can be rejected.', 'app_not_in_review');
   return setStatus(ctx, actor, app, 'rejected', 'app.rejected', r);
 }

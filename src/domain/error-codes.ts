@@ -87,6 +87,10 @@ export const ERROR_CODES = {
   app_not_public: { kind: 'validation', description: 'Only public apps go through review.' },
   app_not_submittable: { kind: 'conflict', description: 'Only draft or rejected apps can be submitted.' },
   app_not_in_review: { kind: 'conflict', description: 'Only apps in review can be approved or rejected.' },
+  app_no_pending_change: {
+    kind: 'conflict',
+    description: 'The app has no change awaiting review to withdraw.',
+  },
   app_not_disabled: { kind: 'conflict', description: 'The app is not disabled, so it cannot be enabled.' },
   app_disabled_by_admin: {
     kind: 'forbidden',

@@ -11,9 +11,14 @@ export interface ReviewItem {
   ownerEmail: string | null;
 }
 
-/** The review queue: apps in review that `actor` may see (listApps decides which), at most 200. */
+/**
+ * The review queue: apps in review, then approved apps with a change awaiting review (`app.pending_change`),
+ * that `actor` may see (listApps decides which), at most 200 of each.
+ */
 export async function reviewQueue(ctx: DomainContext, actor: Actor): Promise<ReviewItem[]> {
-  const { items } = await listApps(ctx, actor, { status: 'in_review', limit: 200 });
+  const inReview = await listApps(ctx, actor, { status: 'in_review', limit: 200 });
+  const changes = await listApps(ctx, actor, { status: 'approved', pendingChange: true, limit: 200 });
+  const items = [...inReview.items, ...changes.items];
   const tenants = await tenantNames(
     ctx,
     items.map((a) => a.tenant_id),

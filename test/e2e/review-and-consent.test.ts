@@ -7,7 +7,7 @@ import { DESKTOP, launch, shot, watchConsole } from './browser.js';
 
 /**
  * What a person sees in Chromium when a change to an approved public app needs review again (asked first,
- * then said), and when they allow an app and later revoke it (listed at once, revoking asks first).
+ * then held for review while the approved version stays live, and withdrawn), and when they allow an app and later revoke it (listed at once, revoking asks first).
  */
 let ts: TestServer;
 let browser: Browser;
@@ -32,8 +32,8 @@ async function signIn(page: Page, email: string, password: string) {
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
 
-describe('an approved public app: adding a scope asks first, then says the app needs review', () => {
-  it('Cancel keeps the app approved; saving says Draft and the audit log names the change', async () => {
+describe('an approved public app: adding a scope asks first, then the change awaits review', () => {
+  it('Cancel keeps the app as it is; saving keeps it approved with the change awaiting review; the owner withdraws it', async () => {
     const dev = await createUser(ts, { role: 'admin' });
     const { app } = await createTestApp(
       ts,
@@ -53,7 +53,8 @@ describe('an approved public app: adding a scope asks first, then says the app n
     const contacts = page.locator('input[name="scopes"][value="contacts:read"]');
     await contacts.check();
     await page.getByRole('button', { name: 'Save scopes' }).click();
-    await page.getByRole('heading', { name: 'This change sends the app back to review' }).waitFor();
+    await page.getByRole('heading', { name: 'This change needs review' }).waitFor();
+    await page.getByText('the approved version stays live').first().waitFor();
     await expect(page.getByText('added scopes (contacts:read)').first().isVisible()).resolves.toBe(true);
     await shot(page, 'review-again-confirm');
     await page.getByRole('link', { name: 'Cancel' }).click();
@@ -64,13 +65,18 @@ describe('an approved public app: adding a scope asks first, then says the app n
 
     await page.locator('input[name="scopes"][value="contacts:read"]').check();
     await page.getByRole('button', { name: 'Save scopes' }).click();
-    await page.getByRole('button', { name: 'Save and send back to review' }).click();
-    await page.getByText('Scopes saved. The app is back to Draft').waitFor();
+    await page.getByRole('button', { name: 'Save and send the change for review' }).click();
+    await page.getByText('Scopes saved. The change awaits review').waitFor();
     await page.getByRole('link', { name: 'Basic info' }).click();
-    await page.getByText('Needs review again.').waitFor();
-    await page.getByRole('button', { name: 'Submit for approval' }).waitFor();
+    await page.getByRole('heading', { name: 'Change awaiting review' }).waitFor();
+    await page.getByText('Approved: users of every tenant can authorize this app.').waitFor();
+    await shot(page, 'change-awaiting-review');
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page.getByText('Needs review again after changing scopes (added contacts:read)').waitFor();
+    await page.getByRole('link', { name: 'Basic info' }).click();
+    await page.getByRole('button', { name: 'Withdraw change' }).click();
+    await page.getByText('The change was withdrawn. The approved version is unchanged.').waitFor();
+    await expect(page.getByRole('heading', { name: 'Change awaiting review' }).count()).resolves.toBe(0);
     expect(problems).toEqual([]);
     await close();
   });

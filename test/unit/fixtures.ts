@@ -31,6 +31,7 @@ export function app(overrides: Partial<App> = {}): App {
     default_scopes: ['contacts:read'],
     status: 'approved',
     review_note: null,
+    pending_change: null,
     created_at: 0,
     updated_at: 0,
     ...overrides,

@@ -10,6 +10,7 @@ import {
   rejectApp,
   submitApp,
   updateApp,
+  withdrawPendingChange,
 } from '../../domain/apps.js';
 import type { Services } from '../../services.js';
 import { type ApiInstance, authenticate, checkCursor } from './context.js';
@@ -177,7 +178,7 @@ export async function appRoutes(api: ApiInstance, services: Services): Promise<v
         summary: 'Update an app',
         operationId: 'updateApp',
         description:
-          'Changing the name, callback URL or visibility of a public app in review or approved, or adding scopes to it, sends it back to draft: the answer has `status: draft` and a `review_note` naming the change, and the audit log records `app.review_required`. Only changed fields are recorded.',
+          'Changing the name, callback URL or visibility of a public app, or adding scopes to it, needs review again. On an approved app the change is held as `pending_change` and the answer shows the approved version, which stays live until a platform admin approves the change (`POST /v1/apps/{id}/approve`) or rejects it; a second such change replaces it. On an app in review it sends the app back to draft with a `review_note` naming the change. Either way the audit log records `app.review_required`. Other fields apply at once; only changed fields are recorded.',
         params: IdParams,
         body: UpdateAppBody,
         response: { 200: AppSchema, ...problems(400, 401, 403, 404, 422) },
@@ -204,6 +205,25 @@ export async function appRoutes(api: ApiInstance, services: Services): Promise<v
     async (request, reply) => {
       const { actor } = await authenticate(services, request, 'clavis:apps');
       await deleteApp(ctx, actor, request.params.id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  api.delete(
+    '/v1/apps/:id/pending-change',
+    {
+      schema: {
+        tags,
+        summary: "Withdraw an app's change awaiting review",
+        operationId: 'withdrawAppChange',
+        description: 'The approved version stays as it is. Records `app.change_withdrawn`.',
+        params: IdParams,
+        response: { 204: Type.Null({ description: 'Withdrawn.' }), ...problems(401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { actor } = await authenticate(services, request, 'clavis:apps');
+      await withdrawPendingChange(ctx, actor, request.params.id);
       return reply.code(204).send(null);
     },
   );
@@ -243,7 +263,7 @@ export async function appRoutes(api: ApiInstance, services: Services): Promise<v
   action(
     'approve',
     'Approve an app in review',
-    'Platform admins (`clavis:admin`).',
+    'Platform admins (`clavis:admin`). On an approved app with a `pending_change`, applies the change.',
     'clavis:admin',
     (actor, id) => approveApp(ctx, actor, id),
   );
@@ -265,7 +285,8 @@ export async function appRoutes(api: ApiInstance, services: Services): Promise<v
         tags,
         summary: 'Reject an app in review',
         operationId: 'rejectApp',
-        description: 'Platform admins (`clavis:admin`). The reason is shown to the owner as `review_note`.',
+        description:
+          'Platform admins (`clavis:admin`). On an approved app with a `pending_change`, discards the change (the app stays approved). The reason is shown to the owner as `review_note`.',
         params: IdParams,
         body: RejectBody,
         response: { 200: AppSchema, ...problems(400, 401, 403, 404, 409, 422) },

@@ -119,6 +119,29 @@ export const CreatedSecretSchema = Type.Object({
   }),
 });
 
+export const PendingChangeSchema = Type.Object(
+  {
+    fields: Type.Array(Type.String(), { description: 'The reviewed fields the change sets.' }),
+    values: Type.Object(
+      {
+        name: Type.Optional(Type.String()),
+        visibility: Type.Optional(Type.String()),
+        callback_url: Type.Optional(Type.String()),
+        scopes: Type.Optional(Type.Array(Type.String())),
+        default_scopes: Type.Optional(Type.Array(Type.String())),
+      },
+      { description: 'The new values of those fields.' },
+    ),
+    added_scopes: Type.Array(Type.String(), { description: 'Scopes the change adds.' }),
+    requested_at: DateTime('When the change was saved.'),
+    requested_by: Type.String({ description: 'Who saved it.' }),
+  },
+  {
+    description:
+      "A change to an approved public app awaiting review. The app's other members are the approved, live version until a platform admin approves the change.",
+  },
+);
+
 export const AppSchema = Type.Object({
   id: Type.String({ description: 'Object ID: identifies the app in this API only. Never used in OAuth.' }),
   client_id: Type.String({ description: 'The OAuth client_id. Immutable, never reused.' }),
@@ -137,6 +160,7 @@ export const AppSchema = Type.Object({
       description: 'Why the app was rejected, or which change sent it back to review, for its owner.',
     }),
   ),
+  pending_change: Nullable(PendingChangeSchema),
   created_at: DateTime('When the app was registered.'),
   updated_at: DateTime('When the app last changed.'),
 });
@@ -254,6 +278,15 @@ export const apiApp = (a: App) => ({
   default_scopes: a.default_scopes,
   status: a.status,
   review_note: a.review_note,
+  pending_change: a.pending_change
+    ? {
+        fields: a.pending_change.fields,
+        values: a.pending_change.values,
+        added_scopes: a.pending_change.added_scopes,
+        requested_at: iso(a.pending_change.requested_at),
+        requested_by: a.pending_change.requested_by,
+      }
+    : null,
   created_at: iso(a.created_at),
   updated_at: iso(a.updated_at),
 });

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { approveApp, rejectApp } from '../../domain/apps.js';
+import { type App, approveApp, rejectApp } from '../../domain/apps.js';
 import { type ReviewItem, reviewQueue } from '../../domain/review-queue.js';
 import type { Services } from '../../services.js';
 import { sendPage } from '../../web/render.js';
@@ -10,7 +10,40 @@ import { hubAction, hubPage, NoParams } from '../route.js';
 import { Alert, Csrf, Empty, Field } from '../ui/components.js';
 import { AdminShell, adminNotice, adminsOnly } from './admin-shell.js';
 
-/** The platform admins' review queue: public apps waiting for approval. */
+/** The platform admins' review queue: public apps waiting for approval, and changes to approved ones. */
+
+const FIELD_LABELS: Record<string, string> = {
+  name: 'Name',
+  visibility: 'Visibility',
+  callback_url: 'Callback URL',
+  scopes: 'Scopes',
+  default_scopes: 'Default scopes',
+};
+
+/** An approved app's change awaiting review: each field, live value then proposed value. */
+function ChangeDiff({ app }: { app: App }) {
+  const change = app.pending_change;
+  if (!change) return null;
+  const show = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(', ') || 'none' : (v ?? ''));
+  return (
+    <div class="pending-change">
+      <p>
+        <strong>Change awaiting review.</strong> The approved version stays live until you approve the change;
+        rejecting discards it.
+      </p>
+      <dl class="kv small">
+        {change.fields.map((f) => (
+          <>
+            <dt>{FIELD_LABELS[f] ?? f}</dt>
+            <dd>
+              <del>{show(app[f])}</del> → <ins>{show(change.values[f])}</ins>
+            </dd>
+          </>
+        ))}
+      </dl>
+    </div>
+  );
+}
 
 function ReviewPage(p: {
   hub: Hub;
@@ -32,11 +65,13 @@ function ReviewPage(p: {
           <Empty title="Nothing to review." />
         ) : (
           p.items.map(({ app, tenantName, ownerEmail }) => {
+            const what = app.pending_change ? ' change' : '';
             const rej = p.reject?.appId === app.id ? p.reject : undefined;
             return (
               <article class="review-item" key={app.id} aria-label={app.name}>
                 <div>
                   <h3>{app.name}</h3>
+                  <ChangeDiff app={app} />
                   <dl class="kv small">
                     <dt>Tenant</dt>
                     <dd>{tenantName}</dd>
@@ -60,7 +95,8 @@ function ReviewPage(p: {
                   <form method="post" action={`/admin/review/${encodeURIComponent(app.id)}/approve`}>
                     <Csrf token={p.hub.csrf} />
                     <button type="submit" class="btn btn-primary">
-                      Approve<span class="visually-hidden"> {app.name}</span>
+                      Approve{what}
+                      <span class="visually-hidden"> {app.name}</span>
                     </button>
                   </form>
                   <form
@@ -79,7 +115,8 @@ function ReviewPage(p: {
                       textarea
                     />
                     <button type="submit" class="btn btn-danger">
-                      Reject<span class="visually-hidden"> {app.name}</span>
+                      Reject{what}
+                      <span class="visually-hidden"> {app.name}</span>
                     </button>
                   </form>
                 </div>

@@ -8,6 +8,7 @@ import {
   submitApp,
   submitProblem,
   updateApp,
+  withdrawPendingChange,
 } from '../../domain/apps.js';
 import { callbackUrlReviewProblem } from '../../domain/callback-url.js';
 import type { Services } from '../../services.js';
@@ -15,7 +16,7 @@ import { sendPage } from '../../web/render.js';
 import { type FormErrors, type Hub, seeOther, toFormErrors } from '../context.js';
 import { hubAction, hubPage } from '../route.js';
 import { Alert, Choices, Csrf, Dialog, Field } from '../ui/components.js';
-import { ReviewConfirm } from './app-review-confirm.js';
+import { PendingChangeBox, ReviewConfirm } from './app-review-confirm.js';
 import { AppParams, AppShell, appPath } from './app-shell.js';
 
 export interface BasicValues {
@@ -58,6 +59,9 @@ const NOTICES: Record<string, string> = {
   saved: 'Changes saved.',
   'review-required':
     'Changes saved. The app is back to Draft: submit it for approval again so users of other tenants can authorize it.',
+  'change-pending':
+    'Changes saved. The change awaits review; the approved version stays live until it is approved.',
+  'change-withdrawn': 'The change was withdrawn. The approved version is unchanged.',
   submitted: 'Submitted for approval. An administrator will review the app; you will see the outcome here.',
 };
 
@@ -124,6 +128,7 @@ export function BasicTab(p: BasicTabProps) {
           <strong>Needs review again.</strong> {app.review_note}
         </Alert>
       ) : null}
+      <PendingChangeBox hub={hub} app={app} />
       {p.confirmChange ? (
         <ReviewConfirm
           hub={hub}
@@ -258,7 +263,12 @@ export async function basicTabRoutes(app: FastifyInstance, services: Services): 
           return send(reply, 200, { hub, app: a, values, confirmChange: { change, values } });
       }
       const saved = await updateApp(ctx, hub.actor, a.id, patch);
-      const notice = saved.status === 'draft' && a.status !== 'draft' ? 'review-required' : 'saved';
+      const notice =
+        saved.status === 'draft' && a.status !== 'draft'
+          ? 'review-required'
+          : saved.pending_change && saved.pending_change.requested_at !== a.pending_change?.requested_at
+            ? 'change-pending'
+            : 'saved';
       return seeOther(reply, `${appPath(a)}?notice=${notice}`);
     } catch (e) {
       const errors = toFormErrors(e, ['name', 'description', 'callback_url', 'visibility']);
@@ -277,6 +287,20 @@ export async function basicTabRoutes(app: FastifyInstance, services: Services): 
       return seeOther(reply, `${appPath(a)}?error=submit`);
     }
   });
+
+  hubAction(
+    app,
+    services,
+    '/apps/:id/pending-change/withdraw',
+    onApp,
+    async ({ hub, params: { id }, reply }) => {
+      const a = await getAppForActor(ctx, hub.actor, id);
+      // Nothing pending (withdrawn already, or approved meanwhile): the page shows the app as it is.
+      if (!a.pending_change) return seeOther(reply, appPath(a));
+      await withdrawPendingChange(ctx, hub.actor, a.id);
+      return seeOther(reply, `${appPath(a)}?notice=change-withdrawn`);
+    },
+  );
 
   hubAction(app, services, '/apps/:id/delete', onApp, async ({ hub, params: { id }, form, reply }) => {
     // Only the confirmation dialog's form says yes; any other post is sent to the confirmation first.

@@ -34,7 +34,7 @@ import {
   SecretStatusBadge,
   Select,
 } from '../ui/components.js';
-import { ReviewConfirm } from './app-review-confirm.js';
+import { PendingChangeBox, ReviewConfirm } from './app-review-confirm.js';
 import { AppParams, AppSecretParams, AppShell, appPath } from './app-shell.js';
 
 export interface NewSecretValues {
@@ -435,6 +435,7 @@ export function OAuthTab(p: OAuthTabProps) {
     >
       {p.notice ? <Alert kind="ok">{p.notice}</Alert> : null}
       {p.error ? <Alert kind="error">{p.error}</Alert> : null}
+      <PendingChangeBox hub={hub} app={app} />
       {p.scopes?.confirm ? (
         <ReviewConfirm
           hub={hub}
@@ -493,6 +494,8 @@ export function OAuthTab(p: OAuthTabProps) {
 const NOTICES: Record<string, string> = {
   'secret-revoked': 'The client secret was revoked. It no longer works.',
   'scopes-saved': 'Scopes saved.',
+  'scopes-pending':
+    'Scopes saved. The change awaits review; the approved version stays live until it is approved.',
   'scopes-review':
     'Scopes saved. The app is back to Draft: submit it for approval again so users of other tenants can authorize it.',
   created: 'Your app is registered. Here is its client_id.',
@@ -617,7 +620,12 @@ export async function oauthTabRoutes(app: FastifyInstance, services: Services): 
           return renderOAuthTab(hub, reply, a, { scopes: { values, errors: { fields: {} }, confirm } });
       }
       const saved = await updateApp(ctx, hub.actor, a.id, { scopes: values });
-      const notice = saved.status === 'draft' && a.status !== 'draft' ? 'scopes-review' : 'scopes-saved';
+      const notice =
+        saved.status === 'draft' && a.status !== 'draft'
+          ? 'scopes-review'
+          : saved.pending_change && saved.pending_change.requested_at !== a.pending_change?.requested_at
+            ? 'scopes-pending'
+            : 'scopes-saved';
       return seeOther(reply, `${appPath(a, 'oauth')}?notice=${notice}`);
     } catch (e) {
       return renderOAuthTab(hub, reply, a, {
