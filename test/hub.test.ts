@@ -758,8 +758,10 @@ describe('changes that need review again, review without scopes, the audit of a 
     expect(review).toHaveLength(1);
     expect(review[0]!.data).toMatchObject({ fields: ['scopes'], added_scopes: ['contacts:read'] });
     const audit = await b.get(`/apps/${id}/audit`);
-    expect(audit.html).toContain('Sent back to review by a change');
-    expect(audit.html).toContain('Needs review again after changing scopes (added contacts:read)');
+    expect(audit.html).toContain('A change needs review');
+    expect(audit.html).toContain(
+      'Changing scopes (added contacts:read) waits for review; the approved version stays live',
+    );
   });
 
   it('renaming an approved app on Basic info asks first, carrying the typed values', async () => {

@@ -72,7 +72,9 @@ describe('an approved public app: adding a scope asks first, then the change awa
     await page.getByText('Approved: users of every tenant can authorize this app.').waitFor();
     await shot(page, 'change-awaiting-review');
     await page.getByRole('link', { name: 'Audit log' }).click();
-    await page.getByText('Needs review again after changing scopes (added contacts:read)').waitFor();
+    await page
+      .getByText('Changing scopes (added contacts:read) waits for review; the approved version stays live')
+      .waitFor();
     await page.getByRole('link', { name: 'Basic info' }).click();
     await page.getByRole('button', { name: 'Withdraw change' }).click();
     await page.getByText('The change was withdrawn. The approved version is unchanged.').waitFor();

@@ -19,7 +19,10 @@ const WORDS: Record<string, string> = {
   'app.rejected': 'Rejected',
   'app.disabled': 'Disabled',
   'app.enabled': 'Enabled again',
-  'app.review_required': 'Sent back to review by a change',
+  'app.review_required': 'A change needs review',
+  'app.change_approved': 'Change approved',
+  'app.change_rejected': 'Change rejected',
+  'app.change_withdrawn': 'Change withdrawn',
   'secret.created': 'Client secret created',
   'secret.refreshed': 'Client secret refreshed',
   'secret.revoked': 'Client secret revoked',
@@ -36,7 +39,16 @@ function detail(e: AuditEvent): string | null {
     Array.isArray(d.added_scopes) && d.added_scopes.length ? ` (added ${d.added_scopes.join(', ')})` : '';
   if (e.type === 'app.updated' && Array.isArray(d.fields)) return `Changed: ${d.fields.join(', ')}${added}`;
   if (e.type === 'app.review_required' && Array.isArray(d.fields))
-    return `Needs review again after changing ${d.fields.join(', ')}${added}; back to Draft until approved`;
+    return d.pending === true
+      ? `Changing ${d.fields.join(', ')}${added} waits for review; the approved version stays live`
+      : `Needs review again after changing ${d.fields.join(', ')}${added}; back to Draft until approved`;
+  if (e.type === 'app.change_rejected' && typeof d.reason === 'string') return `Reason: ${d.reason}`;
+  if (
+    (e.type === 'app.change_approved' || e.type === 'app.change_withdrawn') &&
+    Array.isArray(d.fields) &&
+    d.fields.length
+  )
+    return `Fields: ${d.fields.join(', ')}`;
   if (e.secret_id) {
     const desc = typeof d.description === 'string' && d.description ? ` (${d.description})` : '';
     const replaced =
@@ -85,7 +97,8 @@ function dotClass(type: string): string {
     type === 'app.rejected' ||
     type === 'app.deleted' ||
     type === 'app.disabled' ||
-    type === 'app.review_required'
+    type === 'app.review_required' ||
+    type === 'app.change_rejected'
   )
     return 'audit-dot dot-danger';
   return 'audit-dot';
