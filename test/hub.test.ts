@@ -779,6 +779,16 @@ describe('changes that need review again, review without scopes, the audit of a 
     expect((await appRow(id)).status).toBe('approved');
     expect((await appRow(id)).name).toBe('Listed app');
     expect(JSON.parse((await appRow(id)).pending_change!).values).toEqual({ name: 'Renamed "app" & co' });
+
+    // The form shows the pending name, so saving another field keeps the change waiting for review.
+    const again = await b.get(`/apps/${id}`);
+    expect(parseForms(again.html).find((f) => f.action === `/apps/${id}`)!.fields.name).toBe(
+      'Renamed "app" & co',
+    );
+    const described = await b.submit(again, `/apps/${id}`, { description: 'Now with a description' });
+    expect(described.status).toBe(303);
+    expect((await appRow(id)).description).toBe('Now with a description');
+    expect(JSON.parse((await appRow(id)).pending_change!).values).toEqual({ name: 'Renamed "app" & co' });
   });
 
   it('the owner withdraws a pending change with a button (POST, redirected); the audit log records it', async () => {

@@ -383,6 +383,21 @@ export async function previewAppUpdate(
 }
 
 /**
+ * Whether saving `change` asks for review anew: it changes a reviewed field to a value other than the one
+ * already awaiting review. Saving the pending values again (a form shows them) is no new change.
+ */
+export function changeNeedsNewReview(app: App, change: AppChange): boolean {
+  const pending = app.pending_change?.values;
+  return change.reviewRequired.some((field) => {
+    const next = change.values[field];
+    if (field === 'description') return true; // never held: applies at once
+    const held = pending?.[field];
+    if (held === undefined) return true;
+    return Array.isArray(held) ? joinScope(held) !== next : held !== next;
+  });
+}
+
+/**
  * Changes an app's basic info or scopes. The client_id and client type never change. Changing what review
  * checked (its callback URL, visibility, name, or adding scopes; see `reviewRequired`) needs review again:
  * on an approved public app the change is held as its pending change, and the approved version stays live

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import {
   type App,
   type AppChange,
+  changeNeedsNewReview,
   deleteApp,
   getAppForActor,
   previewAppUpdate,
@@ -113,11 +114,13 @@ function SubmitCard({ hub, app, submitError }: BasicTabProps) {
 
 export function BasicTab(p: BasicTabProps) {
   const { hub, app } = p;
+  // While a change awaits review the form shows it, so saving another field keeps the pending change.
+  const pending = app.pending_change?.values;
   const v = p.values ?? {
-    name: app.name,
+    name: pending?.name ?? app.name,
     description: app.description,
-    callback_url: app.callback_url,
-    visibility: app.visibility,
+    callback_url: pending?.callback_url ?? app.callback_url,
+    visibility: pending?.visibility ?? app.visibility,
   };
   const e = p.errors ?? { fields: {} };
   return (
@@ -259,7 +262,7 @@ export async function basicTabRoutes(app: FastifyInstance, services: Services): 
     try {
       if (form.get('confirm') !== 'yes') {
         const change = await previewAppUpdate(ctx, hub.actor, a.id, patch);
-        if (change.reviewRequired.length)
+        if (changeNeedsNewReview(a, change))
           return send(reply, 200, { hub, app: a, values, confirmChange: { change, values } });
       }
       const saved = await updateApp(ctx, hub.actor, a.id, patch);

@@ -1,5 +1,12 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { type App, type AppChange, getAppForActor, previewAppUpdate, updateApp } from '../../domain/apps.js';
+import {
+  type App,
+  type AppChange,
+  changeNeedsNewReview,
+  getAppForActor,
+  previewAppUpdate,
+  updateApp,
+} from '../../domain/apps.js';
 import { invalid } from '../../domain/errors.js';
 import { listScopes, type Scope } from '../../domain/scopes.js';
 import { secretUsable } from '../../domain/secret-status.js';
@@ -391,10 +398,12 @@ function SecretsCard(p: OAuthTabProps) {
 
 function ScopesCard(p: OAuthTabProps) {
   const { app, hub, catalogue } = p;
-  const selected = p.scopes?.values ?? app.scopes;
+  // While a change awaits review the form shows it, so saving again keeps the pending change.
+  const selected = p.scopes?.values ?? app.pending_change?.values.scopes ?? app.scopes;
   const errors = p.scopes?.errors ?? { fields: {} };
   const usable = catalogue.filter(
-    (s) => !s.restricted || hub.actor.platformAdmin || app.scopes.includes(s.name),
+    (s) =>
+      !s.restricted || hub.actor.platformAdmin || app.scopes.includes(s.name) || selected.includes(s.name),
   );
   return (
     <section class="card" aria-labelledby="scopes-title">
@@ -616,7 +625,7 @@ export async function oauthTabRoutes(app: FastifyInstance, services: Services): 
     try {
       if (form.get('confirm') !== 'yes') {
         const confirm = await previewAppUpdate(ctx, hub.actor, a.id, { scopes: values });
-        if (confirm.reviewRequired.length)
+        if (changeNeedsNewReview(a, confirm))
           return renderOAuthTab(hub, reply, a, { scopes: { values, errors: { fields: {} }, confirm } });
       }
       const saved = await updateApp(ctx, hub.actor, a.id, { scopes: values });
