@@ -142,6 +142,13 @@ dialog.modal::backdrop { background: rgba(15,18,25,.55); }
   .id-row { grid-template-columns: 1fr auto; }
   .id-row .id-label { grid-column: 1 / 3; }
   .id-row .id-help { grid-column: 1 / 3; }
+  /* On narrow screens the identifier gets a full-width monospace block of its own (no mid-string wrap beside
+     the Copy button); the button sits under it. */
+  .id-row { grid-template-columns: 1fr; }
+  .id-row .id-label, .id-row .id-help, .id-row .id-value { grid-column: 1; }
+  .id-row .id-value { display: block; padding: .45rem .6rem; border: 1px solid var(--border); border-radius: 6px;
+    background: var(--surface); overflow-wrap: anywhere; word-break: normal; line-height: 1.5; }
+  .id-row .btn { justify-self: start; }
   table.data .hide-md { display: none; }
   .page-head .actions { width: 100%; }
   .page-head .actions .btn { flex: 1 1 auto; }
