@@ -4,7 +4,7 @@ import type { Db } from './database.js';
  * A process-local signal that security-relevant state changed. With PostgreSQL, the server wires it to
  * LISTEN/NOTIFY so every node hears every change; caches subscribe to drop what they hold.
  */
-export type ChangeTopic = 'client' | 'keys' | 'revoked';
+export type ChangeTopic = 'client' | 'keys' | 'revoked' | 'api';
 
 export interface ChangeFeed {
   /**

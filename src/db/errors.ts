@@ -76,3 +76,9 @@ export function isUnstorableText(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === '22021' || code === '22P05';
 }
+
+/** Whether a write failed on a unique or primary key constraint (SQLite, PostgreSQL SQLSTATE 23505). */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

@@ -204,6 +204,46 @@ export interface RefreshTokenTable {
   replaces: string | null;
 }
 
+export type ApiVisibility = 'tenant' | 'public';
+export type BuiltInApi = 'management' | 'sample';
+
+/** An API (resource server): the audience of the tokens issued for it, and its scopes. */
+export interface ApiTable {
+  id: string;
+  /** Null for the built-in APIs. */
+  tenant_id: string | null;
+  /** The audience (`aud`); for built-in APIs a placeholder URN the domain resolves from configuration. */
+  identifier: string;
+  name: string;
+  description: string;
+  /** JSON array of `{name, description, admin_consent_required}`. */
+  scopes: string;
+  /** Seconds; null means the server's default (`CLAVIS_ACCESS_TOKEN_TTL`). */
+  access_token_ttl: number | null;
+  allow_client_credentials: number;
+  visibility: ApiVisibility;
+  /** Space-separated app object IDs that may introspect this API's tokens. */
+  resource_server_app_ids: string;
+  built_in: BuiltInApi | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Which scopes an app holds for one API (see domain/app-permissions). */
+export interface AppPermissionTable {
+  app_id: string;
+  api_id: string;
+  /** Every scope the app holds or asked for (space-separated). */
+  scopes: string;
+  /** The subset a tenant admin granted (space-separated). */
+  granted_scopes: string;
+  requested_by: string;
+  granted_by: string | null;
+  granted_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface ChangeVersionTable {
   id: number;
   version: number;
@@ -227,6 +267,8 @@ export interface Database {
   authorization_codes: AuthorizationCodeTable;
   refresh_tokens: RefreshTokenTable;
   app_requests: AppRequestTable;
+  apis: ApiTable;
+  app_permissions: AppPermissionTable;
 }
 
 export type { Generated };

@@ -47,6 +47,14 @@ const DECEPTIVE = new RegExp(DECEPTIVE_CLASS, 'u');
 /** The same, but a description may have line breaks and tabs. */
 const DECEPTIVE_TEXT = new RegExp(`(?![\\t\\n\\r])${DECEPTIVE_CLASS}`, 'u');
 
+/**
+ * Whether a text holds control, invisible or direction-changing characters (line breaks and tabs are
+ * allowed in `multiline` text): the one rule for every name and description users are shown.
+ */
+export function hasDeceptiveCharacters(text: string, multiline = false): boolean {
+  return (multiline ? DECEPTIVE_TEXT : DECEPTIVE).test(text);
+}
+
 /** @throws DomainError `app_name_invalid`. */
 export function checkAppName(name: string | undefined): string {
   const n = (name ?? '').trim();

@@ -20,6 +20,7 @@ import {
   pendingColumnValues,
   readPendingChange,
 } from './app-pending-change.js';
+import { syncBuiltInPermissions } from './app-permission-store.js';
 import { recordAudit } from './audit.js';
 import { callbackUrlReviewProblem } from './callback-url.js';
 import type { Actor, DomainContext } from './context.js';
@@ -213,6 +214,7 @@ export async function createApp(
       .executeTakeFirst();
     if (clash) throw conflict('That client_id is taken.', 'client_id_taken');
     await trx.insertInto('apps').values(row).execute();
+    await syncBuiltInPermissions(ctx, trx, row.id, scopes, actor.id);
     await recordAudit(ctx, trx, {
       type: 'app.created',
       actor: actor.id,
@@ -420,6 +422,8 @@ export async function updateApp(ctx: DomainContext, actor: Actor, id: string, pa
   }
   await inTransaction(ctx.db, async (trx) => {
     await trx.updateTable('apps').set(values).where('id', '=', id).execute();
+    if (values.scopes !== undefined)
+      await syncBuiltInPermissions(ctx, trx, id, splitScope(values.scopes), actor.id);
     await ctx.changes.announce(trx, 'client', app.client_id);
     const data: Record<string, unknown> = { fields: change.changed };
     if (change.addedScopes.length) data.added_scopes = change.addedScopes;
@@ -483,6 +487,8 @@ async function updateApprovedApp(
   const appliedAdded = applied.includes('scopes') ? change.addedScopes : [];
   await inTransaction(ctx.db, async (trx) => {
     await trx.updateTable('apps').set(values).where('id', '=', app.id).execute();
+    if (values.scopes !== undefined)
+      await syncBuiltInPermissions(ctx, trx, app.id, splitScope(values.scopes), actor.id);
     const audit = { actor: actor.id, tenantId: app.tenant_id, appId: app.id };
     if (applied.length) {
       await ctx.changes.announce(trx, 'client', app.client_id);
@@ -555,6 +561,8 @@ async function approvePendingChange(ctx: DomainContext, actor: Actor, app: App):
       .set({ ...values, pending_change: null, review_note: null, updated_at: ctx.now() })
       .where('id', '=', app.id)
       .execute();
+    if (values.scopes !== undefined)
+      await syncBuiltInPermissions(ctx, trx, app.id, splitScope(values.scopes), actor.id);
     await ctx.changes.announce(trx, 'client', app.client_id);
     await recordAudit(ctx, trx, {
       type: 'app.change_approved',

@@ -29,7 +29,13 @@ export type AuditType =
   | 'app_request.created'
   | 'app_request.fulfilled'
   | 'app_request.declined'
-  | 'keys.rotated';
+  | 'keys.rotated'
+  | 'api.created'
+  | 'api.updated'
+  | 'api.deleted'
+  | 'app_permission.requested'
+  | 'app_permission.granted'
+  | 'app_permission.removed';
 
 export interface AuditInput {
   type: AuditType;

@@ -25,7 +25,8 @@ function rawPort(raw: string): string | undefined {
 /** A port written canonically: 1-65535 with no leading zero. */
 const CANONICAL_PORT = /^(?:[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
 
-function isLocalHost(url: URL): boolean {
+/** True for a URL whose host is `localhost` or a loopback IP literal. */
+export function isLocalHost(url: URL): boolean {
   return LOOPBACK_IPS.has(url.hostname) || url.hostname === 'localhost';
 }
 

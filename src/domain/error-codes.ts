@@ -119,6 +119,79 @@ export const ERROR_CODES = {
     description: 'The app request was already fulfilled or declined.',
   },
 
+  api_not_found: {
+    kind: 'not_found',
+    description: "No such API, or one the actor may not see (another tenant's non-public APIs included).",
+  },
+  api_identifier_invalid: {
+    kind: 'validation',
+    description:
+      'The API identifier is not an absolute https URI (http only on loopback) without fragment, query or user info.',
+  },
+  api_identifier_taken: {
+    kind: 'conflict',
+    description: 'Another API (or a built-in one) already has that identifier; identifiers are unique.',
+  },
+  api_identifier_immutable: { kind: 'validation', description: 'An API identifier never changes.' },
+  api_name_invalid: {
+    kind: 'validation',
+    description:
+      'The API name is missing, longer than 100 characters, or holds control, invisible or text-direction characters.',
+  },
+  api_description_invalid: {
+    kind: 'validation',
+    description:
+      'The API description is longer than 1000 characters or holds control, invisible or text-direction characters.',
+  },
+  api_scope_invalid: {
+    kind: 'validation',
+    description:
+      'A scope name is malformed (RFC 6749 §3.3), too long or listed twice, a description is invalid, or over 200.',
+  },
+  api_ttl_invalid: {
+    kind: 'validation',
+    description: 'The access token lifetime is not a whole number of seconds from 60 to 86400.',
+  },
+  api_visibility_invalid: { kind: 'validation', description: 'The visibility is not `tenant` or `public`.' },
+  api_resource_server_invalid: {
+    kind: 'validation',
+    description: "An entry of `resource_server_app_ids` is not an app of the API's tenant.",
+  },
+  api_public_forbidden: {
+    kind: 'forbidden',
+    description: 'Only platform administrators make an API public (or private again).',
+  },
+  api_manage_forbidden: {
+    kind: 'forbidden',
+    description: "Only admins of the API's tenant (and platform admins) register and change APIs.",
+  },
+  api_built_in: {
+    kind: 'conflict',
+    description: 'The built-in APIs are never deleted and change only their resource servers.',
+  },
+  api_in_use: {
+    kind: 'conflict',
+    description: 'Apps hold permissions for the API; deleting it needs `force`, which removes them.',
+  },
+  api_scope_in_use: {
+    kind: 'conflict',
+    description: 'Apps hold a scope the change removes; it needs `force`, which takes the scope from them.',
+  },
+  app_permission_not_found: { kind: 'not_found', description: 'The app holds no permission for that API.' },
+  app_permission_api_invalid: {
+    kind: 'validation',
+    description: "The API does not exist, or the app may not use it (another tenant's, not public).",
+  },
+  app_permission_scope_invalid: {
+    kind: 'validation',
+    description: 'A requested scope is not one of the API’s scopes, or no scope was named.',
+  },
+  app_permission_grant_forbidden: {
+    kind: 'forbidden',
+    description:
+      "Only admins of the app's tenant grant permissions; only platform administrators grant the management API.",
+  },
+
   secret_not_found: { kind: 'not_found', description: 'No such client secret for this app.' },
   secret_limit_reached: {
     kind: 'limit',

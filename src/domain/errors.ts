@@ -27,7 +27,9 @@ export class DomainError extends Error {
 
 /** What `notFound` may name, and the code each answers with. */
 const NOT_FOUND_CODES = {
+  API: 'api_not_found',
   App: 'app_not_found',
+  'App permission': 'app_permission_not_found',
   'App request': 'app_request_not_found',
   'Client secret': 'secret_not_found',
   Tenant: 'tenant_not_found',
