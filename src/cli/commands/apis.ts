@@ -115,8 +115,6 @@ function printApi(a: ApiResourceServer): void {
       ...a,
       tenant_id: a.tenant_id ?? '(built-in)',
       built_in: a.built_in ?? '',
-      scopes: a.scopes.length ? '' : '(none)',
-      resource_server_app_ids: a.resource_server_app_ids,
     } as Record<string, unknown>,
     [
       'id',
@@ -131,14 +129,27 @@ function printApi(a: ApiResourceServer): void {
       'tenant_id',
       'created_at',
       'updated_at',
-      'scopes',
     ],
   );
-  if (a.scopes.length)
-    printTable(
-      a.scopes.map((s) => ({ ...s, admin_consent_required: s.admin_consent_required ? 'yes' : 'no' })),
-      ['name', 'admin_consent_required', 'description'],
-    );
+  console.log('\nScopes:');
+  printTable(
+    a.scopes.map((s) => ({ ...s, admin_consent_required: s.admin_consent_required ? 'yes' : 'no' })),
+    ['name', 'admin_consent_required', 'description'],
+  );
+}
+
+/**
+ * Runs a request that the server refuses with 409 when apps hold what it removes; without --force, the
+ * refusal says which flag does it anyway.
+ */
+async function withForceHint<T>(force: boolean | undefined, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!force && err instanceof CliError && err.code === 'conflict' && /\bforce\b/.test(err.message))
+      throw new CliError(`${err.message} Add --force to do it anyway.`, err.exitCode, err.code);
+    throw err;
+  }
 }
 
 const ID_EXAMPLE = 'https://orders.example.com';
@@ -263,10 +274,8 @@ export function registerApisCommands(program: Command): void {
             'nothing to change: give at least one of --name, --description, --scope, --add-scope, --remove-scope, --access-token-ttl, --[no-]client-credentials, --visibility, --resource-server-app.',
           );
         const q = opts.force ? '?force=true' : '';
-        const updated = await api.request<ApiResourceServer>(
-          'PATCH',
-          `/apis/${encodeURIComponent(current.id)}${q}`,
-          fields,
+        const updated = await withForceHint(opts.force, () =>
+          api.request<ApiResourceServer>('PATCH', `/apis/${encodeURIComponent(current.id)}${q}`, fields),
         );
         if (opts.json) return console.log(JSON.stringify(updated, null, 2));
         console.log(`Updated ${updated.identifier}.`);
@@ -285,7 +294,9 @@ export function registerApisCommands(program: Command): void {
       if (!opts.yes) throw new CliError(`deleting ${ref} cannot be undone: add --yes to confirm.`);
       const api = ApiClient.from(opts);
       const a = await resolveApi(api, ref);
-      await api.request('DELETE', `/apis/${encodeURIComponent(a.id)}${opts.force ? '?force=true' : ''}`);
+      await withForceHint(opts.force, () =>
+        api.request('DELETE', `/apis/${encodeURIComponent(a.id)}${opts.force ? '?force=true' : ''}`),
+      );
       if (opts.json)
         return console.log(JSON.stringify({ id: a.id, identifier: a.identifier, deleted: true }));
       console.log(`Deleted API ${a.identifier} (id ${a.id}).`);
