@@ -128,8 +128,10 @@ export function oauthFailure(err: unknown, url: string, what: string): unknown {
         : err.error === 'invalid_scope'
           ? ' Check --scope against the scopes the client may request.'
           : err.error === 'unauthorized_client'
-            ? ' The client may not use this grant.'
-            : '';
+            ? ' The client may not use this grant (or the API refuses it).'
+            : err.error === 'invalid_target'
+              ? ' Check --resource: one API per token, named by its identifier (`clavis apis list`), visible to the client.'
+              : '';
     const code = err.status !== undefined && err.status >= 500 ? EXIT_SERVER : EXIT_USER;
     return new CliError(`${what} failed (${err.error}${desc}).${hint}`, code, err.error);
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config.js';
+import { registerApisCommands } from './commands/apis.js';
 import { registerAppsCommands } from './commands/apps.js';
 import { registerLoginCommands } from './commands/login.js';
 import { registerSecretsCommands } from './commands/secrets.js';
@@ -18,6 +19,8 @@ Examples:
   $ clavis apps list                                    # the apps you manage, with their client_id
   $ clavis secrets add 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 --expires-in-months 12
   $ CLAVIS_CLIENT_ID=3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 clavis token --scope contacts:read
+  $ clavis apis create --identifier https://orders.example.com --name "Orders API" --scope orders:read
+  $ clavis token --resource https://orders.example.com --scope orders:read
 `;
 
 const program = new Command();
@@ -30,7 +33,7 @@ program
   .exitOverride();
 
 // Remote commands skip loading the server's modules (about a second of imports on every call).
-const REMOTE_COMMANDS = new Set(['token', 'login', 'logout', 'apps', 'secrets']);
+const REMOTE_COMMANDS = new Set(['token', 'login', 'logout', 'apps', 'secrets', 'apis']);
 const first = process.argv.slice(2).find((a) => !a.startsWith('-'));
 if (first === 'serve') {
   // Before the server's modules load; `clavis serve` hands the sizing back once it listens.
@@ -46,6 +49,7 @@ if (!first || !REMOTE_COMMANDS.has(first)) {
 registerTokenCommand(program);
 registerLoginCommands(program);
 registerAppsCommands(program);
+registerApisCommands(program);
 registerSecretsCommands(program);
 
 /** With --json, errors are also printed on stdout as one JSON object, so scripts can tell them apart. */

@@ -79,7 +79,16 @@ export const lines = (s: string) => s.split('\n').filter((l) => l.trim() !== '')
  * Waits until a spawned server answers 200 on `/readyz`; fails with its output so far if it exits or takes
  * longer than `timeoutMs`.
  */
-export async function waitUntilReady(url: string, child: ChildProcess, timeoutMs = 20_000): Promise<void> {
+export function waitUntilReady(url: string, child: ChildProcess, timeoutMs = 20_000): Promise<void> {
+  return waitUntilReadyAt(`${url}/readyz`, child, timeoutMs);
+}
+
+/** Waits until a spawned server answers 200 at `probe` (any URL); fails with its output otherwise. */
+export async function waitUntilReadyAt(
+  probe: string,
+  child: ChildProcess,
+  timeoutMs = 20_000,
+): Promise<void> {
   let output = '';
   const keep = (d: Buffer) => (output += d);
   child.stdout?.on('data', keep);
@@ -88,7 +97,7 @@ export async function waitUntilReady(url: string, child: ChildProcess, timeoutMs
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`server exited: ${output}`);
-      const ok = await fetch(`${url}/readyz`).then(
+      const ok = await fetch(probe).then(
         (r) => r.status === 200,
         () => false,
       );

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ApiClient, type RemoteOptions, remoteOptions } from '../api-client.js';
-import type { ApiApp, ApiCreatedApp, ApiPage } from '../api-types.js';
+import type { ApiApp, ApiAppPermission, ApiCreatedApp, ApiPage } from '../api-types.js';
+import { API_HELP, resolveApi } from '../apis-resolve.js';
 import { APP_HELP, resolveApp } from '../apps-resolve.js';
 import { printFields, printSecretBox, splitList } from '../format.js';
 import { CliError, printTable, shellQuote } from '../output.js';
@@ -264,5 +265,125 @@ export function registerAppsCommands(program: Command): void {
       });
       if (opts.json) return console.log(JSON.stringify(updated, null, 2));
       console.log(`${updated.client_id} is now ${updated.status}: ${updated.review_note ?? opts.reason}`);
+    });
+
+  registerPermissionsCommands(apps);
+}
+
+/** Prints one permission as a line a person reads: which API, which scopes, and whether usable yet. */
+function describePermission(p: ApiAppPermission): string {
+  const state =
+    p.status === 'granted'
+      ? `granted${p.granted_at ? ` ${p.granted_at}` : ''}`
+      : 'pending (waits for a tenant admin: `clavis apps permissions grant`)';
+  return `${p.api_name} (${p.identifier}): ${p.scopes.join(' ') || '(no scopes)'}, ${state}`;
+}
+
+/** `clavis apps permissions list|request|grant|remove`: which scopes of which API an app holds. */
+function registerPermissionsCommands(apps: Command): void {
+  const permissions = apps
+    .command('permissions')
+    .description("Manage an app's API permissions: which scopes of which API it may use")
+    .addHelpText(
+      'after',
+      `\n${APP_HELP}\n${API_HELP}\n\nA tenant admin's request is granted at once; a developer's waits as pending until an admin grants it.\nclient_credentials tokens carry only granted scopes.\n\nExamples:\n  $ clavis apps permissions list 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81\n  $ clavis apps permissions request 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 https://orders.example.com --scopes "orders:read orders:write"\n  $ clavis apps permissions grant 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 https://orders.example.com\n  $ clavis apps permissions remove 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 https://orders.example.com --yes`,
+    );
+
+  remoteOptions(permissions.command('list <app>').description("List an app's permissions, per API"))
+    .addHelpText(
+      'after',
+      `\n${APP_HELP}\n\nExamples:\n  $ clavis apps permissions list 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81\n  $ clavis apps permissions list 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 --json | jq -r '.items[] | select(.status == "pending") | .identifier'`,
+    )
+    .action(async (ref: string, opts: RemoteOptions) => {
+      const api = ApiClient.from(opts);
+      const app = await resolveApp(api, ref);
+      const page = await api.request<ApiPage<ApiAppPermission>>(
+        'GET',
+        `/apps/${encodeURIComponent(app.id)}/permissions`,
+      );
+      if (opts.json) return console.log(JSON.stringify(page, null, 2));
+      printTable(page.items as unknown as Array<Record<string, unknown>>, [
+        'identifier',
+        'api_name',
+        'status',
+        'scopes',
+        'granted_at',
+      ]);
+    });
+
+  remoteOptions(
+    permissions
+      .command('request <app> <api>')
+      .description('Ask for scopes of an API for an app (the whole set: it replaces what the app held)'),
+  )
+    .requiredOption('--scopes <scopes>', "the API's scopes, space- or comma-separated")
+    .addHelpText(
+      'after',
+      `\n${APP_HELP}\n${API_HELP}\n\nExample:\n  $ clavis apps permissions request 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 https://orders.example.com --scopes "orders:read orders:write"`,
+    )
+    .action(async (ref: string, apiRef: string, opts: RemoteOptions & { scopes: string }) => {
+      const scopes = splitList(opts.scopes) ?? [];
+      if (scopes.length === 0)
+        throw new CliError(
+          '--scopes is empty: name at least one scope (to drop the permission, use `remove`).',
+        );
+      const api = ApiClient.from(opts);
+      const app = await resolveApp(api, ref);
+      const target = await resolveApi(api, apiRef);
+      const p = await api.request<ApiAppPermission>(
+        'PUT',
+        `/apps/${encodeURIComponent(app.id)}/permissions/${encodeURIComponent(target.id)}`,
+        { scopes },
+      );
+      if (opts.json) return console.log(JSON.stringify(p, null, 2));
+      console.log(`${app.client_id} → ${describePermission(p)}`);
+    });
+
+  remoteOptions(
+    permissions
+      .command('grant <app> <api>')
+      .description("Grant an app's pending permission for an API (admin consent; tenant admins)"),
+  )
+    .addHelpText(
+      'after',
+      `\n${APP_HELP}\n${API_HELP}\n\nExample:\n  $ clavis apps permissions grant 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 https://orders.example.com`,
+    )
+    .action(async (ref: string, apiRef: string, opts: RemoteOptions) => {
+      const api = ApiClient.from(opts);
+      const app = await resolveApp(api, ref);
+      const target = await resolveApi(api, apiRef);
+      const p = await api.request<ApiAppPermission>(
+        'POST',
+        `/apps/${encodeURIComponent(app.id)}/permissions/${encodeURIComponent(target.id)}/grant`,
+      );
+      if (opts.json) return console.log(JSON.stringify(p, null, 2));
+      console.log(`${app.client_id} → ${describePermission(p)}`);
+    });
+
+  remoteOptions(
+    permissions
+      .command('remove <app> <api>')
+      .description("Remove an app's permission for an API: no more tokens for it"),
+  )
+    .option('--yes', 'confirm')
+    .addHelpText(
+      'after',
+      `\n${APP_HELP}\n${API_HELP} Tokens already issued stay valid until they expire.\n\nExample:\n  $ clavis apps permissions remove 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 https://orders.example.com --yes`,
+    )
+    .action(async (ref: string, apiRef: string, opts: RemoteOptions & { yes?: boolean }) => {
+      if (!opts.yes)
+        throw new CliError(`removing the permission of ${ref} for ${apiRef}: add --yes to confirm.`);
+      const api = ApiClient.from(opts);
+      const app = await resolveApp(api, ref);
+      const target = await resolveApi(api, apiRef);
+      await api.request(
+        'DELETE',
+        `/apps/${encodeURIComponent(app.id)}/permissions/${encodeURIComponent(target.id)}`,
+      );
+      if (opts.json)
+        return console.log(
+          JSON.stringify({ app_id: app.id, api_id: target.id, identifier: target.identifier, removed: true }),
+        );
+      console.log(`Removed the permission of ${app.client_id} for ${target.identifier}.`);
     });
 }

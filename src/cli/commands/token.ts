@@ -15,6 +15,7 @@ interface TokenOptions {
   clientSecretStdin?: boolean;
   scope?: string;
   audience?: string[];
+  resource?: string[];
   authMethod?: string;
   json?: boolean;
   decode?: boolean;
@@ -29,6 +30,7 @@ Examples:
   $ read -rs CLAVIS_CLIENT_SECRET && export CLAVIS_CLIENT_SECRET
   $ vault read -field=secret kv/billing-worker | clavis token --scope contacts:read
   $ clavis token --server https://auth.example.com --scope contacts:read
+  $ clavis token --resource https://orders.example.com --scope orders:read --decode   # a token for your own API
   $ curl -H "Authorization: Bearer $(clavis token)" https://api.example.com/contacts
 
   # any RFC 8414 authorization server, or one without metadata
@@ -62,8 +64,13 @@ export function registerTokenCommand(program: Command): void {
     .option('--client-secret <secret>', 'client secret (discouraged: it lands in your shell history)')
     .option('--scope <scopes>', 'space-separated scopes to request')
     .option(
+      '--resource <uri>',
+      "the API to get a token for: its identifier, sent as RFC 8707 resource (default: the server's default API)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option(
       '--audience <url>',
-      'target API (RFC 8707 resource); repeat for several',
+      'the same as --resource (the name some servers use); repeat for several',
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option('--auth-method <method>', 'client_secret_basic (default) or client_secret_post')
@@ -84,6 +91,10 @@ export function registerTokenCommand(program: Command): void {
         ['--token-endpoint', opts.tokenEndpoint],
       ] as const)
         if (v !== undefined && !/^https?:\/\//.test(v)) throw new CliError(`${flag} must be an http(s) URL.`);
+      const targets = [...(opts.resource ?? []), ...(opts.audience ?? [])];
+      for (const t of targets)
+        if (!URL.canParse(t))
+          throw new CliError(`--resource ${t} is not an absolute URI (e.g. https://orders.example.com).`);
       const clientId = resolveClientId(opts.clientId);
       const clientSecret = await resolveClientSecret({
         flag: opts.clientSecret,
@@ -112,7 +123,7 @@ export function registerTokenCommand(program: Command): void {
         clientId,
         clientSecret,
         scope: opts.scope,
-        audience: opts.audience,
+        audience: targets.length ? targets : undefined,
         authMethod: opts.authMethod as 'client_secret_basic' | 'client_secret_post' | undefined,
         retry: { retries: 2, baseDelayMs: 200, maxDelayMs: 1000 },
         timeoutMs: 15_000,

@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../services.js';
 import { adminRoutes } from './admin.js';
+import { apiRoutes } from './apis.js';
 import { appRoutes } from './apps.js';
 import { CSRF_HEADER } from './auth.js';
 import { type ApiInstance, authOnce } from './context.js';
@@ -63,7 +64,7 @@ export async function managementApiRoutes(app: FastifyInstance, services: Servic
             title: 'Clavis API',
             version: '1',
             description:
-              "The OAuth 2.0 endpoints (tag `OAuth 2.0`) and the management API: manage apps, client secrets, users, tenant settings, app requests and the audit log. Authenticate with a Clavis access token that holds `clavis:apps` (apps, secrets, app requests, audit) or `clavis:admin` (approvals, users, tenant settings): a machine client gets one with the client_credentials grant. The hub's session cookie works too, with the CSRF token in the `x-csrf-token` header on unsafe methods. Errors are RFC 9457 problem+json. Secret values appear only in the response that creates them.",
+              "The OAuth 2.0 endpoints (tag `OAuth 2.0`) and the management API: manage apps, client secrets, APIs and app permissions, users, tenant settings, app requests and the audit log. Authenticate with a Clavis access token that holds `clavis:apps` (apps, secrets, app requests, audit) or `clavis:admin` (approvals, users, tenant settings): a machine client gets one with the client_credentials grant. The hub's session cookie works too, with the CSRF token in the `x-csrf-token` header on unsafe methods. Errors are RFC 9457 problem+json. Secret values appear only in the response that creates them.",
           },
           servers: [{ url: services.config.issuer }],
           components: {
@@ -97,6 +98,16 @@ export async function managementApiRoutes(app: FastifyInstance, services: Servic
                 'Apps: three IDs — `id` (object ID, this API only), `client_id` (OAuth), `tenant_id`.',
             },
             { name: 'secrets', description: 'Client secrets. A value is returned once, when created.' },
+            {
+              name: 'apis',
+              description:
+                'APIs (resource servers): the audiences tokens are issued for, with their scopes. Clients name one with `resource=` (RFC 8707).',
+            },
+            {
+              name: 'permissions',
+              description:
+                "Which scopes of which API an app holds: `granted`, or `pending` until a tenant admin's grant.",
+            },
             { name: 'scopes' },
             { name: 'users' },
             { name: 'tenant' },
@@ -115,6 +126,7 @@ export async function managementApiRoutes(app: FastifyInstance, services: Servic
       );
       await appRoutes(api, services);
       await secretRoutes(api, services);
+      await apiRoutes(api, services);
       await adminRoutes(api, services);
       await requestAndAuditRoutes(api, services);
     },
