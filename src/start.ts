@@ -2,8 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from './db/database.js';
 import { type BootstrapResult, bootstrap } from './domain/bootstrap.js';
+import { registerMailHandler } from './domain/mail.js';
 import { type BuildOptions, buildServer } from './http/server.js';
-import { startMaintenance } from './maintenance.js';
+import { startExpiryScan, startMaintenance, startOutboxWorker } from './maintenance.js';
 import { closeServices, createServices, type Services } from './services.js';
 
 export interface RunningServer {
@@ -40,6 +41,9 @@ export async function startServer(
   const boot = await bootstrap(services.ctx, database.kind);
   const app = await buildServer(services, options);
   const stopMaintenance = startMaintenance(services, app.log);
+  const closeMail = registerMailHandler(config);
+  const stopOutbox = startOutboxWorker(services, app.log);
+  const stopExpiryScan = startExpiryScan(services, app.log);
   let url = config.issuer;
   if (options.listen !== false) url = await app.listen({ port: config.port, host: config.host });
   return {
@@ -49,6 +53,9 @@ export async function startServer(
     url,
     async close() {
       stopMaintenance();
+      stopExpiryScan();
+      await stopOutbox();
+      closeMail?.();
       await app.close();
       await closeServices(services);
     },

@@ -7,6 +7,7 @@ import * as m0005 from './0005_secret_replaced_by.js';
 import * as m0006 from './0006_refresh_token_chain.js';
 import * as m0007 from './0007_app_pending_change.js';
 import * as m0008 from './0008_apis.js';
+import * as m0011 from './0011_outbox_mail.js';
 
 /** Every migration, in order. Add new ones here with the next number. */
 const migrations: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '0006_refresh_token_chain': m0006,
   '0007_app_pending_change': m0007,
   '0008_apis': m0008,
+  '0011_outbox_mail': m0011,
 };
 
 /** Migrations compiled into the program, so they run the same from source, from dist, and in tests. */
