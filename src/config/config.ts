@@ -59,6 +59,11 @@ export interface Config {
   readonly workers: number;
   /** When set, `/metrics` answers only requests with `Authorization: Bearer <metricsToken>`. */
   readonly metricsToken?: string;
+  /**
+   * `CLAVIS_WEBHOOKS_ALLOW_PRIVATE`: webhooks may use http and reach loopback, private and link-local
+   * addresses (development and tests). Off: https only, public addresses only (SSRF).
+   */
+  readonly webhooksAllowPrivate: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -239,5 +244,6 @@ export function loadConfig(env: Env = process.env): Config {
     signupRate: signupRateVar(env),
     workers,
     metricsToken: env.CLAVIS_METRICS_TOKEN || undefined,
+    webhooksAllowPrivate: boolVar(env, 'CLAVIS_WEBHOOKS_ALLOW_PRIVATE', false),
   };
 }
