@@ -53,6 +53,7 @@ export async function insertTenant(
     allow_app_registration: 1,
     secret_max_lifetime_days: 730,
     secret_allow_never_expire: 0,
+    expiry_notice_recipients: 'owner_and_admins',
     created_at: ctx.now(),
   };
   await db.insertInto('tenants').values(row).execute();
