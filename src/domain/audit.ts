@@ -29,7 +29,8 @@ export type AuditType =
   | 'app_request.created'
   | 'app_request.fulfilled'
   | 'app_request.declined'
-  | 'keys.rotated';
+  | 'keys.rotated'
+  | 'webhook.disabled';
 
 export interface AuditInput {
   type: AuditType;
