@@ -4,6 +4,7 @@ import { attemptDelivery } from '../src/domain/webhook-delivery.js';
 import { WEBHOOK_EVENT_NAMES } from '../src/domain/webhook-events.js';
 import { ApiClient, otherTenant } from './helpers/api.js';
 import { managementToken, startTestServer, type TestServer } from './helpers/server.js';
+import { startTestSmtp, type TestSmtp } from './helpers/smtp.js';
 import { waitFor } from './helpers/wait.js';
 import { WebhookReceiver } from './helpers/webhook-receiver.js';
 
@@ -16,13 +17,20 @@ let strict: TestServer; // the default: https and public addresses only
 let api: ApiClient;
 let strictApi: ApiClient;
 let receiver: WebhookReceiver;
+let smtp: TestSmtp;
 /** Added to the real clock of `ts`, to make retries due and deadlines pass. */
 let skew = 0;
 
 beforeAll(async () => {
   receiver = await new WebhookReceiver().start();
+  smtp = await startTestSmtp();
   ts = await startTestServer({
-    env: { CLAVIS_WEBHOOKS_ALLOW_PRIVATE: 'true', CLAVIS_OUTBOX_POLL_MS: '50' },
+    env: {
+      CLAVIS_WEBHOOKS_ALLOW_PRIVATE: 'true',
+      CLAVIS_OUTBOX_POLL_MS: '50',
+      CLAVIS_SMTP_URL: smtp.url,
+      CLAVIS_MAIL_FROM: 'Clavis <clavis@clavis.test>',
+    },
     now: () => Date.now() + skew,
   });
   strict = await startTestServer({ env: { CLAVIS_OUTBOX_POLL_MS: '50' } });
@@ -33,6 +41,7 @@ afterAll(async () => {
   await ts?.close();
   await strict?.close();
   await receiver?.close();
+  await smtp?.close();
 });
 
 async function newEndpoint(path: string, events: string[] = ['*'], client = api) {
@@ -418,6 +427,14 @@ describe('delivery', () => {
     expect(
       audit.json.items.some((e: { data: { endpoint_id: string } }) => e.data.endpoint_id === ep.id),
     ).toBe(true);
+    // Created by a management client (no user): the tenant's admins are told, by mail.
+    const mail = await waitFor(() =>
+      smtp.to(ts.admin.email).find((m) => m.text.includes(`${receiver.url}/fail`)),
+    );
+    expect(mail.subject).toBe('A webhook endpoint was disabled');
+    expect(mail.text).toContain(`${ts.url}/admin/webhooks/${ep.id}`);
+    expect(mail.text).toContain('Last answer: Answered 500.');
+    expect(mail.html).toContain(`${receiver.url}/fail`);
     const before = receiver.received.filter((r) => r.path === '/fail').length;
     await newApp(api, 'Day 3 again');
     await new Promise((r) => setTimeout(r, 400));

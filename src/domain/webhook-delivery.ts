@@ -17,6 +17,7 @@ import {
 } from './outbox.js';
 import { subscribes } from './webhook-events.js';
 import { postWebhook, type WebhookAttemptResult } from './webhook-http.js';
+import { mailEndpointDisabled } from './webhook-mail.js';
 import {
   DELIVERY_RETRY_MS,
   ENDPOINT_FAILURE_DISABLE_MS,
@@ -208,7 +209,7 @@ async function recordAttempt(
       .executeTakeFirstOrThrow()) as WebhookEndpointTable;
     const failingFor = now - (endpoint.failing_since ?? now);
     if (endpoint.disabled_at === null && failingFor >= ENDPOINT_FAILURE_DISABLE_MS) {
-      await disableFailingEndpoint(ctx, trx, endpoint, now);
+      await disableFailingEndpoint(ctx, trx, endpoint, now, error ?? 'failed');
       await trx
         .updateTable('webhook_deliveries')
         .set({ ...last, status: 'failed', completed_at: now })
@@ -229,12 +230,13 @@ async function recordAttempt(
   });
 }
 
-/** Disables an endpoint whose deliveries have all failed for 3 days, in the transaction that saw it. */
+/** Disables an endpoint whose deliveries have all failed for 3 days, in the transaction that saw it, and tells its owner. */
 async function disableFailingEndpoint(
   ctx: DomainContext,
   trx: Db,
   endpoint: WebhookEndpointTable,
   now: number,
+  lastError: string,
 ): Promise<void> {
   const since = new Date(endpoint.failing_since ?? now).toISOString();
   await trx
@@ -252,6 +254,7 @@ async function disableFailingEndpoint(
     tenantId: endpoint.tenant_id,
     data: { endpoint_id: endpoint.id, url: endpoint.url, failing_since: since },
   });
+  await mailEndpointDisabled(ctx, trx, endpoint, since, lastError);
 }
 
 /**
