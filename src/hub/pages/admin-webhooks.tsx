@@ -58,7 +58,7 @@ function EventChoices(p: { selected: string[]; error?: string }) {
         ...Object.entries(WEBHOOK_EVENT_TYPES).map(([value, description]) => ({
           value,
           label: value,
-          description,
+          description: description.replaceAll('`', ''),
         })),
       ]}
     />
@@ -318,6 +318,10 @@ function EndpointPage(p: {
           endpoint is disabled.
         </Alert>
       ) : null}
+      <section class="card" aria-labelledby="wh-log-title">
+        <h2 id="wh-log-title">Delivery log</h2>
+        <DeliveryLog hub={p.hub} endpoint={e} deliveries={p.deliveries} />
+      </section>
       <section class="card" aria-labelledby="wh-edit-title">
         <h2 id="wh-edit-title" class="mono">
           {e.url}
@@ -368,10 +372,6 @@ function EndpointPage(p: {
             Rotate secret
           </button>
         </form>
-      </section>
-      <section class="card" aria-labelledby="wh-log-title">
-        <h2 id="wh-log-title">Delivery log</h2>
-        <DeliveryLog hub={p.hub} endpoint={e} deliveries={p.deliveries} />
       </section>
       <section class="card" aria-labelledby="wh-delete-title">
         <h2 id="wh-delete-title">Delete endpoint</h2>
