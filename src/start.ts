@@ -3,6 +3,7 @@ import type { Config } from './config/config.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from './db/database.js';
 import { type BootstrapResult, bootstrap } from './domain/bootstrap.js';
 import { registerMailHandler } from './domain/mail.js';
+import { registerWebhookHandlers } from './domain/webhook-delivery.js';
 import { type BuildOptions, buildServer } from './http/server.js';
 import { startExpiryScan, startMaintenance, startOutboxWorker } from './maintenance.js';
 import { closeServices, createServices, type Services } from './services.js';
@@ -42,6 +43,7 @@ export async function startServer(
   const app = await buildServer(services, options);
   const stopMaintenance = startMaintenance(services, app.log);
   const closeMail = registerMailHandler(config);
+  registerWebhookHandlers();
   const stopOutbox = startOutboxWorker(services, app.log);
   const stopExpiryScan = startExpiryScan(services, app.log);
   let url = config.issuer;

@@ -301,6 +301,63 @@ export interface ChangeVersionTable {
   version: number;
 }
 
+export type WebhookDeliveryStatus = 'pending' | 'succeeded' | 'failed';
+
+export interface WebhookEndpointTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  /** Space-separated event types, or `*` for every event. */
+  events: string;
+  description: string;
+  /** The signing secret (`whsec_…`), sealed with the server key (crypto/sealed-box). */
+  secret_sealed: string;
+  /** The secret a rotation replaced, still signing beside the new one until `previous_secret_expires_at`. */
+  previous_secret_sealed: string | null;
+  previous_secret_expires_at: number | null;
+  /** The actor id that created the endpoint. */
+  created_by: string;
+  /** The user told when the endpoint is disabled for failing (its creator, when a user). */
+  owner_user_id: string | null;
+  /** Since when every delivery has failed (null after a success). */
+  failing_since: number | null;
+  disabled_at: number | null;
+  disabled_reason: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WebhookDeliveryTable {
+  /** Also the `webhook-id` header: the same on every attempt, so receivers can drop duplicates. */
+  id: string;
+  endpoint_id: string;
+  tenant_id: string;
+  event_id: string;
+  event_type: string;
+  /** The exact JSON body that is signed and sent. */
+  body: string;
+  status: WebhookDeliveryStatus;
+  attempts: number;
+  last_attempt_at: number | null;
+  last_status_code: number | null;
+  last_duration_ms: number | null;
+  last_error: string | null;
+  /** Failed attempts are retried until then (24 hours after the delivery or its redelivery). */
+  retry_until: number;
+  created_at: number;
+  completed_at: number | null;
+}
+
+export interface WebhookAttemptTable {
+  id: string;
+  delivery_id: string;
+  attempted_at: number;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  ok: number;
+}
+
 export interface Database {
   tenants: TenantTable;
   users: UserTable;
@@ -324,6 +381,9 @@ export interface Database {
   outbox: OutboxTable;
   email_tokens: EmailTokenTable;
   secret_expiry_notices: SecretExpiryNoticeTable;
+  webhook_endpoints: WebhookEndpointTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
 }
 
 export type { Generated };

@@ -25,6 +25,7 @@ import { recordAudit } from './audit.js';
 import { callbackUrlReviewProblem } from './callback-url.js';
 import type { Actor, DomainContext } from './context.js';
 import { conflict, type DomainError, forbidden, invalid, notFound } from './errors.js';
+import { publishAppEvent } from './event-data.js';
 import { keysetPage, type Page, type PageRequest } from './pagination.js';
 import { joinScope, splitScope, validateAppScopes } from './scopes.js';
 import { type CreatedSecret, insertSecret } from './secret-issuance.js';
@@ -221,6 +222,11 @@ export async function createApp(
       tenantId,
       appId: row.id,
       data: { name: row.name, visibility: row.visibility, client_type: row.client_type },
+    });
+    await publishAppEvent(ctx, trx, 'app.created', row, actor.id, {
+      visibility: row.visibility,
+      client_type: row.client_type,
+      status: row.status,
     });
     if (row.client_type === 'confidential' && !options.withoutSecret) {
       secret = await insertSecret(ctx, trx, actor, row, { description: 'Created with the app' });
@@ -434,6 +440,10 @@ export async function updateApp(ctx: DomainContext, actor: Actor, id: string, pa
       appId: app.id,
       data,
     });
+    await publishAppEvent(ctx, trx, 'app.updated', { ...app, ...values }, actor.id, {
+      ...data,
+      status: values.status ?? app.status,
+    });
     if (review)
       await recordAudit(ctx, trx, {
         type: 'app.review_required',
@@ -495,6 +505,10 @@ async function updateApprovedApp(
       const data: Record<string, unknown> = { fields: applied };
       if (appliedAdded.length) data.added_scopes = appliedAdded;
       await recordAudit(ctx, trx, { ...audit, type: 'app.updated', data });
+      await publishAppEvent(ctx, trx, 'app.updated', { ...app, ...values }, actor.id, {
+        ...data,
+        status: app.status,
+      });
     }
     if (held.size > 0)
       await recordAudit(ctx, trx, {
@@ -571,6 +585,12 @@ async function approvePendingChange(ctx: DomainContext, actor: Actor, app: App):
       appId: app.id,
       data: { fields: pending.fields, added_scopes: pending.added_scopes },
     });
+    // The reviewed change goes live now: for webhooks that is when the app is updated.
+    await publishAppEvent(ctx, trx, 'app.updated', { ...app, ...values }, actor.id, {
+      fields: pending.fields,
+      added_scopes: pending.added_scopes,
+      status: app.status,
+    });
   });
   await ctx.changes.publish('client', app.client_id);
   return getAppForActor(ctx, actor, app.id);
@@ -616,6 +636,11 @@ async function setStatus(
       appId: app.id,
       data: reviewNote ? { reason: reviewNote } : {},
     });
+    if (type === 'app.approved' || type === 'app.rejected' || type === 'app.disabled')
+      await publishAppEvent(ctx, trx, type, app, actor.id, {
+        status,
+        ...(reviewNote ? { reason: reviewNote } : {}),
+      });
   });
   await ctx.changes.publish('client', app.client_id);
   return { ...app, status, review_note: reviewNote !== undefined ? reviewNote : app.review_note };
@@ -741,6 +766,7 @@ export async function deleteApp(ctx: DomainContext, actor: Actor, id: string): P
       .execute();
     await ctx.changes.announce(trx, 'client', app.client_id);
     await recordAudit(ctx, trx, { type: 'app.deleted', actor: actor.id, tenantId: app.tenant_id, appId: id });
+    await publishAppEvent(ctx, trx, 'app.deleted', app, actor.id);
   });
   await ctx.changes.publish('client', app.client_id);
 }

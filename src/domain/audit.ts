@@ -38,7 +38,8 @@ export type AuditType =
   | 'api.deleted'
   | 'app_permission.requested'
   | 'app_permission.granted'
-  | 'app_permission.removed';
+  | 'app_permission.removed'
+  | 'webhook.disabled';
 
 export interface AuditInput {
   type: AuditType;

@@ -105,7 +105,7 @@ export async function bootstrap(ctx: DomainContext, kind: 'sqlite' | 'postgres')
           tx,
           trx,
           SYSTEM_ACTOR,
-          { id: app.id, tenant_id: tenant.id, client_id: app.client_id },
+          { id: app.id, tenant_id: tenant.id, client_id: app.client_id, name: app.name },
           {
             description: 'From CLAVIS_BOOTSTRAP_CLIENT_SECRET',
             never_expires: true,

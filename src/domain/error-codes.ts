@@ -7,7 +7,9 @@
 
 /**
  * The kinds of domain failure. The kind decides the HTTP status; the code says which failure it was.
- * `malformed` is input no person typed (a mangled cursor), `validation` a field a person can correct.
+ * `malformed` is input no person typed (a mangled cursor), or a request the server refuses outright as
+ * a bad request (a webhook URL it will not call: 400, naming the field), `validation` a field a person can
+ * correct.
  */
 export type DomainErrorKind = 'malformed' | 'validation' | 'not_found' | 'conflict' | 'forbidden' | 'limit';
 
@@ -247,6 +249,37 @@ export const ERROR_CODES = {
   user_self_demotion: {
     kind: 'conflict',
     description: 'Admins cannot demote or disable themselves; another admin must.',
+  },
+
+  webhook_not_found: {
+    kind: 'not_found',
+    description: "No such webhook endpoint, or one of another tenant's.",
+  },
+  webhook_delivery_not_found: {
+    kind: 'not_found',
+    description: 'No such delivery for this webhook endpoint.',
+  },
+  webhook_admin_forbidden: { kind: 'forbidden', description: 'Only tenant admins manage webhooks.' },
+  webhook_url_invalid: {
+    kind: 'malformed',
+    description:
+      'The webhook URL is not an absolute https URL, carries credentials, is longer than 2000 characters, or points to a loopback, private, link-local or metadata address.',
+  },
+  webhook_events_invalid: {
+    kind: 'malformed',
+    description: 'The events list is empty, names an event that does not exist, or mixes `*` with names.',
+  },
+  webhook_description_invalid: {
+    kind: 'malformed',
+    description: 'The webhook description is longer than 500 characters or holds control characters.',
+  },
+  webhook_overlap_invalid: {
+    kind: 'malformed',
+    description: "A secret rotation's overlap is not a whole number of hours from 0 to 168.",
+  },
+  webhook_disabled: {
+    kind: 'conflict',
+    description: 'The webhook endpoint is disabled; enable it before redelivering.',
   },
 } as const satisfies Record<string, ErrorCodeEntry>;
 

@@ -34,6 +34,8 @@ const NOT_FOUND_CODES = {
   'Client secret': 'secret_not_found',
   Tenant: 'tenant_not_found',
   User: 'user_not_found',
+  'Webhook endpoint': 'webhook_not_found',
+  'Webhook delivery': 'webhook_delivery_not_found',
 } as const satisfies Record<string, ErrorCode>;
 
 export const notFound = (what: keyof typeof NOT_FOUND_CODES) =>

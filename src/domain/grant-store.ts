@@ -4,6 +4,7 @@ import { inTransaction } from '../db/transaction.js';
 import type { App } from './apps.js';
 import { recordAudit } from './audit.js';
 import type { DomainContext } from './context.js';
+import { publishAppEvent } from './event-data.js';
 import { joinScope, splitScope } from './scopes.js';
 import type { User } from './users.js';
 
@@ -353,6 +354,21 @@ export async function revokeGrant(
         appId: g?.app_id ?? null,
         data: { grant_id: grantId, user_id: g?.user_id, reason },
       });
+      // A user disconnecting an app is the app's uninstall notice, sent to the app's tenant.
+      const app =
+        g && reason === 'user_revoked'
+          ? await trx
+              .selectFrom('apps')
+              .select(['id', 'client_id', 'name', 'tenant_id'])
+              .where('id', '=', g.app_id)
+              .executeTakeFirst()
+          : undefined;
+      if (app && g)
+        await publishAppEvent(ctx, trx, 'grant.revoked', app, actor, {
+          grant_id: grantId,
+          user_id: g.user_id,
+          user_tenant_id: g.tenant_id,
+        });
     }
   });
 }

@@ -5,6 +5,7 @@ import type { AppTable, ClientSecretTable } from '../db/schema.js';
 import { recordAudit } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
 import { invalid } from './errors.js';
+import { publishAppEvent } from './event-data.js';
 import { type SecretStatus, secretStatus } from './secret-status.js';
 import { getTenant } from './tenants.js';
 
@@ -184,7 +185,7 @@ export async function insertSecret(
   ctx: DomainContext,
   trx: Db,
   actor: Actor,
-  app: Pick<AppTable, 'id' | 'tenant_id' | 'client_id'>,
+  app: Pick<AppTable, 'id' | 'tenant_id' | 'client_id' | 'name'>,
   opts: SecretOptions,
   auditType: 'secret.created' | 'secret.refreshed' = 'secret.created',
   extra: Record<string, unknown> = {},
@@ -217,5 +218,6 @@ export async function insertSecret(
       ...extra,
     },
   });
+  await publishAppEvent(ctx, trx, auditType, app, actor.id, { secret: row, ...extra });
   return { ...toSecret(row, ctx.now()), value };
 }

@@ -5,6 +5,7 @@ import { getAppForActor } from './apps.js';
 import { recordAudit } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
 import { conflict, DomainError, notFound } from './errors.js';
+import { publishAppEvent } from './event-data.js';
 import {
   type ClientSecret,
   type CreatedSecret,
@@ -166,6 +167,7 @@ export async function revokeSecret(
       appId: app.id,
       secretId,
     });
+    await publishAppEvent(ctx, trx, 'secret.revoked', app, actor.id, { secret: existing });
     return { ...existing, revoked_at: now };
   });
   await ctx.changes.publish('client', app.client_id);

@@ -7,6 +7,7 @@ import { adminReviewRoutes } from './pages/admin-review.js';
 import { adminSettingsRoutes } from './pages/admin-settings.js';
 import { adminHomeRoute } from './pages/admin-shell.js';
 import { adminUsersRoutes } from './pages/admin-users.js';
+import { adminWebhooksRoutes } from './pages/admin-webhooks.js';
 import { auditTabRoutes } from './pages/app-audit.js';
 import { basicTabRoutes } from './pages/app-basic.js';
 import { oauthTabRoutes } from './pages/app-oauth.js';
@@ -31,4 +32,5 @@ export async function hubRoutes(app: FastifyInstance, services: Services): Promi
   await adminRequestsRoutes(app, services);
   await adminSettingsRoutes(app, services);
   await adminUsersRoutes(app, services);
+  await adminWebhooksRoutes(app, services);
 }

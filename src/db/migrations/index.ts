@@ -8,6 +8,7 @@ import * as m0006 from './0006_refresh_token_chain.js';
 import * as m0007 from './0007_app_pending_change.js';
 import * as m0008 from './0008_apis.js';
 import * as m0011 from './0011_outbox_mail.js';
+import * as m0012 from './0012_webhooks.js';
 
 /** Every migration, in order. Add new ones here with the next number. */
 const migrations: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '0007_app_pending_change': m0007,
   '0008_apis': m0008,
   '0011_outbox_mail': m0011,
+  '0012_webhooks': m0012,
 };
 
 /** Migrations compiled into the program, so they run the same from source, from dist, and in tests. */

@@ -13,6 +13,7 @@ import { requestAndAuditRoutes } from './requests.js';
 import { OPTIONAL_BODY, Problem } from './schemas.js';
 import { secretRoutes } from './secrets.js';
 import { typeBoxValidator } from './validator.js';
+import { webhookRoutes } from './webhooks.js';
 
 export { registerApiSessionResolver, resolveApiActor } from './auth.js';
 
@@ -64,7 +65,7 @@ export async function managementApiRoutes(app: FastifyInstance, services: Servic
             title: 'Clavis API',
             version: '1',
             description:
-              "The OAuth 2.0 endpoints (tag `OAuth 2.0`) and the management API: manage apps, client secrets, APIs and app permissions, users, tenant settings, app requests and the audit log. Authenticate with a Clavis access token that holds `clavis:apps` (apps, secrets, app requests, audit) or `clavis:admin` (approvals, users, tenant settings): a machine client gets one with the client_credentials grant. The hub's session cookie works too, with the CSRF token in the `x-csrf-token` header on unsafe methods. Errors are RFC 9457 problem+json. Secret values appear only in the response that creates them.",
+              "The OAuth 2.0 endpoints (tag `OAuth 2.0`) and the management API: manage apps, client secrets, APIs and app permissions, users, tenant settings, app requests, webhooks and the audit log. Authenticate with a Clavis access token that holds `clavis:apps` (apps, secrets, app requests, audit) or `clavis:admin` (approvals, users, tenant settings, webhooks): a machine client gets one with the client_credentials grant. The hub's session cookie works too, with the CSRF token in the `x-csrf-token` header on unsafe methods. Errors are RFC 9457 problem+json. Secret values appear only in the response that creates them.",
           },
           servers: [{ url: services.config.issuer }],
           components: {
@@ -113,6 +114,11 @@ export async function managementApiRoutes(app: FastifyInstance, services: Servic
             { name: 'tenant' },
             { name: 'app requests' },
             { name: 'audit' },
+            {
+              name: 'webhooks',
+              description:
+                'Signed webhooks (Standard Webhooks): endpoints per tenant, their signing secrets and delivery log. Tenant admins.',
+            },
           ],
         },
         refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
@@ -129,6 +135,7 @@ export async function managementApiRoutes(app: FastifyInstance, services: Servic
       await apiRoutes(api, services);
       await adminRoutes(api, services);
       await requestAndAuditRoutes(api, services);
+      await webhookRoutes(api, services);
     },
     { prefix: '/api' },
   );

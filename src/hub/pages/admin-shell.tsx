@@ -21,6 +21,7 @@ export function AdminShell(p: {
     { href: '/admin/requests', label: 'App requests' },
     { href: '/admin/users', label: 'Users' },
     { href: '/admin/settings', label: 'Tenant settings' },
+    { href: '/admin/webhooks', label: 'Webhooks' },
   ];
   return (
     <HubPage hub={p.hub} title={p.title} active="/admin">
