@@ -22,6 +22,7 @@ export type AuditType =
   | 'secret.revoked'
   | 'secret.first_used'
   | 'secret.expired_use_attempt'
+  | 'secret.leaked'
   | 'grant.revoked'
   | 'user.created'
   | 'user.updated'

@@ -1,0 +1,250 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addSecret, listSecrets } from '../src/domain/secrets.js';
+import { updateTenantSettings } from '../src/domain/tenants.js';
+import { REPORT_MIN_MS } from '../src/http/api/credential-leaks.js';
+import { secretWorks } from './helpers/api.js';
+import {
+  adminActor,
+  createTestApp,
+  defaultTenantId,
+  managementToken,
+  startTestServer,
+  type TestServer,
+} from './helpers/server.js';
+
+let ts: TestServer;
+beforeAll(async () => {
+  ts = await startTestServer({
+    // Each test reports from its own address (X-Forwarded-For from loopback), so only the throttling test
+    // meets the limit of 3 reports an hour.
+    env: { CLAVIS_TRUST_PROXY: 'loopback', CLAVIS_LEAK_REPORT_RATE: '3/1000' },
+    logLevel: 'info',
+  });
+});
+afterAll(async () => ts?.close());
+
+const ctx = () => ts.server.services.ctx;
+let addressCounter = 1;
+const freshAddress = () => `203.0.113.${addressCounter++}`;
+
+async function report(body: unknown, address = freshAddress()) {
+  const started = performance.now();
+  const res = await fetch(`${ts.url}/api/v1/credential-leaks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  return {
+    status: res.status,
+    headers: res.headers,
+    text,
+    json: text ? JSON.parse(text) : undefined,
+    ms: performance.now() - started,
+  };
+}
+
+async function leakEvents(appId: string) {
+  return ctx()
+    .db.selectFrom('audit_events')
+    .selectAll()
+    .where('app_id', '=', appId)
+    .where('type', '=', 'secret.leaked')
+    .execute();
+}
+
+async function setPolicy(policy: 'revoke' | 'notify') {
+  await updateTenantSettings(ctx(), await adminActor(ts), await defaultTenantId(ts), {
+    leaked_secret_policy: policy,
+  });
+}
+
+describe('POST /api/v1/credential-leaks', () => {
+  it('revokes a live secret at once: the next token request fails, the audit log has the URL, never the value', async () => {
+    const { app, secret, secretId } = await createTestApp(ts);
+    expect(await secretWorks(ts, app.client_id, secret!)).toBe(true);
+    const url = 'https://github.com/acme/site/blob/main/.env';
+    const r = await report({ credential: secret, url });
+    expect(r.status).toBe(202);
+    expect(await secretWorks(ts, app.client_id, secret!)).toBe(false);
+    const [s] = (await listSecrets(ctx(), await adminActor(ts), app.id)).filter((x) => x.id === secretId);
+    expect(s!.status).toBe('revoked');
+    const events = await leakEvents(app.id);
+    expect(events).toHaveLength(1);
+    expect(events[0]!.secret_id).toBe(secretId);
+    expect(events[0]!.actor).toBe('system:leak-report');
+    expect(JSON.parse(events[0]!.data)).toEqual({ url, source: 'report', action: 'revoked' });
+    const leak = await ctx()
+      .db.selectFrom('credential_leaks')
+      .selectAll()
+      .where('secret_id', '=', secretId!)
+      .executeTakeFirstOrThrow();
+    expect(leak).toMatchObject({ app_id: app.id, url, source: 'report', action: 'revoked' });
+    // The value is nowhere: not in the database rows written, not in the logs.
+    const audit = await ctx()
+      .db.selectFrom('audit_events')
+      .selectAll()
+      .where('app_id', '=', app.id)
+      .execute();
+    expect(JSON.stringify(audit)).not.toContain(secret);
+    expect(JSON.stringify(leak)).not.toContain(secret);
+    expect(ts.logs.text()).toContain('credential leak report');
+    expect(ts.logs.text()).not.toContain(secret);
+    // Reporting it again changes nothing.
+    expect((await report({ credential: secret, url })).status).toBe(202);
+    expect(await leakEvents(app.id)).toHaveLength(1);
+  });
+
+  it('answers the same for a live secret, an unknown value, a bad checksum and a revoked secret', async () => {
+    const { app, secret } = await createTestApp(ts);
+    const { app: otherApp, secret: other } = await createTestApp(ts);
+    const badChecksum = `${other!.slice(0, 59)}${other![59] === 'a' ? 'b' : 'a'}`;
+    const url = 'https://pastebin.example/abc';
+    const answers = [];
+    for (const credential of [
+      secret!,
+      'not-a-secret',
+      randomBytes(32).toString('base64url'),
+      badChecksum,
+      secret!,
+    ])
+      answers.push(await report({ credential, url }));
+    expect(await secretWorks(ts, app.client_id, secret!)).toBe(false);
+    // Only a mistyped copy of `other` was reported: it still works.
+    expect(await secretWorks(ts, otherApp.client_id, other!)).toBe(true);
+    const shapes = answers.map((a) => ({
+      status: a.status,
+      text: a.text,
+      type: a.headers.get('content-type'),
+      length: a.headers.get('content-length'),
+      cache: a.headers.get('cache-control'),
+    }));
+    for (const s of shapes) expect(s).toEqual(shapes[0]);
+    expect(shapes[0]!.status).toBe(202);
+    for (const a of answers) expect(a.ms).toBeGreaterThanOrEqual(REPORT_MIN_MS - 5);
+  });
+
+  it('a mistyped copy of a secret (wrong checksum) does not touch the real one', async () => {
+    const { app, secret } = await createTestApp(ts);
+    const typo = `${secret!.slice(0, 30)}${secret![30] === 'Z' ? 'Y' : 'Z'}${secret!.slice(31)}`;
+    expect((await report({ credential: typo, url: 'https://example.com/x' })).status).toBe(202);
+    expect(await secretWorks(ts, app.client_id, secret!)).toBe(true);
+    expect(await leakEvents(app.id)).toHaveLength(0);
+  });
+
+  it('revokes secrets of the older format too', async () => {
+    const { app } = await createTestApp(ts);
+    const old = randomBytes(32).toString('base64url');
+    await addSecret(ctx(), await adminActor(ts), app.id, { value: old });
+    expect(await secretWorks(ts, app.client_id, old)).toBe(true);
+    expect((await report({ credential: old, url: 'https://gist.example/1' })).status).toBe(202);
+    expect(await secretWorks(ts, app.client_id, old)).toBe(false);
+  });
+
+  it('under the "notify" policy the secret keeps working, and the owners are told once', async () => {
+    await setPolicy('notify');
+    try {
+      const { app, secret, secretId } = await createTestApp(ts);
+      expect((await report({ credential: secret, url: 'https://example.com/one' })).status).toBe(202);
+      expect(await secretWorks(ts, app.client_id, secret!)).toBe(true);
+      const events = await leakEvents(app.id);
+      expect(events).toHaveLength(1);
+      expect(JSON.parse(events[0]!.data)).toMatchObject({
+        action: 'notified',
+        url: 'https://example.com/one',
+      });
+      // A second report is known already: nothing more.
+      expect((await report({ credential: secret, url: 'https://example.com/two' })).status).toBe(202);
+      expect(await leakEvents(app.id)).toHaveLength(1);
+      // Once the tenant switches to "revoke", a new report of the still-live secret revokes it.
+      await setPolicy('revoke');
+      expect((await report({ credential: secret, url: 'https://example.com/three' })).status).toBe(202);
+      expect(await secretWorks(ts, app.client_id, secret!)).toBe(false);
+      const after = await leakEvents(app.id);
+      expect(after.map((e) => JSON.parse(e.data).action).sort()).toEqual(['notified', 'revoked']);
+      const leak = await ctx()
+        .db.selectFrom('credential_leaks')
+        .selectAll()
+        .where('secret_id', '=', secretId!)
+        .execute();
+      expect(leak).toHaveLength(1);
+      expect(leak[0]!.action).toBe('revoked');
+    } finally {
+      await setPolicy('revoke');
+    }
+  });
+
+  it('refuses bad input with a problem naming the field', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ credential: 'x' }, 'url'],
+      [{ url: 'https://example.com' }, 'credential'],
+      [{ credential: '', url: 'https://example.com' }, 'credential'],
+      [{ credential: 'x', url: 'not a url' }, 'url'],
+      [{ credential: 'x', url: 'javascript:alert(1)' }, 'url'],
+      [{ credential: 'x'.repeat(1001), url: 'https://example.com' }, 'credential'],
+      [{ credential: 'x', url: 'https://example.com', extra: 1 }, 'extra'],
+    ];
+    for (const [body, field] of cases) {
+      const r = await report(body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect(r.headers.get('content-type')).toContain('application/problem+json');
+      expect(JSON.stringify(r.json.errors ?? {}), JSON.stringify(body)).toContain(field);
+    }
+    const raw = await fetch(`${ts.url}/api/v1/credential-leaks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': freshAddress() },
+      body: '{"credential":',
+    });
+    expect(raw.status).toBe(400);
+  });
+
+  it('throttles per address: 429 with Retry-After, other addresses unaffected', async () => {
+    const address = freshAddress();
+    const url = 'https://example.com/t';
+    for (let i = 0; i < 3; i++)
+      expect((await report({ credential: `v${i}`, url }, address)).status).toBe(202);
+    const refused = await report({ credential: 'v4', url }, address);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(refused.json.detail).toMatch(/try again in \d+ s/);
+    expect((await report({ credential: 'v5', url })).status).toBe(202);
+  });
+
+  it('needs no credentials, and ignores a bad token rather than refusing', async () => {
+    const r = await fetch(`${ts.url}/api/v1/credential-leaks`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: 'Bearer nonsense',
+        'x-forwarded-for': freshAddress(),
+      },
+      body: JSON.stringify({ credential: 'x', url: 'https://example.com' }),
+    });
+    expect(r.status).toBe(202);
+  });
+});
+
+describe('the tenant setting leaked_secret_policy', () => {
+  it('is read and changed through the API; other values are refused', async () => {
+    const token = await managementToken(ts);
+    const h = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const get = await fetch(`${ts.url}/api/v1/tenant/settings`, { headers: h });
+    expect((await get.json()).leaked_secret_policy).toBe('revoke');
+    const patch = await fetch(`${ts.url}/api/v1/tenant/settings`, {
+      method: 'PATCH',
+      headers: h,
+      body: JSON.stringify({ leaked_secret_policy: 'notify' }),
+    });
+    expect(patch.status).toBe(200);
+    expect((await patch.json()).leaked_secret_policy).toBe('notify');
+    const bad = await fetch(`${ts.url}/api/v1/tenant/settings`, {
+      method: 'PATCH',
+      headers: h,
+      body: JSON.stringify({ leaked_secret_policy: 'ignore' }),
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify((await bad.json()).errors)).toContain('leaked_secret_policy');
+    await setPolicy('revoke');
+  });
+});
