@@ -1,10 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { drainOutbox, purgeOutbox } from './domain/outbox.js';
 import type { Services } from './services.js';
 
 /** Runs every purge step once; returns the rows deleted per step name. */
 export async function purgeExpired(services: Services): Promise<number> {
   let total = await services.revocations.purge();
   for (const step of services.purgeSteps) total += await step(services);
+  total += await purgeOutbox(services.ctx);
   return total;
 }
 
@@ -34,4 +36,35 @@ export function startMaintenance(
   const timer = setInterval(tick, intervalMs);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/**
+ * The outbox worker: every `intervalMs` it delivers the messages that are due (mail, events), on every node
+ * at once (claims keep each message to one node). Returns a stop function that waits for a running drain.
+ */
+export function startOutboxWorker(
+  services: Services,
+  log: FastifyBaseLogger,
+  intervalMs = services.config.outboxPollMs,
+): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const tick = () => {
+    if (running || stopped) return;
+    running = drainOutbox(services.ctx, { log })
+      .then((r) => {
+        if (r.delivered + r.failed + r.retried > 0) log.debug(r, 'outbox drained');
+      })
+      .catch((err: unknown) => log.warn({ err }, 'outbox worker failed'))
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await running;
+  };
 }

@@ -3,7 +3,7 @@ import type { Config } from './config/config.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from './db/database.js';
 import { type BootstrapResult, bootstrap } from './domain/bootstrap.js';
 import { type BuildOptions, buildServer } from './http/server.js';
-import { startMaintenance } from './maintenance.js';
+import { startMaintenance, startOutboxWorker } from './maintenance.js';
 import { closeServices, createServices, type Services } from './services.js';
 
 export interface RunningServer {
@@ -40,6 +40,7 @@ export async function startServer(
   const boot = await bootstrap(services.ctx, database.kind);
   const app = await buildServer(services, options);
   const stopMaintenance = startMaintenance(services, app.log);
+  const stopOutbox = startOutboxWorker(services, app.log);
   let url = config.issuer;
   if (options.listen !== false) url = await app.listen({ port: config.port, host: config.host });
   return {
@@ -49,6 +50,7 @@ export async function startServer(
     url,
     async close() {
       stopMaintenance();
+      await stopOutbox();
       await app.close();
       await closeServices(services);
     },

@@ -69,6 +69,20 @@ export interface Config {
   readonly githubScanningKeysUrl: string;
   /** When set, `/metrics` answers only requests with `Authorization: Bearer <metricsToken>`. */
   readonly metricsToken?: string;
+  /** Outgoing mail (`CLAVIS_SMTP_URL`, `CLAVIS_MAIL_FROM`); undefined when no SMTP server is configured. */
+  readonly mail?: MailConfig;
+  /** How often the outbox worker looks for due messages, in ms (`CLAVIS_OUTBOX_POLL_MS`). */
+  readonly outboxPollMs: number;
+  /** How often the server scans for secrets nearing expiry, in seconds (`CLAVIS_NOTIFY_INTERVAL`). */
+  readonly notifyIntervalSec: number;
+}
+
+/** An SMTP server to send mail through. The URL may hold a password: never log it. */
+export interface MailConfig {
+  /** `smtp://user:pass@host:port` (STARTTLS when offered) or `smtps://…` (TLS from the start). */
+  readonly smtpUrl: string;
+  /** The `From:` address, e.g. `Clavis <no-reply@example.com>`. */
+  readonly from: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -157,6 +171,39 @@ function githubKeysVar(env: Env): string {
       `must be an http(s) URL or a file path, got "${raw}"`,
     );
   return raw;
+}
+
+/**
+ * `CLAVIS_SMTP_URL` and `CLAVIS_MAIL_FROM`: mail is sent only when the URL is set. The sender defaults to
+ * `Clavis <no-reply@<issuer host>>`.
+ */
+export function parseMailConfig(env: Env, issuer: string): MailConfig | undefined {
+  const raw = env.CLAVIS_SMTP_URL;
+  if (raw === undefined || raw.trim() === '') {
+    if (env.CLAVIS_MAIL_FROM)
+      throw new ConfigError('CLAVIS_MAIL_FROM', 'is set but CLAVIS_SMTP_URL is not; set both to send mail');
+    return undefined;
+  }
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError(
+      'CLAVIS_SMTP_URL',
+      'must be a URL like smtp://user:password@host:587 or smtps://host:465',
+    );
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:')
+    throw new ConfigError('CLAVIS_SMTP_URL', `must start with smtp:// or smtps://, got "${url.protocol}//"`);
+  if (!url.hostname) throw new ConfigError('CLAVIS_SMTP_URL', 'names no host');
+  const from = (env.CLAVIS_MAIL_FROM ?? '').trim() || `Clavis <no-reply@${new URL(issuer).hostname}>`;
+  // An address, alone or in angle brackets after a display name; no line breaks (header injection).
+  if (/[\r\n]/.test(from) || !/^(?:[^<>@]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/.test(from))
+    throw new ConfigError(
+      'CLAVIS_MAIL_FROM',
+      `must be an address like "Clavis <no-reply@example.com>", got "${from}"`,
+    );
+  return { smtpUrl: url.toString(), from };
 }
 
 function parseIssuer(raw: string): string {
@@ -277,5 +324,8 @@ export function loadConfig(env: Env = process.env): Config {
     githubScanningKeysUrl: githubKeysVar(env),
     workers,
     metricsToken: env.CLAVIS_METRICS_TOKEN || undefined,
+    mail: parseMailConfig(env, issuer),
+    outboxPollMs: intVar(env, 'CLAVIS_OUTBOX_POLL_MS', 1000, 50, 600_000),
+    notifyIntervalSec: intVar(env, 'CLAVIS_NOTIFY_INTERVAL', 3600, 10, 7 * 86400),
   };
 }

@@ -27,6 +27,8 @@ export interface TenantTable {
   secret_allow_never_expire: number;
   /** What a report of a leaked live secret does: revoke it at once, or only notify. */
   leaked_secret_policy: LeakedSecretPolicy;
+  /** Who gets secret expiry notices: `owner_and_admins`, `owner`, `admins` or `none`. */
+  expiry_notice_recipients: ExpiryNoticeRecipients;
   created_at: number;
 }
 
@@ -41,6 +43,8 @@ export interface UserTable {
   failed_logins: number;
   locked_until: number | null;
   disabled_at: number | null;
+  /** When the user followed an address verification link; null when never verified. */
+  email_verified_at: number | null;
   created_at: number;
 }
 
@@ -208,6 +212,54 @@ export interface RefreshTokenTable {
   replaces: string | null;
 }
 
+export type OutboxStatus = 'pending' | 'done' | 'failed';
+
+/** A message to deliver later (mail, events), written in the transaction of the change that causes it. */
+export interface OutboxTable {
+  id: string;
+  kind: string;
+  /** JSON text. */
+  payload: string;
+  /** At most one message per key (null: no deduplication). */
+  dedupe_key: string | null;
+  status: OutboxStatus;
+  attempts: number;
+  /** Not delivered before this time (the next retry). */
+  available_at: number;
+  /** The claim of the worker delivering it now, and until when that claim holds (a lease). */
+  claimed_by: string | null;
+  claimed_until: number | null;
+  last_error: string | null;
+  last_attempt_at: number | null;
+  created_at: number;
+  done_at: number | null;
+}
+
+export type EmailTokenPurpose = 'verify_email' | 'reset_password';
+
+/** A single-use link sent by mail; only the keyed hash of its token is stored. */
+export interface EmailTokenTable {
+  token_hash: string;
+  purpose: EmailTokenPurpose;
+  user_id: string;
+  /** The address the link was sent to (verification confirms this address). */
+  email: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export type ExpiryNoticeRecipients = 'owner_and_admins' | 'owner' | 'admins' | 'none';
+
+/** One row per secret and threshold (30, 7, 1 days before; 0 when expired): each notice is sent once. */
+export interface SecretExpiryNoticeTable {
+  secret_id: string;
+  threshold: number;
+  sent_at: number;
+  /** How many people were mailed. */
+  recipients: number;
+}
+
 export interface ChangeVersionTable {
   id: number;
   version: number;
@@ -246,6 +298,9 @@ export interface Database {
   refresh_tokens: RefreshTokenTable;
   app_requests: AppRequestTable;
   credential_leaks: CredentialLeakTable;
+  outbox: OutboxTable;
+  email_tokens: EmailTokenTable;
+  secret_expiry_notices: SecretExpiryNoticeTable;
 }
 
 export type { Generated };

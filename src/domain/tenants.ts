@@ -63,6 +63,7 @@ export async function insertTenant(
     secret_max_lifetime_days: 730,
     secret_allow_never_expire: 0,
     leaked_secret_policy: 'revoke',
+    expiry_notice_recipients: 'owner_and_admins',
     created_at: ctx.now(),
   };
   await db.insertInto('tenants').values(row).execute();

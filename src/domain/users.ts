@@ -92,6 +92,7 @@ export async function insertUser(ctx: DomainContext, db: Db, input: NewUser): Pr
     failed_logins: 0,
     locked_until: null,
     disabled_at: null,
+    email_verified_at: null,
     created_at: ctx.now(),
   };
   await db.insertInto('users').values(row).execute();

@@ -1,0 +1,401 @@
+import { sql } from 'kysely';
+import { uuid } from '../crypto/random.js';
+import type { Db } from '../db/database.js';
+import type { OutboxStatus } from '../db/schema.js';
+import type { DomainContext } from './context.js';
+
+/**
+ * The durable outbox: a message is written in the transaction of the change that causes it (so it exists
+ * exactly when the change does), and a worker delivers it later through the handler registered for its kind,
+ * retrying with exponential backoff and jitter.
+ *
+ * Each message has an id that stays the same over retries (a mail's Message-ID, a webhook's `webhook-id`),
+ * and a worker claims it with a lease (`claimed_until`): a message whose worker died is claimed again once
+ * the lease has run out, never while it holds. On PostgreSQL claims use `FOR UPDATE SKIP LOCKED`, so nodes
+ * never claim the same row at once; SQLite has one writer, so its conditional update is atomic anyway.
+ */
+
+/** A message as a handler sees it. */
+export interface OutboxMessage<P = unknown> {
+  id: string;
+  kind: string;
+  payload: P;
+  dedupe_key: string | null;
+  /** 1 on the first delivery attempt. */
+  attempt: number;
+  created_at: number;
+}
+
+/** A logger for delivery outcomes (pino's or Fastify's fits). */
+export interface OutboxLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+/** What a handler gets besides the message: the domain context, and a signal aborted at its timeout. */
+export interface DeliveryContext extends DomainContext {
+  signal: AbortSignal;
+  log: OutboxLogger;
+}
+
+export type OutboxHandler = (msg: OutboxMessage, ctx: DeliveryContext) => Promise<void>;
+
+export interface OutboxHandlerOptions {
+  /** Retries stop this long after the message was written; it is then marked failed. Default 24 hours. */
+  maxAgeMs?: number;
+  /** An attempt that takes longer fails (and is retried); its signal is aborted. Default 30 seconds. */
+  timeoutMs?: number;
+  /** The longest wait between two attempts. Default 1 hour. */
+  maxBackoffMs?: number;
+}
+
+/** Thrown by a handler to retry, optionally after a given delay (e.g. an SMTP 4xx, an HTTP 429). */
+export class RetryLater extends Error {
+  constructor(
+    message: string,
+    readonly afterMs?: number,
+  ) {
+    super(message);
+    this.name = 'RetryLater';
+  }
+}
+
+/** Thrown by a handler when retrying cannot help (a bounced address, a gone endpoint): marked failed at once. */
+export class PermanentFailure extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentFailure';
+  }
+}
+
+interface Registered {
+  handler: OutboxHandler;
+  maxAgeMs: number;
+  timeoutMs: number;
+  maxBackoffMs: number;
+}
+
+const handlers = new Map<string, Registered>();
+
+const DEFAULT_MAX_AGE_MS = 24 * 3600_000;
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_MAX_BACKOFF_MS = 3600_000;
+/** The first retry waits about this long; each next one twice as long (with jitter). */
+const BASE_BACKOFF_MS = 5_000;
+/** A claim outlives the handler's timeout by this margin (at most the timeout itself). */
+const LEASE_MARGIN_MS = 30_000;
+const MAX_ERROR_LENGTH = 1000;
+
+/**
+ * Registers the delivery function of a kind (replacing any earlier one). It returns normally on success and
+ * throws to retry; {@link RetryLater} chooses the delay and {@link PermanentFailure} stops retrying.
+ */
+export function registerOutboxHandler(
+  kind: string,
+  handler: OutboxHandler,
+  opts: OutboxHandlerOptions = {},
+): void {
+  handlers.set(kind, {
+    handler,
+    maxAgeMs: opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS,
+    timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    maxBackoffMs: opts.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
+  });
+}
+
+/** Removes the handler of a kind (tests). */
+export function unregisterOutboxHandler(kind: string): void {
+  handlers.delete(kind);
+}
+
+/** Whether a kind has a handler. */
+export function hasOutboxHandler(kind: string): boolean {
+  return handlers.has(kind);
+}
+
+export interface NewOutboxMessage {
+  kind: string;
+  payload: unknown;
+  /** At most one message is ever written per key; a second enqueue returns the first one's id. */
+  dedupe_key?: string;
+  /** Not delivered before this time (epoch ms); default now. */
+  available_at?: number;
+}
+
+/**
+ * Writes a message in the caller's transaction (`trx` is the Kysely transaction, or the db for a message of
+ * its own). Returns its id; with a `dedupe_key` already used, the id of the message written then.
+ */
+export async function enqueue(trx: Db, msg: NewOutboxMessage, now: number = Date.now()): Promise<string> {
+  const id = uuid();
+  const row = {
+    id,
+    kind: msg.kind,
+    payload: JSON.stringify(msg.payload ?? null),
+    dedupe_key: msg.dedupe_key ?? null,
+    status: 'pending' as const,
+    attempts: 0,
+    available_at: msg.available_at ?? now,
+    created_at: now,
+  };
+  if (msg.dedupe_key === undefined) {
+    await trx.insertInto('outbox').values(row).execute();
+    return id;
+  }
+  const inserted = await trx
+    .insertInto('outbox')
+    .values(row)
+    .onConflict((oc) => oc.column('dedupe_key').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  if (inserted) return inserted.id;
+  const existing = await trx
+    .selectFrom('outbox')
+    .select('id')
+    .where('dedupe_key', '=', msg.dedupe_key)
+    .executeTakeFirstOrThrow();
+  return existing.id;
+}
+
+export interface DrainOptions {
+  /** The most messages claimed per batch. Default 100. */
+  batchSize?: number;
+  /** Messages delivered at once. Default 20. */
+  concurrency?: number;
+  /** Stop after this many batches (default: until nothing is due). */
+  maxBatches?: number;
+  /** Only these kinds (default: all). */
+  kinds?: readonly string[];
+  log?: OutboxLogger;
+}
+
+export interface DrainResult {
+  delivered: number;
+  failed: number;
+  retried: number;
+}
+
+const silent: OutboxLogger = { info() {}, warn() {} };
+
+/** Claims up to `limit` due messages for `claim` until `leaseUntil`; see the module comment. */
+async function claimDue(
+  ctx: DomainContext,
+  claim: string,
+  limit: number,
+  kinds: readonly string[] | undefined,
+): Promise<ClaimedRow[]> {
+  const now = ctx.now();
+  const postgres = ctx.config.database.kind === 'postgres';
+  let due = ctx.db
+    .selectFrom('outbox')
+    .select('id')
+    .where('status', '=', 'pending')
+    .where('available_at', '<=', now)
+    .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+    .orderBy('available_at')
+    .limit(limit);
+  if (kinds) due = due.where('kind', 'in', kinds.length ? [...kinds] : ['']);
+  // PostgreSQL: rows another node is claiming right now are skipped, not waited for or claimed twice.
+  if (postgres) due = due.forUpdate().skipLocked();
+  return (
+    ctx.db
+      .updateTable('outbox')
+      .set({
+        claimed_by: claim,
+        claimed_until: leaseUntil(now),
+        attempts: sql<number>`attempts + 1`,
+        last_attempt_at: now,
+      })
+      .where('id', 'in', due)
+      // Re-checked on the row itself: on SQLite the subquery and the update are one statement of the one
+      // writer; on PostgreSQL the locked row is re-read, so a claim made in between is never taken over.
+      .where('status', '=', 'pending')
+      .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now)]))
+      .returning(['id', 'kind', 'payload', 'dedupe_key', 'attempts', 'created_at'])
+      .execute()
+  );
+}
+
+interface ClaimedRow {
+  id: string;
+  kind: string;
+  payload: string;
+  dedupe_key: string | null;
+  attempts: number;
+  created_at: number;
+}
+
+/** How long a claim holds: past the handler's timeout by a margin, so a live worker never loses its claim. */
+function leaseMs(timeoutMs: number): number {
+  return timeoutMs + Math.min(LEASE_MARGIN_MS, timeoutMs);
+}
+
+/** The end of a claim made at `now`, per kind (a kind without a handler gets the default timeout's). */
+function leaseUntil(now: number) {
+  const fallback = now + leaseMs(DEFAULT_TIMEOUT_MS);
+  if (handlers.size === 0) return sql<number>`CAST(${fallback} AS bigint)`;
+  const cases = [...handlers].map(
+    ([kind, h]) => sql`WHEN ${kind} THEN CAST(${now + leaseMs(h.timeoutMs)} AS bigint)`,
+  );
+  return sql<number>`CASE kind ${sql.join(cases, sql` `)} ELSE CAST(${fallback} AS bigint) END`;
+}
+
+/** Exponential backoff with full jitter over the upper half: attempt n waits 0.5–1 × base·2^(n−1), capped. */
+export function backoffMs(attempt: number, maxBackoffMs = DEFAULT_MAX_BACKOFF_MS): number {
+  const ceiling = Math.min(maxBackoffMs, BASE_BACKOFF_MS * 2 ** Math.min(attempt - 1, 30));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+async function finish(
+  ctx: DomainContext,
+  id: string,
+  claim: string,
+  set: { status: OutboxStatus; available_at?: number; last_error?: string | null },
+): Promise<boolean> {
+  const now = ctx.now();
+  const res = await ctx.db
+    .updateTable('outbox')
+    .set({
+      status: set.status,
+      claimed_by: null,
+      claimed_until: null,
+      last_error: set.last_error == null ? null : set.last_error.slice(0, MAX_ERROR_LENGTH),
+      ...(set.available_at === undefined ? {} : { available_at: set.available_at }),
+      ...(set.status === 'pending' ? {} : { done_at: now }),
+    })
+    .where('id', '=', id)
+    .where('claimed_by', '=', claim)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) === 1;
+}
+
+function withTimeout<T>(run: (signal: AbortSignal) => Promise<T>, ms: number): Promise<T> {
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const err = new Error(`delivery timed out after ${ms} ms`);
+      ac.abort(err);
+      reject(err);
+    }, ms);
+  });
+  return Promise.race([run(ac.signal), timeout]).finally(() => clearTimeout(timer));
+}
+
+type Outcome = 'delivered' | 'failed' | 'retried';
+
+async function deliverOne(
+  ctx: DomainContext,
+  claim: string,
+  row: ClaimedRow,
+  log: OutboxLogger,
+): Promise<Outcome> {
+  const registered = handlers.get(row.kind);
+  if (!registered) {
+    // Nothing listens for this kind (no webhook handler yet for events): nothing to deliver.
+    await finish(ctx, row.id, claim, { status: 'done', last_error: 'no handler for this kind' });
+    return 'delivered';
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(row.payload);
+  } catch {
+    await finish(ctx, row.id, claim, { status: 'failed', last_error: 'payload is not JSON' });
+    return 'failed';
+  }
+  const msg: OutboxMessage = {
+    id: row.id,
+    kind: row.kind,
+    payload,
+    dedupe_key: row.dedupe_key,
+    attempt: row.attempts,
+    created_at: row.created_at,
+  };
+  try {
+    await withTimeout((signal) => registered.handler(msg, { ...ctx, signal, log }), registered.timeoutMs);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const now = ctx.now();
+    if (err instanceof PermanentFailure || now - row.created_at >= registered.maxAgeMs) {
+      log.warn(
+        { outbox_id: row.id, kind: row.kind, attempt: row.attempts, error: message },
+        'outbox delivery failed',
+      );
+      await finish(ctx, row.id, claim, { status: 'failed', last_error: message });
+      return 'failed';
+    }
+    const wait =
+      err instanceof RetryLater && err.afterMs !== undefined
+        ? err.afterMs
+        : backoffMs(row.attempts, registered.maxBackoffMs);
+    // The last retry happens at the deadline at the latest.
+    const at = Math.min(now + wait, row.created_at + registered.maxAgeMs);
+    log.info(
+      { outbox_id: row.id, kind: row.kind, attempt: row.attempts, error: message, retry_at: at },
+      'outbox delivery will be retried',
+    );
+    await finish(ctx, row.id, claim, { status: 'pending', available_at: at, last_error: message });
+    return 'retried';
+  }
+  await finish(ctx, row.id, claim, { status: 'done', last_error: null });
+  return 'delivered';
+}
+
+/**
+ * Claims due messages, runs their handlers and records each attempt (delivered, retried with backoff, or
+ * failed), batch after batch until nothing is due (or `maxBatches`). Safe to run on every node at once.
+ */
+export async function drainOutbox(ctx: DomainContext, opts: DrainOptions = {}): Promise<DrainResult> {
+  const result: DrainResult = { delivered: 0, failed: 0, retried: 0 };
+  const batchSize = opts.batchSize ?? 100;
+  const concurrency = Math.max(1, opts.concurrency ?? 20);
+  const log = opts.log ?? silent;
+  for (let batch = 0; opts.maxBatches === undefined || batch < opts.maxBatches; batch++) {
+    const claim = uuid();
+    const rows = await claimDue(ctx, claim, batchSize, opts.kinds);
+    if (rows.length === 0) break;
+    let next = 0;
+    const worker = async () => {
+      while (next < rows.length) {
+        const row = rows[next++]!;
+        const outcome = await deliverOne(ctx, claim, row, log).catch((err: unknown) => {
+          // The database failed while recording: the lease runs out and the message is tried again.
+          log.warn({ err, outbox_id: row.id }, 'outbox bookkeeping failed');
+          return 'retried' as const;
+        });
+        result[outcome]++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, rows.length) }, worker));
+    if (rows.length < batchSize) break;
+  }
+  return result;
+}
+
+export interface OutboxCounts {
+  pending: number;
+  done: number;
+  failed: number;
+}
+
+/** How many messages are in each state (optionally of one kind), for metrics, tests and the CLI. */
+export async function countOutbox(ctx: DomainContext, kind?: string): Promise<OutboxCounts> {
+  let q = ctx.db
+    .selectFrom('outbox')
+    .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy('status');
+  if (kind) q = q.where('kind', '=', kind);
+  const counts: OutboxCounts = { pending: 0, done: 0, failed: 0 };
+  for (const r of await q.execute()) counts[r.status] = Number(r.n);
+  return counts;
+}
+
+/** Deletes delivered and failed messages older than `olderThanMs` (a purge step); returns how many. */
+export async function purgeOutbox(ctx: DomainContext, olderThanMs = 7 * 24 * 3600_000): Promise<number> {
+  const res = await ctx.db
+    .deleteFrom('outbox')
+    .where('status', 'in', ['done', 'failed'])
+    .where('done_at', '<', ctx.now() - olderThanMs)
+    .executeTakeFirst();
+  return Number(res.numDeletedRows);
+}
