@@ -54,6 +54,14 @@ async function leakEvents(appId: string) {
     .execute();
 }
 
+/** The `secret.leaked` events in the outbox about an app. */
+async function leakedEventsFor(appId: string) {
+  const rows = await ctx().db.selectFrom('outbox').select('payload').where('kind', '=', 'event').execute();
+  return rows
+    .map((r) => JSON.parse(r.payload))
+    .filter((p) => p.type === 'secret.leaked' && p.data?.app?.id === appId);
+}
+
 async function setPolicy(policy: 'revoke' | 'notify') {
   await updateTenantSettings(ctx(), await adminActor(ts), await defaultTenantId(ts), {
     leaked_secret_policy: policy,
@@ -91,9 +99,26 @@ describe('POST /api/v1/credential-leaks', () => {
     expect(JSON.stringify(leak)).not.toContain(secret);
     expect(ts.logs.text()).toContain('credential leak report');
     expect(ts.logs.text()).not.toContain(secret);
+    // The `secret.leaked` event went into the outbox with the report, naming app and secret, not the value.
+    const published = await leakedEventsFor(app.id);
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({
+      type: 'secret.leaked',
+      tenant_id: app.tenant_id,
+      data: {
+        app: { id: app.id, client_id: app.client_id, name: app.name },
+        secret: { id: secretId, hint: secret!.slice(0, 3) },
+        actor: 'system:leak-report',
+        url,
+        source: 'report',
+        action: 'revoked',
+      },
+    });
+    expect(JSON.stringify(await ctx().db.selectFrom('outbox').selectAll().execute())).not.toContain(secret);
     // Reporting it again changes nothing.
     expect((await report({ credential: secret, url })).status).toBe(202);
     expect(await leakEvents(app.id)).toHaveLength(1);
+    expect(await leakedEventsFor(app.id)).toHaveLength(1);
   });
 
   it('answers the same for a live secret, an unknown value, a bad checksum and a revoked secret', async () => {
@@ -157,6 +182,7 @@ describe('POST /api/v1/credential-leaks', () => {
       // A second report is known already: nothing more.
       expect((await report({ credential: secret, url: 'https://example.com/two' })).status).toBe(202);
       expect(await leakEvents(app.id)).toHaveLength(1);
+      expect((await leakedEventsFor(app.id)).map((e) => e.data.action)).toEqual(['notified']);
       // Once the tenant switches to "revoke", a new report of the still-live secret revokes it.
       await setPolicy('revoke');
       expect((await report({ credential: secret, url: 'https://example.com/three' })).status).toBe(202);

@@ -4,6 +4,7 @@ import type { CredentialLeakSource, CredentialLeakTable } from '../db/schema.js'
 import { inTransaction } from '../db/transaction.js';
 import { recordAudit } from './audit.js';
 import type { DomainContext } from './context.js';
+import { publishEvent } from './events.js';
 import { checkSecretFormat } from './secret-issuance.js';
 
 /**
@@ -100,15 +101,10 @@ async function findByHash(db: Db, hash: string): Promise<Found | undefined> {
  *   policy is `revoke`, and a `secret.leaked` audit event names the URL and the source. A second report of a
  *   secret left working under `notify` does nothing more; under `revoke` a secret reported earlier under
  *   `notify` is revoked now.
- *
- * @param onLeak Runs inside the transaction after the change (the caller's mails and events), so they
- *   exist exactly when the report's effect does.
+ * - In the same transaction, the `secret.leaked` event is published and the app's owner and the tenant's
+ *   admins are mailed (through the outbox), so both exist exactly when the report's effect does.
  */
-export async function reportLeakedCredential(
-  ctx: DomainContext,
-  report: LeakReport,
-  onLeak?: (trx: Db, leak: LeakNotice) => Promise<void>,
-): Promise<LeakOutcome> {
+export async function reportLeakedCredential(ctx: DomainContext, report: LeakReport): Promise<LeakOutcome> {
   const value = report.credential.trim();
   if (value === '' || checkSecretFormat(value) === 'bad_checksum') return { kind: 'malformed' };
   const found = await findByHash(ctx.db, ctx.hasher.hash(value));
@@ -162,22 +158,15 @@ export async function reportLeakedCredential(
       secretId: found.secret_id,
       data: { url, source: report.source, action, ...(report.location ? { location: report.location } : {}) },
     });
-    if (onLeak)
-      await onLeak(trx, {
-        action,
-        url,
-        source: report.source,
-        location: report.location ?? null,
-        reportedAt: now,
-        app: {
-          id: found.app_id,
-          client_id: found.client_id,
-          name: found.app_name,
-          tenant_id: found.tenant_id,
-        },
-        ownerUserId: found.owner_user_id,
-        secret: { id: found.secret_id, hint: found.hint, expires_at: found.expires_at },
-      });
+    await notifyLeak(ctx, trx, {
+      action,
+      url,
+      source: report.source,
+      location: report.location ?? null,
+      app: { id: found.app_id, client_id: found.client_id, name: found.app_name, tenant_id: found.tenant_id },
+      ownerUserId: found.owner_user_id,
+      secret: { id: found.secret_id, hint: found.hint, expires_at: found.expires_at },
+    });
     return {
       kind: action,
       secretId: found.secret_id,
@@ -190,14 +179,41 @@ export async function reportLeakedCredential(
   return outcome;
 }
 
-/** What the notification step of a leak gets: the app, the secret (never its value) and what was done. */
-export interface LeakNotice {
+/** What the owners are told of a leak: the app, the secret (never its value) and what was done. */
+interface LeakNotice {
   action: 'revoked' | 'notified';
   url: string;
   source: CredentialLeakSource;
   location: string | null;
-  reportedAt: number;
   app: { id: string; client_id: string; name: string; tenant_id: string };
   ownerUserId: string | null;
   secret: { id: string; hint: string; expires_at: number | null };
+}
+
+/**
+ * Publishes `secret.leaked` (data as every app and secret event names them: the app by `id`, `client_id`
+ * and `name`, the secret by `id`, `hint` and `expires_at`, the `actor`; plus where it was found and what
+ * was done) in the caller's transaction.
+ */
+async function notifyLeak(ctx: DomainContext, trx: Db, leak: LeakNotice): Promise<void> {
+  await publishEvent(
+    trx,
+    {
+      type: 'secret.leaked',
+      tenant_id: leak.app.tenant_id,
+      data: {
+        app: { id: leak.app.id, client_id: leak.app.client_id, name: leak.app.name },
+        secret: {
+          id: leak.secret.id,
+          hint: leak.secret.hint,
+          expires_at: leak.secret.expires_at === null ? null : new Date(leak.secret.expires_at).toISOString(),
+        },
+        actor: LEAK_ACTORS[leak.source],
+        url: leak.url,
+        source: leak.source,
+        action: leak.action,
+      },
+    },
+    { now: ctx.now() },
+  );
 }
