@@ -3,7 +3,8 @@
  * The layering rules of the developers' guide, checked by `npm run lint`:
  *
  * - Layers import downwards only: surfaces (src/http, src/hub, src/web, src/cli, src/auth) → protocol
- *   (src/oauth) → domain (src/domain, src/keys) → storage (src/db) → foundation (src/config, src/crypto).
+ *   (src/oauth) → domain (src/domain, src/keys) → storage (src/db) → foundation (src/config, src/crypto,
+ *   src/mail).
  *   Type-only imports count too. The wiring at the top (src/services.ts, src/features.ts, src/start.ts,
  *   src/maintenance.ts) may import anything, and anything may import the `Services` type from it.
  * - Surfaces and protocol flows hold no SQL: no Kysely `selectFrom`, `insertInto`, `updateTable` or
@@ -20,7 +21,7 @@ const src = join(root, 'src');
 
 /** Rank of each layer by directory under src/ (higher imports lower, never the reverse). */
 const LAYERS = [
-  { name: 'foundation', rank: 0, dirs: ['config', 'crypto'] },
+  { name: 'foundation', rank: 0, dirs: ['config', 'crypto', 'mail'] },
   { name: 'storage', rank: 1, dirs: ['db'] },
   { name: 'domain', rank: 2, dirs: ['domain', 'keys'] },
   { name: 'protocol', rank: 3, dirs: ['oauth'] },

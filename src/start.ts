@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/config.js';
 import { type DatabaseHandle, migrateToLatest, openDatabase } from './db/database.js';
 import { type BootstrapResult, bootstrap } from './domain/bootstrap.js';
+import { registerMailHandler } from './domain/mail.js';
 import { type BuildOptions, buildServer } from './http/server.js';
 import { startMaintenance, startOutboxWorker } from './maintenance.js';
 import { closeServices, createServices, type Services } from './services.js';
@@ -40,6 +41,7 @@ export async function startServer(
   const boot = await bootstrap(services.ctx, database.kind);
   const app = await buildServer(services, options);
   const stopMaintenance = startMaintenance(services, app.log);
+  const closeMail = registerMailHandler(config);
   const stopOutbox = startOutboxWorker(services, app.log);
   let url = config.issuer;
   if (options.listen !== false) url = await app.listen({ port: config.port, host: config.host });
@@ -51,6 +53,7 @@ export async function startServer(
     async close() {
       stopMaintenance();
       await stopOutbox();
+      closeMail?.();
       await app.close();
       await closeServices(services);
     },

@@ -83,6 +83,8 @@ export interface MailConfig {
   readonly smtpUrl: string;
   /** The `From:` address, e.g. `Clavis <no-reply@example.com>`. */
   readonly from: string;
+  /** Connection, greeting and socket timeout in ms (`CLAVIS_SMTP_TIMEOUT`, seconds, default 30). */
+  readonly timeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -203,7 +205,7 @@ export function parseMailConfig(env: Env, issuer: string): MailConfig | undefine
       'CLAVIS_MAIL_FROM',
       `must be an address like "Clavis <no-reply@example.com>", got "${from}"`,
     );
-  return { smtpUrl: url.toString(), from };
+  return { smtpUrl: url.toString(), from, timeoutMs: intVar(env, 'CLAVIS_SMTP_TIMEOUT', 30, 1, 600) * 1000 };
 }
 
 function parseIssuer(raw: string): string {

@@ -1,0 +1,66 @@
+import nodemailer from 'nodemailer';
+import type { MailConfig } from '../config/config.js';
+
+/** A mail ready to send: both bodies are already rendered (and escaped) by the templates. */
+export interface OutgoingMail {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** A stable Message-ID (the outbox message's id), so a receiver can drop a duplicate. */
+  messageId: string;
+}
+
+/** Sends mail over SMTP. */
+export interface MailTransport {
+  send(mail: OutgoingMail): Promise<void>;
+  close(): void;
+}
+
+/** How an SMTP failure should be treated: a 5xx answer is final (a bounce), anything else may pass later. */
+export type SmtpFailure = 'permanent' | 'temporary';
+
+/**
+ * Classifies a failed send: an SMTP 5xx reply (RFC 5321 §4.2.1, "permanent negative completion") is
+ * permanent; 4xx replies, refused connections and timeouts are temporary.
+ */
+export function smtpFailure(err: unknown): SmtpFailure {
+  const code = (err as { responseCode?: unknown }).responseCode;
+  return typeof code === 'number' && code >= 500 && code < 600 ? 'permanent' : 'temporary';
+}
+
+/**
+ * An SMTP transport for `CLAVIS_SMTP_URL`. `smtp://` upgrades with STARTTLS whenever the server offers it
+ * (nodemailer's default; certificates are verified), `smtps://` speaks TLS from the start. Connections are
+ * pooled, so a burst of mail does not open one connection per message.
+ */
+export function createSmtpTransport(config: MailConfig): MailTransport {
+  const timeoutMs = config.timeoutMs;
+  const url = new URL(config.smtpUrl);
+  const transport = nodemailer.createTransport({
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port ? Number(url.port) : url.protocol === 'smtps:' ? 465 : 587,
+    secure: url.protocol === 'smtps:',
+    auth: url.username
+      ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }
+      : undefined,
+    pool: true,
+    maxConnections: 5,
+    connectionTimeout: timeoutMs,
+    greetingTimeout: timeoutMs,
+    socketTimeout: timeoutMs,
+  });
+  return {
+    async send(mail) {
+      await transport.sendMail({
+        from: config.from,
+        to: mail.to,
+        subject: mail.subject,
+        text: mail.text,
+        html: mail.html,
+        messageId: mail.messageId,
+      });
+    },
+    close: () => transport.close(),
+  };
+}
