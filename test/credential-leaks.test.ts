@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../src/domain/apps.js';
 import { addSecret, listSecrets } from '../src/domain/secrets.js';
 import { updateTenantSettings } from '../src/domain/tenants.js';
+import { createUser, updateUser } from '../src/domain/user-management.js';
 import { REPORT_MIN_MS } from '../src/http/api/credential-leaks.js';
 import { secretWorks } from './helpers/api.js';
 import {
@@ -12,17 +14,30 @@ import {
   startTestServer,
   type TestServer,
 } from './helpers/server.js';
+import { startTestSmtp, type TestSmtp } from './helpers/smtp.js';
+import { waitFor } from './helpers/wait.js';
 
 let ts: TestServer;
+let smtp: TestSmtp;
 beforeAll(async () => {
+  smtp = await startTestSmtp();
   ts = await startTestServer({
-    // Each test reports from its own address (X-Forwarded-For from loopback), so only the throttling test
-    // meets the limit of 3 reports an hour.
-    env: { CLAVIS_TRUST_PROXY: 'loopback', CLAVIS_LEAK_REPORT_RATE: '3/1000' },
+    env: {
+      // Each test reports from its own address (X-Forwarded-For from loopback), so only the throttling test
+      // meets the limit of 3 reports an hour.
+      CLAVIS_TRUST_PROXY: 'loopback',
+      CLAVIS_LEAK_REPORT_RATE: '3/1000',
+      CLAVIS_SMTP_URL: smtp.url,
+      CLAVIS_MAIL_FROM: 'Clavis <clavis@clavis.test>',
+      CLAVIS_OUTBOX_POLL_MS: '100',
+    },
     logLevel: 'info',
   });
 });
-afterAll(async () => ts?.close());
+afterAll(async () => {
+  await ts?.close();
+  await smtp?.close();
+});
 
 const ctx = () => ts.server.services.ctx;
 let addressCounter = 1;
@@ -272,5 +287,74 @@ describe('the tenant setting leaked_secret_policy', () => {
     expect(bad.status).toBe(400);
     expect(JSON.stringify((await bad.json()).errors)).toContain('leaked_secret_policy');
     await setPolicy('revoke');
+  });
+});
+
+describe('mail to the owners', () => {
+  /** An app owned by a developer of the default tenant, with a second admin and a disabled admin. */
+  async function ownedApp(tag: string) {
+    const ctxt = ctx();
+    const admin = await adminActor(ts);
+    const tenantId = await defaultTenantId(ts);
+    const mk = (email: string, role: 'developer' | 'admin') =>
+      createUser(ctxt, admin, { tenantId, email, role, password: 'a long enough password' });
+    const { user: dev } = await mk(`dev-${tag}@acme.test`, 'developer');
+    const { user: admin2 } = await mk(`admin-${tag}@acme.test`, 'admin');
+    const { user: gone } = await mk(`gone-${tag}@acme.test`, 'admin');
+    await updateUser(ctxt, admin, gone.id, { disabled: true });
+    const { app, secret } = await createApp(
+      ctxt,
+      { id: `user:${dev.id}`, userId: dev.id, tenantId, role: 'developer' },
+      {
+        name: `Billing <sync> ${tag}`,
+        visibility: 'private',
+        client_type: 'confidential',
+        callback_url: 'https://app.example/cb',
+      },
+    );
+    return { app, secret: secret!, dev, admin2, gone };
+  }
+
+  it('mails the app owner and every active admin, naming the secret by hint, never its value', async () => {
+    const { app, secret, dev, admin2, gone } = await ownedApp('r');
+    const url = 'https://github.com/acme/site/blob/main/config.js?x=<b>';
+    expect((await report({ credential: secret.value, url })).status).toBe(202);
+    const recipients = [dev.email, admin2.email, ts.admin.email];
+    await waitFor(() => recipients.every((r) => smtp.to(r).some((m) => m.text.includes(app.client_id))), {
+      what: 'the leak mails',
+    });
+    expect(smtp.to(gone.email)).toHaveLength(0);
+    for (const r of recipients) {
+      const mails = smtp.to(r).filter((m) => m.text.includes(app.client_id));
+      expect(mails).toHaveLength(1);
+      const m = mails[0]!;
+      expect(m.subject).toBe(`A leaked client secret of ${app.name} was revoked`);
+      expect(m.text).toContain(url);
+      expect(m.text).toContain(`${secret.hint}…`);
+      expect(m.text).toContain(secret.id);
+      expect(m.text).toContain('revoked it at once');
+      expect(m.text).toContain(`/apps/${app.id}/oauth`);
+      expect(m.raw).not.toContain(secret.value);
+      // Every value is escaped in the HTML part.
+      expect(m.html).toContain('Billing &lt;sync&gt; r');
+      expect(m.html).toContain('x=&lt;b&gt;');
+      expect(m.html).not.toContain('<sync>');
+    }
+  });
+
+  it('under "notify", says the secret still works', async () => {
+    await setPolicy('notify');
+    try {
+      const { app, secret, dev } = await ownedApp('n');
+      expect((await report({ credential: secret.value, url: 'https://example.com/n' })).status).toBe(202);
+      const m = await waitFor(() => smtp.to(dev.email).find((x) => x.text.includes(app.client_id)), {
+        what: 'the notify mail',
+      });
+      expect(m.subject).toBe(`A client secret of ${app.name} was found in public`);
+      expect(m.text).toContain('still works');
+      expect(await secretWorks(ts, app.client_id, secret.value)).toBe(true);
+    } finally {
+      await setPolicy('revoke');
+    }
   });
 });

@@ -5,6 +5,8 @@ import { inTransaction } from '../db/transaction.js';
 import { recordAudit } from './audit.js';
 import type { DomainContext } from './context.js';
 import { publishEvent } from './events.js';
+import { queueMail } from './mail.js';
+import { leakedSecretMail } from './mail-templates.js';
 import { checkSecretFormat } from './secret-issuance.js';
 
 /**
@@ -191,11 +193,44 @@ interface LeakNotice {
 }
 
 /**
- * Publishes `secret.leaked` (data as every app and secret event names them: the app by `id`, `client_id`
+ * Who is mailed about a leak: the app's owner (when a user owns it) and the tenant's admins, active ones
+ * only, each address once.
+ */
+async function leakRecipients(trx: Db, tenantId: string, ownerUserId: string | null): Promise<string[]> {
+  const rows = await trx
+    .selectFrom('users')
+    .select(['email'])
+    .where('disabled_at', 'is', null)
+    .where((eb) => {
+      const admins = eb.and([eb('tenant_id', '=', tenantId), eb('role', '=', 'admin')]);
+      return ownerUserId === null ? admins : eb.or([admins, eb('id', '=', ownerUserId)]);
+    })
+    .orderBy('email')
+    .execute();
+  return [...new Set(rows.map((r) => r.email))];
+}
+
+/**
+ * Mails the owners (see {@link leakRecipients}) through the outbox and publishes `secret.leaked` (data as every app and secret event names them: the app by `id`, `client_id`
  * and `name`, the secret by `id`, `hint` and `expires_at`, the `actor`; plus where it was found and what
  * was done) in the caller's transaction.
  */
 async function notifyLeak(ctx: DomainContext, trx: Db, leak: LeakNotice): Promise<void> {
+  const content = leakedSecretMail({
+    app: leak.app,
+    secret: leak.secret,
+    url: leak.url,
+    source: leak.source,
+    action: leak.action,
+    link: `${ctx.config.issuer}/apps/${encodeURIComponent(leak.app.id)}/oauth`,
+  });
+  // One mail per secret, action and address, however many nodes take reports of it.
+  for (const to of await leakRecipients(trx, leak.app.tenant_id, leak.ownerUserId))
+    await queueMail(ctx, trx, {
+      to,
+      content,
+      dedupe_key: `secret.leaked:${leak.secret.id}:${leak.action}:${to}`,
+    });
   await publishEvent(
     trx,
     {
