@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, GITHUB_SCANNING_KEYS_URL, loadConfig } from '../src/config/config.js';
 import { addSecret, revokeSecret } from '../src/domain/secrets.js';
 import { GitHubScanningKeys, ScanningKeysUnavailable } from '../src/http/github-scanning-keys.js';
 import { secretWorks } from './helpers/api.js';
@@ -221,6 +222,37 @@ describe('GitHub scanning keys', () => {
       expect(r.headers.get('retry-after')).toBe('60');
     } finally {
       await broken.close();
+    }
+  });
+});
+
+describe('configuration', () => {
+  const base = { CLAVIS_SECRET_KEY: randomBytes(32).toString('base64url') };
+  it("defaults to GitHub's keys and 20/1000 reports an hour; takes a URL or a path; names bad values", () => {
+    const c = loadConfig(base);
+    expect(c.githubScanningKeysUrl).toBe(GITHUB_SCANNING_KEYS_URL);
+    expect(c.githubScanningKeysUrl).toBe('https://api.github.com/meta/public_keys/secret_scanning');
+    expect(c.leakReportRate).toEqual({ perAddress: 20, total: 1000 });
+    expect(
+      loadConfig({ ...base, CLAVIS_GITHUB_SCANNING_KEYS_URL: '/etc/keys.json' }).githubScanningKeysUrl,
+    ).toBe('/etc/keys.json');
+    expect(loadConfig({ ...base, CLAVIS_LEAK_REPORT_RATE: '2/10' }).leakReportRate).toEqual({
+      perAddress: 2,
+      total: 10,
+    });
+    for (const [name, value] of [
+      ['CLAVIS_GITHUB_SCANNING_KEYS_URL', 'ftp://example.com/keys'],
+      ['CLAVIS_LEAK_REPORT_RATE', 'lots'],
+      ['CLAVIS_LEAK_REPORT_RATE', '10/5'],
+    ] as const) {
+      let err: unknown;
+      try {
+        loadConfig({ ...base, [name]: value });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).variable).toBe(name);
     }
   });
 });
