@@ -6,6 +6,7 @@ import { updateTenantSettings } from '../src/domain/tenants.js';
 import { createUser, updateUser } from '../src/domain/user-management.js';
 import { REPORT_MIN_MS } from '../src/http/api/credential-leaks.js';
 import { secretWorks } from './helpers/api.js';
+import { Browser } from './helpers/browser.js';
 import {
   adminActor,
   createTestApp,
@@ -132,6 +133,17 @@ describe('POST /api/v1/credential-leaks', () => {
     expect(JSON.stringify(await ctx().db.selectFrom('outbox').selectAll().execute())).not.toContain(secret);
     // Reporting it again changes nothing.
     expect((await report({ credential: secret, url })).status).toBe(202);
+    expect(await leakEvents(app.id)).toHaveLength(1);
+    expect(await leakedEventsFor(app.id)).toHaveLength(1);
+  });
+
+  it('acts once on concurrent reports of the same secret', async () => {
+    const { app, secret } = await createTestApp(ts);
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => report({ credential: secret, url: `https://example.com/c${i}` })),
+    );
+    expect(answers.map((a) => a.status)).toEqual([202, 202, 202, 202, 202, 202]);
+    expect(await secretWorks(ts, app.client_id, secret!)).toBe(false);
     expect(await leakEvents(app.id)).toHaveLength(1);
     expect(await leakedEventsFor(app.id)).toHaveLength(1);
   });
@@ -356,5 +368,37 @@ describe('mail to the owners', () => {
     } finally {
       await setPolicy('revoke');
     }
+  });
+});
+
+describe('the hub', () => {
+  it('tenant settings choose the policy; the audit log shows the report with its URL', async () => {
+    const b = new Browser(ts.url);
+    await b.submit(await b.get('/login'), '/login', ts.admin);
+    const page = await b.get('/admin/settings');
+    expect(page.html).toContain('Leaked secrets');
+    expect(page.html).toMatch(/value="revoke"[^>]*checked/);
+    const saved = await b.submit(page, '/admin/settings', { leaked_secret_policy: 'notify' });
+    expect(saved.status).toBe(303);
+    const tenant = await ctx()
+      .db.selectFrom('tenants')
+      .select('leaked_secret_policy')
+      .where('id', '=', await defaultTenantId(ts))
+      .executeTakeFirstOrThrow();
+    expect(tenant.leaked_secret_policy).toBe('notify');
+    expect((await b.get('/admin/settings')).html).toMatch(/value="notify"[^>]*checked/);
+    // Saving the form without touching the choice keeps it.
+    expect((await b.submit(await b.get('/admin/settings'), '/admin/settings')).status).toBe(303);
+    expect((await b.get('/admin/settings')).html).toMatch(/value="notify"[^>]*checked/);
+    await setPolicy('revoke');
+
+    const { app, secret } = await createTestApp(ts);
+    await report({ credential: secret, url: 'https://github.com/acme/leaky/blob/main/.env' });
+    const audit = await b.get(`/apps/${app.id}/audit`);
+    expect(audit.html).toContain('Client secret reported leaked');
+    expect(audit.html).toContain('https://github.com/acme/leaky/blob/main/.env');
+    expect(audit.html).toContain('revoked at once');
+    expect(audit.html).toContain('A leak report');
+    expect(audit.html).not.toContain(secret);
   });
 });
