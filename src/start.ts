@@ -4,7 +4,7 @@ import { type DatabaseHandle, migrateToLatest, openDatabase } from './db/databas
 import { type BootstrapResult, bootstrap } from './domain/bootstrap.js';
 import { registerMailHandler } from './domain/mail.js';
 import { type BuildOptions, buildServer } from './http/server.js';
-import { startMaintenance, startOutboxWorker } from './maintenance.js';
+import { startExpiryScan, startMaintenance, startOutboxWorker } from './maintenance.js';
 import { closeServices, createServices, type Services } from './services.js';
 
 export interface RunningServer {
@@ -43,6 +43,7 @@ export async function startServer(
   const stopMaintenance = startMaintenance(services, app.log);
   const closeMail = registerMailHandler(config);
   const stopOutbox = startOutboxWorker(services, app.log);
+  const stopExpiryScan = startExpiryScan(services, app.log);
   let url = config.issuer;
   if (options.listen !== false) url = await app.listen({ port: config.port, host: config.host });
   return {
@@ -52,6 +53,7 @@ export async function startServer(
     url,
     async close() {
       stopMaintenance();
+      stopExpiryScan();
       await stopOutbox();
       closeMail?.();
       await app.close();
