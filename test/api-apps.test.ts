@@ -86,7 +86,7 @@ describe('apps', () => {
     });
     expect(app.id).not.toBe(app.client_id);
     expect(new Date(app.created_at).toISOString()).toBe(app.created_at);
-    expect(app.secret.value).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(app.secret.value).toMatch(/^[0-9A-Za-z]{3}_clavis_[0-9A-Za-z]{49}$/);
     expect(app.secret.hint).toBe(app.secret.value.slice(0, 3));
     const got = await admin.get(`/v1/apps/${app.id}`);
     expect(got.status).toBe(200);

@@ -415,7 +415,8 @@ describe('migration 0008', () => {
           secret_max_lifetime_days: 730,
           secret_allow_never_expire: 0,
           created_at: now,
-        })
+          // The database stands at migration 0007: later tenant columns don't exist yet.
+        } as never)
         .execute();
       const app = (id: string, scopes: string, deleted: number | null = null) => ({
         id,

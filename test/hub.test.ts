@@ -160,7 +160,7 @@ describe('apps and client secrets', () => {
     expect(created.headers.get('cache-control')).toBe('no-store');
     expect(created.html).toContain('Billing &lt;i>sync&lt;/i>');
     const first = secretValue(created)!;
-    expect(first).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(first).toMatch(/^[0-9A-Za-z]{3}_clavis_[0-9A-Za-z]{49}$/);
     const id = appIdOf(created);
     const tab = await b.get(`/apps/${id}/oauth`);
     expect(tab.status).toBe(200);
@@ -460,7 +460,7 @@ describe('OAuth tab: secret expiry within a short policy, identifiers, the value
     const created = await createApp(b, { name: 'Short-lived' });
     expect(created.status).toBe(201);
     const first = secretValue(created)!;
-    expect(first).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(first).toMatch(/^[0-9A-Za-z]{3}_clavis_[0-9A-Za-z]{49}$/);
     const id = appIdOf(created);
     const tab = await b.get(`/apps/${id}/oauth?new_secret=1`);
     // Only choices within policy: no 6/12/24-month presets, the policy's maximum pre-selected.

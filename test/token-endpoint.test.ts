@@ -76,7 +76,7 @@ describe('client_credentials grant', () => {
   it('generated secrets use unreserved characters only, so raw and form-encoded Basic agree', async () => {
     for (let i = 0; i < 20; i++) {
       const { secret } = await createTestApp(ts);
-      expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(secret).toMatch(/^[0-9A-Za-z]{3}_clavis_[0-9A-Za-z]{49}$/);
       expect(encodeURIComponent(secret!)).toBe(secret);
     }
   });

@@ -62,6 +62,16 @@ export interface Config {
   /** Sign-ups accepted per hour and node, per source address and overall (`CLAVIS_SIGNUP_RATE`). */
   readonly signupRate: { readonly perAddress: number; readonly total: number };
   readonly workers: number;
+  /**
+   * Leak reports (`POST /api/v1/credential-leaks`) accepted per hour and node, per source address and overall
+   * (`CLAVIS_LEAK_REPORT_RATE`).
+   */
+  readonly leakReportRate: { readonly perAddress: number; readonly total: number };
+  /**
+   * Where GitHub's secret-scanning public keys come from (`CLAVIS_GITHUB_SCANNING_KEYS_URL`): an https URL
+   * (GitHub's by default), or a file path (tests, air-gapped installs).
+   */
+  readonly githubScanningKeysUrl: string;
   /** When set, `/metrics` answers only requests with `Authorization: Bearer <metricsToken>`. */
   readonly metricsToken?: string;
   /** Outgoing mail (`CLAVIS_SMTP_URL`, `CLAVIS_MAIL_FROM`); undefined when no SMTP server is configured. */
@@ -139,17 +149,40 @@ export function parseTrustProxy(raw: string | undefined): boolean | string[] {
   return entries;
 }
 
-/** `CLAVIS_SIGNUP_RATE=<per address>/<overall>`: sign-ups per hour and node; default 5/100. */
-function signupRateVar(env: Env): { perAddress: number; total: number } {
-  const raw = env.CLAVIS_SIGNUP_RATE;
-  if (raw === undefined || raw === '') return { perAddress: 5, total: 100 };
+/**
+ * `<per address>/<overall>` per hour and node: `CLAVIS_SIGNUP_RATE` (sign-ups, default 5/100) and
+ * `CLAVIS_LEAK_REPORT_RATE` (leak reports, default 20/1000).
+ */
+function hourlyRateVar(
+  env: Env,
+  name: string,
+  what: string,
+  def: { perAddress: number; total: number },
+): { perAddress: number; total: number } {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return def;
   const m = /^\s*(\d{1,6})\s*\/\s*(\d{1,7})\s*$/.exec(raw);
   if (!m || Number(m[1]) < 1 || Number(m[2]) < Number(m[1]))
     throw new ConfigError(
-      'CLAVIS_SIGNUP_RATE',
-      `must be "<per address>/<overall>" sign-ups per hour, e.g. 5/100 (overall at least per address), got "${raw}"`,
+      name,
+      `must be "<per address>/<overall>" ${what} per hour, e.g. ${def.perAddress}/${def.total} (overall at least per address), got "${raw}"`,
     );
   return { perAddress: Number(m[1]), total: Number(m[2]) };
+}
+
+/** The default of `CLAVIS_GITHUB_SCANNING_KEYS_URL`: GitHub's published secret-scanning keys. */
+export const GITHUB_SCANNING_KEYS_URL = 'https://api.github.com/meta/public_keys/secret_scanning';
+
+/** `CLAVIS_GITHUB_SCANNING_KEYS_URL`: an http(s) URL or a file path (a `file:` URL is read as a path). */
+function githubKeysVar(env: Env): string {
+  const raw = env.CLAVIS_GITHUB_SCANNING_KEYS_URL?.trim();
+  if (!raw) return GITHUB_SCANNING_KEYS_URL;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) && !/^(https?|file):\/\//i.test(raw))
+    throw new ConfigError(
+      'CLAVIS_GITHUB_SCANNING_KEYS_URL',
+      `must be an http(s) URL or a file path, got "${raw}"`,
+    );
+  return raw;
 }
 
 /**
@@ -296,7 +329,12 @@ export function loadConfig(env: Env = process.env): Config {
       clientSecret: env.CLAVIS_BOOTSTRAP_CLIENT_SECRET || undefined,
     },
     signupEnabled: boolVar(env, 'CLAVIS_SIGNUP_ENABLED', true),
-    signupRate: signupRateVar(env),
+    signupRate: hourlyRateVar(env, 'CLAVIS_SIGNUP_RATE', 'sign-ups', { perAddress: 5, total: 100 }),
+    leakReportRate: hourlyRateVar(env, 'CLAVIS_LEAK_REPORT_RATE', 'leak reports', {
+      perAddress: 20,
+      total: 1000,
+    }),
+    githubScanningKeysUrl: githubKeysVar(env),
     workers,
     metricsToken: env.CLAVIS_METRICS_TOKEN || undefined,
     mail: parseMailConfig(env, issuer),

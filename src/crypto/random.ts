@@ -31,3 +31,23 @@ export function randomToken(bytes: number): string {
 export function uuid(): string {
   return randomUUID();
 }
+
+/** The 62 alphanumeric characters, digits first (the order of base62 numbers, as GitHub's token checksums use). */
+export const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/**
+ * `length` characters drawn uniformly from {@link BASE62} by the CSPRNG (rejection sampling: bytes of 248
+ * and above are dropped, so no character is likelier than another). Each carries log2(62) ≈ 5.95 bits.
+ */
+export function randomBase62(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    const bytes = randomBytes(Math.ceil((length - out.length) * 1.1) + 4);
+    for (const b of bytes) {
+      if (b >= 248) continue;
+      out += BASE62[b % 62];
+      if (out.length === length) break;
+    }
+  }
+  return out;
+}

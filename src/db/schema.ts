@@ -15,6 +15,8 @@ export type AppVisibility = 'private' | 'public';
 export type ClientType = 'confidential' | 'public';
 export type AppStatus = 'draft' | 'in_review' | 'approved' | 'rejected' | 'disabled';
 export type AppRequestStatus = 'pending' | 'fulfilled' | 'declined';
+export type LeakedSecretPolicy = 'revoke' | 'notify';
+export type CredentialLeakSource = 'report' | 'github';
 
 export interface TenantTable {
   id: string;
@@ -23,6 +25,8 @@ export interface TenantTable {
   allow_app_registration: number;
   secret_max_lifetime_days: number;
   secret_allow_never_expire: number;
+  /** What a report of a leaked live secret does: revoke it at once, or only notify. */
+  leaked_secret_policy: LeakedSecretPolicy;
   /** Who gets secret expiry notices: `owner_and_admins`, `owner`, `admins` or `none`. */
   expiry_notice_recipients: ExpiryNoticeRecipients;
   created_at: number;
@@ -248,6 +252,8 @@ export interface AppPermissionTable {
   granted_at: number | null;
   created_at: number;
   updated_at: number;
+}
+
 export type OutboxStatus = 'pending' | 'done' | 'failed';
 
 /** A message to deliver later (mail, events), written in the transaction of the change that causes it. */
@@ -358,6 +364,20 @@ export interface WebhookAttemptTable {
   ok: number;
 }
 
+/** A reported leak of a client secret (the first report of each secret); never the value. */
+export interface CredentialLeakTable {
+  id: string;
+  tenant_id: string;
+  app_id: string;
+  secret_id: string;
+  source: CredentialLeakSource;
+  /** Where the secret was found, as the reporter gave it. */
+  url: string;
+  /** What the report did: `revoked` the secret, or `notified` only (the tenant's policy). */
+  action: 'revoked' | 'notified';
+  created_at: number;
+}
+
 export interface Database {
   tenants: TenantTable;
   users: UserTable;
@@ -378,6 +398,7 @@ export interface Database {
   app_requests: AppRequestTable;
   apis: ApiTable;
   app_permissions: AppPermissionTable;
+  credential_leaks: CredentialLeakTable;
   outbox: OutboxTable;
   email_tokens: EmailTokenTable;
   secret_expiry_notices: SecretExpiryNoticeTable;

@@ -22,6 +22,7 @@ export type AuditType =
   | 'secret.revoked'
   | 'secret.first_used'
   | 'secret.expired_use_attempt'
+  | 'secret.leaked'
   | 'secret.expiry_notice'
   | 'user.email_verified'
   | 'user.password_reset'

@@ -186,3 +186,56 @@ ${button(p.link, 'Open the app')}`,
     ),
   };
 }
+
+export interface LeakedSecretMailInput {
+  app: { name: string; client_id: string };
+  secret: { hint: string; id: string };
+  /** Where the secret was found, as reported (may be empty). */
+  url: string;
+  /** `report` (someone used the public form) or `github` (GitHub secret scanning). */
+  source: 'report' | 'github';
+  /** What Clavis did: revoked the secret at once, or only notified (the tenant's policy). */
+  action: 'revoked' | 'notified';
+  /** The app's secrets page in the hub. */
+  link: string;
+}
+
+/** A client secret was found in public. Names the secret by hint and ID only, never its value. */
+export function leakedSecretMail(p: LeakedSecretMailInput): MailContent {
+  const headline =
+    p.action === 'revoked'
+      ? `A leaked client secret of ${p.app.name} was revoked`
+      : `A client secret of ${p.app.name} was found in public`;
+  const by = p.source === 'github' ? 'GitHub secret scanning' : 'Someone';
+  const where = p.url ? `${by} reported it found at ${p.url}` : `${by} reported it found in public`;
+  const advice =
+    p.action === 'revoked'
+      ? 'Clavis revoked it at once: clients using it can no longer get tokens. Create a new secret, deploy it, and remove the leaked one from where it was found.'
+      : 'Your tenant only notifies, so it still works, and anyone who found it can use it. Refresh it now (create a new secret and deploy it), then remove the leaked one from where it was found.';
+  const secretName = `${p.secret.hint}… (secret ID ${p.secret.id})`;
+  return {
+    subject: plain(headline, 200),
+    text: `${plain(headline)}
+
+${plain(where, 2200)}.
+
+App: ${plain(p.app.name)} (client ID ${plain(p.app.client_id)})
+Secret: ${plain(secretName)}
+
+${advice}
+
+${p.link}
+`,
+    html: layout(
+      headline,
+      html`<p><strong>${headline}</strong></p>
+<p>${by} reported it found ${p.url ? html`at <code>${p.url}</code>` : 'in public'}.</p>
+<table style="border-collapse:collapse">
+<tr><td style="padding:2px 12px 2px 0;color:#656d76">App</td><td>${p.app.name} (client ID <code>${p.app.client_id}</code>)</td></tr>
+<tr><td style="padding:2px 12px 2px 0;color:#656d76">Secret</td><td><code>${secretName}</code></td></tr>
+</table>
+<p>${advice}</p>
+${button(p.link, 'Open the app')}`,
+    ),
+  };
+}

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { uuid } from '../crypto/random.js';
+import { crc32 } from '../crypto/crc32.js';
+import { BASE62, randomBase62, uuid } from '../crypto/random.js';
 import type { Db } from '../db/database.js';
 import type { AppTable, ClientSecretTable } from '../db/schema.js';
 import { recordAudit } from './audit.js';
@@ -75,12 +75,69 @@ export function toSecret(row: ClientSecretTable, now: number): ClientSecret {
   };
 }
 
+/*
+ * The client secret format (since issue 16): identifiable, so secret scanners (GitHub's among them) find
+ * leaked secrets with almost no false positives, and checksummed, so a mistyped or made-up value is told
+ * from a real one without a database lookup.
+ *
+ *   Xq3_clavis_<43 random base62 characters><6 characters: CRC-32 of everything before, in base62>
+ *
+ * - The first 3 characters are random: they are the hint shown in the hub, so they must tell secrets apart.
+ * - `_clavis_` is the fixed marker scanners look for.
+ * - 43 base62 characters carry 43 × log2(62) ≈ 256.03 random bits.
+ * - The checksum is the CRC-32 of the first 54 characters, as a base62 number left-padded with `0` to 6
+ *   characters (62^6 > 2^32), as GitHub's own tokens carry one.
+ *
+ * Every character is an RFC 3986 unreserved one, so form-encoding the value for HTTP Basic (RFC 6749
+ * §2.3.1) changes nothing and raw senders present the same value. Secrets issued before this format
+ * (43 base64url characters) and operator-chosen ones keep working: client authentication compares
+ * keyed hashes and never looks at the format.
+ */
+
+/** The fixed marker after the 3-character hint. */
+export const SECRET_MARKER = '_clavis_';
+const HINT_LENGTH = 3;
+const RANDOM_LENGTH = 43;
+const CHECKSUM_LENGTH = 6;
+/** The length of a secret in the current format: 60 characters. */
+export const SECRET_LENGTH = HINT_LENGTH + SECRET_MARKER.length + RANDOM_LENGTH + CHECKSUM_LENGTH;
+
+/** A whole value in the current format (shape only; {@link checkSecretFormat} also checks the checksum). */
+export const SECRET_FORMAT = /^[0-9A-Za-z]{3}_clavis_[0-9A-Za-z]{49}$/;
+/** The regular expression for scanners, as the README documents it: finds the format inside any text. */
+export const SECRET_SCAN_PATTERN = /\b[0-9A-Za-z]{3}_clavis_[0-9A-Za-z]{49}\b/g;
+
+/** The checksum of a secret's first 54 characters: CRC-32 in base62, 6 characters. */
+function secretChecksum(body: string): string {
+  let n = crc32(body);
+  let out = '';
+  for (let i = 0; i < CHECKSUM_LENGTH; i++) {
+    out = BASE62[n % 62] + out;
+    n = Math.floor(n / 62);
+  }
+  return out;
+}
+
 /**
- * A new client secret value: 256 random bits, base64url (43 characters of RFC 3986 unreserved characters),
- * so form-encoding it for HTTP Basic (RFC 6749 §2.3.1) changes nothing and raw senders present the same value.
+ * A new client secret value in the identifiable format above: a random 3-character hint, the marker,
+ * 256 random bits and the checksum.
  */
 export function generateSecretValue(): string {
-  return randomBytes(32).toString('base64url');
+  const body = randomBase62(HINT_LENGTH) + SECRET_MARKER + randomBase62(RANDOM_LENGTH);
+  return body + secretChecksum(body);
+}
+
+/**
+ * What a presented value is, by its form alone:
+ * - `valid`: the current format with a correct checksum (it may still be unknown, revoked or expired);
+ * - `bad_checksum`: the current format's shape with a wrong checksum, so never a secret Clavis generated
+ *   (anyone can compute the checksum, so saying so reveals nothing);
+ * - `other`: not the current format: an older secret, an operator-chosen one, or anything else.
+ */
+export function checkSecretFormat(value: string): 'valid' | 'bad_checksum' | 'other' {
+  if (value.length !== SECRET_LENGTH || !SECRET_FORMAT.test(value)) return 'other';
+  const body = value.slice(0, SECRET_LENGTH - CHECKSUM_LENGTH);
+  return secretChecksum(body) === value.slice(SECRET_LENGTH - CHECKSUM_LENGTH) ? 'valid' : 'bad_checksum';
 }
 
 /** Adds calendar months in UTC. */

@@ -1,6 +1,6 @@
 import { uuid } from '../crypto/random.js';
 import type { Db } from '../db/database.js';
-import type { TenantKind, TenantTable } from '../db/schema.js';
+import type { LeakedSecretPolicy, TenantKind, TenantTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { recordAudit } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
@@ -21,7 +21,15 @@ export interface TenantSettings {
   secret_max_lifetime_days: number;
   /** Whether client secrets may be created without an expiry. */
   secret_allow_never_expire: boolean;
+  /**
+   * What a report of a leaked live secret does (public report or GitHub secret scanning): `revoke` it at
+   * once (the default), or `notify` the app's owner and the admins only.
+   */
+  leaked_secret_policy: LeakedSecretPolicy;
 }
+
+/** The values of {@link TenantSettings.leaked_secret_policy}. */
+export const LEAKED_SECRET_POLICIES: readonly LeakedSecretPolicy[] = ['revoke', 'notify'];
 
 export function toTenant(row: TenantTable): Tenant {
   return {
@@ -33,6 +41,7 @@ export function toTenant(row: TenantTable): Tenant {
       users_can_register_apps: row.allow_app_registration === 1,
       secret_max_lifetime_days: row.secret_max_lifetime_days,
       secret_allow_never_expire: row.secret_allow_never_expire === 1,
+      leaked_secret_policy: row.leaked_secret_policy === 'notify' ? 'notify' : 'revoke',
     },
   };
 }
@@ -53,6 +62,7 @@ export async function insertTenant(
     allow_app_registration: 1,
     secret_max_lifetime_days: 730,
     secret_allow_never_expire: 0,
+    leaked_secret_policy: 'revoke',
     expiry_notice_recipients: 'owner_and_admins',
     created_at: ctx.now(),
   };
@@ -97,6 +107,11 @@ export async function updateTenantSettings(
   }
   if (patch.secret_allow_never_expire !== undefined)
     values.secret_allow_never_expire = patch.secret_allow_never_expire ? 1 : 0;
+  if (patch.leaked_secret_policy !== undefined) {
+    if (!LEAKED_SECRET_POLICIES.includes(patch.leaked_secret_policy))
+      throw invalid('leaked_secret_policy', 'Choose "revoke" (at once) or "notify" (only tell the owners).');
+    values.leaked_secret_policy = patch.leaked_secret_policy;
+  }
   // An empty patch changes nothing (as a JSON merge patch `{}` would, RFC 7396): answer the current
   // settings rather than run an UPDATE with no columns, and record no audit event for it.
   if (Object.keys(values).length === 0) return getTenant(ctx, tenantId);

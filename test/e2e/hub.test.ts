@@ -85,7 +85,7 @@ describe('private app: secret shown once, token, refresh, reload', () => {
     await created.waitFor();
     await expect.poll(() => created.getByText('It will not be shown again').count()).toBe(1);
     const value = await created.getByLabel('Client secret value').inputValue();
-    expect(value).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(value).toMatch(/^[0-9A-Za-z]{3}_clavis_[0-9A-Za-z]{49}$/);
     await expect.poll(() => created.getByRole('button', { name: /Copy/ }).isVisible()).toBe(true);
     await shot(page, '06-secret-shown-once', { docs: true, fullPage: false });
     expect(new URL(page.url()).search).toBe('');

@@ -9,6 +9,7 @@ import * as m0007 from './0007_app_pending_change.js';
 import * as m0008 from './0008_apis.js';
 import * as m0011 from './0011_outbox_mail.js';
 import * as m0012 from './0012_webhooks.js';
+import * as m0013 from './0013_credential_leaks.js';
 
 /** Every migration, in order. Add new ones here with the next number. */
 const migrations: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '0008_apis': m0008,
   '0011_outbox_mail': m0011,
   '0012_webhooks': m0012,
+  '0013_credential_leaks': m0013,
 };
 
 /** Migrations compiled into the program, so they run the same from source, from dist, and in tests. */

@@ -6,6 +6,7 @@ import { apiRoutes } from './apis.js';
 import { appRoutes } from './apps.js';
 import { CSRF_HEADER } from './auth.js';
 import { type ApiInstance, authOnce } from './context.js';
+import { credentialLeakRoutes } from './credential-leaks.js';
 import { docsRoutes } from './docs.js';
 import { ApiProblem } from './errors.js';
 import { withOAuthPaths } from './oauth-openapi.js';
@@ -46,8 +47,10 @@ export async function managementApiRoutes(app: FastifyInstance, services: Servic
       api.addSchema(Problem);
       // Who is calling is settled before the body is validated: a request without valid credentials (or
       // CSRF token) gets its 401/403, not a 400 that describes the API's fields to an anonymous caller.
+      // Public routes (leak reports) say so in their config and skip it.
       api.addHook('preValidation', async (request) => {
-        if (request.url.startsWith('/api/v1/')) await authOnce(services, request);
+        if (request.url.startsWith('/api/v1/') && !request.routeOptions.config.publicRoute)
+          await authOnce(services, request);
       });
       api.setErrorHandler((error, _request, reply) => {
         if (error instanceof ApiProblem) return error.send(reply);
@@ -119,6 +122,10 @@ export async function managementApiRoutes(app: FastifyInstance, services: Servic
               description:
                 'Signed webhooks (Standard Webhooks): endpoints per tenant, their signing secrets and delivery log. Tenant admins.',
             },
+            {
+              name: 'credential leaks',
+              description: 'Public: report a leaked client secret (also from GitHub secret scanning).',
+            },
           ],
         },
         refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
@@ -136,6 +143,7 @@ export async function managementApiRoutes(app: FastifyInstance, services: Servic
       await adminRoutes(api, services);
       await requestAndAuditRoutes(api, services);
       await webhookRoutes(api, services);
+      await credentialLeakRoutes(api, services);
     },
     { prefix: '/api' },
   );

@@ -65,6 +65,8 @@ export function problems(...codes: number[]): Record<number, unknown> {
     404: 'Not found (including objects of another tenant).',
     409: 'Conflicts with the current state (or a limit is reached).',
     422: 'Semantically invalid input (see `errors`), or an Idempotency-Key reused with another body.',
+    429: 'Too many requests from this address; see Retry-After.',
+    503: 'A service this needs is unavailable now; see Retry-After.',
   };
   for (const c of codes)
     out[c] = {
@@ -181,6 +183,11 @@ export const UserSchema = Type.Object({
   created_at: DateTime('When the user was created.'),
 });
 
+export const LeakedSecretPolicySchema = Type.Union([Type.Literal('revoke'), Type.Literal('notify')], {
+  description:
+    'What a report of a leaked live client secret does (`POST /api/v1/credential-leaks`, GitHub secret scanning): `revoke` it at once (default), or `notify` the owner and admins only.',
+});
+
 export const TenantSettingsSchema = Type.Object({
   tenant_id: Type.String(),
   users_can_register_apps: Type.Boolean({
@@ -190,6 +197,7 @@ export const TenantSettingsSchema = Type.Object({
   secret_allow_never_expire: Type.Boolean({
     description: 'Whether client secrets may be created without expiry.',
   }),
+  leaked_secret_policy: LeakedSecretPolicySchema,
 });
 
 export const AppRequestSchema = Type.Object({

@@ -8,12 +8,13 @@ import { hubAction, hubPage, NoParams } from '../route.js';
 import { Alert, Choices, Csrf, Field } from '../ui/components.js';
 import { AdminShell, adminNotice, adminsOnly } from './admin-shell.js';
 
-/** The tenant's settings: who registers apps, and the client secret policy. */
+/** The tenant's settings: who registers apps, the client secret policy, and what a leak report does. */
 
 interface SettingsValues {
   users_can_register_apps: string;
   secret_max_lifetime_days: string;
   secret_allow_never_expire: string;
+  leaked_secret_policy: string;
 }
 
 function SettingsPage(p: { hub: Hub; values?: SettingsValues; errors?: FormErrors; notice?: string }) {
@@ -22,6 +23,7 @@ function SettingsPage(p: { hub: Hub; values?: SettingsValues; errors?: FormError
     users_can_register_apps: s.users_can_register_apps ? 'yes' : 'no',
     secret_max_lifetime_days: String(s.secret_max_lifetime_days),
     secret_allow_never_expire: s.secret_allow_never_expire ? 'yes' : 'no',
+    leaked_secret_policy: s.leaked_secret_policy,
   };
   const e = p.errors ?? { fields: {} };
   return (
@@ -70,6 +72,26 @@ function SettingsPage(p: { hub: Hub; values?: SettingsValues; errors?: FormError
               { value: 'yes', label: 'Yes', description: 'Developers may create secrets without an expiry.' },
             ]}
           />
+          <h2>Leaked secrets</h2>
+          <Choices
+            name="leaked_secret_policy"
+            legend="When someone reports one of your client secrets as leaked"
+            selected={[v.leaked_secret_policy]}
+            error={e.fields.leaked_secret_policy}
+            options={[
+              {
+                value: 'revoke',
+                label: 'Revoke it at once (recommended)',
+                description:
+                  "The secret stops working immediately; the app's owner and the admins are told and rotate.",
+              },
+              {
+                value: 'notify',
+                label: 'Only notify',
+                description: "The secret keeps working until the app's owner or an admin revokes it.",
+              },
+            ]}
+          />
           <button type="submit" class="btn btn-primary">
             Save settings
           </button>
@@ -100,6 +122,7 @@ export async function adminSettingsRoutes(app: FastifyInstance, services: Servic
         users_can_register_apps: form.get('users_can_register_apps'),
         secret_max_lifetime_days: form.get('secret_max_lifetime_days').slice(0, 20),
         secret_allow_never_expire: form.get('secret_allow_never_expire'),
+        leaked_secret_policy: form.get('leaked_secret_policy'),
       };
       const days = Number(values.secret_max_lifetime_days.trim());
       try {
@@ -109,6 +132,7 @@ export async function adminSettingsRoutes(app: FastifyInstance, services: Servic
           users_can_register_apps: values.users_can_register_apps === 'yes',
           secret_max_lifetime_days: days,
           secret_allow_never_expire: values.secret_allow_never_expire === 'yes',
+          leaked_secret_policy: values.leaked_secret_policy === 'notify' ? 'notify' : 'revoke',
         });
         return seeOther(reply, '/admin/settings?notice=saved');
       } catch (e) {
@@ -116,6 +140,7 @@ export async function adminSettingsRoutes(app: FastifyInstance, services: Servic
           'users_can_register_apps',
           'secret_max_lifetime_days',
           'secret_allow_never_expire',
+          'leaked_secret_policy',
         ]);
         return sendPage(reply, 400, SettingsPage({ hub, values, errors }));
       }

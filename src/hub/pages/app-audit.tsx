@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { type App, getAppForActor } from '../../domain/apps.js';
 import { type AuditEvent, listAuditEvents } from '../../domain/audit.js';
 import type { DomainContext } from '../../domain/context.js';
+import { LEAK_ACTORS } from '../../domain/credential-leaks.js';
 import { userEmails } from '../../domain/display-names.js';
 import type { Services } from '../../services.js';
 import { sendPage } from '../../web/render.js';
@@ -28,6 +29,7 @@ const WORDS: Record<string, string> = {
   'secret.revoked': 'Client secret revoked',
   'secret.first_used': 'Client secret used for the first time',
   'secret.expired_use_attempt': 'Someone tried an expired client secret',
+  'secret.leaked': 'Client secret reported leaked',
   'grant.revoked': 'A user revoked access',
   'app_request.fulfilled': 'Created from an app request',
 };
@@ -43,6 +45,11 @@ function detail(e: AuditEvent): string | null {
       ? `Changing ${d.fields.join(', ')}${added} waits for review; the approved version stays live`
       : `Needs review again after changing ${d.fields.join(', ')}${added}; back to Draft until approved`;
   if (e.type === 'app.change_rejected' && typeof d.reason === 'string') return `Reason: ${d.reason}`;
+  if (e.type === 'secret.leaked') {
+    const where = typeof d.url === 'string' && d.url ? ` at ${d.url}` : '';
+    const done = d.action === 'revoked' ? 'revoked at once' : 'left working (tenant policy: notify only)';
+    return `Secret ID ${e.secret_id} found${where}; ${done}`;
+  }
   if (
     (e.type === 'app.change_approved' || e.type === 'app.change_withdrawn') &&
     Array.isArray(d.fields) &&
@@ -86,6 +93,8 @@ async function actorNames(
           : `an API client (client_id ${clientId})`,
       );
     } else if (e.actor === 'system') names.set(e.actor, 'Clavis');
+    else if (e.actor === LEAK_ACTORS.report) names.set(e.actor, 'A leak report');
+    else if (e.actor === LEAK_ACTORS.github) names.set(e.actor, 'GitHub secret scanning');
     else names.set(e.actor, e.actor.startsWith('user:') ? 'A deleted user' : e.actor);
   }
   return names;
