@@ -129,12 +129,6 @@ export async function reportLeakedCredential(ctx: DomainContext, report: LeakRep
       action,
       created_at: now,
     };
-    const inserted = await trx
-      .insertInto('credential_leaks')
-      .values(row)
-      .onConflict((oc) => oc.column('secret_id').doNothing())
-      .executeTakeFirst();
-    const first = Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0;
     if (action === 'revoked') {
       const res = await trx
         .updateTable('client_secrets')
@@ -142,16 +136,24 @@ export async function reportLeakedCredential(ctx: DomainContext, report: LeakRep
         .where('id', '=', found.secret_id)
         .where('revoked_at', 'is', null)
         .executeTakeFirst();
-      // Another report (or the owner) revoked it first: that one told everybody.
+      // Another report (or the owner) revoked it first: that one told everybody, and nothing is written.
       if (Number(res.numUpdatedRows) === 0) return { kind: 'inactive', secretId: found.secret_id };
-      if (!first)
-        await trx
-          .updateTable('credential_leaks')
-          .set({ action: 'revoked' })
-          .where('secret_id', '=', found.secret_id)
-          .execute();
       await ctx.changes.announce(trx, 'client', found.client_id);
-    } else if (!first) return { kind: 'already_reported', secretId: found.secret_id };
+    }
+    const inserted = await trx
+      .insertInto('credential_leaks')
+      .values(row)
+      .onConflict((oc) => oc.column('secret_id').doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) {
+      // Reported before, under "notify": told already, unless this report revokes it now.
+      if (action === 'notified') return { kind: 'already_reported', secretId: found.secret_id };
+      await trx
+        .updateTable('credential_leaks')
+        .set({ action: 'revoked' })
+        .where('secret_id', '=', found.secret_id)
+        .execute();
+    }
     await recordAudit(ctx, trx, {
       type: 'secret.leaked',
       actor: LEAK_ACTORS[report.source],
