@@ -4,7 +4,7 @@ import { listAppPermissions, requestAppPermission } from '../src/domain/app-perm
 import { createApp, getAppForActor } from '../src/domain/apps.js';
 import { listAuditEvents } from '../src/domain/audit.js';
 import type { Actor } from '../src/domain/context.js';
-import { Browser, type Page } from './helpers/browser.js';
+import { Browser, type Page, parseForms } from './helpers/browser.js';
 import { createTestApp, startTestServer, type TestServer } from './helpers/server.js';
 import { createUser } from './helpers/users.js';
 
@@ -306,6 +306,54 @@ describe('the APIs pages', () => {
     const forged = await one.b.post(`/apis/${api.id}/delete`, { csrf: 'forged' });
     expect(forged.status).toBe(403);
     expect(forged.html).toContain('This form has expired');
+  });
+});
+
+describe('every form of the APIs pages and the permissions card', () => {
+  it('carries the CSRF token, and a forged one is refused with nothing changed', async () => {
+    const { b, email } = await sandbox();
+    const ctx = ts.server.services.ctx;
+    const actor = await actorOf(email);
+    const api = await createApi(ctx, actor, {
+      identifier: `https://forms-${n}.example.com`,
+      name: 'Forms',
+      scopes: [{ name: 'forms:read', description: 'Read', admin_consent_required: true }],
+    });
+    const dev = await actorOf(
+      (await createUser(ts, { tenantId: actor.tenantId as string, role: 'developer' })).email,
+    );
+    const { app } = await createApp(ctx, dev, {
+      name: 'Form app',
+      visibility: 'private',
+      client_type: 'confidential',
+      callback_url: 'https://forms.example/cb',
+    });
+    // A developer's request waits for consent, so the admin's tab has "Grant admin consent" and Remove.
+    expect((await requestAppPermission(ctx, dev, app.id, api.id, ['forms:read'])).status).toBe('pending');
+    let checked = 0;
+    for (const path of [
+      '/apis',
+      '/apis/new',
+      `/apis/${api.id}`,
+      `/apis/${api.id}?confirm=delete`,
+      `/apps/${app.id}/oauth?request_api=${api.id}`,
+      `/apps/${app.id}/oauth?remove_api=${api.id}`,
+    ]) {
+      const page = await b.get(path);
+      expect(page.status, path).toBe(200);
+      expect(page.html, path).not.toMatch(/<script(?![^>]*\bsrc=)|\sstyle=/);
+      for (const f of parseForms(page.html).filter((x) => x.method === 'post')) {
+        expect(f.fields.csrf, `${path} ${f.action}`).toBeTruthy();
+        const forged = await b.post(f.action, { ...f.fields, csrf: 'forged' });
+        expect(forged.status, `${path} ${f.action}`).toBe(403);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(9);
+    expect((await getApi(ctx, actor, api.id)).name).toBe('Forms');
+    expect((await listAppPermissions(ctx, actor, app.id)).find((p) => p.api_id === api.id)?.scopes).toEqual([
+      'forms:read',
+    ]);
   });
 });
 

@@ -196,7 +196,7 @@ function ScopesTable({ v, error }: { v: ApiFormValues; error?: string }) {
                       type="text"
                       name={`scope.${i}.name`}
                       value={r.name}
-                      aria-label={i < existing ? `Name of scope ${n}` : `Name of new scope ${n}`}
+                      aria-label={`Name of scope ${n}`}
                       aria-invalid={error && r.name ? 'true' : undefined}
                       class="mono"
                       spellcheck={false}
@@ -299,7 +299,10 @@ export function ApiForm(p: ApiFormProps) {
             <code class="id-value" id="api-identifier">
               {p.api.identifier}
             </code>
-            <span class="hint">The `resource` apps send and the tokens' `aud`. It never changes.</span>
+            <span class="hint">
+              What apps send as <code>resource</code>, and the <code>aud</code> of this API's tokens. It never
+              changes.
+            </span>
           </div>
         ) : (
           <Field
@@ -309,7 +312,12 @@ export function ApiForm(p: ApiFormProps) {
             value={v.identifier}
             error={e.fields.identifier}
             placeholder="https://api.yourcompany.com/invoices"
-            hint="An absolute https URI (http only on localhost). Apps send it as `resource`; it becomes the tokens' `aud`. It cannot be changed later."
+            hint={
+              <>
+                An absolute https URI (http only on localhost). Apps send it as <code>resource</code>; it
+                becomes the tokens' <code>aud</code>. It cannot be changed later.
+              </>
+            }
             required
           />
         )}
@@ -330,7 +338,11 @@ export function ApiForm(p: ApiFormProps) {
           max="86400"
           value={v.access_token_ttl}
           error={e.fields.access_token_ttl}
-          hint="From 60 to 86400 (one day). The tokens' `exp` follows it."
+          hint={
+            <>
+              From 60 to 86400 (one day). The tokens' <code>exp</code> follows it.
+            </>
+          }
           required
         />
       </div>

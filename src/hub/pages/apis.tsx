@@ -127,7 +127,11 @@ function ApisListPage(p: { hub: Hub; apis: Api[]; notice?: string }) {
                       <a href={apiPath(a)}>
                         <strong>{a.name}</strong>
                       </a>
-                      {a.description ? <div class="cell-sub">{a.description.slice(0, 90)}</div> : null}
+                      {a.description ? (
+                        <div class="cell-sub">
+                          {a.description.length > 90 ? `${a.description.slice(0, 89)}…` : a.description}
+                        </div>
+                      ) : null}
                     </td>
                     <td data-label="Identifier">
                       <CopyableId id={`aud-${a.id}`} value={a.identifier} label={`identifier of ${a.name}`} />
@@ -136,12 +140,15 @@ function ApisListPage(p: { hub: Hub; apis: Api[]; notice?: string }) {
                       {a.scopes.length === 0 ? (
                         <span class="muted small">None yet</span>
                       ) : (
-                        <span class="mono small">
-                          {a.scopes
-                            .slice(0, 4)
-                            .map((s) => s.name)
-                            .join(', ')}
-                          {a.scopes.length > 4 ? ` and ${a.scopes.length - 4} more` : ''}
+                        <span class="scope-chips">
+                          {a.scopes.slice(0, 4).map((s) => (
+                            <code class="scope-chip" key={s.name}>
+                              {s.name}
+                            </code>
+                          ))}
+                          {a.scopes.length > 4 ? (
+                            <span class="muted small">and {a.scopes.length - 4} more</span>
+                          ) : null}
                         </span>
                       )}
                     </td>
