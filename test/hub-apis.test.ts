@@ -390,6 +390,11 @@ describe('API permissions on the "OAuth & access scopes" tab', () => {
     expect(empty.html).toContain('API permissions');
     expect(empty.html).toContain(`<option value="${api.id}"`);
     expect(empty.html).not.toContain(hidden.id);
+    // A platform admin sees every API, but is offered only those this app may use.
+    const platform = await signIn(ts.admin.email, ts.admin.password);
+    const platformTab = await platform.b.get(tab);
+    expect(platformTab.html).toContain(`<option value="${api.id}"`);
+    expect(platformTab.html).not.toContain(`<option value="${hidden.id}"`);
     const chooser = await d.b.get(`${tab}?request_api=${api.id}`);
     expect(chooser.html).toContain('value="reports:export"');
     expect(chooser.html).toContain('admin consent required');

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Api } from '../../domain/apis.js';
+import { type Api, apiVisibleToTenant } from '../../domain/apis.js';
 import {
   type AppPermission,
   grantAppPermission,
@@ -222,7 +222,8 @@ export function PermissionsCard(props: PermissionsProps) {
   const { hub, app, permissions, apis } = props;
   const tab = appPath(app, 'oauth');
   // The built-in APIs' scopes keep their own form ("Access scopes", with the review of public apps).
-  const requestable = apis.filter((a) => a.built_in === null);
+  // A platform admin sees every API; the app may use only its tenant's and public ones.
+  const requestable = apis.filter((a) => a.built_in === null && apiVisibleToTenant(a, app.tenant_id));
   const chosen = props.request ? requestable.find((a) => a.id === props.request?.apiId) : undefined;
   return (
     <section class="card" aria-labelledby="permissions-title" id="permissions">
