@@ -4,7 +4,7 @@ import { getApi, listApis } from '../../src/domain/apis.js';
 import { listAppPermissions } from '../../src/domain/app-permissions.js';
 import { createApp } from '../../src/domain/apps.js';
 import type { Actor } from '../../src/domain/context.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { basicAuth, postForm, startTestServer, type TestServer } from '../helpers/server.js';
 import { createTenant, createUser } from '../helpers/users.js';
 import { DESKTOP, launch, PHONE, shot, shotOf, watchConsole } from './browser.js';
 
@@ -45,6 +45,13 @@ async function signIn(page: Page, email: string, password: string) {
   await page.waitForURL((u) => !u.pathname.startsWith('/login'));
 }
 
+const token = (clientId: string, secret: string, resource: string, scope?: string) =>
+  postForm(
+    `${ts.url}/oauth/token`,
+    { grant_type: 'client_credentials', resource, ...(scope ? { scope } : {}) },
+    { authorization: basicAuth(clientId, secret) },
+  );
+
 const actorOf = (user: { id: string; tenant_id: string; role: string }): Actor => ({
   id: `user:${user.id}`,
   tenantId: user.tenant_id,
@@ -59,7 +66,7 @@ describe('APIs, permissions and admin consent', () => {
     const tenant = await createTenant(ts, 'Acme Billing');
     const admin = await createUser(ts, { tenantId: tenant.id, role: 'admin' });
     const dev = await createUser(ts, { tenantId: tenant.id, role: 'developer' });
-    const { app } = await createApp(ctx, actorOf(dev.user), {
+    const { app, secret } = await createApp(ctx, actorOf(dev.user), {
       name: 'Invoice exporter',
       visibility: 'private',
       client_type: 'confidential',
@@ -119,6 +126,10 @@ describe('APIs, permissions and admin consent', () => {
     await expect(block.getByText('Pending admin consent').count()).resolves.toBeGreaterThan(0);
     await expect(block.getByRole('button', { name: /Grant admin consent/ }).count()).resolves.toBe(0);
     await shotOf(d.page.locator('#permissions'), '27-app-permissions-pending', { docs: true });
+    // Pending: no client-credentials token with these scopes yet.
+    const resource = 'https://api.acme-billing.io/invoices';
+    const early = await token(app.client_id, secret!.value, resource, 'invoices:read');
+    expect(early.json.error).toBe('invalid_scope');
 
     // The admin grants them with one click on the same tab.
     await a.page.goto(`/apps/${app.id}/oauth`);
@@ -132,6 +143,13 @@ describe('APIs, permissions and admin consent', () => {
       (p) => p.api_id === apiId,
     );
     expect(granted?.status).toBe('granted');
+    // Granted: a token for the API, its audience and lifetime, with both scopes.
+    const issued = await token(app.client_id, secret!.value, resource);
+    expect(issued.status, issued.text).toBe(200);
+    expect(issued.json.expires_in).toBe(900);
+    expect(issued.json.scope.split(' ').sort()).toEqual(['invoices:export', 'invoices:read']);
+    const claims = JSON.parse(Buffer.from(issued.json.access_token.split('.')[1], 'base64url').toString());
+    expect(claims.aud).toBe(resource);
 
     // Removing a scope the app holds asks first; confirming takes it from the app.
     await a.page.goto(`/apis/${apiId}`);
@@ -158,6 +176,8 @@ describe('APIs, permissions and admin consent', () => {
     await a.page.getByText('Apps use this API.').waitFor();
     await a.page.getByRole('button', { name: 'Delete the API and remove its permissions' }).click();
     await a.page.getByText('The API was deleted.').waitFor();
+    const gone = await token(app.client_id, secret!.value, resource);
+    expect(gone.json.error).toBe('invalid_target');
     expect((await listAppPermissions(ctx, actorOf(admin.user), app.id)).some((p) => p.api_id === apiId)).toBe(
       false,
     );
