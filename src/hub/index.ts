@@ -8,6 +8,7 @@ import { adminSettingsRoutes } from './pages/admin-settings.js';
 import { adminHomeRoute } from './pages/admin-shell.js';
 import { adminUsersRoutes } from './pages/admin-users.js';
 import { adminWebhooksRoutes } from './pages/admin-webhooks.js';
+import { apisRoutes } from './pages/apis.js';
 import { auditTabRoutes } from './pages/app-audit.js';
 import { basicTabRoutes } from './pages/app-basic.js';
 import { oauthTabRoutes } from './pages/app-oauth.js';
@@ -27,6 +28,7 @@ export async function hubRoutes(app: FastifyInstance, services: Services): Promi
   await basicTabRoutes(app, services);
   await oauthTabRoutes(app, services);
   await auditTabRoutes(app, services);
+  await apisRoutes(app, services);
   await adminHomeRoute(app, services);
   await adminReviewRoutes(app, services);
   await adminRequestsRoutes(app, services);

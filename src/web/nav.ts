@@ -7,7 +7,7 @@ export interface NavItem {
 export function hubNav(role: string | undefined): NavItem[] {
   const items: NavItem[] = [];
   if (role === 'admin' || role === 'developer') items.push({ href: '/apps', label: 'Apps' });
-  if (role === 'admin') items.push({ href: '/admin', label: 'Admin' });
+  if (role === 'admin') items.push({ href: '/apis', label: 'APIs' }, { href: '/admin', label: 'Admin' });
   items.push({ href: '/account/connected-apps', label: 'Connected apps' });
   return items;
 }

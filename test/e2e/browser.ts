@@ -1,6 +1,6 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.CLAVIS_CHROMIUM ?? '/usr/bin/chromium';
 
@@ -49,4 +49,15 @@ export function watchConsole(page: Page): string[] {
   });
   page.on('pageerror', (e) => problems.push(String(e)));
   return problems;
+}
+
+/** Like {@link shot}, of one element (a card) rather than the whole page. */
+export async function shotOf(element: Locator, name: string, options: { docs?: boolean } = {}) {
+  mkdirSync(OUT, { recursive: true });
+  const file = join(OUT, `${name}.png`);
+  await element.screenshot({ path: file });
+  if (options.docs && process.env.CLAVIS_UPDATE_DOCS === '1') {
+    mkdirSync(DOCS, { recursive: true });
+    copyFileSync(file, join(DOCS, `${name}.png`));
+  }
 }

@@ -70,7 +70,7 @@ describe('an approved public app: adding a scope asks first, then the change awa
     await page.getByRole('link', { name: 'Basic info' }).click();
     await page.getByRole('heading', { name: 'Change awaiting review' }).waitFor();
     await page.getByText('Approved: users of every tenant can authorize this app.').waitFor();
-    await shot(page, 'change-awaiting-review');
+    await shot(page, '24-change-awaiting-review', { docs: true });
     await page.getByRole('link', { name: 'Audit log' }).click();
     await page
       .getByText('Changing scopes (added contacts:read) waits for review; the approved version stays live')

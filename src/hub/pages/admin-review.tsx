@@ -1,6 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { type AppPermission, listAppPermissions } from '../../domain/app-permissions.js';
 import { type App, approveApp, rejectApp } from '../../domain/apps.js';
+import type { Actor, DomainContext } from '../../domain/context.js';
 import { type ReviewItem, reviewQueue } from '../../domain/review-queue.js';
 import type { Services } from '../../services.js';
 import { sendPage } from '../../web/render.js';
@@ -45,9 +47,40 @@ function ChangeDiff({ app }: { app: App }) {
   );
 }
 
+/** The API permissions an app asks for: each API, its scopes and whether they are granted yet. */
+function RequestedPermissions({ permissions }: { permissions: AppPermission[] }) {
+  if (permissions.length === 0) return <dd>none</dd>;
+  return (
+    <dd>
+      <ul class="plain-list">
+        {permissions.map((perm) => (
+          <li key={perm.api_id}>
+            <strong>{perm.api_name}</strong> <span class="mono small">{perm.identifier}</span>:{' '}
+            <span class="mono">{perm.scopes.join(', ') || 'no scopes'}</span>{' '}
+            <span class={`badge ${perm.status === 'granted' ? 'badge-ok' : 'badge-warn'}`}>
+              {perm.status === 'granted' ? 'Granted' : 'Pending admin consent'}
+            </span>
+          </li>
+        ))}
+      </ul>
+    </dd>
+  );
+}
+
+/** A review item with the app's API permissions. */
+type ReviewRow = ReviewItem & { permissions: AppPermission[] };
+
+/** The queue with each app's requested API permissions (one query per app; the queue holds at most 400). */
+async function reviewRows(ctx: DomainContext, actor: Actor): Promise<ReviewRow[]> {
+  const rows: ReviewRow[] = [];
+  for (const item of await reviewQueue(ctx, actor))
+    rows.push({ ...item, permissions: await listAppPermissions(ctx, actor, item.app.id) });
+  return rows;
+}
+
 function ReviewPage(p: {
   hub: Hub;
-  items: ReviewItem[];
+  items: ReviewRow[];
   notice?: string;
   reject?: { appId: string; reason: string; error: string };
   error?: string;
@@ -64,7 +97,7 @@ function ReviewPage(p: {
         {p.items.length === 0 ? (
           <Empty title="Nothing to review." />
         ) : (
-          p.items.map(({ app, tenantName, ownerEmail }) => {
+          p.items.map(({ app, tenantName, ownerEmail, permissions }) => {
             const what = app.pending_change ? ' change' : '';
             const rej = p.reject?.appId === app.id ? p.reject : undefined;
             return (
@@ -81,6 +114,8 @@ function ReviewPage(p: {
                     <dd class="mono">{app.callback_url}</dd>
                     <dt>Scopes</dt>
                     <dd>{app.scopes.length ? app.scopes.join(', ') : 'none'}</dd>
+                    <dt>API permissions</dt>
+                    <RequestedPermissions permissions={permissions} />
                     <dt>Client ID</dt>
                     <dd class="mono">{app.client_id}</dd>
                     {app.description ? (
@@ -148,7 +183,7 @@ export async function adminReviewRoutes(app: FastifyInstance, services: Services
       return sendPage(
         reply,
         200,
-        ReviewPage({ hub, items: await reviewQueue(ctx, hub.actor), notice: adminNotice(query) }),
+        ReviewPage({ hub, items: await reviewRows(ctx, hub.actor), notice: adminNotice(query) }),
       );
     },
   );
@@ -168,7 +203,7 @@ export async function adminReviewRoutes(app: FastifyInstance, services: Services
         return seeOther(reply, '/admin/review?notice=rejected');
       } catch (e) {
         const errors = toFormErrors(e, ['reason']);
-        const items = await reviewQueue(ctx, hub.actor);
+        const items = await reviewRows(ctx, hub.actor);
         return sendPage(
           reply,
           400,

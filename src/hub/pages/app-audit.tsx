@@ -32,10 +32,24 @@ const WORDS: Record<string, string> = {
   'secret.leaked': 'Client secret reported leaked',
   'grant.revoked': 'A user revoked access',
   'app_request.fulfilled': 'Created from an app request',
+  'app_permission.requested': 'API permission requested',
+  'app_permission.granted': 'API permission granted (admin consent)',
+  'app_permission.removed': 'API permission removed',
+};
+
+/** Why a permission was removed, when the API changed rather than the app. */
+const REMOVED_BECAUSE: Record<string, string> = {
+  api_deleted: '; the API was deleted',
+  api_scope_removed: '; the scopes were removed from the API',
 };
 
 function detail(e: AuditEvent): string | null {
   const d = e.data;
+  if (e.type.startsWith('app_permission.') && typeof d.identifier === 'string') {
+    const scopes = Array.isArray(d.scopes) && d.scopes.length ? `: ${d.scopes.join(', ')}` : '';
+    const why = typeof d.reason === 'string' ? (REMOVED_BECAUSE[d.reason] ?? '') : '';
+    return `${d.identifier}${scopes}${why}`;
+  }
   if (e.type === 'app.rejected' && typeof d.reason === 'string') return `Reason: ${d.reason}`;
   const added =
     Array.isArray(d.added_scopes) && d.added_scopes.length ? ` (added ${d.added_scopes.join(', ')})` : '';

@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { type Api, listApis } from '../../domain/apis.js';
+import { type AppPermission, listAppPermissions } from '../../domain/app-permissions.js';
 import {
   type App,
   type AppChange,
@@ -41,6 +43,12 @@ import {
   SecretStatusBadge,
   Select,
 } from '../ui/components.js';
+import {
+  PERMISSION_NOTICES,
+  type PermissionRequest,
+  PermissionsCard,
+  permissionRoutes,
+} from './app-oauth-permissions.js';
 import { PendingChangeBox, ReviewConfirm } from './app-review-confirm.js';
 import { AppParams, AppSecretParams, AppShell, appPath } from './app-shell.js';
 
@@ -65,6 +73,13 @@ export interface OAuthTabProps {
   /** A value to show once: this response only, never stored or put in a URL. */
   shown?: { secret: CreatedSecret; kind: 'created' | 'refreshed' | 'app-created' };
   scopes?: { values: string[]; errors: FormErrors; confirm?: AppChange };
+  /** The app's API permissions and the APIs the actor may see. */
+  permissions: AppPermission[];
+  apis: Api[];
+  /** The permission request form that is open (`?request_api=`), after a failed post with its errors. */
+  permissionRequest?: PermissionRequest;
+  /** The permission whose Remove confirmation is open (`?remove_api=`). */
+  confirmRemove?: string;
 }
 
 const PRESET_MONTHS = [6, 12, 24];
@@ -495,6 +510,14 @@ export function OAuthTab(p: OAuthTabProps) {
         </section>
       )}
       <ScopesCard {...p} />
+      <PermissionsCard
+        hub={hub}
+        app={app}
+        permissions={p.permissions}
+        apis={p.apis}
+        request={p.permissionRequest}
+        confirmRemove={p.confirmRemove}
+      />
       {p.shown ? <SecretShownDialog app={app} shown={p.shown} /> : null}
     </AppShell>
   );
@@ -508,6 +531,7 @@ const NOTICES: Record<string, string> = {
   'scopes-review':
     'Scopes saved. The app is back to Draft: submit it for approval again so users of other tenants can authorize it.',
   created: 'Your app is registered. Here is its client_id.',
+  ...PERMISSION_NOTICES,
 };
 
 /** Renders the tab (GET, or a POST answer with errors or a value shown once). */
@@ -520,8 +544,20 @@ export async function renderOAuthTab(
   const ctx = hub.services.ctx;
   const secrets = app.client_type === 'confidential' ? await listSecrets(ctx, hub.actor, app.id) : [];
   const catalogue = await listScopes(ctx);
+  const permissions = await listAppPermissions(ctx, hub.actor, app.id);
+  const apis = await listApis(ctx, hub.actor);
   const { status, ...rest } = extra;
-  const props: OAuthTabProps = { hub, app, secrets, catalogue, now: ctx.now(), nonce: newNonce(), ...rest };
+  const props: OAuthTabProps = {
+    hub,
+    app,
+    secrets,
+    catalogue,
+    permissions,
+    apis,
+    now: ctx.now(),
+    nonce: newNonce(),
+    ...rest,
+  };
   return sendPage(noStore(reply), status ?? 200, OAuthTab(props));
 }
 
@@ -554,6 +590,8 @@ export async function oauthTabRoutes(app: FastifyInstance, services: Services): 
     return renderOAuthTab(hub, reply, a, {
       notice: q.notice ? NOTICES[q.notice] : undefined,
       confirm,
+      permissionRequest: q.request_api ? { apiId: q.request_api } : undefined,
+      confirmRemove: q.remove_api,
       newSecret:
         q.new_secret === '1'
           ? {
@@ -618,6 +656,12 @@ export async function oauthTabRoutes(app: FastifyInstance, services: Services): 
       return seeOther(reply, `${appPath(a, 'oauth')}?notice=secret-revoked`);
     },
   );
+
+  permissionRoutes(app, services, {
+    renderFailed: (hub, reply, a, request) =>
+      renderOAuthTab(hub, reply, a, { status: 400, permissionRequest: request }),
+    renderError: (hub, reply, a, message) => renderOAuthTab(hub, reply, a, { status: 409, error: message }),
+  });
 
   hubAction(app, services, '/apps/:id/oauth/scopes', onApp, async ({ hub, params: { id }, form, reply }) => {
     const a = await getAppForActor(ctx, hub.actor, id);

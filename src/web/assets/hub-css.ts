@@ -130,6 +130,20 @@ dialog.modal::backdrop { background: rgba(15,18,25,.55); }
 .review-actions form { display: flex; flex-direction: column; align-items: stretch; gap: .25rem; }
 .review-actions .field { margin-bottom: .35rem; }
 .review-actions textarea { min-height: 4rem; }
+.scope-chips { display: flex; flex-wrap: wrap; gap: .25rem; }
+.scope-chip { white-space: nowrap; font-family: var(--mono); font-size: .8rem; background: var(--surface-2);
+  border-radius: 6px; padding: .1rem .4rem; }
+.apis-table .badge { white-space: nowrap; }
+.plain-list { list-style: none; margin: 0; padding: 0; }
+.plain-list li + li { margin-top: .25rem; }
+.label-text { font-weight: 600; font-size: .95rem; }
+.scopes-table input[type=text] { width: 100%; min-width: 8rem; }
+.scopes-table .choice { padding: 0; }
+.permission + .permission { border-top: 1px solid var(--border); padding-top: 1rem; margin-top: 1rem; }
+.permission h3 { margin: 0 0 .2rem; font-size: 1.05rem; }
+.permission .actions { margin-top: .75rem; }
+.request-scopes { margin-top: 1rem; }
+.danger-zone h2 { color: var(--danger); }
 .inline-fields { display: flex; gap: .5rem; align-items: center; flex-wrap: wrap; }
 .inline-fields select { width: auto; padding: .35rem .5rem; }
 @media (max-width: 760px) {
