@@ -10,6 +10,7 @@ import { VersionGate } from './db/version-gate.js';
 import type { DomainContext } from './domain/context.js';
 import { KeyStore } from './keys/key-store.js';
 import { AccessTokens } from './oauth/access-token.js';
+import { ApiRegistry } from './oauth/api-registry.js';
 import { type CacheGuard, ClientRegistry } from './oauth/client-registry.js';
 import type { GrantHandler } from './oauth/grant.js';
 import { clientCredentialsGrant } from './oauth/grants/client-credentials.js';
@@ -29,6 +30,8 @@ export interface Services {
   readonly keys: KeyStore;
   readonly tokens: AccessTokens;
   readonly registry: ClientRegistry;
+  /** The APIs tokens are issued for, cached like the clients. */
+  readonly apis: ApiRegistry;
   readonly usage: SecretUsage;
   readonly revocations: RevocationList;
   readonly liveness: AccessTokenLiveness;
@@ -52,6 +55,7 @@ export interface CoreServices {
   readonly ctx: DomainContext;
   readonly tokens: AccessTokens;
   readonly registry: ClientRegistry;
+  readonly apis: ApiRegistry;
   readonly revocations: RevocationList;
 }
 
@@ -143,8 +147,10 @@ export async function createServices(
     const guard: CacheGuard | undefined = gate ? () => gate.check() : undefined;
     const registry = new ClientRegistry(ctx, { guard, pgPool: database.pgPool });
     const revocations = new RevocationList(ctx, guard);
+    const apis = new ApiRegistry(ctx, () => registry.trusted);
     const unsubscribeGate = gate?.onChange(() => {
       registry.invalidate('*');
+      apis.invalidate();
       revocations.heard('*');
     });
     if (unsubscribeGate) onClose.push(unsubscribeGate);
@@ -152,11 +158,12 @@ export async function createServices(
       ctx.changes.subscribe((topic, key) => {
         if (topic === 'client') registry.invalidate(key);
         else if (topic === 'revoked') revocations.heard(key);
+        else if (topic === 'api') apis.invalidate();
         else if (topic === 'keys') keys.reload().catch(() => {});
       }),
     );
 
-    const core: CoreServices = { config, ctx, tokens, registry, revocations };
+    const core: CoreServices = { config, ctx, tokens, registry, apis, revocations };
     const features = (options.features ?? []).map((build) => build(core));
     const liveChecks = features.flatMap((f) => (f.grantIsLive ? [f.grantIsLive] : []));
     const grantIsLive = liveChecks.length
@@ -169,11 +176,12 @@ export async function createServices(
       keys,
       tokens,
       registry,
+      apis,
       usage: new SecretUsage(ctx),
       revocations,
       liveness: new DefaultLiveness(revocations, registry, grantIsLive),
       grants: new Map<string, GrantHandler>([
-        ['client_credentials', clientCredentialsGrant(tokens, config.apiAudience)],
+        ['client_credentials', clientCredentialsGrant(ctx, tokens, apis)],
         ...features.flatMap((f) => Object.entries(f.grants ?? {})),
       ]),
       introspectors: Object.freeze(features.flatMap((f) => f.introspectors ?? [])),

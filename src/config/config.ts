@@ -47,6 +47,11 @@ export interface Config {
   readonly signingAlg: 'ES256' | 'EdDSA';
   /** The `aud` of access tokens issued by Clavis (the Clavis API's resource identifier). */
   readonly apiAudience: string;
+  /**
+   * The identifier of the API a token request without `resource` is for (`CLAVIS_DEFAULT_API`); unset: the
+   * built-in sample API, at {@link apiAudience}.
+   */
+  readonly defaultApi: string | undefined;
   readonly bootstrap: {
     readonly adminEmail?: string;
     readonly adminPassword?: string;
@@ -229,6 +234,7 @@ export function loadConfig(env: Env = process.env): Config {
     refreshReuseGrace: intVar(env, 'CLAVIS_REFRESH_REUSE_GRACE', 0, 0, 300),
     signingAlg,
     apiAudience: env.CLAVIS_API_AUDIENCE || `${issuer}/api`,
+    defaultApi: env.CLAVIS_DEFAULT_API || undefined,
     bootstrap: {
       adminEmail: env.CLAVIS_BOOTSTRAP_ADMIN_EMAIL || undefined,
       adminPassword: env.CLAVIS_BOOTSTRAP_ADMIN_PASSWORD || undefined,

@@ -172,6 +172,8 @@ export interface GrantTable {
   /** The user's tenant (the `tid` of tokens). */
   tenant_id: string;
   scope: string;
+  /** The API the grant is for (null: the built-in sample API). */
+  api_id: string | null;
   auth_time: number;
   created_at: number;
   /** When its authorization code was exchanged (null: code not redeemed yet). */

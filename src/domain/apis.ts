@@ -307,6 +307,12 @@ export async function getApi(ctx: DomainContext, actor: Actor, id: string): Prom
   return api;
 }
 
+/** The API with this object ID, for the token endpoint (no actor: not for surfaces). */
+export async function findApiById(ctx: DomainContext, id: string): Promise<Api | null> {
+  const row = await apiRow(ctx.db, id);
+  return row ? toApi(row, ctx.config) : null;
+}
+
 /** Every API, for the token endpoint's cache and discovery (no actor: not for surfaces). */
 export async function loadAllApis(ctx: DomainContext): Promise<Api[]> {
   const rows = await ctx.db.selectFrom('apis').selectAll().execute();

@@ -23,6 +23,20 @@ export function builtInApiOf(scope: string): string {
   return MANAGEMENT.has(scope) ? BUILT_IN_API_IDS.management : BUILT_IN_API_IDS.sample;
 }
 
+/** Which scopes an app holds for one API: all it holds or asked for, and the granted ones. */
+export interface HeldPermission {
+  scopes: readonly string[];
+  granted: readonly string[];
+}
+
+/** An app's permissions by API id, as the token endpoint reads them. */
+export async function heldPermissions(db: Db, appId: string): Promise<Map<string, HeldPermission>> {
+  const rows = await permissionRows(db, appId);
+  return new Map(
+    rows.map((r) => [r.api_id, { scopes: splitScope(r.scopes), granted: splitScope(r.granted_scopes) }]),
+  );
+}
+
 /** An app's permission rows, any API. */
 export async function permissionRows(db: Db, appId: string): Promise<AppPermissionTable[]> {
   return db.selectFrom('app_permissions').selectAll().where('app_id', '=', appId).execute();

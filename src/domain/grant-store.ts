@@ -30,6 +30,8 @@ export interface StoredGrant {
   /** When the user signed in (epoch ms). */
   authTime: number;
   revokedAt: number | null;
+  /** The API the grant is for (null: the built-in sample API). */
+  apiId: string | null;
 }
 
 // ---- Authorization codes ----------------------------------------------------------------------------------
@@ -42,6 +44,8 @@ export interface NewCode {
   codeChallenge: string | null;
   /** When the user signed in (epoch ms). */
   authTime: number;
+  /** The API the grant is for (null or absent: the built-in sample API). */
+  apiId?: string | null;
 }
 
 /**
@@ -62,6 +66,7 @@ export async function createAuthorizationCode(ctx: DomainContext, input: NewCode
         client_id: input.app.client_id,
         tenant_id: input.user.tenant_id,
         scope: joinScope(input.scope),
+        api_id: input.apiId ?? null,
         auth_time: input.authTime,
         created_at: now,
         redeemed_at: null,
@@ -119,6 +124,7 @@ export async function findAuthorizationCode(
       'grants.scope',
       'grants.auth_time',
       'grants.revoked_at',
+      'grants.api_id',
     ])
     .where('authorization_codes.code_hash', '=', hash)
     .executeTakeFirst();
@@ -137,6 +143,7 @@ export async function findAuthorizationCode(
       tenantId: row.tenant_id,
       authTime: row.auth_time,
       revokedAt: row.revoked_at,
+      apiId: row.api_id,
     },
   };
 }
@@ -240,6 +247,7 @@ export async function findRefreshToken(
       'grants.tenant_id',
       'grants.auth_time',
       'grants.revoked_at',
+      'grants.api_id',
     ])
     .where('refresh_tokens.token_hash', '=', refreshHash(ctx, token))
     .executeTakeFirst();
@@ -257,6 +265,7 @@ export async function findRefreshToken(
       tenantId: row.tenant_id,
       authTime: row.auth_time,
       revokedAt: row.revoked_at,
+      apiId: row.api_id,
     },
   };
 }

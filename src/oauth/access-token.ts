@@ -1,6 +1,7 @@
 import { accessTokenVerifyOptions } from '@clavis/client';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { randomToken } from '../crypto/random.js';
+import { builtInIdentifier } from '../domain/apis.js';
 import type { DomainContext } from '../domain/context.js';
 import { joinScope } from '../domain/scopes.js';
 import { type KeyStore, signWithKey } from '../keys/key-store.js';
@@ -28,7 +29,21 @@ export interface IssueInput {
   tenantId: string;
   grantId?: string;
   authTime?: number;
+  /** The API's identifier (RFC 9068 §3: one audience per token); default `CLAVIS_API_AUDIENCE`. */
+  audience?: string;
+  /** The API's access token lifetime in seconds; default `CLAVIS_ACCESS_TOKEN_TTL`. */
+  ttl?: number;
 }
+
+/** Which audiences {@link AccessTokens.verify} accepts. */
+export type AudienceRule =
+  /** The server's own APIs (the built-in sample and management APIs): Clavis's own endpoints. */
+  | 'own'
+  /** Any audience this server issues for (introspection and revocation, which look the API up). */
+  | 'any';
+
+/** The longest access token lifetime an API may have (seconds). */
+export const MAX_ACCESS_TOKEN_TTL = 86400;
 
 export interface IssuedAccessToken {
   token: string;
@@ -66,22 +81,30 @@ export const CLOCK_TOLERANCE_SECONDS = 30;
  * header, so the hot path does one JSON encode and one signature.
  */
 export class AccessTokens {
+  readonly #ownAudiences: string[];
+
   constructor(
     private readonly ctx: DomainContext,
     private readonly keys: KeyStore,
-  ) {}
+  ) {
+    this.#ownAudiences = [
+      builtInIdentifier(ctx.config, 'sample'),
+      builtInIdentifier(ctx.config, 'management'),
+    ];
+  }
 
   issue(input: IssueInput): IssuedAccessToken {
     const cfg = this.ctx.config;
     const iat = Math.floor(this.ctx.now() / 1000);
+    const ttl = input.ttl ?? cfg.accessTokenTtl;
     const claims: AccessTokenClaims = {
       iss: cfg.issuer,
       sub: input.sub,
-      aud: cfg.apiAudience,
+      aud: input.audience ?? cfg.apiAudience,
       client_id: input.clientId,
       scope: joinScope(input.scope),
       iat,
-      exp: iat + cfg.accessTokenTtl,
+      exp: iat + ttl,
       jti: randomToken(16),
       tid: input.tenantId,
     };
@@ -90,7 +113,15 @@ export class AccessTokens {
     const key = this.keys.signingKey();
     const signingInput = `${key.atHeader}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
     const token = `${signingInput}.${signWithKey(key, signingInput).toString('base64url')}`;
-    return { token, claims, expiresIn: cfg.accessTokenTtl };
+    return { token, claims, expiresIn: ttl };
+  }
+
+  /**
+   * Whether a verified token is no older than its API's access token lifetime (with the clock leeway): the
+   * cap on `exp` that {@link verify} applies for the server's own APIs, for a token verified with `'any'`.
+   */
+  withinLifetime(claims: Pick<AccessTokenClaims, 'iat'>, ttlSeconds: number): boolean {
+    return Math.floor(this.ctx.now() / 1000) - claims.iat - CLOCK_TOLERANCE_SECONDS <= ttlSeconds;
   }
 
   /**
@@ -99,11 +130,13 @@ export class AccessTokens {
    * `alg: none` and HS256-with-the-public-key fail), `iss` and `aud` must match, `exp` and `nbf` hold, and
    * `iat` may be neither in the future nor older than the configured access token TTL (a cap on `exp`), all
    * with {@link CLOCK_TOLERANCE_SECONDS} of leeway. The key comes from the key store's cache. Revocation is
-   * checked separately.
+   * checked separately. With `audiences: 'own'` (the default) `aud` must be one of the built-in APIs'
+   * identifiers; with `'any'` it must be a single string, and the caller looks its API up (the lifetime cap
+   * is then the longest an API may have).
    *
    * @returns the claims, or `null` for any invalid token.
    */
-  async verify(token: string): Promise<AccessTokenClaims | null> {
+  async verify(token: string, audiences: AudienceRule = 'own'): Promise<AccessTokenClaims | null> {
     if (token.length > 8192 || !isCanonicalCompactJws(token)) return null;
     let header: ReturnType<typeof decodeProtectedHeader>;
     try {
@@ -115,20 +148,19 @@ export class AccessTokens {
     const key = await this.keys.verificationKey(header.kid);
     if (!key || header.alg !== key.alg) return null;
     const cfg = this.ctx.config;
+    const options = accessTokenVerifyOptions({
+      issuer: cfg.issuer,
+      audience: this.#ownAudiences,
+      algorithms: [key.alg],
+      clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
+      maxTokenAgeSeconds:
+        audiences === 'own' ? cfg.accessTokenTtl : Math.max(cfg.accessTokenTtl, MAX_ACCESS_TOKEN_TTL),
+      currentDate: new Date(this.ctx.now()),
+    });
+    if (audiences === 'any') delete options.audience;
     let claims: Record<string, unknown>;
     try {
-      ({ payload: claims } = await jwtVerify(
-        token,
-        key.publicKey,
-        accessTokenVerifyOptions({
-          issuer: cfg.issuer,
-          audience: cfg.apiAudience,
-          algorithms: [key.alg],
-          clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
-          maxTokenAgeSeconds: cfg.accessTokenTtl,
-          currentDate: new Date(this.ctx.now()),
-        }),
-      ));
+      ({ payload: claims } = await jwtVerify(token, key.publicKey, options));
     } catch {
       return null;
     }
@@ -138,6 +170,7 @@ export class AccessTokens {
       typeof claims.sub !== 'string' ||
       typeof claims.tid !== 'string' ||
       typeof claims.scope !== 'string' ||
+      typeof claims.aud !== 'string' ||
       (claims.gid !== undefined && typeof claims.gid !== 'string')
     )
       return null;

@@ -6,6 +6,7 @@ import { getTenant } from '../domain/tenants.js';
 import type { User } from '../domain/users.js';
 import { type AuthorizationRequest, errorRedirect, redirectTo } from './authorize.js';
 import { AccessDenied } from './errors.js';
+import type { ApiLookup } from './resource.js';
 
 /** What the authorization decision needs from storage; {@link authorizeStore} is the domain's. */
 export interface AuthorizeStore {
@@ -30,6 +31,8 @@ export function authorizeStore(ctx: DomainContext): AuthorizeStore {
 export interface AuthorizeDeps {
   store: AuthorizeStore;
   issuer: string;
+  /** Where the consent page finds the APIs a request draws scopes from (default: none beyond its own). */
+  apis?: ApiLookup;
 }
 
 /** The signed-in user of a browser session, if any. */
@@ -43,12 +46,14 @@ export interface SignedIn {
 export type AuthorizeOutcome =
   /** Show the sign-in form, which returns to `returnTo`. */
   | { kind: 'login'; returnTo: string }
-  /** Ask the user to consent to `scopes` (each with the catalogue's description). */
+  /** Ask the user to consent to `scopes` (each with its API's description), shown grouped by API. */
   | {
       kind: 'consent';
       /** Who is asked. */
       user: User;
       scopes: Array<{ name: string; description: string }>;
+      /** The same scopes grouped by the API they belong to, each API with its name. */
+      groups: ConsentGroup[];
       /** The name of the signed-in user's own organisation. */
       tenantName: string;
     }
@@ -65,6 +70,37 @@ export type AuthorizeOutcome =
 
 type Redirect = Extract<AuthorizeOutcome, { kind: 'redirect' }>;
 
+/** The scopes of one API on the consent page. */
+export interface ConsentGroup {
+  api: { id: string; name: string; identifier: string };
+  scopes: Array<{ name: string; description: string }>;
+}
+
+/** The consent page's scopes grouped by API, in the order asked, with the APIs' own descriptions. */
+export async function consentGroups(req: AuthorizationRequest, apis: ApiLookup): Promise<ConsentGroup[]> {
+  const groups = new Map<string, ConsentGroup>();
+  for (const apiId of req.target.apiIds) {
+    const api = apiId === req.target.api.id ? req.target.api : await apis.findById(apiId);
+    if (!api) continue;
+    const names = new Set(api.scopes.map((s) => s.name));
+    const scopes = req.scope
+      .filter((s) => names.has(s))
+      .map((s) => ({ name: s, description: req.target.catalogue.get(s)?.description || s }));
+    if (scopes.length)
+      groups.set(api.id, { api: { id: api.id, name: api.name, identifier: api.identifier }, scopes });
+  }
+  return [...groups.values()];
+}
+
+/**
+ * How a consent is remembered: the scope names of the built-in APIs as they always were; a custom API's
+ * scopes qualified by its ID (`<api id>#<scope>`), since two APIs may both have a scope called `read`.
+ */
+export function consentKeys(req: Pick<AuthorizationRequest, 'target'>, scopes: readonly string[]): string[] {
+  const api = req.target.api;
+  return api.built_in ? [...scopes] : scopes.map((s) => `${api.id}#${s}`);
+}
+
 const refusal = () => new AccessDenied('The user may not authorize this app.');
 
 /** The request without `prompt`, so `prompt=login` is honoured once. */
@@ -79,11 +115,13 @@ async function issueCode(
   deps: AuthorizeDeps,
   req: AuthorizationRequest,
   signedIn: SignedIn,
+  scope: string[] = req.scope,
 ): Promise<Redirect> {
   const code = await deps.store.issueCode({
     app: req.app,
     user: signedIn.user,
-    scope: req.scope,
+    scope,
+    apiId: req.target.api.built_in === 'sample' ? null : req.target.api.id,
     redirectUri: req.redirectUri,
     codeChallenge: req.codeChallenge,
     authTime: signedIn.authTime,
@@ -136,18 +174,28 @@ export async function decideAuthorization(
   const remembered =
     req.app.client_type === 'confidential' &&
     req.prompt !== 'consent' &&
-    consentCovers(await deps.store.consentedScopes(signedIn.user.id, req.app.id), req.scope);
+    consentCovers(
+      await deps.store.consentedScopes(signedIn.user.id, req.app.id),
+      consentKeys(req, req.scope),
+    );
   if (remembered) return issueCode(deps, req, signedIn);
   if (req.prompt === 'none')
     return {
       kind: 'redirect',
       location: redirectTo(req.redirectUri, issuer, { error: 'consent_required', state: req.state }),
     };
-  const text = await deps.store.scopeDescriptions(req.scope);
+  const groups = await consentGroups(
+    req,
+    deps.apis ?? { find: async () => null, findById: async () => null },
+  );
+  const text = new Map(groups.flatMap((g) => g.scopes.map((s) => [s.name, s.description] as const)));
+  const missing = req.scope.filter((s) => !text.has(s));
+  if (missing.length) for (const [k, v] of await deps.store.scopeDescriptions(missing)) text.set(k, v);
   return {
     kind: 'consent',
     user: signedIn.user,
     scopes: req.scope.map((s) => ({ name: s, description: text.get(s) ?? s })),
+    groups,
     tenantName: await deps.store.tenantName(signedIn.user.tenant_id),
   };
 }
@@ -155,20 +203,23 @@ export async function decideAuthorization(
 /**
  * Decides the consent form's answer (POST /oauth/authorize/decision) for a validated request: anything but
  * `allow` from a user who may authorize the app is `access_denied` (RFC 6749 §4.1.2.1); an allowed request
- * gets a code, and a confidential client's consent is remembered.
+ * gets a code, and a confidential client's consent is remembered. `chosen`, when the form let the user pick
+ * scopes one by one, narrows the grant to those (RFC 6749 §3.3: the server may grant less than asked).
  */
 export async function decideConsent(
   deps: AuthorizeDeps,
   req: AuthorizationRequest,
   signedIn: SignedIn,
   decision: string | undefined,
+  chosen?: ReadonlySet<string>,
 ): Promise<Redirect> {
   const problem = authorizationProblem(req.app, signedIn.user);
   if (problem || decision !== 'allow') {
     const error = problem ? refusal() : new AccessDenied('The user denied the request.');
     return { kind: 'redirect', location: errorRedirect(req.redirectUri, deps.issuer, error, req.state) };
   }
+  const scope = chosen ? req.scope.filter((s) => chosen.has(s)) : req.scope;
   if (req.app.client_type === 'confidential')
-    await deps.store.rememberConsent(signedIn.user.id, req.app.id, req.scope);
-  return issueCode(deps, req, signedIn);
+    await deps.store.rememberConsent(signedIn.user.id, req.app.id, consentKeys(req, scope));
+  return issueCode(deps, req, signedIn, scope);
 }

@@ -1,3 +1,6 @@
+import type { Config } from '../config/config.js';
+import { findApiById, findApiByIdentifier } from '../domain/apis.js';
+import { type HeldPermission, heldPermissions } from '../domain/app-permission-store.js';
 import type { App } from '../domain/apps.js';
 import { getAppByClientId } from '../domain/apps.js';
 import { redirectUriMatches } from '../domain/callback-url.js';
@@ -12,8 +15,7 @@ import {
 } from './errors.js';
 import { type Params, parseParams } from './form.js';
 import { isValidS256Challenge } from './pkce.js';
-import { checkResource } from './resource.js';
-import { resolveRequestedScope } from './scope-request.js';
+import { type ApiLookup, resolveScope, resolveTarget, type TokenTarget, usableScopes } from './resource.js';
 
 /** A validated authorization request (RFC 6749 §4.1.1 + RFC 7636). */
 export interface AuthorizationRequest {
@@ -22,6 +24,8 @@ export interface AuthorizationRequest {
   redirectUri: string;
   state?: string;
   scope: string[];
+  /** The API the request is for (RFC 8707 `resource`, else the default API). */
+  target: TokenTarget;
   codeChallenge: string | null;
   prompt?: string;
   /** The raw query string, carried through login and consent. */
@@ -43,11 +47,19 @@ function single(raw: string, name: string): string | undefined {
   return all.length === 1 && all[0] !== '' ? all[0] : undefined;
 }
 
-/** Where authorization-request validation finds clients, and the audience a `resource` may name. */
+/** Where authorization-request validation finds clients and the APIs a `resource` may name. */
 export interface AuthorizeClients {
-  /** The app registered under `clientId` (deleted apps are not) with its tenant, or `null`. */
-  find(clientId: string): Promise<{ app: App; tenant: Tenant } | null>;
-  apiAudience: string;
+  /** The app registered under `clientId` (deleted apps are not) with its tenant and permissions, or `null`. */
+  find(
+    clientId: string,
+  ): Promise<{ app: App; tenant: Tenant; permissions: ReadonlyMap<string, HeldPermission> } | null>;
+  apis: ApiLookup;
+  config: Pick<Config, 'apiAudience' | 'issuer' | 'defaultApi'>;
+}
+
+/** An {@link ApiLookup} that reads the database (the authorization endpoint is not the hot path). */
+export function domainApis(ctx: DomainContext): ApiLookup {
+  return { find: (i) => findApiByIdentifier(ctx, i), findById: (id) => findApiById(ctx, id) };
 }
 
 /** {@link AuthorizeClients} over the domain's apps and tenants. */
@@ -55,9 +67,16 @@ export function domainClients(ctx: DomainContext): AuthorizeClients {
   return {
     async find(clientId) {
       const app = await getAppByClientId(ctx, clientId);
-      return app && { app, tenant: await getTenant(ctx, app.tenant_id) };
+      return (
+        app && {
+          app,
+          tenant: await getTenant(ctx, app.tenant_id),
+          permissions: await heldPermissions(ctx.db, app.id),
+        }
+      );
     },
-    apiAudience: ctx.config.apiAudience,
+    apis: domainApis(ctx),
+    config: ctx.config,
   };
 }
 
@@ -101,7 +120,7 @@ export async function checkAuthorizationRequest(
       title: 'Unknown app',
       message: 'The app that sent you here is not registered with this server (unknown client_id).',
     };
-  const { app, tenant } = found;
+  const { app, tenant, permissions } = found;
   const redirectUri = single(raw, 'redirect_uri');
   if (redirectUri === undefined)
     return {
@@ -169,9 +188,10 @@ export async function checkAuthorizationRequest(
   }
 
   let scope: string[];
+  let target: TokenTarget;
   try {
-    scope = resolveRequestedScope(app, params.get('scope'));
-    checkResource(params, clients.apiAudience);
+    target = await resolveTarget({ config: clients.config }, clients.apis, params, app);
+    scope = resolveScope(target, usableScopes(target, permissions, 'user'), app, params.get('scope'));
   } catch (err) {
     return fail(err as OAuthError);
   }
@@ -181,7 +201,17 @@ export async function checkAuthorizationRequest(
 
   return {
     kind: 'ok',
-    request: { app, tenant, redirectUri, state, scope, codeChallenge: challenge ?? null, prompt, raw },
+    request: {
+      app,
+      tenant,
+      redirectUri,
+      state,
+      scope,
+      target,
+      codeChallenge: challenge ?? null,
+      prompt,
+      raw,
+    },
   };
 }
 

@@ -1,21 +1,42 @@
-import type { CompiledQuery } from 'kysely';
+import { type CompiledQuery, sql } from 'kysely';
 import type pg from 'pg';
 import type { AppTable } from '../db/schema.js';
+import type { HeldPermission } from '../domain/app-permission-store.js';
 import type { App } from '../domain/apps.js';
 import { toApp } from '../domain/apps.js';
 import type { DomainContext } from '../domain/context.js';
 
 type LookupRow = AppTable & {
+  /** The app's permissions, one line each: `api_id TAB scopes TAB granted_scopes`. */
+  permissions: string | null;
   secret_id: string | null;
   secret_hash: string | null;
   secret_expires_at: number | null;
   secret_last_used_at: number | null;
 };
 
-/** What client authentication needs about one client: the app and its unrevoked secrets. */
+/**
+ * What client authentication and the grants need about one client: the app, its unrevoked secrets, and
+ * its app permissions by API id (loaded in the same query, so a token for any API costs no extra query).
+ */
 export interface ClientRecord {
   app: App;
   secrets: Array<{ id: string; hash: string; expires_at: number | null; last_used_at: number | null }>;
+  permissions: ReadonlyMap<string, HeldPermission>;
+}
+
+function parsePermissions(text: string | null): Map<string, HeldPermission> {
+  const out = new Map<string, HeldPermission>();
+  if (!text) return out;
+  for (const line of text.split('\n')) {
+    const [apiId, scopes, granted] = line.split('\t');
+    if (!apiId) continue;
+    out.set(apiId, {
+      scopes: scopes ? scopes.split(' ') : [],
+      granted: granted ? granted.split(' ') : [],
+    });
+  }
+  return out;
 }
 
 /**
@@ -42,6 +63,8 @@ export class ClientRegistry {
   readonly #cache = new Map<string, ClientRecord>();
   /** Bumped on every invalidation, so a load that raced with a change is not cached. */
   #generation = 0;
+  /** Whether the latest guard check allowed caches (the API catalogue follows it: see ApiRegistry). */
+  #trusted = false;
 
   readonly #guard: CacheGuard | undefined;
   readonly #pgPool: pg.Pool | undefined;
@@ -56,12 +79,22 @@ export class ClientRegistry {
   ) {
     this.#guard = options.guard;
     this.#pgPool = options.pgPool;
+    // Permissions ride along as one aggregated text column (scope tokens hold no tabs or line breaks).
+    const aggregate =
+      ctx.config.database.kind === 'postgres'
+        ? sql<
+            string | null
+          >`(select string_agg(p.api_id || chr(9) || p.scopes || chr(9) || p.granted_scopes, chr(10)) from app_permissions p where p.app_id = apps.id)`
+        : sql<
+            string | null
+          >`(select group_concat(p.api_id || char(9) || p.scopes || char(9) || p.granted_scopes, char(10)) from app_permissions p where p.app_id = apps.id)`;
     this.#lookup = ctx.db
       .selectFrom('apps')
       .leftJoin('client_secrets', (join) =>
         join.onRef('client_secrets.app_id', '=', 'apps.id').on('client_secrets.revoked_at', 'is', null),
       )
       .selectAll('apps')
+      .select(aggregate.as('permissions'))
       .select([
         'client_secrets.id as secret_id',
         'client_secrets.hash as secret_hash',
@@ -82,9 +115,15 @@ export class ClientRegistry {
     else this.#cache.delete(clientId);
   }
 
+  /** Whether the latest lookup's freshness check allowed caches. */
+  get trusted(): boolean {
+    return this.#trusted;
+  }
+
   async find(clientId: string): Promise<ClientRecord | null> {
     if (clientId.length === 0 || clientId.length > 256) return null;
     const trusted = this.#guard ? await this.#guard() : false;
+    this.#trusted = trusted;
     if (!trusted) {
       if (this.#cache.size > 0) this.invalidate('*');
       return this.#load(clientId);
@@ -113,6 +152,7 @@ export class ClientRegistry {
     const first = rows[0];
     if (!first) return null;
     const {
+      permissions,
       secret_id: _a,
       secret_hash: _b,
       secret_expires_at: _c,
@@ -121,6 +161,7 @@ export class ClientRegistry {
     } = first;
     return {
       app: toApp(appRow),
+      permissions: parsePermissions(permissions),
       secrets: rows
         .filter((r) => r.secret_id !== null)
         .map((r) => ({

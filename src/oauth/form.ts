@@ -8,13 +8,23 @@ import { InvalidRequest } from './errors.js';
  */
 export class Params {
   readonly #map: Map<string, string>;
+  readonly #repeated: Map<string, string[]>;
 
-  constructor(map: Map<string, string>) {
+  constructor(map: Map<string, string>, repeated: Map<string, string[]> = new Map()) {
     this.#map = map;
+    this.#repeated = repeated;
   }
 
   get(name: string): string | undefined {
     return this.#map.get(name);
+  }
+
+  /** Every value of a parameter that may be repeated ({@link REPEATABLE}); others give at most one. */
+  getAll(name: string): string[] {
+    const all = this.#repeated.get(name);
+    if (all) return all;
+    const one = this.#map.get(name);
+    return one === undefined ? [] : [one];
   }
 
   has(name: string): boolean {
@@ -35,6 +45,12 @@ function decode(component: string): string {
 }
 
 /**
+ * Parameters that may be sent more than once: RFC 8707 §2 lets a request name several resources (and
+ * `audience` is read as its alias); whether several are allowed is the endpoint's rule.
+ */
+const REPEATABLE = new Set(['resource', 'audience']);
+
+/**
  * Parses a form body or query string.
  *
  * @throws {InvalidRequest} on broken percent-encoding, invalid UTF-8, or a repeated parameter.
@@ -42,6 +58,7 @@ function decode(component: string): string {
 export function parseParams(raw: string): Params {
   const map = new Map<string, string>();
   const seen = new Set<string>();
+  const repeated = new Map<string, string[]>();
   if (raw.length === 0) return new Params(map);
   for (const pair of raw.split('&')) {
     if (pair === '') continue;
@@ -54,13 +71,21 @@ export function parseParams(raw: string): Params {
     } catch {
       throw new InvalidRequest('The parameters are not valid application/x-www-form-urlencoded data.');
     }
+    if (REPEATABLE.has(name)) {
+      if (value === '') continue;
+      const all = repeated.get(name) ?? [];
+      all.push(value);
+      repeated.set(name, all);
+      if (!map.has(name)) map.set(name, value);
+      continue;
+    }
     // An empty and a non-empty copy of one name still count as a repeat.
     if (seen.has(name))
       throw new InvalidRequest(`The "${safeName(name)}" parameter is included more than once.`);
     seen.add(name);
     if (value !== '') map.set(name, value);
   }
-  return new Params(map);
+  return new Params(map, repeated);
 }
 
 /** A parameter name fit to echo in an error description: short, printable, and never a value. */

@@ -1,3 +1,4 @@
+import type { Api } from '../domain/apis.js';
 import type { AccessTokenClaims, AccessTokens } from './access-token.js';
 import {
   type AuthenticatedClient,
@@ -8,6 +9,7 @@ import {
 import type { ClientRegistry } from './client-registry.js';
 import { InvalidRequest } from './errors.js';
 import type { Params } from './form.js';
+import type { ApiLookup } from './resource.js';
 import type { RevocationList } from './revocation-list.js';
 
 /** RFC 7662 §2.2 response. */
@@ -51,26 +53,32 @@ export class DefaultLiveness implements AccessTokenLiveness {
 export interface IntrospectionDeps extends ClientAuthDeps {
   tokens: AccessTokens;
   liveness: AccessTokenLiveness;
+  /** Where the API a token is for (its `aud`) is found. */
+  apis: ApiLookup;
   /** Answer for token types other than access tokens, in order. */
   introspectors: readonly TokenIntrospector[];
 }
 
 /**
- * Who may learn that an access token is active: the client it was issued to, and the apps of the tenant it
- * belongs to (that tenant's resource servers). Anyone else is told `active: false`, as RFC 7662 §2.2 allows
- * ("the authorization server MAY respond differently to different protected resources"), so a client of one
- * tenant cannot read another tenant's tokens.
+ * Who may learn that an access token is active: the client it was issued to, and the apps its API names as
+ * its resource servers (`resource_server_app_ids`: RFC 7662 §2.1, the caller is a protected resource).
+ * Anyone else is told `active: false`, as RFC 7662 §2.2 allows ("the authorization server MAY respond
+ * differently to different protected resources").
  */
-export function mayIntrospect(client: AuthenticatedClient, claims: AccessTokenClaims): boolean {
-  return claims.client_id === client.app.client_id || claims.tid === client.app.tenant_id;
+export function mayIntrospect(
+  client: AuthenticatedClient,
+  claims: AccessTokenClaims,
+  api: Pick<Api, 'resource_server_app_ids'>,
+): boolean {
+  return claims.client_id === client.app.client_id || api.resource_server_app_ids.includes(client.app.id);
 }
 
 /**
  * Token introspection (RFC 7662). Authenticated confidential clients (typically resource servers) may
  * introspect access tokens (§2.1: the endpoint requires authorization; public clients have none to give), but
- * only their own and their tenant's ({@link mayIntrospect}); other token types are answered by the
- * `introspectors` (e.g. refresh tokens, only to their own client). Unknown, expired, revoked, malformed and
- * other tenants' tokens all give `{"active": false}`.
+ * only their own and those of the APIs they serve ({@link mayIntrospect}); other token types are answered by
+ * the `introspectors` (e.g. refresh tokens, only to their own client). Unknown, expired, revoked, malformed
+ * and other APIs' tokens all give `{"active": false}`.
  */
 export async function introspect(
   deps: IntrospectionDeps,
@@ -81,9 +89,16 @@ export async function introspect(
   const client = await authenticateClient(deps, authorization, params, { allowPublic: false, guard });
   const token = params.get('token');
   if (token === undefined) throw new InvalidRequest('The token parameter is required.');
-  const claims = await deps.tokens.verify(token);
+  const claims = await deps.tokens.verify(token, 'any');
   if (claims) {
-    if (!mayIntrospect(client, claims) || !(await deps.liveness.isLive(claims))) return { active: false };
+    const api = await deps.apis.find(claims.aud as string);
+    if (
+      !api ||
+      !deps.tokens.withinLifetime(claims, api.access_token_ttl) ||
+      !mayIntrospect(client, claims, api) ||
+      !(await deps.liveness.isLive(claims))
+    )
+      return { active: false };
     return { active: true, token_type: 'Bearer', ...claims };
   }
   for (const other of deps.introspectors) {

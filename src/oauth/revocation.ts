@@ -34,7 +34,7 @@ export async function revoke(
   const client = await authenticateClient(deps, authorization, params, { allowPublic: true, guard });
   const token = params.get('token');
   if (token === undefined) throw new InvalidRequest('The token parameter is required.');
-  const claims = await deps.tokens.verify(token);
+  const claims = await deps.tokens.verify(token, 'any');
   if (claims) {
     if (claims.client_id === client.app.client_id) await deps.revocations.revoke(claims.jti, claims.exp);
     return;

@@ -94,6 +94,11 @@ export interface ConsentPageProps {
   app: AppSummary;
   user: { email: string; display_name: string };
   scopes: Array<{ name: string; description: string }>;
+  /** The scopes grouped by API (each API's name shown above its scopes); empty: one plain list. */
+  groups?: Array<{
+    api: { id: string; name: string; identifier: string };
+    scopes: Array<{ name: string; description: string }>;
+  }>;
   tenantName: string;
   /** The redirect URI the user is sent back to with the decision. */
   redirectUri: string;
@@ -109,7 +114,29 @@ export function redirectTarget(uri: string): string {
   }
 }
 
-export function ConsentPage({ csrf, request, app, user, scopes, tenantName, redirectUri }: ConsentPageProps) {
+/** One scope on the consent page, with the checkbox the user consents to it with (checked by default). */
+function ConsentScope({ scope }: { scope: { name: string; description: string } }) {
+  return (
+    <li>
+      <label>
+        <input type="checkbox" name={`consent_scope:${scope.name}`} value="on" checked /> {scope.description}{' '}
+        <code>{scope.name}</code>
+      </label>
+    </li>
+  );
+}
+
+export function ConsentPage({
+  csrf,
+  request,
+  app,
+  user,
+  scopes,
+  groups = [],
+  tenantName,
+  redirectUri,
+}: ConsentPageProps) {
+  const grouped = groups.length > 0 ? groups : [{ api: null, scopes }];
   return (
     <Layout title={`Allow ${app.name}?`} narrow user={user} csrf={csrf}>
       <div class="card">
@@ -118,20 +145,6 @@ export function ConsentPage({ csrf, request, app, user, scopes, tenantName, redi
           {app.name} wants to access your {tenantName} account
         </h1>
         <p class="muted small">Signed in as {user.email}</p>
-        {scopes.length > 0 ? (
-          <>
-            <h2>It will be able to:</h2>
-            <ul class="scope-list">
-              {scopes.map((s) => (
-                <li key={s.name}>
-                  {s.description} <code>{s.name}</code>
-                </li>
-              ))}
-            </ul>
-          </>
-        ) : (
-          <p>It asks for no specific permissions.</p>
-        )}
         {app.visibility === 'public' && app.status !== 'approved' ? (
           <div class="alert alert-warn">
             This app has not been reviewed. Only continue if you are testing it.
@@ -143,6 +156,29 @@ export function ConsentPage({ csrf, request, app, user, scopes, tenantName, redi
         <form method="post" action="/oauth/authorize/decision">
           <input type="hidden" name="csrf" value={csrf} />
           <input type="hidden" name="request" value={request} />
+          {scopes.length > 0 ? (
+            <>
+              <h2>It will be able to:</h2>
+              <input type="hidden" name="per_scope" value="1" />
+              {grouped.map((g) => (
+                <section class="scope-group" key={g.api?.id ?? 'all'}>
+                  {g.api ? (
+                    <h3 class="scope-api" title={g.api.identifier}>
+                      {g.api.name}
+                    </h3>
+                  ) : null}
+                  <ul class="scope-list">
+                    {g.scopes.map((s) => (
+                      <ConsentScope key={s.name} scope={s} />
+                    ))}
+                  </ul>
+                </section>
+              ))}
+              <p class="muted small">Untick anything you don’t want to allow.</p>
+            </>
+          ) : (
+            <p>It asks for no specific permissions.</p>
+          )}
           <div class="actions">
             <button type="submit" name="decision" value="allow" class="btn btn-primary">
               Allow

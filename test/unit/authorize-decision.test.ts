@@ -8,7 +8,7 @@ import {
   decideConsent,
   type SignedIn,
 } from '../../src/oauth/authorize-decision.js';
-import { app, TENANT, user } from './fixtures.js';
+import { app, sampleApi, sampleTarget, TENANT, user } from './fixtures.js';
 
 const ISSUER = 'https://clavis.example';
 
@@ -40,6 +40,7 @@ function request(overrides: Partial<AuthorizationRequest> = {}): AuthorizationRe
     redirectUri: 'https://app.example/cb',
     state: 'st',
     scope: ['contacts:read', 'profile:read'],
+    target: sampleTarget(),
     codeChallenge: null,
     raw: 'client_id=client-1&prompt=login&state=st',
     ...overrides,
@@ -116,6 +117,7 @@ describe('decideAuthorization', () => {
         app: req.app,
         user: user(),
         scope: req.scope,
+        apiId: null,
         redirectUri: req.redirectUri,
         codeChallenge: 'ch',
         authTime: 1_000,
@@ -148,18 +150,34 @@ describe('decideAuthorization', () => {
     expect(url.searchParams.get('error')).toBe('consent_required');
   });
 
-  it('describes each scope for the consent page (its name when the catalogue has none)', async () => {
+  it("describes each scope with its API's description, grouped by API (its name when it has none)", async () => {
     const { deps } = fakeStore(null);
-    const outcome = await decideAuthorization(deps, request({ prompt: undefined }), signedIn(), '/x');
+    const api = sampleApi();
+    api.scopes = api.scopes.map((s) => (s.name === 'profile:read' ? { ...s, description: '' } : s));
+    const outcome = await decideAuthorization(
+      deps,
+      request({ prompt: undefined, target: sampleTarget(api) }),
+      signedIn(),
+      '/x',
+    );
+    const scopes = [
+      { name: 'contacts:read', description: 'See your contacts' },
+      { name: 'profile:read', description: 'profile:read' },
+    ];
     expect(outcome).toEqual({
       kind: 'consent',
       user: user(),
-      scopes: [
-        { name: 'contacts:read', description: 'See your contacts' },
-        { name: 'profile:read', description: 'profile:read' },
-      ],
+      scopes,
+      groups: [{ api: { id: api.id, name: api.name, identifier: api.identifier }, scopes }],
       tenantName: 'Acme',
     });
+  });
+
+  it('remembers and issues only the scopes the user ticked', async () => {
+    const { deps, issued, remembered } = fakeStore();
+    await decideConsent(deps, request(), signedIn(), 'allow', new Set(['profile:read']));
+    expect(issued[0]?.scope).toEqual(['profile:read']);
+    expect(remembered[0]?.scopes).toEqual(['profile:read']);
   });
 });
 

@@ -5,7 +5,7 @@ import {
   type AuthorizeValidation,
   checkAuthorizationRequest,
 } from '../../src/oauth/authorize.js';
-import { app, TENANT } from './fixtures.js';
+import { apiLookup, app, grantedPermissions, sampleApi, TENANT } from './fixtures.js';
 
 const AUDIENCE = 'https://api.example';
 const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM';
@@ -14,9 +14,10 @@ function clients(...apps: App[]): AuthorizeClients {
   return {
     find: async (clientId) => {
       const found = apps.find((a) => a.client_id === clientId);
-      return found ? { app: found, tenant: TENANT } : null;
+      return found ? { app: found, tenant: TENANT, permissions: grantedPermissions(found) } : null;
     },
-    apiAudience: AUDIENCE,
+    apis: apiLookup(sampleApi(AUDIENCE)),
+    config: { apiAudience: AUDIENCE, issuer: 'https://clavis.example', defaultApi: undefined },
   };
 }
 

@@ -51,3 +51,48 @@ export function user(overrides: Partial<User> = {}): User {
     ...overrides,
   };
 }
+
+import type { Api } from '../../src/domain/apis.js';
+import { BUILT_IN_API_IDS } from '../../src/domain/app-permission-store.js';
+import type { ApiLookup, TokenTarget } from '../../src/oauth/resource.js';
+
+/** The built-in sample API at `identifier`, with its three scopes. */
+export function sampleApi(identifier = 'https://api.example'): Api {
+  return {
+    id: BUILT_IN_API_IDS.sample,
+    tenant_id: null,
+    identifier,
+    name: 'Clavis sample API',
+    description: '',
+    scopes: [
+      { name: 'contacts:read', description: 'See your contacts', admin_consent_required: false },
+      { name: 'contacts:write', description: 'Change your contacts', admin_consent_required: false },
+      { name: 'profile:read', description: 'See your profile', admin_consent_required: false },
+    ],
+    access_token_ttl: 3600,
+    allow_client_credentials: true,
+    visibility: 'public',
+    resource_server_app_ids: [],
+    built_in: 'sample',
+    created_at: 0,
+    updated_at: 0,
+  };
+}
+
+/** An in-memory {@link ApiLookup} over `apis`. */
+export function apiLookup(...apis: Api[]): ApiLookup {
+  return {
+    find: async (identifier) => apis.find((a) => a.identifier === identifier) ?? null,
+    findById: async (id) => apis.find((a) => a.id === id) ?? null,
+  };
+}
+
+/** The target of a request for the sample API. */
+export function sampleTarget(api: Api = sampleApi()): TokenTarget {
+  return { api, apiIds: [api.id], catalogue: new Map(api.scopes.map((s) => [s.name, s])) };
+}
+
+/** An app's permissions as the token endpoint reads them: its scopes, granted, on the sample API. */
+export function grantedPermissions(a: Pick<App, 'scopes'>) {
+  return new Map([[BUILT_IN_API_IDS.sample, { scopes: a.scopes, granted: a.scopes }]]);
+}

@@ -71,7 +71,7 @@ interface Tables {
  * on configuration (`CLAVIS_API_AUDIENCE`, the issuer), so the rows hold a placeholder URN and the domain
  * resolves it when it reads them. Every existing app's `scopes` become granted permissions on them, so
  * existing apps keep exactly the scopes they had. `apis.access_token_ttl` is null for "the server's
- * default" (`CLAVIS_ACCESS_TOKEN_TTL`).
+ * default" (`CLAVIS_ACCESS_TOKEN_TTL`). `grants.api_id` records the API a user grant is for.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
@@ -106,6 +106,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('app_permissions_pk', ['app_id', 'api_id'])
     .execute();
   await db.schema.createIndex('app_permissions_api_idx').on('app_permissions').column('api_id').execute();
+  // The API a user grant is for (RFC 8707 `resource` on the authorization request); null: the built-in
+  // sample API, the audience of every grant made before APIs existed.
+  await db.schema.alterTable('grants').addColumn('api_id', 'text').execute();
 
   const k = db as unknown as Kysely<Tables>;
   const now = Date.now();
@@ -174,6 +177,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
+  await db.schema.alterTable('grants').dropColumn('api_id').execute();
   await db.schema.dropTable('app_permissions').execute();
   await db.schema.dropTable('apis').execute();
 }

@@ -4,6 +4,7 @@ import { isConnectionError } from '../../db/errors.js';
 import {
   type AuthorizationRequest,
   type AuthorizeValidation,
+  domainApis,
   errorRedirect,
   validateAuthorizationRequest,
 } from '../../oauth/authorize.js';
@@ -101,6 +102,7 @@ async function sendOutcome(
           app: appSummary(req),
           user: outcome.user,
           scopes: outcome.scopes,
+          groups: outcome.groups,
           tenantName: outcome.tenantName,
           redirectUri: req.redirectUri,
         }),
@@ -114,7 +116,11 @@ async function sendOutcome(
  * client; nothing here answers with JSON or a 500.
  */
 export async function authorizeRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const deps = { store: authorizeStore(services.ctx), issuer: services.config.issuer };
+  const deps = {
+    store: authorizeStore(services.ctx),
+    issuer: services.config.issuer,
+    apis: domainApis(services.ctx),
+  };
 
   app.get('/oauth/authorize', async (request, reply) => {
     try {
@@ -171,7 +177,12 @@ export async function authorizeRoutes(app: FastifyInstance, services: Services):
       const v = await validateAuthorizationRequest(services.ctx, params.get('request') ?? '');
       if (v.kind !== 'ok') return sendValidationFailure(services, reply, v, 303);
       const signedIn = { user: session.user, authTime: session.createdAt };
-      const outcome = await decideConsent(deps, v.request, signedIn, params.get('decision'));
+      // The consent form lists each scope with a checkbox (`consent_scope:<name>`) and says so with
+      // `per_scope`; a form without it (an older page) consents to every scope asked for.
+      const chosen = params.has('per_scope')
+        ? new Set(v.request.scope.filter((s) => params.has(`consent_scope:${s}`)))
+        : undefined;
+      const outcome = await decideConsent(deps, v.request, signedIn, params.get('decision'), chosen);
       return redirect(reply, outcome.location, 303);
     } catch (err) {
       if (isConnectionError(err)) throw err;

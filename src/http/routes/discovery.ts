@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { listScopes } from '../../domain/scopes.js';
+import { publicScopeNames } from '../../domain/apis.js';
 import type { Services } from '../../services.js';
 
 /**
@@ -11,7 +11,8 @@ export async function serverMetadata(services: Services): Promise<Record<string,
   const grants = [...services.grants.keys()];
   const authMethods = ['client_secret_basic', 'client_secret_post'];
   const anyPublicGrant = [...services.grants.values()].some((g) => g.allowPublicClients);
-  const scopes = (await listScopes(services.ctx)).map((s) => s.name);
+  // The scopes of the built-in and public APIs; a tenant's own APIs are not advertised to everyone.
+  const scopes = await publicScopeNames(services.ctx);
   const meta: Record<string, unknown> = { issuer };
   if (services.features.authorizationEndpoint) meta.authorization_endpoint = `${issuer}/oauth/authorize`;
   Object.assign(meta, {

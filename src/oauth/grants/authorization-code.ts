@@ -10,14 +10,18 @@ import type { AccessTokens } from '../access-token.js';
 import { InvalidGrant, InvalidRequest } from '../errors.js';
 import { type GrantHandler, type TokenRequest, type TokenResponse, tokenResponse } from '../grant.js';
 import { isValidVerifier, verifierMatches } from '../pkce.js';
-import { checkResource } from '../resource.js';
+import { type ApiLookup, grantScopes, targetForGrant } from '../resource.js';
 
 /**
  * The authorization code grant (RFC 6749 §4.1.3, RFC 7636 §4.5, RFC 9700 §4.1–4.2). The client has been
  * authenticated (or, public, identified) before this runs, so a replay that fails authentication never
  * reaches the revocation below.
  */
-export function authorizationCodeGrant(ctx: DomainContext, tokens: AccessTokens): GrantHandler {
+export function authorizationCodeGrant(
+  ctx: DomainContext,
+  tokens: AccessTokens,
+  apis: ApiLookup,
+): GrantHandler {
   return {
     allowPublicClients: true,
     async handle({ params, client }: TokenRequest): Promise<TokenResponse> {
@@ -31,7 +35,6 @@ export function authorizationCodeGrant(ctx: DomainContext, tokens: AccessTokens)
           'The code_verifier must be 43 to 128 characters of A-Z, a-z, 0-9, "-", ".", "_" and "~".',
         );
       if (code.length > 512) throw new InvalidGrant();
-      checkResource(params, ctx.config.apiAudience);
 
       const stored = await findAuthorizationCode(ctx, code);
       if (!stored) throw new InvalidGrant('The authorization code is invalid or expired.');
@@ -53,8 +56,11 @@ export function authorizationCodeGrant(ctx: DomainContext, tokens: AccessTokens)
       if (stored.expiresAt <= now && stored.consumedAt === null)
         throw new InvalidGrant('The authorization code is invalid or expired.');
 
-      // Single use: exactly one concurrent redemption consumes the code.
+      // RFC 8707 §2.2: the token is for the grant's API, or another API the grant covers (decided before
+      // the code is consumed, so a wrong resource does not cost the user their authorization).
       const { grant } = stored;
+      const target = await targetForGrant(apis, grant.apiId, params);
+      // Single use: exactly one concurrent redemption consumes the code.
       if (!(await consumeAuthorizationCode(ctx, stored, now))) {
         // A second valid redemption: the code leaked. Revoke everything issued from it (RFC 6749 §4.1.2).
         await revokeGrant(ctx, grant.id, 'code_replayed', `client:${client.app.client_id}`);
@@ -67,7 +73,9 @@ export function authorizationCodeGrant(ctx: DomainContext, tokens: AccessTokens)
       const issued = tokens.issue({
         sub: grant.userId,
         clientId: client.app.client_id,
-        scope: stored.scope,
+        scope: grantScopes(target, stored.scope, client.permissions),
+        audience: target.api.identifier,
+        ttl: target.api.access_token_ttl,
         tenantId: grant.tenantId,
         grantId: grant.id,
         authTime: Math.floor(grant.authTime / 1000),

@@ -13,7 +13,7 @@ import type { AuthenticatedClient } from '../client-auth.js';
 import { InvalidGrant, InvalidRequest, InvalidScope } from '../errors.js';
 import { type GrantHandler, type TokenRequest, type TokenResponse, tokenResponse } from '../grant.js';
 import type { IntrospectionResponse, TokenIntrospector } from '../introspection.js';
-import { checkResource } from '../resource.js';
+import { type ApiLookup, grantScopes, targetForGrant } from '../resource.js';
 import type { TokenRevoker } from '../revocation.js';
 
 /**
@@ -35,7 +35,7 @@ function withinReuseGrace(ctx: DomainContext, stored: StoredRefreshToken, now: n
  * unused successor. The new refresh token keeps the original scope; the access token may carry a narrower
  * one, never a wider one.
  */
-export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens): GrantHandler {
+export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens, apis: ApiLookup): GrantHandler {
   const reuse = async (grantId: string, client: AuthenticatedClient): Promise<never> => {
     await revokeGrant(ctx, grantId, 'refresh_token_reused', `client:${client.app.client_id}`);
     throw new InvalidGrant('The refresh token was already used; the authorization has been revoked.');
@@ -58,9 +58,9 @@ export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens): Gra
       // reuse grace the previous token is handled like a first use, and the store decides whether it may.
       const retry = stored.usedAt !== null;
       if (retry && !withinReuseGrace(ctx, stored, now)) return reuse(grant.id, client);
-      checkResource(params, ctx.config.apiAudience);
-
-      let scope = stored.scope.filter((s) => client.app.scopes.includes(s));
+      // RFC 8707 §2.2: a refresh may ask for a token for another API the grant covers.
+      const target = await targetForGrant(apis, grant.apiId, params);
+      let scope = grantScopes(target, stored.scope, client.permissions);
       const rawScope = params.get('scope');
       if (rawScope !== undefined) {
         const requested = parseScope(rawScope);
@@ -87,6 +87,8 @@ export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens): Gra
         tenantId: grant.tenantId,
         grantId: grant.id,
         authTime: Math.floor(grant.authTime / 1000),
+        audience: target.api.identifier,
+        ttl: target.api.access_token_ttl,
       });
       return tokenResponse(issued, refreshToken);
     },
