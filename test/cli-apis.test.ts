@@ -240,8 +240,9 @@ describe('clavis apps permissions and clavis token --resource', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(`Removed the permission of ${app.client_id} for ${id2}.\n`);
     const env = { CLAVIS_CLIENT_ID: app.client_id, CLAVIS_CLIENT_SECRET: app.secret.value };
-    const t = await clavis(['token', '--resource', id2], { env });
+    const t = await clavis(['token', '--resource', id2, '--scope', 'stock:read'], { env });
     expect(t.code).toBe(1);
+    expect(t.stderr).toMatch(/^clavis: the token request failed \(invalid_scope/);
     const again = await clavis(['apps', 'permissions', 'remove', app.client_id, id2, '--yes']);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^clavis: .*permission/i);
