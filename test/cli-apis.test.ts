@@ -44,7 +44,7 @@ describe('clavis apis', () => {
     expect(json.items.map((a: { built_in: string }) => a.built_in)).toEqual(
       expect.arrayContaining(['management', 'sample']),
     );
-  });
+  }, 90_000);
 
   it('create with scopes and admin consent; show by identifier', async () => {
     const r = await clavis([
@@ -78,7 +78,7 @@ describe('clavis apis', () => {
     const json = JSON.parse((await clavis(['apis', 'show', ID, '--json'])).stdout);
     const byId = JSON.parse((await clavis(['apis', 'show', json.id, '--json'])).stdout);
     expect(byId).toEqual(json);
-  });
+  }, 90_000);
 
   it('readable errors: the server names the field; local checks before any request', async () => {
     const bad = await clavis(['apis', 'create', '--identifier', 'orders', '--name', 'X']);
@@ -112,7 +112,7 @@ describe('clavis apis', () => {
     const missing = await clavis(['apis', 'show', 'https://nothing.acme-widgets.io']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^clavis: no API "https:\/\/nothing\.acme-widgets\.io"/);
-  });
+  }, 90_000);
 
   it('update edits the scope list, and switches client credentials off and on', async () => {
     const r = await clavis([
@@ -147,7 +147,7 @@ describe('clavis apis', () => {
     expect(renamed.scopes).toHaveLength(4);
     const on = JSON.parse((await clavis(['apis', 'update', ID, '--client-credentials', '--json'])).stdout);
     expect(on.allow_client_credentials).toBe(true);
-  });
+  }, 90_000);
 });
 
 describe('clavis apps permissions and clavis token --resource', () => {
@@ -192,7 +192,7 @@ describe('clavis apps permissions and clavis token --resource', () => {
     expect(notUri.stderr).toBe(
       'clavis: --resource orders is not an absolute URI (e.g. https://orders.example.com).\n',
     );
-  });
+  }, 90_000);
 
   it('a scope the app holds is removed only with --force; delete needs --yes, then --force', async () => {
     const held = await clavis(['apis', 'update', ID, '--remove-scope', 'orders:write']);
@@ -222,7 +222,7 @@ describe('clavis apps permissions and clavis token --resource', () => {
     expect(gone.code, gone.stderr).toBe(0);
     expect(gone.stdout).toMatch(new RegExp(`^Deleted API ${ID} \\(id [\\w-]+\\)\\.`));
     expect((await clavis(['apis', 'show', ID])).code).toBe(1);
-  });
+  }, 90_000);
 
   it('remove needs --yes; a removed permission gives no more tokens', async () => {
     const id2 = 'https://stock.acme-widgets.io';
@@ -246,5 +246,5 @@ describe('clavis apps permissions and clavis token --resource', () => {
     const again = await clavis(['apps', 'permissions', 'remove', app.client_id, id2, '--yes']);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^clavis: .*permission/i);
-  });
+  }, 90_000);
 });
