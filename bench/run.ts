@@ -210,6 +210,76 @@ async function registerAuthCodeApp(
   }
 }
 
+/** The custom API of the `client_credentials` with `resource=` scenario. */
+const BENCH_API = { identifier: 'https://bench-api.example.com/orders', scope: 'orders:read' };
+
+/**
+ * Registers {@link BENCH_API} straight in Clavis's database (the schema of src/db/migrations/0008_apis.ts)
+ * and grants the bench client its scope, then bumps the change version so running nodes drop their caches,
+ * as the domain's changes do.
+ */
+async function registerBenchApi(dbUrl: string): Promise<void> {
+  const { openDatabase } = (await import('../src/db/database.js')) as typeof import('../src/db/database.js');
+  const cfg = dbUrl.startsWith('sqlite:')
+    ? { kind: 'sqlite' as const, path: dbUrl.slice(7) }
+    : { kind: 'postgres' as const, url: dbUrl };
+  const handle = openDatabase(cfg as Parameters<typeof openDatabase>[0]);
+  try {
+    const app = await handle.db
+      .selectFrom('apps')
+      .select(['id', 'tenant_id'])
+      .where('client_id', '=', 'bench-client')
+      .executeTakeFirstOrThrow();
+    const now = Date.now();
+    const apiId = randomUUID();
+    await handle.db
+      .insertInto('apis')
+      .values({
+        id: apiId,
+        tenant_id: app.tenant_id,
+        identifier: BENCH_API.identifier,
+        name: 'Bench orders API',
+        description: '',
+        scopes: JSON.stringify([
+          { name: BENCH_API.scope, description: 'Read orders', admin_consent_required: false },
+        ]),
+        access_token_ttl: null,
+        allow_client_credentials: 1,
+        visibility: 'tenant',
+        resource_server_app_ids: '',
+        built_in: null,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    await handle.db
+      .insertInto('app_permissions')
+      .values({
+        app_id: app.id,
+        api_id: apiId,
+        scopes: BENCH_API.scope,
+        granted_scopes: BENCH_API.scope,
+        requested_by: 'system',
+        granted_by: 'system',
+        granted_at: now,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+    await handle.db.updateTable('change_version').set({ version: now }).where('id', '=', 1).execute();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** `client_credentials` for a custom API: the same request with `resource=` (Clavis only). */
+function ccResourceJob(t: Target, seconds = duration): LoadJob {
+  return {
+    ...ccJob(t, seconds),
+    body: `grant_type=client_credentials&resource=${encodeURIComponent(BENCH_API.identifier)}&scope=${encodeURIComponent(BENCH_API.scope)}`,
+  };
+}
+
 async function setupAuthCode(t: Target, dbUrl: string): Promise<AuthCodeTarget> {
   const d = await discovery(t.proc.url);
   const grants = (d.grant_types_supported as string[] | undefined) ?? [];
@@ -449,6 +519,21 @@ function targetTable(
   add('client_credentials, SQLite / bare limit', '≥ 0.75×', sqlite?.vsLimit, (v) => v >= 0.75);
   add('client_credentials, SQLite / node-oidc-provider', '≥ 2×', sqlite?.vsPeer, (v) => v >= 2);
   add('client_credentials p99 at 32 connections (SQLite)', '< 20 ms', sqlite?.p99, (v) => v < 20, 0, ' ms');
+  for (const db of ['SQLite', 'PostgreSQL']) {
+    const plain = cc.find((r) => r.target === `Clavis (${db})`);
+    const withResource = (scenarios.client_credentials_resource ?? []).find(
+      (r) => r.target === `Clavis (${db})`,
+    );
+    const n = Math.min(plain?.runs.length ?? 0, withResource?.runs.length ?? 0);
+    add(
+      `client_credentials with resource= / without (${db})`,
+      '≥ 0.95×',
+      n
+        ? median(Array.from({ length: n }, (_, i) => withResource!.runs[i]!.rps / plain!.runs[i]!.rps))
+        : null,
+      (v) => v >= 0.95,
+    );
+  }
   const intro = (scenarios.introspection ?? []).find((r) => r.target === 'Clavis (SQLite)');
   add('introspection, SQLite / bare limit', '≥ 0.75×', intro?.vsLimit, (v) => v >= 0.75);
   if (sqlite?.runs.length && pgRow?.runs.length) {
@@ -811,6 +896,19 @@ async function main(): Promise<number> {
 
   log('\n== client_credentials');
   scenarios.client_credentials = await loadScenario('cc', targets, ccJob);
+  log('\n== client_credentials with resource= (a custom API)');
+  for (const t of targets) {
+    if (t.role !== 'clavis') {
+      t.na['cc-resource'] = 'n/a: Clavis only (needs an API registered in Clavis)';
+      continue;
+    }
+    try {
+      await registerBenchApi(dbUrls.get(t.key)!);
+    } catch (e) {
+      t.na['cc-resource'] = `n/a: ${(e as Error).message.slice(0, 120)}`;
+    }
+  }
+  scenarios.client_credentials_resource = await loadScenario('cc-resource', targets, ccResourceJob);
   log('\n== introspection');
   scenarios.introspection = await loadScenario('introspect', targets, introspectJob);
   if (!quick) {
@@ -903,6 +1001,11 @@ async function main(): Promise<number> {
     '',
   );
   md.push(table('client_credentials', scenarios.client_credentials!), '');
+  if (scenarios.client_credentials_resource)
+    md.push(
+      table('client_credentials with resource= (custom API)', scenarios.client_credentials_resource),
+      '',
+    );
   md.push(table('introspection (JWT access token)', scenarios.introspection!), '');
   if (scenarios.refresh_token) md.push(table('refresh_token with rotation', scenarios.refresh_token), '');
   if (!quick) {
