@@ -142,9 +142,12 @@ describe('a tenant admin', () => {
 
     const del = await tenantAdmin.delete(`/v1/apps/${app.id}/permissions/${orders.id}`);
     expect(del.status).toBe(204);
-    const after = await tokenFor(app, { resource: orders.identifier });
+    const after = await tokenFor(app, { resource: orders.identifier, scope: 'orders:read' });
     expect(after.status).toBe(400);
-    expect(['invalid_scope', 'invalid_target']).toContain(after.json.error);
+    expect(after.json.error).toBe('invalid_scope');
+    // Without `scope`, "all granted scopes" is now none: the token carries no scope of the API.
+    const bare = await tokenFor(app, { resource: orders.identifier });
+    expect(claims(bare.json.access_token).scope ?? '').not.toContain('orders:');
   });
 });
 
@@ -155,8 +158,11 @@ describe('a developer', () => {
     expect(asked.status, asked.text).toBe(200);
     expect(asked.json).toMatchObject({ status: 'pending', granted_at: null, granted_scopes: [] });
     // client_credentials uses only granted permissions.
-    const early = await tokenFor(app, { resource: orders.identifier });
+    const early = await tokenFor(app, { resource: orders.identifier, scope: 'orders:read' });
     expect(early.status).toBe(400);
+    expect(early.json.error).toBe('invalid_scope');
+    const bare = await tokenFor(app, { resource: orders.identifier });
+    expect(claims(bare.json.access_token).scope ?? '').not.toContain('orders:');
 
     expectProblem(
       await developer.post(`/v1/apps/${app.id}/permissions/${orders.id}/grant`),

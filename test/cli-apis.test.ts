@@ -44,7 +44,7 @@ describe('clavis apis', () => {
     expect(json.items.map((a: { built_in: string }) => a.built_in)).toEqual(
       expect.arrayContaining(['management', 'sample']),
     );
-  });
+  }, 90_000);
 
   it('create with scopes and admin consent; show by identifier', async () => {
     const r = await clavis([
@@ -78,7 +78,7 @@ describe('clavis apis', () => {
     const json = JSON.parse((await clavis(['apis', 'show', ID, '--json'])).stdout);
     const byId = JSON.parse((await clavis(['apis', 'show', json.id, '--json'])).stdout);
     expect(byId).toEqual(json);
-  });
+  }, 90_000);
 
   it('readable errors: the server names the field; local checks before any request', async () => {
     const bad = await clavis(['apis', 'create', '--identifier', 'orders', '--name', 'X']);
@@ -112,7 +112,7 @@ describe('clavis apis', () => {
     const missing = await clavis(['apis', 'show', 'https://nothing.acme-widgets.io']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/^clavis: no API "https:\/\/nothing\.acme-widgets\.io"/);
-  });
+  }, 90_000);
 
   it('update edits the scope list, and switches client credentials off and on', async () => {
     const r = await clavis([
@@ -147,7 +147,7 @@ describe('clavis apis', () => {
     expect(renamed.scopes).toHaveLength(4);
     const on = JSON.parse((await clavis(['apis', 'update', ID, '--client-credentials', '--json'])).stdout);
     expect(on.allow_client_credentials).toBe(true);
-  });
+  }, 90_000);
 });
 
 describe('clavis apps permissions and clavis token --resource', () => {
@@ -192,7 +192,7 @@ describe('clavis apps permissions and clavis token --resource', () => {
     expect(notUri.stderr).toBe(
       'clavis: --resource orders is not an absolute URI (e.g. https://orders.example.com).\n',
     );
-  });
+  }, 90_000);
 
   it('a scope the app holds is removed only with --force; delete needs --yes, then --force', async () => {
     const held = await clavis(['apis', 'update', ID, '--remove-scope', 'orders:write']);
@@ -222,7 +222,7 @@ describe('clavis apps permissions and clavis token --resource', () => {
     expect(gone.code, gone.stderr).toBe(0);
     expect(gone.stdout).toMatch(new RegExp(`^Deleted API ${ID} \\(id [\\w-]+\\)\\.`));
     expect((await clavis(['apis', 'show', ID])).code).toBe(1);
-  });
+  }, 90_000);
 
   it('remove needs --yes; a removed permission gives no more tokens', async () => {
     const id2 = 'https://stock.acme-widgets.io';
@@ -240,10 +240,11 @@ describe('clavis apps permissions and clavis token --resource', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(`Removed the permission of ${app.client_id} for ${id2}.\n`);
     const env = { CLAVIS_CLIENT_ID: app.client_id, CLAVIS_CLIENT_SECRET: app.secret.value };
-    const t = await clavis(['token', '--resource', id2], { env });
+    const t = await clavis(['token', '--resource', id2, '--scope', 'stock:read'], { env });
     expect(t.code).toBe(1);
+    expect(t.stderr).toMatch(/^clavis: the token request failed \(invalid_scope/);
     const again = await clavis(['apps', 'permissions', 'remove', app.client_id, id2, '--yes']);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/^clavis: .*permission/i);
-  });
+  }, 90_000);
 });
