@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { scanExpiryNotices } from './domain/expiry-notices.js';
 import { drainOutbox, purgeOutbox } from './domain/outbox.js';
 import type { Services } from './services.js';
 
@@ -66,5 +67,37 @@ export function startOutboxWorker(
     stopped = true;
     clearInterval(timer);
     await running;
+  };
+}
+
+/**
+ * The expiry notice scan (30, 7, 1 days before a secret expires, and when it has): soon after start, then
+ * every `intervalMs`. Every node may run it; each notice is sent once (see domain/expiry-notices.ts).
+ */
+export function startExpiryScan(
+  services: Services,
+  log: FastifyBaseLogger,
+  intervalMs = services.config.notifyIntervalSec * 1000,
+): () => void {
+  let running = false;
+  const tick = async () => {
+    if (running) return;
+    running = true;
+    try {
+      const sent = await scanExpiryNotices(services.ctx);
+      if (sent.length > 0) log.info({ notices: sent.length }, 'secret expiry notices sent');
+    } catch (err) {
+      log.warn({ err }, 'expiry notice scan failed');
+    } finally {
+      running = false;
+    }
+  };
+  const first = setTimeout(tick, Math.min(intervalMs, 5_000));
+  first.unref();
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  return () => {
+    clearTimeout(first);
+    clearInterval(timer);
   };
 }

@@ -5,7 +5,7 @@ import { type BootstrapResult, bootstrap } from './domain/bootstrap.js';
 import { registerMailHandler } from './domain/mail.js';
 import { registerWebhookHandlers } from './domain/webhook-delivery.js';
 import { type BuildOptions, buildServer } from './http/server.js';
-import { startMaintenance, startOutboxWorker } from './maintenance.js';
+import { startExpiryScan, startMaintenance, startOutboxWorker } from './maintenance.js';
 import { closeServices, createServices, type Services } from './services.js';
 
 export interface RunningServer {
@@ -45,6 +45,7 @@ export async function startServer(
   const closeMail = registerMailHandler(config);
   registerWebhookHandlers();
   const stopOutbox = startOutboxWorker(services, app.log);
+  const stopExpiryScan = startExpiryScan(services, app.log);
   let url = config.issuer;
   if (options.listen !== false) url = await app.listen({ port: config.port, host: config.host });
   return {
@@ -54,6 +55,7 @@ export async function startServer(
     url,
     async close() {
       stopMaintenance();
+      stopExpiryScan();
       await stopOutbox();
       closeMail?.();
       await app.close();

@@ -40,8 +40,10 @@ if (first === 'serve') {
 if (!first || !REMOTE_COMMANDS.has(first)) {
   const { registerServerCommands } = await import('./commands/server.js');
   const { registerOpsCommands } = await import('./commands/ops.js');
+  const { registerNotifyCommand } = await import('./commands/notify.js');
   registerServerCommands(program);
   registerOpsCommands(program);
+  registerNotifyCommand(program);
 }
 registerTokenCommand(program);
 registerLoginCommands(program);

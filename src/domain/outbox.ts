@@ -284,11 +284,63 @@ function withTimeout<T>(run: (signal: AbortSignal) => Promise<T>, ms: number): P
 
 type Outcome = 'delivered' | 'failed' | 'retried';
 
+/**
+ * Records deliveries as done in groups: while one UPDATE is running, the messages delivered meanwhile wait
+ * for the next, so a busy worker writes once per group rather than once per message, and a quiet one at
+ * once. Each delivery waits for its own record, so nothing is reported delivered before it is recorded.
+ */
+class DoneRecorder {
+  #waiting: Array<{ id: string; resolve: () => void; reject: (err: unknown) => void }> = [];
+  #running = false;
+
+  constructor(
+    private readonly ctx: DomainContext,
+    private readonly claim: string,
+  ) {}
+
+  record(id: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ id, resolve, reject });
+      if (!this.#running) void this.#flush();
+    });
+  }
+
+  async #flush(): Promise<void> {
+    this.#running = true;
+    while (this.#waiting.length > 0) {
+      const group = this.#waiting.splice(0, 500);
+      try {
+        await this.ctx.db
+          .updateTable('outbox')
+          .set({
+            status: 'done',
+            claimed_by: null,
+            claimed_until: null,
+            last_error: null,
+            done_at: this.ctx.now(),
+          })
+          .where(
+            'id',
+            'in',
+            group.map((g) => g.id),
+          )
+          .where('claimed_by', '=', this.claim)
+          .execute();
+        for (const g of group) g.resolve();
+      } catch (err) {
+        for (const g of group) g.reject(err);
+      }
+    }
+    this.#running = false;
+  }
+}
+
 async function deliverOne(
   ctx: DomainContext,
   claim: string,
   row: ClaimedRow,
   log: OutboxLogger,
+  done: DoneRecorder,
 ): Promise<Outcome> {
   const registered = handlers.get(row.kind);
   if (!registered) {
@@ -337,7 +389,7 @@ async function deliverOne(
     await finish(ctx, row.id, claim, { status: 'pending', available_at: at, last_error: message });
     return 'retried';
   }
-  await finish(ctx, row.id, claim, { status: 'done', last_error: null });
+  await done.record(row.id);
   return 'delivered';
 }
 
@@ -354,11 +406,12 @@ export async function drainOutbox(ctx: DomainContext, opts: DrainOptions = {}): 
     const claim = uuid();
     const rows = await claimDue(ctx, claim, batchSize, opts.kinds);
     if (rows.length === 0) break;
+    const done = new DoneRecorder(ctx, claim);
     let next = 0;
     const worker = async () => {
       while (next < rows.length) {
         const row = rows[next++]!;
-        const outcome = await deliverOne(ctx, claim, row, log).catch((err: unknown) => {
+        const outcome = await deliverOne(ctx, claim, row, log, done).catch((err: unknown) => {
           // The database failed while recording: the lease runs out and the message is tried again.
           log.warn({ err, outbox_id: row.id }, 'outbox bookkeeping failed');
           return 'retried' as const;

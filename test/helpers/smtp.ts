@@ -97,10 +97,15 @@ export async function startTestSmtp(
   } = {},
 ): Promise<TestSmtp> {
   const mails: ReceivedMail[] = [];
+  // A mail counts as accepted only if its sender is still connected to hear the 250 (RFC 5321 §6.1).
+  const closed = new Set<string>();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onClose(session) {
+      closed.add(session.id);
+    },
     onRcptTo(address, _session, cb) {
       const refusal = options.rcpt?.(address.address);
       if (refusal) {
@@ -121,6 +126,7 @@ export async function startTestSmtp(
           return cb(err as Error);
         }
         if ((stream as { sizeExceeded?: boolean }).sizeExceeded) return cb(new Error('too big'));
+        if (closed.has(session.id)) return cb(new Error('the client is gone'));
         const raw = Buffer.concat(chunks).toString('utf8');
         const from = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
         mails.push({ from, to, ...parseMail(raw) });
