@@ -59,11 +59,14 @@ async function appWithSecret(expiresAt: number, name = 'Billing sync') {
 
 async function events(secretId: string) {
   const rows = await ctx.db.selectFrom('outbox').select(['payload']).where('kind', '=', 'event').execute();
-  return rows
-    .map(
-      (r) => JSON.parse(r.payload) as { type: string; data: { secret: { id: string }; days_left: number } },
-    )
-    .filter((e) => e.data.secret?.id === secretId);
+  return (
+    rows
+      .map(
+        (r) => JSON.parse(r.payload) as { type: string; data: { secret: { id: string }; days_left: number } },
+      )
+      // Only the notices: creating the app and its secrets publishes app.created and secret.created too.
+      .filter((e) => e.data.secret?.id === secretId && e.type.startsWith('secret.expir'))
+  );
 }
 
 describe('thresholds', () => {

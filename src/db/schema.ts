@@ -283,9 +283,12 @@ export type EmailTokenPurpose = 'verify_email' | 'reset_password';
 export interface EmailTokenTable {
   token_hash: string;
   purpose: EmailTokenPurpose;
-  user_id: string;
+  /** The user (password reset); null for a sign-up, whose account is created when the link is followed. */
+  user_id: string | null;
   /** The address the link was sent to (verification confirms this address). */
   email: string;
+  /** A pending sign-up's `{ name, password_hash }` as JSON; null otherwise. */
+  data: string | null;
   created_at: number;
   expires_at: number;
   used_at: number | null;

@@ -22,7 +22,7 @@ export interface Sandbox {
  */
 export async function createSandbox(
   ctx: DomainContext,
-  input: { email: string; password: string; name: string },
+  input: { email: string; password: string; name: string; passwordHash?: string },
 ): Promise<Sandbox> {
   const name = (input.name ?? '').trim();
   if (!name) throw invalid('name', 'Enter your name.', 'sandbox_name_invalid');
@@ -36,6 +36,7 @@ export async function createSandbox(
       tenantId: tenant.id,
       email: input.email,
       password: input.password,
+      passwordHash: input.passwordHash,
       displayName: name,
       role: 'admin',
     });

@@ -58,6 +58,8 @@ export interface NewUser {
   email: string;
   displayName?: string;
   password: string;
+  /** An scrypt hash to store instead of hashing `password` (a sign-up confirmed by mail). */
+  passwordHash?: string;
   role: UserRole;
   isTestUser?: boolean;
 }
@@ -76,7 +78,7 @@ export async function insertUser(ctx: DomainContext, db: Db, input: NewUser): Pr
   const email = normalizeEmail(input.email);
   const problem = emailProblem(email);
   if (problem) throw invalid('email', problem, 'user_email_invalid');
-  const pw = passwordProblem(input.password);
+  const pw = input.passwordHash ? null : passwordProblem(input.password);
   if (pw) throw invalid('password', pw, 'user_password_invalid');
   checkRole(input.role);
   const existing = await db.selectFrom('users').select('id').where('email', '=', email).executeTakeFirst();
@@ -86,7 +88,7 @@ export async function insertUser(ctx: DomainContext, db: Db, input: NewUser): Pr
     tenant_id: input.tenantId,
     email,
     display_name: (input.displayName ?? '').trim() || email.split('@')[0]!,
-    password_hash: await hashPassword(input.password),
+    password_hash: input.passwordHash ?? (await hashPassword(input.password)),
     role: input.role,
     is_test_user: input.isTestUser ? 1 : 0,
     failed_logins: 0,

@@ -131,6 +131,7 @@ export async function attemptDelivery(ctx: DomainContext, id: string): Promise<D
       'webhook_endpoints.previous_secret_sealed',
       'webhook_endpoints.previous_secret_expires_at',
       'webhook_endpoints.disabled_at',
+      'webhook_endpoints.failing_since',
     ])
     .where('webhook_deliveries.id', '=', id)
     .executeTakeFirst();
@@ -157,7 +158,7 @@ export async function attemptDelivery(ctx: DomainContext, id: string): Promise<D
 
 async function recordAttempt(
   ctx: DomainContext,
-  row: { id: string; endpoint_id: string; retry_until: number },
+  row: { id: string; endpoint_id: string; retry_until: number; failing_since: number | null },
   attemptedAt: number,
   result: WebhookAttemptResult,
 ): Promise<DeliveryOutcome> {
@@ -189,12 +190,14 @@ async function recordAttempt(
         .set({ ...last, status: 'succeeded', completed_at: now })
         .where('id', '=', row.id)
         .execute();
-      await trx
-        .updateTable('webhook_endpoints')
-        .set({ failing_since: null })
-        .where('id', '=', row.endpoint_id)
-        .where('failing_since', 'is not', null)
-        .execute();
+      // A healthy endpoint (the usual case) needs no write; a failing one is healthy again.
+      if (row.failing_since !== null)
+        await trx
+          .updateTable('webhook_endpoints')
+          .set({ failing_since: null })
+          .where('id', '=', row.endpoint_id)
+          .where('failing_since', 'is not', null)
+          .execute();
       return { kind: 'sent' } as const;
     }
     await trx

@@ -13,6 +13,7 @@ import { auditTabRoutes } from './pages/app-audit.js';
 import { basicTabRoutes } from './pages/app-basic.js';
 import { oauthTabRoutes } from './pages/app-oauth.js';
 import { appsRoutes } from './pages/apps.js';
+import { passwordResetRoutes } from './pages/password-reset.js';
 import { signupRoutes } from './pages/signup.js';
 
 /**
@@ -24,6 +25,7 @@ export async function hubRoutes(app: FastifyInstance, services: Services): Promi
   registerBrowserErrorPages(app);
   await hubAssetRoutes(app);
   await signupRoutes(app, services);
+  await passwordResetRoutes(app, services);
   await appsRoutes(app, services);
   await basicTabRoutes(app, services);
   await oauthTabRoutes(app, services);

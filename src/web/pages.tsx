@@ -41,14 +41,23 @@ export interface LoginPageProps {
   app?: AppSummary;
   /** Offer a link to the developer sign-up (when the operator allows public sign-up). */
   signup?: boolean;
+  /** Offer "Forgot your password?" (when the server sends mail). */
+  forgot?: boolean;
+  /** A note above the form (e.g. after a password reset). */
+  notice?: string;
 }
 
-export function LoginPage({ csrf, returnTo, email, error, app, signup }: LoginPageProps) {
+export function LoginPage({ csrf, returnTo, email, error, app, signup, forgot, notice }: LoginPageProps) {
   return (
     <Layout title="Sign in" narrow>
       <div class="card">
         {app ? <AppHeader app={app} /> : null}
         <h1>Sign in{app ? ` to continue to ${app.name}` : ''}</h1>
+        {notice ? (
+          <div class="alert alert-ok" role="status">
+            {notice}
+          </div>
+        ) : null}
         {error ? (
           <div class="alert alert-error" role="alert">
             {error}
@@ -77,6 +86,11 @@ export function LoginPage({ csrf, returnTo, email, error, app, signup }: LoginPa
             Sign in
           </button>
         </form>
+        {forgot ? (
+          <p class="auth-switch muted">
+            <a href="/login/forgot">Forgot your password?</a>
+          </p>
+        ) : null}
         {signup && !app ? (
           <p class="auth-switch muted">
             New to Clavis? <a href="/signup">Create a developer account</a>

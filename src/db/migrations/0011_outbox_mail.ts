@@ -29,8 +29,11 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('email_tokens')
     .addColumn('token_hash', 'text', (c) => c.primaryKey())
     .addColumn('purpose', 'text', (c) => c.notNull())
-    .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
+    // Null for a sign-up awaiting its address check: the account is created when the link is followed.
+    .addColumn('user_id', 'text', (c) => c.references('users.id').onDelete('cascade'))
     .addColumn('email', 'text', (c) => c.notNull())
+    // A pending sign-up's name and password hash (JSON); null otherwise.
+    .addColumn('data', 'text')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('expires_at', 'bigint', (c) => c.notNull())
     .addColumn('used_at', 'bigint')

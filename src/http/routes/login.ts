@@ -10,6 +10,7 @@ import {
 } from '../../auth/session.js';
 import type { LoginThrottle } from '../../auth/throttle.js';
 import { DUMMY_PASSWORD_HASH, verifyPassword } from '../../crypto/password.js';
+import { mailEnabled } from '../../domain/mail.js';
 import { findUserByEmail } from '../../domain/users.js';
 import { validateAuthorizationRequest } from '../../oauth/authorize.js';
 import { type Params, parseParams } from '../../oauth/form.js';
@@ -80,6 +81,8 @@ export async function loginRoutes(app: FastifyInstance, services: Services, metr
         returnTo,
         app: await appFor(services, returnTo, reply),
         signup: services.config.signupEnabled,
+        forgot: mailEnabled(services.ctx),
+        notice: q.reset === 'done' ? 'Your password was changed. Sign in with the new one.' : undefined,
       }),
     );
   });
@@ -99,6 +102,7 @@ export async function loginRoutes(app: FastifyInstance, services: Services, metr
           error,
           app: await appFor(services, returnTo, reply),
           signup: services.config.signupEnabled,
+          forgot: mailEnabled(services.ctx),
         }),
       );
     if (!form) return again(400, 'The form could not be read. Try again.');

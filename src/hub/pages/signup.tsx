@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { createSession, csrfToken, getSession, verifyCsrf } from '../../auth/session.js';
 import { SignupThrottle } from '../../auth/signup-throttle.js';
+import { completeSignup, type LinkBuilder, startSignup } from '../../domain/email-links.js';
 import { DomainError } from '../../domain/errors.js';
+import { mailEnabled } from '../../domain/mail.js';
 import { createSandbox, type Sandbox } from '../../domain/sandbox.js';
 import { passwordProblem } from '../../domain/users.js';
 import type { Services } from '../../services.js';
@@ -119,6 +121,56 @@ function SandboxReadyPage({ sandbox, csrf }: { sandbox: Sandbox; csrf: string })
   );
 }
 
+/** The same answer whether the address is new or has an account already (no enumeration). */
+function CheckInboxPage({ email }: { email: string }) {
+  return (
+    <Layout title="Check your inbox" narrow>
+      <div class="card">
+        <h1>Check your inbox</h1>
+        <p>
+          We sent a mail to <strong>{email}</strong>. Follow the link in it to finish creating your account.
+        </p>
+        <p class="muted small">
+          Nothing arrived after a few minutes? Check your spam folder, or sign up again to get a new link.
+        </p>
+        <a class="btn" href="/login">
+          Sign in
+        </a>
+      </div>
+    </Layout>
+  );
+}
+
+function ConfirmSignupPage({ csrf, token, error }: { csrf: string; token: string; error?: string }) {
+  return (
+    <Layout title="Confirm your account" narrow>
+      <div class="card">
+        <h1>Confirm your account</h1>
+        {error ? <Alert kind="error">{error}</Alert> : null}
+        <p>Your address is confirmed once you create the account.</p>
+        <form method="post" action="/signup/verify">
+          <Csrf token={csrf} />
+          <input type="hidden" name="token" value={token} />
+          <button type="submit" class="btn btn-primary btn-block">
+            Create my account
+          </button>
+        </form>
+      </div>
+    </Layout>
+  );
+}
+
+/** Absolute links into this server for mails. */
+export function mailLinks(services: Services): LinkBuilder {
+  const base = services.config.issuer;
+  return {
+    verify: (token) => `${base}/signup/verify?token=${encodeURIComponent(token)}`,
+    reset: (token) => `${base}/login/reset?token=${encodeURIComponent(token)}`,
+    login: `${base}/login`,
+    forgot: `${base}/login/forgot`,
+  };
+}
+
 function SignupClosed() {
   return (
     <Layout title="Sign-up is closed" narrow>
@@ -192,6 +244,21 @@ export async function signupRoutes(app: FastifyInstance, services: Services): Pr
           : `Too many accounts were created on this server recently. Try again in ${duration(seconds)}.`,
       );
     }
+    if (mailEnabled(services.ctx)) {
+      // With mail, the account is created when the address is confirmed; a taken address is told by mail,
+      // and this page says the same in both cases.
+      try {
+        await startSignup(
+          services.ctx,
+          { name: values.name, email: values.email, password },
+          mailLinks(services),
+        );
+      } catch (e) {
+        if (!(e instanceof DomainError)) throw e;
+        return again(400, e.fields, Object.keys(e.fields).length ? undefined : e.message);
+      }
+      return sendPage(noStore(reply), 200, CheckInboxPage({ email: values.email.trim() }));
+    }
     let sandbox: Sandbox;
     try {
       sandbox = await createSandbox(services.ctx, { name: values.name, email: values.email, password });
@@ -203,6 +270,42 @@ export async function signupRoutes(app: FastifyInstance, services: Services): Pr
         400,
         Object.keys(e.fields).length ? e.fields : {},
         Object.keys(e.fields).length ? undefined : e.message,
+      );
+    }
+    const csrf = await createSession(services, reply, sandbox.user.id);
+    return sendPage(noStore(reply), 201, SandboxReadyPage({ sandbox, csrf }));
+  });
+
+  app.get('/signup/verify', async (request, reply) => {
+    const q = request.query as Record<string, unknown>;
+    const token = typeof q.token === 'string' ? q.token.slice(0, 200) : '';
+    // A page with a button, not an action on GET: mail scanners that open links must not use it up.
+    const csrf = await csrfToken(services, request, reply);
+    return sendPage(noStore(reply), 200, ConfirmSignupPage({ csrf, token }));
+  });
+
+  app.post('/signup/verify', async (request, reply) => {
+    const form = Form.of(request);
+    const token = form.get('token').slice(0, 200);
+    if (!(await verifyCsrf(services, request, form.get('csrf') || undefined, { preSession: true })))
+      return sendPage(
+        reply,
+        403,
+        ConfirmSignupPage({
+          csrf: await csrfToken(services, request, reply),
+          token,
+          error: 'The form expired or was not sent from this site. Try again.',
+        }),
+      );
+    let sandbox: Sandbox;
+    try {
+      sandbox = await completeSignup(services.ctx, token);
+    } catch (e) {
+      if (!(e instanceof DomainError)) throw e;
+      return sendPage(
+        reply,
+        e.code === 'conflict' ? 409 : 400,
+        ConfirmSignupPage({ csrf: await csrfToken(services, request, reply), token, error: e.message }),
       );
     }
     const csrf = await createSession(services, reply, sandbox.user.id);
