@@ -1,10 +1,11 @@
 import { uuid } from '../crypto/random.js';
 import type { Db } from '../db/database.js';
-import type { TenantKind, TenantTable } from '../db/schema.js';
+import type { ExpiryNoticeRecipients, TenantKind, TenantTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { recordAudit } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
 import { forbidden, invalid, notFound } from './errors.js';
+import { checkExpiryRecipients } from './expiry-notices.js';
 
 export interface Tenant {
   id: string;
@@ -21,6 +22,8 @@ export interface TenantSettings {
   secret_max_lifetime_days: number;
   /** Whether client secrets may be created without an expiry. */
   secret_allow_never_expire: boolean;
+  /** Who is mailed secret expiry notices: the app's owner and/or the tenant's admins, or nobody. */
+  expiry_notice_recipients: ExpiryNoticeRecipients;
 }
 
 export function toTenant(row: TenantTable): Tenant {
@@ -33,6 +36,7 @@ export function toTenant(row: TenantTable): Tenant {
       users_can_register_apps: row.allow_app_registration === 1,
       secret_max_lifetime_days: row.secret_max_lifetime_days,
       secret_allow_never_expire: row.secret_allow_never_expire === 1,
+      expiry_notice_recipients: row.expiry_notice_recipients,
     },
   };
 }
@@ -97,6 +101,8 @@ export async function updateTenantSettings(
   }
   if (patch.secret_allow_never_expire !== undefined)
     values.secret_allow_never_expire = patch.secret_allow_never_expire ? 1 : 0;
+  if (patch.expiry_notice_recipients !== undefined)
+    values.expiry_notice_recipients = checkExpiryRecipients(patch.expiry_notice_recipients);
   // An empty patch changes nothing (as a JSON merge patch `{}` would, RFC 7396): answer the current
   // settings rather than run an UPDATE with no columns, and record no audit event for it.
   if (Object.keys(values).length === 0) return getTenant(ctx, tenantId);

@@ -12,6 +12,7 @@ export const TENANT: Tenant = {
     users_can_register_apps: true,
     secret_max_lifetime_days: 365,
     secret_allow_never_expire: false,
+    expiry_notice_recipients: 'owner_and_admins',
   },
   created_at: 0,
 };
