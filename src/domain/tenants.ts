@@ -1,10 +1,11 @@
 import { uuid } from '../crypto/random.js';
 import type { Db } from '../db/database.js';
-import type { LeakedSecretPolicy, TenantKind, TenantTable } from '../db/schema.js';
+import type { ExpiryNoticeRecipients, LeakedSecretPolicy, TenantKind, TenantTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { recordAudit } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
 import { forbidden, invalid, notFound } from './errors.js';
+import { checkExpiryRecipients } from './expiry-notices.js';
 
 export interface Tenant {
   id: string;
@@ -26,6 +27,8 @@ export interface TenantSettings {
    * once (the default), or `notify` the app's owner and the admins only.
    */
   leaked_secret_policy: LeakedSecretPolicy;
+  /** Who is mailed secret expiry notices: the app's owner and/or the tenant's admins, or nobody. */
+  expiry_notice_recipients: ExpiryNoticeRecipients;
 }
 
 /** The values of {@link TenantSettings.leaked_secret_policy}. */
@@ -42,6 +45,7 @@ export function toTenant(row: TenantTable): Tenant {
       secret_max_lifetime_days: row.secret_max_lifetime_days,
       secret_allow_never_expire: row.secret_allow_never_expire === 1,
       leaked_secret_policy: row.leaked_secret_policy === 'notify' ? 'notify' : 'revoke',
+      expiry_notice_recipients: row.expiry_notice_recipients,
     },
   };
 }
@@ -112,6 +116,8 @@ export async function updateTenantSettings(
       throw invalid('leaked_secret_policy', 'Choose "revoke" (at once) or "notify" (only tell the owners).');
     values.leaked_secret_policy = patch.leaked_secret_policy;
   }
+  if (patch.expiry_notice_recipients !== undefined)
+    values.expiry_notice_recipients = checkExpiryRecipients(patch.expiry_notice_recipients);
   // An empty patch changes nothing (as a JSON merge patch `{}` would, RFC 7396): answer the current
   // settings rather than run an UPDATE with no columns, and record no audit event for it.
   if (Object.keys(values).length === 0) return getTenant(ctx, tenantId);

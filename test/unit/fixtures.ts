@@ -13,6 +13,7 @@ export const TENANT: Tenant = {
     secret_max_lifetime_days: 365,
     secret_allow_never_expire: false,
     leaked_secret_policy: 'revoke',
+    expiry_notice_recipients: 'owner_and_admins',
   },
   created_at: 0,
 };

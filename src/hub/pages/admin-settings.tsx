@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
+import type { ExpiryNoticeRecipients } from '../../db/schema.js';
 import { invalid } from '../../domain/errors.js';
+import { mailEnabled } from '../../domain/mail.js';
 import { updateTenantSettings } from '../../domain/tenants.js';
 import type { Services } from '../../services.js';
 import { sendPage } from '../../web/render.js';
@@ -15,6 +17,7 @@ interface SettingsValues {
   secret_max_lifetime_days: string;
   secret_allow_never_expire: string;
   leaked_secret_policy: string;
+  expiry_notice_recipients: string;
 }
 
 function SettingsPage(p: { hub: Hub; values?: SettingsValues; errors?: FormErrors; notice?: string }) {
@@ -24,6 +27,7 @@ function SettingsPage(p: { hub: Hub; values?: SettingsValues; errors?: FormError
     secret_max_lifetime_days: String(s.secret_max_lifetime_days),
     secret_allow_never_expire: s.secret_allow_never_expire ? 'yes' : 'no',
     leaked_secret_policy: s.leaked_secret_policy,
+    expiry_notice_recipients: s.expiry_notice_recipients,
   };
   const e = p.errors ?? { fields: {} };
   return (
@@ -92,6 +96,25 @@ function SettingsPage(p: { hub: Hub; values?: SettingsValues; errors?: FormError
               },
             ]}
           />
+          <h2>Expiry notices</h2>
+          {mailEnabled(p.hub.services.ctx) ? null : (
+            <Alert kind="warn">
+              This server sends no mail (CLAVIS_SMTP_URL is not set): expiry notices are recorded and sent as
+              events, but nobody is mailed.
+            </Alert>
+          )}
+          <Choices
+            name="expiry_notice_recipients"
+            legend="Who is mailed when a client secret expires in 30, 7 and 1 days, and when it has expired"
+            selected={[v.expiry_notice_recipients]}
+            error={e.fields.expiry_notice_recipients}
+            options={[
+              { value: 'owner_and_admins', label: 'The app owner and the tenant admins' },
+              { value: 'owner', label: 'The app owner only' },
+              { value: 'admins', label: 'The tenant admins only' },
+              { value: 'none', label: 'Nobody (events only)' },
+            ]}
+          />
           <button type="submit" class="btn btn-primary">
             Save settings
           </button>
@@ -123,6 +146,7 @@ export async function adminSettingsRoutes(app: FastifyInstance, services: Servic
         secret_max_lifetime_days: form.get('secret_max_lifetime_days').slice(0, 20),
         secret_allow_never_expire: form.get('secret_allow_never_expire'),
         leaked_secret_policy: form.get('leaked_secret_policy'),
+        expiry_notice_recipients: form.get('expiry_notice_recipients').slice(0, 40),
       };
       const days = Number(values.secret_max_lifetime_days.trim());
       try {
@@ -133,6 +157,9 @@ export async function adminSettingsRoutes(app: FastifyInstance, services: Servic
           secret_max_lifetime_days: days,
           secret_allow_never_expire: values.secret_allow_never_expire === 'yes',
           leaked_secret_policy: values.leaked_secret_policy === 'notify' ? 'notify' : 'revoke',
+          ...(values.expiry_notice_recipients
+            ? { expiry_notice_recipients: values.expiry_notice_recipients as ExpiryNoticeRecipients }
+            : {}),
         });
         return seeOther(reply, '/admin/settings?notice=saved');
       } catch (e) {
@@ -141,6 +168,7 @@ export async function adminSettingsRoutes(app: FastifyInstance, services: Servic
           'secret_max_lifetime_days',
           'secret_allow_never_expire',
           'leaked_secret_policy',
+          'expiry_notice_recipients',
         ]);
         return sendPage(reply, 400, SettingsPage({ hub, values, errors }));
       }

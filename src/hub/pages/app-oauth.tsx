@@ -10,6 +10,7 @@ import {
   updateApp,
 } from '../../domain/apps.js';
 import { invalid } from '../../domain/errors.js';
+import { listSentExpiryNotices, type SentExpiryNotice } from '../../domain/expiry-notices.js';
 import { listScopes, type Scope } from '../../domain/scopes.js';
 import { secretUsable } from '../../domain/secret-status.js';
 import {
@@ -62,6 +63,8 @@ export interface OAuthTabProps {
   hub: Hub;
   app: App;
   secrets: ClientSecret[];
+  /** Expiry notices already sent, per secret id (30, 7, 1 days before; 0 on expiry). */
+  notices?: Map<string, SentExpiryNotice[]>;
   catalogue: Scope[];
   now: number;
   nonce: string;
@@ -243,6 +246,23 @@ function NewSecretDialog(p: OAuthTabProps) {
   );
 }
 
+/** "Expiry notices sent: 30 days (date), 7 days (date)" under a secret's expiry. */
+function ExpiryNoticesSent({ notices }: { notices: SentExpiryNotice[] | undefined }) {
+  if (!notices || notices.length === 0) return null;
+  return (
+    <span class="cell-sub block expiry-notices">
+      Expiry notices sent:{' '}
+      {notices.map((n, i) => (
+        <>
+          {i > 0 ? ', ' : ''}
+          {n.threshold === 0 ? 'expired' : `${n.threshold} day${n.threshold === 1 ? '' : 's'}`} (
+          <DateText at={n.sent_at} />)
+        </>
+      ))}
+    </span>
+  );
+}
+
 function SecretsCard(p: OAuthTabProps) {
   const { app, hub, secrets, now } = p;
   const current = secrets.filter((s) => s.revoked_at === null);
@@ -319,6 +339,7 @@ function SecretsCard(p: OAuthTabProps) {
                         <ExpiresIn at={s.expires_at as number} now={now} />
                       </span>
                     ) : null}
+                    <ExpiryNoticesSent notices={p.notices?.get(s.id)} />
                   </td>
                   <td data-label="Last used">
                     {s.last_used_at === null ? (
@@ -543,6 +564,10 @@ export async function renderOAuthTab(
 ): Promise<FastifyReply> {
   const ctx = hub.services.ctx;
   const secrets = app.client_type === 'confidential' ? await listSecrets(ctx, hub.actor, app.id) : [];
+  const notices = await listSentExpiryNotices(
+    ctx,
+    secrets.map((s) => s.id),
+  );
   const catalogue = await listScopes(ctx);
   const permissions = await listAppPermissions(ctx, hub.actor, app.id);
   const apis = await listApis(ctx, hub.actor);
@@ -551,6 +576,7 @@ export async function renderOAuthTab(
     hub,
     app,
     secrets,
+    notices,
     catalogue,
     permissions,
     apis,
