@@ -23,6 +23,8 @@ export type AuditType =
   | 'secret.first_used'
   | 'secret.expired_use_attempt'
   | 'grant.revoked'
+  | 'device.approved'
+  | 'device.denied'
   | 'user.created'
   | 'user.updated'
   | 'tenant.updated'

@@ -29,6 +29,8 @@ const WORDS: Record<string, string> = {
   'secret.first_used': 'Client secret used for the first time',
   'secret.expired_use_attempt': 'Someone tried an expired client secret',
   'grant.revoked': 'A user revoked access',
+  'device.approved': 'A user approved a device sign-in',
+  'device.denied': 'A user denied a device sign-in',
   'app_request.fulfilled': 'Created from an app request',
 };
 
