@@ -184,8 +184,7 @@ export function checkAppInput(input: AppInput, errors = new FieldErrors()): Chec
     default_scopes: errors.check(() => checkScopeNames('default_scopes', input.default_scopes)) ?? [],
     grant_types: [],
   };
-  checked.grant_types =
-    errors.check(() => checkGrantTypes(input.grant_types, checked.client_type)) ?? [];
+  checked.grant_types = errors.check(() => checkGrantTypes(input.grant_types, checked.client_type)) ?? [];
   errors.throwIfAny();
   return checked;
 }

@@ -11,10 +11,10 @@ import {
   checkAppInput,
   checkAppName,
   checkGrantTypes,
-  GRANT_TYPES,
-  type GrantType,
   checkScopeNames,
   checkVisibility,
+  GRANT_TYPES,
+  type GrantType,
 } from './app-fields.js';
 import {
   type PendingChange,
