@@ -71,7 +71,8 @@ export async function bootstrap(ctx: DomainContext, kind: 'sqlite' | 'postgres')
         SYSTEM_ACTOR,
         {
           name: 'Clavis CLI',
-          description: 'The clavis command-line tool. It signs you in through your browser with PKCE, or with a code (clavis login --device).',
+          description:
+            'The clavis command-line tool. It signs you in through your browser with PKCE, or with a code (clavis login --device).',
           visibility: 'public',
           client_type: 'public',
           callback_url: 'http://127.0.0.1/callback',
