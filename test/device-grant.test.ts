@@ -280,6 +280,12 @@ describe('device code grant', () => {
     expect(unknown.json.error).toBe('invalid_grant');
     const long = await poll(pub.app, null, 'x'.repeat(2000));
     expect(long.json.error).toBe('invalid_grant');
+    const twice = await postForm(
+      `${ts.url}/oauth/token`,
+      `grant_type=${encodeURIComponent(DEVICE_CODE_GRANT)}&device_code=a&device_code=b&client_id=${pub.app.client_id}`,
+    );
+    expect(twice.status).toBe(400);
+    expect(twice.json.error).toBe('invalid_request');
     const noGrant = await poll(plain.app, plain.secret, 'x'.repeat(43));
     expect(noGrant.status).toBe(400);
     expect(noGrant.json.error).toBe('unauthorized_client');
@@ -308,6 +314,17 @@ describe('verification page', () => {
     );
     expect(page.status).toBe(200);
     expect(page.html).toContain(start.json.user_code);
+  });
+
+  it('bad input on the page is a clear answer, never a 5xx', async () => {
+    const b = await signedIn();
+    const long = await b.get(`/device?user_code=${'B'.repeat(1000)}`);
+    expect(long.status).toBe(400);
+    expect(long.html).toContain('not valid');
+    const repeated = await b.get('/device?user_code=BCDF-GHJK&user_code=BCDF-GHJK');
+    expect(repeated.status).toBeLessThan(500);
+    const garbled = await b.post('/device/decision', 'csrf=%E0%A4%A&user_code=%');
+    expect(garbled.status).toBe(400);
   });
 
   it('the decision needs the session and its CSRF token', async () => {
