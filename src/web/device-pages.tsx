@@ -13,8 +13,6 @@ export interface DeviceCodePageProps {
   /** What the user typed, shown again after an error. */
   userCode?: string;
   error?: string;
-  /** The HTTP status is 429: the form is still shown, but says to wait. */
-  retryAfterSeconds?: number;
 }
 
 /** The verification page (RFC 8628 §3.3): type the code the device shows. A GET form: it changes nothing. */
