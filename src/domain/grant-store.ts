@@ -186,6 +186,50 @@ export async function redeemGrant(
   });
 }
 
+/** A grant made without an authorization code (the device grant): who, for which app, what scope. */
+export interface DirectGrant {
+  appId: string;
+  clientId: string;
+  userId: string;
+  /** The user's tenant (the `tid` of tokens). */
+  tenantId: string;
+  scope: string[];
+  /** When the user signed in (epoch ms). */
+  authTime: number;
+}
+
+/**
+ * Records a grant that is redeemed as it is made (the device grant, RFC 8628 §3.5, whose device code was
+ * the single-use proof) and issues its first refresh token, inside the caller's transaction `db`, so the
+ * proof's consumption and the grant stand or fall together. The grant then shows under Connected apps and
+ * is revoked like any other.
+ */
+export async function insertRedeemedGrant(
+  ctx: DomainContext,
+  db: Db,
+  input: DirectGrant,
+  now: number,
+): Promise<{ grantId: string; refreshToken: string }> {
+  const grantId = uuid();
+  await db
+    .insertInto('grants')
+    .values({
+      id: grantId,
+      user_id: input.userId,
+      app_id: input.appId,
+      client_id: input.clientId,
+      tenant_id: input.tenantId,
+      scope: joinScope(input.scope),
+      auth_time: input.authTime,
+      created_at: now,
+      redeemed_at: now,
+      revoked_at: null,
+    })
+    .execute();
+  const refreshToken = await insertRefreshToken(ctx, db, grantId, input.clientId, input.scope, null);
+  return { grantId, refreshToken };
+}
+
 // ---- Refresh tokens ---------------------------------------------------------------------------------------
 
 /** Issues a refresh token for a grant (opaque, 256 bits, stored hashed), with a sliding lifetime. */

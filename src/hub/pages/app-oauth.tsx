@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { DEVICE_CODE_GRANT, GRANT_TYPES, type GrantType } from '../../domain/app-fields.js';
 import {
   type App,
   type AppChange,
@@ -65,6 +66,7 @@ export interface OAuthTabProps {
   /** A value to show once: this response only, never stored or put in a URL. */
   shown?: { secret: CreatedSecret; kind: 'created' | 'refreshed' | 'app-created' };
   scopes?: { values: string[]; errors: FormErrors; confirm?: AppChange };
+  grantTypes?: { values: string[]; errors: FormErrors };
 }
 
 const PRESET_MONTHS = [6, 12, 24];
@@ -432,6 +434,46 @@ function ScopesCard(p: OAuthTabProps) {
   );
 }
 
+/** What each grant type is for, in the words the tab uses. */
+const GRANT_TYPE_WORDS: Record<GrantType, string> = {
+  authorization_code: 'Users sign in and consent in the browser (authorization code with PKCE)',
+  refresh_token: 'Keep users signed in with refresh tokens',
+  client_credentials: 'The app acts as itself, with its client secret (client credentials)',
+  [DEVICE_CODE_GRANT]:
+    'Devices and terminals without a browser: users enter a code at /device (device grant)',
+};
+
+function GrantTypesCard(p: OAuthTabProps) {
+  const { app, hub } = p;
+  const selected = p.grantTypes?.values ?? app.grant_types;
+  const errors = p.grantTypes?.errors ?? { fields: {} };
+  // A public client has no secret, so client_credentials is never offered to it.
+  const offered = GRANT_TYPES.filter((g) => g !== 'client_credentials' || app.client_type === 'confidential');
+  return (
+    <section class="card" aria-labelledby="grant-types-title">
+      <h2 id="grant-types-title">Grant types</h2>
+      <p class="section-note">
+        How the app may get tokens. The token endpoint refuses any other grant type with unauthorized_client.
+      </p>
+      <form method="post" action={`${appPath(app, 'oauth')}/grant-types`} novalidate>
+        <Csrf token={hub.csrf} />
+        {errors.form ? <Alert kind="error">{errors.form}</Alert> : null}
+        <Choices
+          type="checkbox"
+          name="grant_types"
+          legend="Grant types"
+          selected={selected}
+          error={errors.fields.grant_types}
+          options={offered.map((g) => ({ value: g, label: GRANT_TYPE_WORDS[g], description: g }))}
+        />
+        <button type="submit" class="btn btn-primary">
+          Save grant types
+        </button>
+      </form>
+    </section>
+  );
+}
+
 export function OAuthTab(p: OAuthTabProps) {
   const { app, hub } = p;
   return (
@@ -495,6 +537,7 @@ export function OAuthTab(p: OAuthTabProps) {
         </section>
       )}
       <ScopesCard {...p} />
+      <GrantTypesCard {...p} />
       {p.shown ? <SecretShownDialog app={app} shown={p.shown} /> : null}
     </AppShell>
   );
@@ -503,6 +546,7 @@ export function OAuthTab(p: OAuthTabProps) {
 const NOTICES: Record<string, string> = {
   'secret-revoked': 'The client secret was revoked. It no longer works.',
   'scopes-saved': 'Scopes saved.',
+  'grant-types-saved': 'Grant types saved.',
   'scopes-pending':
     'Scopes saved. The change awaits review; the approved version stays live until it is approved.',
   'scopes-review':
@@ -643,4 +687,24 @@ export async function oauthTabRoutes(app: FastifyInstance, services: Services): 
       });
     }
   });
+
+  hubAction(
+    app,
+    services,
+    '/apps/:id/oauth/grant-types',
+    onApp,
+    async ({ hub, params: { id }, form, reply }) => {
+      const a = await getAppForActor(ctx, hub.actor, id);
+      const values = form.all('grant_types');
+      try {
+        await updateApp(ctx, hub.actor, a.id, { grant_types: values });
+        return seeOther(reply, `${appPath(a, 'oauth')}?notice=grant-types-saved`);
+      } catch (e) {
+        return renderOAuthTab(hub, reply, a, {
+          status: 400,
+          grantTypes: { values, errors: toFormErrors(e, ['grant_types']) },
+        });
+      }
+    },
+  );
 }
