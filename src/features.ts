@@ -34,8 +34,8 @@ export const userAuthorization: FeatureFactory = ({ ctx, tokens, apis }) => ({
  * `device_code` grant at the token endpoint, and the purge of expired device codes. Apps opt in through
  * their `grant_types`.
  */
-export const deviceAuthorization: FeatureFactory = ({ ctx, tokens }) => ({
-  grants: { [DEVICE_CODE_GRANT]: deviceCodeGrant(ctx, tokens) },
+export const deviceAuthorization: FeatureFactory = ({ ctx, tokens, apis }) => ({
+  grants: { [DEVICE_CODE_GRANT]: deviceCodeGrant(ctx, tokens, apis) },
   deviceAuthorization: true,
   purgeSteps: [() => purgeDeviceCodes(ctx)],
 });

@@ -63,7 +63,9 @@ describe('user codes', () => {
   });
 
   it('are drawn at random and stored hashed; only a pending, unexpired code is found', async () => {
-    const issued = await Promise.all(Array.from({ length: 20 }, () => createDeviceCode(ctx(), app, [])));
+    const issued = await Promise.all(
+      Array.from({ length: 20 }, () => createDeviceCode(ctx(), app, [], null)),
+    );
     expect(new Set(issued.map((i) => i.userCode)).size).toBe(20);
     const found = await findPendingUserCode(ctx(), issued[0]!.userCode.toLowerCase());
     expect(found?.clientId).toBe(app.client_id);
@@ -79,7 +81,7 @@ describe('user codes', () => {
 
 describe('decisions, polls and redemption', () => {
   it('a code is decided once, even by concurrent decisions', async () => {
-    const issued = await createDeviceCode(ctx(), app, ['contacts:read']);
+    const issued = await createDeviceCode(ctx(), app, ['contacts:read'], null);
     const code = (await findDeviceCode(ctx(), issued.deviceCode))!;
     const results = await Promise.all(Array.from({ length: 5 }, () => approve(code)));
     expect(results.filter(Boolean)).toHaveLength(1);
@@ -88,7 +90,7 @@ describe('decisions, polls and redemption', () => {
   });
 
   it('polls sooner than the interval are slow_down and grow it by 5 s', async () => {
-    const issued = await createDeviceCode(ctx(), app, []);
+    const issued = await createDeviceCode(ctx(), app, [], null);
     let code = (await findDeviceCode(ctx(), issued.deviceCode))!;
     expect(await recordDevicePoll(ctx(), code, ctx().now())).toBe('ok');
     code = (await findDeviceCode(ctx(), issued.deviceCode))!;
@@ -104,11 +106,11 @@ describe('decisions, polls and redemption', () => {
   });
 
   it('an approved code is redeemed once into a live user grant, listed under Connected apps', async () => {
-    const issued = await createDeviceCode(ctx(), app, ['contacts:read']);
+    const issued = await createDeviceCode(ctx(), app, ['contacts:read'], null);
     await approve((await findDeviceCode(ctx(), issued.deviceCode))!);
     const code = (await findDeviceCode(ctx(), issued.deviceCode))!;
     const results = await Promise.all(
-      Array.from({ length: 6 }, () => redeemDeviceCode(ctx(), code, user.user.tenant_id, ctx().now())),
+      Array.from({ length: 6 }, () => redeemDeviceCode(ctx(), code, user.user.tenant_id, ctx().now(), true)),
     );
     const won = results.filter((r) => r !== null);
     expect(won).toHaveLength(1);
@@ -119,10 +121,10 @@ describe('decisions, polls and redemption', () => {
   });
 
   it('a pending or denied code is not redeemed; expired codes are purged', async () => {
-    const pending = await createDeviceCode(ctx(), app, []);
+    const pending = await createDeviceCode(ctx(), app, [], null);
     const p = (await findDeviceCode(ctx(), pending.deviceCode))!;
-    expect(await redeemDeviceCode(ctx(), p, user.user.tenant_id, ctx().now())).toBeNull();
-    const denied = await createDeviceCode(ctx(), app, []);
+    expect(await redeemDeviceCode(ctx(), p, user.user.tenant_id, ctx().now(), true)).toBeNull();
+    const denied = await createDeviceCode(ctx(), app, [], null);
     const d = (await findDeviceCode(ctx(), denied.deviceCode))!;
     await decideDeviceCode(ctx(), d, {
       approve: false,
@@ -132,7 +134,7 @@ describe('decisions, polls and redemption', () => {
     });
     const d2 = (await findDeviceCode(ctx(), denied.deviceCode))!;
     expect(d2.status).toBe('denied');
-    expect(await redeemDeviceCode(ctx(), d2, user.user.tenant_id, ctx().now())).toBeNull();
+    expect(await redeemDeviceCode(ctx(), d2, user.user.tenant_id, ctx().now(), true)).toBeNull();
     offset += 601_000;
     try {
       expect(await purgeDeviceCodes(ctx())).toBeGreaterThan(0);

@@ -313,6 +313,8 @@ export interface DeviceCodeTable {
   app_id: string;
   client_id: string;
   scope: string;
+  /** The API the authorization is for, as `grants.api_id` (null: the built-in sample API). */
+  api_id: string | null;
   status: DeviceCodeStatus;
   /** The polling interval in seconds; grows by 5 with each `slow_down` (RFC 8628 §3.5). */
   interval_s: number;

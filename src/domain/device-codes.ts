@@ -67,13 +67,15 @@ export interface IssuedDeviceCode {
 }
 
 /**
- * Starts a device authorization: a device code and a user code for `app` and `scope`, pending until a user
+ * Starts a device authorization: a device code and a user code for `app`, `scope` and the API `apiId` (null:
+ * the built-in sample API, as a grant's `api_id`), pending until a user
  * decides. A fresh user code is drawn again in the (unlikely) case it is already in use.
  */
 export async function createDeviceCode(
   ctx: DomainContext,
   app: Pick<App, 'id' | 'client_id'>,
   scope: string[],
+  apiId: string | null,
 ): Promise<IssuedDeviceCode> {
   const deviceCode = randomToken(32);
   const now = ctx.now();
@@ -94,6 +96,7 @@ export async function createDeviceCode(
         app_id: app.id,
         client_id: app.client_id,
         scope: joinScope(scope),
+        api_id: apiId,
         status: 'pending',
         interval_s: DEVICE_POLL_INTERVAL_S,
         last_polled_at: null,
@@ -120,6 +123,8 @@ export interface StoredDeviceCode {
   appId: string;
   clientId: string;
   scope: string[];
+  /** The API the authorization is for (null: the built-in sample API). */
+  apiId: string | null;
   status: DeviceCodeStatus;
   /** Seconds. */
   interval: number;
@@ -135,6 +140,7 @@ type Row = {
   app_id: string;
   client_id: string;
   scope: string;
+  api_id: string | null;
   status: DeviceCodeStatus;
   interval_s: number;
   last_polled_at: number | null;
@@ -149,6 +155,7 @@ const toStored = (r: Row): StoredDeviceCode => ({
   appId: r.app_id,
   clientId: r.client_id,
   scope: splitScope(r.scope),
+  apiId: r.api_id,
   status: r.status,
   interval: Number(r.interval_s),
   lastPolledAt: r.last_polled_at === null ? null : Number(r.last_polled_at),
@@ -163,6 +170,7 @@ const COLUMNS = [
   'app_id',
   'client_id',
   'scope',
+  'api_id',
   'status',
   'interval_s',
   'last_polled_at',
@@ -280,8 +288,8 @@ export async function recordDevicePoll(
 }
 
 /**
- * Redeems an approved device code: marks it redeemed and records the user grant with its first refresh token,
- * in one transaction. Single use: of any number of concurrent redemptions exactly one (a conditional update)
+ * Redeems an approved device code: marks it redeemed and records the user grant (for the code's API) with its
+ * first refresh token when `withRefreshToken` (the app may use the refresh grant), in one transaction. Single use: of any number of concurrent redemptions exactly one (a conditional update)
  * gets the grant; the others get `null`, as does a code that is not approved or has expired.
  */
 export async function redeemDeviceCode(
@@ -289,7 +297,8 @@ export async function redeemDeviceCode(
   code: StoredDeviceCode,
   tenantId: string,
   now: number,
-): Promise<{ grantId: string; refreshToken: string } | null> {
+  withRefreshToken: boolean,
+): Promise<{ grantId: string; refreshToken: string | undefined } | null> {
   if (code.userId === null || code.authTime === null) return null;
   const { userId, authTime } = code;
   return inTransaction(ctx.db, async (trx) => {
@@ -304,8 +313,17 @@ export async function redeemDeviceCode(
     return insertRedeemedGrant(
       ctx,
       trx,
-      { appId: code.appId, clientId: code.clientId, userId, tenantId, scope: code.scope, authTime },
+      {
+        appId: code.appId,
+        clientId: code.clientId,
+        userId,
+        tenantId,
+        scope: code.scope,
+        apiId: code.apiId,
+        authTime,
+      },
       now,
+      withRefreshToken,
     );
   });
 }

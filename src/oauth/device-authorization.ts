@@ -1,10 +1,11 @@
+import { BUILT_IN_API_IDS } from '../domain/apis.js';
 import { DEVICE_CODE_GRANT } from '../domain/app-fields.js';
-import { createDeviceCode } from '../domain/device-codes.js';
+import { createDeviceCode, type StoredDeviceCode } from '../domain/device-codes.js';
+import { type ConsentGroup, consentGroups } from './authorize-decision.js';
 import { authenticateClient, type ClientAuthDeps, type ClientAuthGuard } from './client-auth.js';
 import { UnauthorizedClient } from './errors.js';
 import type { Params } from './form.js';
-import { checkResource } from './resource.js';
-import { resolveRequestedScope } from './scope-request.js';
+import { type ApiLookup, resolveScope, resolveTarget, targetFor, usableScopes } from './resource.js';
 
 /** The path of the verification page, where users type or confirm a user code. */
 export const VERIFICATION_PATH = '/device';
@@ -26,13 +27,14 @@ export function verificationUriComplete(issuer: string, userCode: string): strin
 
 /**
  * The device authorization endpoint (RFC 8628 §3.1–3.2): authenticates the client as the token endpoint does
- * (a public client sends its client_id), requires the device grant among its `grant_types`, checks `scope`
- * as the authorization endpoint does, and starts a device authorization.
+ * (a public client sends its client_id), requires the device grant among its `grant_types`, resolves the
+ * API (`resource` / `audience`, RFC 8707 §2) and `scope` exactly as the authorization endpoint does (a user's
+ * flow), and starts a device authorization for that API.
  *
  * @throws {OAuthError} subclasses, answered as RFC 6749 §5.2 bodies (RFC 8628 §3.2).
  */
 export async function handleDeviceAuthorization(
-  deps: ClientAuthDeps,
+  deps: ClientAuthDeps & { apis: ApiLookup },
   authorization: string | undefined,
   params: Params,
   guard?: ClientAuthGuard,
@@ -41,9 +43,12 @@ export async function handleDeviceAuthorization(
   if (!(client.app.grant_types as readonly string[]).includes(DEVICE_CODE_GRANT))
     throw new UnauthorizedClient('This client is not registered for the device authorization grant.');
   const { ctx } = deps;
-  const scope = resolveRequestedScope(client.app, params.get('scope'));
-  checkResource(params, ctx.config.apiAudience);
-  const issued = await createDeviceCode(ctx, client.app, scope);
+  const target = await resolveTarget(ctx, deps.apis, params, client.app);
+  const usable = usableScopes(target, client.permissions, 'user');
+  const scope = resolveScope(target, usable, client.app, params.get('scope'));
+  // The sample API is a grant's `api_id` null, as the authorization endpoint records it.
+  const apiId = target.api.built_in === 'sample' ? null : target.api.id;
+  const issued = await createDeviceCode(ctx, client.app, scope, apiId);
   const issuer = ctx.config.issuer;
   return {
     device_code: issued.deviceCode,
@@ -53,4 +58,18 @@ export async function handleDeviceAuthorization(
     expires_in: issued.expiresIn,
     interval: issued.interval,
   };
+}
+
+/**
+ * What a pending device authorization asks for, grouped by API as the consent page groups it (each API's
+ * name, each scope's description); `null` when its API has since been deleted. Scopes no API describes
+ * any more are left out: a token could not carry them either.
+ */
+export async function deviceScopeGroups(
+  apis: ApiLookup,
+  code: Pick<StoredDeviceCode, 'apiId' | 'scope'>,
+): Promise<ConsentGroup[] | null> {
+  const api = await apis.findById(code.apiId ?? BUILT_IN_API_IDS.sample);
+  if (!api) return null;
+  return consentGroups({ target: await targetFor(apis, api), scope: code.scope }, apis);
 }

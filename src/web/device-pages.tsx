@@ -1,5 +1,5 @@
 import { Layout } from './layout.js';
-import { AppHeader, type AppSummary } from './pages.js';
+import { AppHeader, type AppSummary, type ScopeGroup, ScopeGroups } from './pages.js';
 
 /** The signed-in user, as the device pages show them. */
 interface PageUser {
@@ -60,7 +60,8 @@ export interface DeviceConfirmPageProps {
   /** The code, formatted `XXXX-XXXX`, posted back with the decision. */
   userCode: string;
   app: AppSummary;
-  scopes: Array<{ name: string; description: string }>;
+  /** What the app asks for, grouped by API as on the consent page. */
+  groups: ScopeGroup[];
   tenantName: string;
 }
 
@@ -68,7 +69,7 @@ export interface DeviceConfirmPageProps {
  * Asks the user to allow or deny a device (RFC 8628 §3.3): names the app and what it asks for, and shows the
  * code so the user can check it is the one on their own device (RFC 8628 §5.4, remote phishing).
  */
-export function DeviceConfirmPage({ user, csrf, userCode, app, scopes, tenantName }: DeviceConfirmPageProps) {
+export function DeviceConfirmPage({ user, csrf, userCode, app, groups, tenantName }: DeviceConfirmPageProps) {
   return (
     <Layout title={`Allow ${app.name} on your device?`} narrow user={user} csrf={csrf}>
       <div class="card">
@@ -84,16 +85,10 @@ export function DeviceConfirmPage({ user, csrf, userCode, app, scopes, tenantNam
           Only continue if this is the code shown on a device or terminal you are using yourself. If someone
           sent you this code or link, deny.
         </div>
-        {scopes.length > 0 ? (
+        {groups.some((g) => g.scopes.length > 0) ? (
           <>
             <h2>It will be able to:</h2>
-            <ul class="scope-list">
-              {scopes.map((s) => (
-                <li key={s.name}>
-                  {s.description} <code>{s.name}</code>
-                </li>
-              ))}
-            </ul>
+            <ScopeGroups groups={groups} />
           </>
         ) : (
           <p>It asks for no specific permissions.</p>

@@ -32,6 +32,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('app_id', 'text', (c) => c.notNull().references('apps.id'))
     .addColumn('client_id', 'text', (c) => c.notNull())
     .addColumn('scope', 'text', (c) => c.notNull())
+    // The API the authorization is for, as `grants.api_id` (null: the built-in sample API).
+    .addColumn('api_id', 'text')
     .addColumn('status', 'text', (c) => c.notNull())
     .addColumn('interval_s', 'integer', (c) => c.notNull())
     .addColumn('last_polled_at', 'bigint')

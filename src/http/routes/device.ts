@@ -9,9 +9,8 @@ import {
   type StoredDeviceCode,
 } from '../../domain/device-codes.js';
 import { authorizationProblem } from '../../domain/grants.js';
-import { scopeDescriptions } from '../../domain/scopes.js';
 import { getTenant } from '../../domain/tenants.js';
-import { VERIFICATION_PATH } from '../../oauth/device-authorization.js';
+import { deviceScopeGroups, VERIFICATION_PATH } from '../../oauth/device-authorization.js';
 import { parseParams } from '../../oauth/form.js';
 import { UserCodeThrottle } from '../../oauth/user-code-throttle.js';
 import type { Services } from '../../services.js';
@@ -124,7 +123,16 @@ export async function deviceRoutes(app: FastifyInstance, services: Services): Pr
     const problem = client ? authorizationProblem(client, session.user) : 'This app no longer exists.';
     if (!client || problem)
       return sendPage(reply, 403, MessagePage({ title: 'You can’t use this app', message: problem ?? '' }));
-    const text = await scopeDescriptions(ctx, found.scope);
+    const groups = await deviceScopeGroups(services.apis, found);
+    if (!groups)
+      return sendPage(
+        reply,
+        403,
+        MessagePage({
+          title: 'You can’t use this app',
+          message: 'The API this device asked for no longer exists. Start again on the device.',
+        }),
+      );
     return sendPage(
       reply,
       200,
@@ -133,7 +141,7 @@ export async function deviceRoutes(app: FastifyInstance, services: Services): Pr
         csrf: await csrfToken(services, request, reply),
         userCode: formatUserCode(normalizeUserCode(typed) as string),
         app: appSummary({ app: client, tenant: await getTenant(ctx, client.tenant_id) }),
-        scopes: found.scope.map((s) => ({ name: s, description: text.get(s) ?? s })),
+        groups,
         tenantName: (await getTenant(ctx, session.user.tenant_id)).name,
       }),
     );
