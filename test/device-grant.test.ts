@@ -1,11 +1,20 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApi } from '../src/domain/apis.js';
 import { DEVICE_CODE_GRANT } from '../src/domain/app-fields.js';
+import { requestAppPermission } from '../src/domain/app-permissions.js';
 import type { App } from '../src/domain/apps.js';
 import { USER_CODE_ALPHABET } from '../src/domain/device-codes.js';
 import { Browser, type Page, parseForms } from './helpers/browser.js';
 import { apiMe, token } from './helpers/flow.js';
-import { basicAuth, createTestApp, postForm, startTestServer, type TestServer } from './helpers/server.js';
+import {
+  adminActor,
+  basicAuth,
+  createTestApp,
+  postForm,
+  startTestServer,
+  type TestServer,
+} from './helpers/server.js';
 import { createTenant, createUser, type TestUser } from './helpers/users.js';
 
 /**
@@ -289,6 +298,86 @@ describe('device code grant', () => {
     const noGrant = await poll(plain.app, plain.secret, 'x'.repeat(43));
     expect(noGrant.status).toBe(400);
     expect(noGrant.json.error).toBe('unauthorized_client');
+  });
+
+  it('resource= a custom API: the page shows its scopes under its name, the token is for it (aud, TTL, scopes), refresh keeps it', async () => {
+    const admin = await adminActor(ts);
+    const ctx = ts.server.services.ctx;
+    const api = await createApi(
+      ctx,
+      admin,
+      {
+        identifier: 'https://tv.example/api',
+        name: 'TV API',
+        description: '',
+        scopes: [
+          { name: 'channels:read', description: 'See your channels', admin_consent_required: false },
+          { name: 'channels:write', description: 'Change your channels', admin_consent_required: false },
+        ],
+        access_token_ttl: 120,
+      },
+      { tenantId: pub.app.tenant_id },
+    );
+    await requestAppPermission(ctx, admin, pub.app.id, api.id, ['channels:read', 'channels:write']);
+
+    // A scope of another API is not this API's: invalid_scope, as at the authorization endpoint.
+    const wrong = await deviceAuthorization(pub.app, null, {
+      resource: api.identifier,
+      scope: 'contacts:read',
+    });
+    expect(wrong.json.error).toBe('invalid_scope');
+    // Two different APIs in one request: one audience per token.
+    const two = await deviceAuthorization(pub.app, null, {
+      resource: api.identifier,
+      audience: 'https://elsewhere.example/',
+    });
+    expect(two.json.error).toBe('invalid_target');
+
+    const start = await deviceAuthorization(pub.app, null, {
+      resource: api.identifier,
+      scope: 'channels:read',
+    });
+    expect(start.status).toBe(200);
+    const b = await signedIn();
+    const page = await b.get(`/device?user_code=${encodeURIComponent(start.json.user_code)}`);
+    expect(page.html).toContain('TV API');
+    expect(page.html).toContain('See your channels');
+    expect(page.html).not.toContain('Change your channels');
+    await b.submit(page, '/device/decision', {}, 'allow');
+    wait(5);
+    const r = await poll(pub.app, null, start.json.device_code);
+    expect(r.status).toBe(200);
+    expect(r.json.scope).toBe('channels:read');
+    expect(r.json.expires_in).toBe(120);
+    const claims = decodeJwt(r.json.access_token);
+    expect(claims.aud).toBe(api.identifier);
+    expect(claims.scope).toBe('channels:read');
+    expect((claims.exp as number) - (claims.iat as number)).toBe(120);
+
+    // The refresh grant keeps the grant's API.
+    const refreshed = await token(ts, pub.app, null, {
+      grant_type: 'refresh_token',
+      refresh_token: r.json.refresh_token,
+    });
+    expect(refreshed.status).toBe(200);
+    expect(decodeJwt(refreshed.json.access_token).aud).toBe(api.identifier);
+    expect(refreshed.json.scope).toBe('channels:read');
+  });
+
+  it('an app without the refresh grant gets no refresh token', async () => {
+    const noRefresh = await createTestApp(ts, {
+      client_type: 'public',
+      callback_url: 'http://127.0.0.1/callback',
+      grant_types: ['authorization_code', DEVICE_CODE_GRANT],
+    });
+    const start = await deviceAuthorization(noRefresh.app, null, { scope: 'contacts:read' });
+    const b = await signedIn();
+    await decide(b, start.json.user_code, 'allow');
+    wait(5);
+    const r = await poll(noRefresh.app, null, start.json.device_code);
+    expect(r.status).toBe(200);
+    expect(r.json.access_token).toBeTypeOf('string');
+    expect(r.json.refresh_token).toBeUndefined();
   });
 
   it('users who may not authorize the app are refused on the page', async () => {
