@@ -58,7 +58,11 @@ afterAll(async () => {
 });
 
 const cc = (url: string, id: string, secret: string, body: Record<string, string>) =>
-  postForm(`${url}/oauth/token`, { grant_type: 'client_credentials', ...body }, { authorization: basicAuth(id, secret) });
+  postForm(
+    `${url}/oauth/token`,
+    { grant_type: 'client_credentials', ...body },
+    { authorization: basicAuth(id, secret) },
+  );
 
 describe('permissions and APIs across nodes', () => {
   it('a removed permission is refused by the other node on its very next token request', async () => {

@@ -48,10 +48,12 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeH
 
 /** A value for plain text: no control characters (so it cannot add lines or headers), bounded length. */
 export function plain(value: unknown, max = 500): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point.
-  return String(value ?? '')
-    .replace(/[\u0000-\u001f\u007f]/g, ' ')
-    .slice(0, max);
+  let out = '';
+  for (const ch of String(value ?? '').slice(0, max)) {
+    const c = ch.codePointAt(0) ?? 0;
+    out += c < 0x20 || c === 0x7f ? ' ' : ch;
+  }
+  return out;
 }
 
 function layout(title: string, body: SafeHtml): string {
