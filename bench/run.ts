@@ -183,6 +183,7 @@ async function registerAuthCodeApp(
         callback_url: redirectUri,
         scopes: scope,
         default_scopes: scope,
+        grant_types: 'authorization_code refresh_token client_credentials',
         status: 'approved',
         review_note: null,
         created_at: now,

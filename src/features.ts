@@ -1,7 +1,10 @@
 import { purgeSessions } from './auth/session.js';
+import { DEVICE_CODE_GRANT } from './domain/app-fields.js';
+import { purgeDeviceCodes } from './domain/device-codes.js';
 import { grantIsLive, purgeGrantData } from './domain/grants.js';
 import { purgeIdempotencyKeys } from './http/api/idempotency.js';
 import { authorizationCodeGrant } from './oauth/grants/authorization-code.js';
+import { deviceCodeGrant } from './oauth/grants/device-code.js';
 import {
   refreshTokenGrant,
   refreshTokenIntrospector,
@@ -26,6 +29,17 @@ export const userAuthorization: FeatureFactory = ({ ctx, tokens, apis }) => ({
   purgeSteps: [() => purgeGrantData(ctx), purgeSessions],
 });
 
+/**
+ * The device authorization grant (RFC 8628): the device authorization endpoint, the verification page, the
+ * `device_code` grant at the token endpoint, and the purge of expired device codes. Apps opt in through
+ * their `grant_types`.
+ */
+export const deviceAuthorization: FeatureFactory = ({ ctx, tokens, apis }) => ({
+  grants: { [DEVICE_CODE_GRANT]: deviceCodeGrant(ctx, tokens, apis) },
+  deviceAuthorization: true,
+  purgeSteps: [() => purgeDeviceCodes(ctx)],
+});
+
 /** The management API's purge of idempotency records older than their 24 hours. */
 export const managementApi: FeatureFactory = () => ({ purgeSteps: [purgeIdempotencyKeys] });
 
@@ -34,4 +48,8 @@ export const managementApi: FeatureFactory = () => ({ purgeSteps: [purgeIdempote
  * core so each feature lives in its own module; CLI commands that only need keys and the database build
  * their services without them.
  */
-export const SERVER_FEATURES: readonly FeatureFactory[] = [userAuthorization, managementApi];
+export const SERVER_FEATURES: readonly FeatureFactory[] = [
+  userAuthorization,
+  deviceAuthorization,
+  managementApi,
+];

@@ -39,8 +39,11 @@ export interface Services {
   readonly grants: ReadonlyMap<string, GrantHandler>;
   readonly introspectors: readonly TokenIntrospector[];
   readonly revokers: readonly TokenRevoker[];
-  /** Whether `/oauth/authorize` is served (advertised in discovery only then). */
-  readonly features: { readonly authorizationEndpoint: boolean };
+  /**
+   * Whether `/oauth/authorize`, and the device authorization endpoint with its verification page, are served
+   * (advertised in discovery only then).
+   */
+  readonly features: { readonly authorizationEndpoint: boolean; readonly deviceAuthorization: boolean };
   /** Purge steps beyond the revocation deny-list (expired codes, refresh tokens, sessions, ...). */
   readonly purgeSteps: readonly PurgeStep[];
   /** Browser sign-in state: cookie names, the CSRF key, the login throttle. */
@@ -72,6 +75,8 @@ export interface Feature {
   readonly grantIsLive?: (grantId: string) => Promise<boolean>;
   /** Serves `/oauth/authorize`. */
   readonly authorizationEndpoint?: boolean;
+  /** Serves the device authorization endpoint and the verification page (RFC 8628). */
+  readonly deviceAuthorization?: boolean;
   readonly purgeSteps?: readonly PurgeStep[];
 }
 
@@ -186,7 +191,10 @@ export async function createServices(
       ]),
       introspectors: Object.freeze(features.flatMap((f) => f.introspectors ?? [])),
       revokers: Object.freeze(features.flatMap((f) => f.revokers ?? [])),
-      features: Object.freeze({ authorizationEndpoint: features.some((f) => f.authorizationEndpoint) }),
+      features: Object.freeze({
+        authorizationEndpoint: features.some((f) => f.authorizationEndpoint),
+        deviceAuthorization: features.some((f) => f.deviceAuthorization),
+      }),
       purgeSteps: Object.freeze(features.flatMap((f) => f.purgeSteps ?? [])),
       auth: createAuthState(config, ctx),
       onClose: Object.freeze(onClose),

@@ -14,6 +14,8 @@ describe('redactUrl', () => {
     );
     expect(redactUrl('/x?%63ode=abc')).toBe('/x?%63ode=[redacted]');
     expect(redactUrl('/plain/path')).toBe('/plain/path');
+    // The device grant's verification_uri_complete carries the user code (RFC 8628 §3.3.1).
+    expect(redactUrl('/device?user_code=BCDF-GHJK')).toBe('/device?user_code=[redacted]');
   });
 
   it('redacts inside a URL encoded in another parameter, at any nesting', () => {

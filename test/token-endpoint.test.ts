@@ -154,7 +154,7 @@ describe('client_credentials grant', () => {
 
   it('gives unsupported_grant_type for unknown and removed grants', async () => {
     const { app, secret } = await createTestApp(ts);
-    for (const g of ['password', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code', 'nope']) {
+    for (const g of ['password', 'implicit', 'nope']) {
       const r = await postForm(
         tokenUrl,
         { grant_type: g },
@@ -163,6 +163,14 @@ describe('client_credentials grant', () => {
       expect(r.status).toBe(400);
       expect(r.json.error).toBe('unsupported_grant_type');
     }
+    // The device grant exists, but an app has it only when it opts in (its grant_types).
+    const device = await postForm(
+      tokenUrl,
+      { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: 'x' },
+      { authorization: basicAuth(app.client_id, secret!) },
+    );
+    expect(device.status).toBe(400);
+    expect(device.json.error).toBe('unauthorized_client');
   });
 
   it('refuses an unknown resource (RFC 8707 invalid_target) and accepts its own', async () => {

@@ -23,8 +23,11 @@ import { CliError } from './output.js';
 export interface SavedLogin {
   /** The server URL the login is for (also the key). */
   server: string;
-  /** How the token was obtained: the browser flow (refreshable) or client credentials (log in again). */
-  grant: 'authorization_code' | 'client_credentials';
+  /**
+   * How the token was obtained: the browser flow or the device grant (both refreshable), or client
+   * credentials (log in again).
+   */
+  grant: 'authorization_code' | 'client_credentials' | 'urn:ietf:params:oauth:grant-type:device_code';
   client_id: string;
   token_endpoint: string;
   revocation_endpoint?: string | undefined;

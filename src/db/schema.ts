@@ -64,6 +64,8 @@ export interface AppTable {
   review_note: string | null;
   /** JSON text of a change awaiting review on an approved public app (see domain/app-pending-change). */
   pending_change: string | null;
+  /** The grant types the app may use, space-separated (see domain/app-fields `GRANT_TYPES`). */
+  grant_types: string;
   created_at: number;
   updated_at: number;
   deleted_at: number | null;
@@ -305,6 +307,32 @@ export interface SecretExpiryNoticeTable {
   recipients: number;
 }
 
+/** A device authorization request (RFC 8628); see domain/device-codes. */
+export interface DeviceCodeTable {
+  /** Keyed hash of the device_code; the code itself is never stored. */
+  device_code_hash: string;
+  /** Keyed hash of the normalized user_code (8 letters, no dash). */
+  user_code_hash: string;
+  app_id: string;
+  client_id: string;
+  scope: string;
+  /** The API the authorization is for, as `grants.api_id` (null: the built-in sample API). */
+  api_id: string | null;
+  status: DeviceCodeStatus;
+  /** The polling interval in seconds; grows by 5 with each `slow_down` (RFC 8628 §3.5). */
+  interval_s: number;
+  last_polled_at: number | null;
+  /** Who approved or denied it. */
+  user_id: string | null;
+  /** When the approving user signed in (epoch ms). */
+  auth_time: number | null;
+  created_at: number;
+  expires_at: number;
+  decided_at: number | null;
+}
+
+export type DeviceCodeStatus = 'pending' | 'approved' | 'denied' | 'redeemed';
+
 export interface ChangeVersionTable {
   id: number;
   version: number;
@@ -398,6 +426,7 @@ export interface Database {
   grants: GrantTable;
   authorization_codes: AuthorizationCodeTable;
   refresh_tokens: RefreshTokenTable;
+  device_codes: DeviceCodeTable;
   app_requests: AppRequestTable;
   apis: ApiTable;
   app_permissions: AppPermissionTable;

@@ -13,6 +13,54 @@ export type { AppVisibility, ClientType };
 export const VISIBILITIES: readonly AppVisibility[] = ['private', 'public'];
 export const CLIENT_TYPES: readonly ClientType[] = ['confidential', 'public'];
 
+/** The device authorization grant's `grant_type` (RFC 8628 §3.4). */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** The grant types an app may be given (RFC 7591 §2 `grant_types`), in the order they are shown. */
+export const GRANT_TYPES = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  DEVICE_CODE_GRANT,
+] as const;
+export type GrantType = (typeof GRANT_TYPES)[number];
+
+/**
+ * The grant types an app gets when none are given: what every app could do before `grant_types` existed.
+ * The device grant is opt-in.
+ */
+export function defaultGrantTypes(clientType: ClientType): GrantType[] {
+  return clientType === 'confidential'
+    ? ['authorization_code', 'refresh_token', 'client_credentials']
+    : ['authorization_code', 'refresh_token'];
+}
+
+/**
+ * Checks an app's grant types against its client type: known names, no duplicates, at least one, and no
+ * client_credentials for a public client (it has no secret to authenticate with, RFC 6749 §4.4).
+ *
+ * @returns the list in {@link GRANT_TYPES} order. @throws DomainError `app_grant_types_invalid`.
+ */
+export function checkGrantTypes(list: readonly string[] | undefined, clientType: ClientType): GrantType[] {
+  if (list === undefined) return defaultGrantTypes(clientType);
+  for (const g of list)
+    if (!oneOf(GRANT_TYPES, g))
+      throw invalid(
+        'grant_types',
+        `"${g}" is not a grant type Clavis supports (${GRANT_TYPES.join(', ')}).`,
+        'app_grant_types_invalid',
+      );
+  if (list.length === 0)
+    throw invalid('grant_types', 'Choose at least one grant type.', 'app_grant_types_invalid');
+  if (clientType === 'public' && list.includes('client_credentials'))
+    throw invalid(
+      'grant_types',
+      'A public client has no secret, so it cannot use client_credentials.',
+      'app_grant_types_invalid',
+    );
+  return GRANT_TYPES.filter((g) => list.includes(g));
+}
+
 /** The fields a caller gives to register an app (or to ask for one). */
 export interface AppInput {
   name: string;
@@ -22,6 +70,8 @@ export interface AppInput {
   callback_url: string;
   scopes?: string[];
   default_scopes?: string[];
+  /** Defaults to {@link defaultGrantTypes} for the client type. */
+  grant_types?: string[];
 }
 
 /** An {@link AppInput} that passed {@link checkAppInput}: trimmed, lists present. */
@@ -34,6 +84,7 @@ export interface CheckedAppInput {
   /** Scope names, syntax checked only (whether each exists is the scope registry's rule). */
   scopes: string[];
   default_scopes: string[];
+  grant_types: GrantType[];
 }
 
 /**
@@ -139,7 +190,9 @@ export function checkAppInput(input: AppInput, errors = new FieldErrors()): Chec
     callback_url: errors.check(() => checkAppCallback(input.callback_url)) ?? '',
     scopes: errors.check(() => checkScopeNames('scopes', input.scopes)) ?? [],
     default_scopes: errors.check(() => checkScopeNames('default_scopes', input.default_scopes)) ?? [],
+    grant_types: [],
   };
+  checked.grant_types = errors.check(() => checkGrantTypes(input.grant_types, checked.client_type)) ?? [];
   errors.throwIfAny();
   return checked;
 }

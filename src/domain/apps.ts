@@ -10,8 +10,11 @@ import {
   checkAppDescription,
   checkAppInput,
   checkAppName,
+  checkGrantTypes,
   checkScopeNames,
   checkVisibility,
+  GRANT_TYPES,
+  type GrantType,
 } from './app-fields.js';
 import {
   type PendingChange,
@@ -32,7 +35,7 @@ import { type CreatedSecret, insertSecret } from './secret-issuance.js';
 import { getTenant } from './tenants.js';
 import { containsText } from './text-search.js';
 
-export type { AppInput, AppVisibility, ClientType } from './app-fields.js';
+export type { AppInput, AppVisibility, ClientType, GrantType } from './app-fields.js';
 export type { PendingChange } from './app-pending-change.js';
 export type AppStatus = AppTable['status'];
 
@@ -51,6 +54,8 @@ export interface App {
   callback_url: string;
   scopes: string[];
   default_scopes: string[];
+  /** The grant types the app may use at the token endpoint (RFC 7591 §2). */
+  grant_types: GrantType[];
   status: AppStatus;
   review_note: string | null;
   /** A change to the approved app awaiting review; the fields above stay live until it is approved. */
@@ -72,12 +77,19 @@ export function toApp(row: AppTable): App {
     callback_url: row.callback_url,
     scopes: splitScope(row.scopes),
     default_scopes: splitScope(row.default_scopes),
+    grant_types: readGrantTypes(row),
     status: row.status,
     review_note: row.review_note,
     pending_change: readPendingChange(row.pending_change, splitScope(row.scopes)),
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
+}
+
+/** The stored grant types, in their canonical order (an unknown stored name is dropped, never trusted). */
+function readGrantTypes(row: Pick<AppTable, 'grant_types'>): GrantType[] {
+  const stored = row.grant_types.split(' ').filter(Boolean);
+  return GRANT_TYPES.filter((g) => stored.includes(g));
 }
 
 /** A new client_id: 128 random bits as 32 lowercase hex characters (URL-safe, double-click selectable). */
@@ -199,6 +211,7 @@ export async function createApp(
     callback_url: fields.callback_url,
     scopes: joinScope(scopes),
     default_scopes: joinScope(defaults),
+    grant_types: fields.grant_types.join(' '),
     status: options.status ?? 'draft',
     review_note: null,
     pending_change: null,
@@ -272,7 +285,10 @@ export async function listApps(
 }
 
 export type AppPatch = Partial<
-  Pick<AppInput, 'name' | 'description' | 'visibility' | 'callback_url' | 'scopes' | 'default_scopes'>
+  Pick<
+    AppInput,
+    'name' | 'description' | 'visibility' | 'callback_url' | 'scopes' | 'default_scopes' | 'grant_types'
+  >
 >;
 
 /** The fields of an app a change may touch, in the order the audit log names them. */
@@ -284,6 +300,7 @@ const PATCH_FIELDS: readonly PatchField[] = [
   'callback_url',
   'scopes',
   'default_scopes',
+  'grant_types',
 ];
 
 /** What a change would do to an app, worked out before anything is written. */
@@ -334,6 +351,7 @@ async function planChange(ctx: DomainContext, actor: Actor, app: App, patch: App
     checkDefaultsWithin(defaults, scopes);
     next.default_scopes = defaults;
   }
+  if (patch.grant_types !== undefined) next.grant_types = checkGrantTypes(patch.grant_types, app.client_type);
   const changed = PATCH_FIELDS.filter((f) => {
     const v = next[f];
     if (v === undefined) return false;
@@ -398,7 +416,7 @@ export function changeNeedsNewReview(app: App, change: AppChange): boolean {
   const pending = app.pending_change?.values;
   return change.reviewRequired.some((field) => {
     const next = change.values[field];
-    if (field === 'description') return true; // never held: applies at once
+    if (field === 'description' || field === 'grant_types') return true; // never held: applies at once
     const held = pending?.[field];
     if (held === undefined) return true;
     return Array.isArray(held) ? joinScope(held) !== next : held !== next;
@@ -480,6 +498,7 @@ async function updateApprovedApp(
   for (const f of PATCH_FIELDS)
     if (
       f !== 'description' &&
+      f !== 'grant_types' &&
       (patch[f] !== undefined || (f === 'default_scopes' && patch.scopes !== undefined))
     )
       delete pending[f];

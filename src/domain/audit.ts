@@ -27,6 +27,8 @@ export type AuditType =
   | 'user.email_verified'
   | 'user.password_reset'
   | 'grant.revoked'
+  | 'device.approved'
+  | 'device.denied'
   | 'user.created'
   | 'user.updated'
   | 'tenant.updated'

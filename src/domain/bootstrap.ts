@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { randomToken } from '../crypto/random.js';
+import { DEVICE_CODE_GRANT } from './app-fields.js';
 import { CLIENT_ID_PATTERN, createApp } from './apps.js';
 import type { DomainContext } from './context.js';
 import { SYSTEM_ACTOR } from './context.js';
@@ -70,12 +71,15 @@ export async function bootstrap(ctx: DomainContext, kind: 'sqlite' | 'postgres')
         SYSTEM_ACTOR,
         {
           name: 'Clavis CLI',
-          description: 'The clavis command-line tool. It signs you in through your browser with PKCE.',
+          description:
+            'The clavis command-line tool. It signs you in through your browser with PKCE, or with a code (clavis login --device).',
           visibility: 'public',
           client_type: 'public',
           callback_url: 'http://127.0.0.1/callback',
           scopes: [...MANAGEMENT_SCOPES],
           default_scopes: ['clavis:apps'],
+          // `clavis login --device` on machines without a browser (RFC 8628).
+          grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE_GRANT],
         },
         { clientId: CLI_CLIENT_ID, status: 'approved', tenantId: tenant.id },
       );

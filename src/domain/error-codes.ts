@@ -77,6 +77,11 @@ export const ERROR_CODES = {
     kind: 'validation',
     description: 'A scope in `scopes` or `default_scopes` is not a scope name.',
   },
+  app_grant_types_invalid: {
+    kind: 'validation',
+    description:
+      '`grant_types` names an unknown grant type, is empty, or gives client_credentials to a public client.',
+  },
   app_default_scope_invalid: {
     kind: 'validation',
     description: "A default scope is not among the app's scopes.",

@@ -169,9 +169,10 @@ export async function consumeAuthorizationCode(
 }
 
 /**
- * Marks a grant redeemed (its code exchanged) and issues its first refresh token, in one transaction.
+ * Marks a grant redeemed (its code exchanged) and, when `withRefreshToken`, issues its first refresh token,
+ * in one transaction.
  *
- * @returns the refresh token.
+ * @returns the refresh token, if one was issued.
  */
 export async function redeemGrant(
   ctx: DomainContext,
@@ -179,11 +180,63 @@ export async function redeemGrant(
   clientId: string,
   scope: string[],
   now: number,
-): Promise<string> {
+  withRefreshToken: boolean,
+): Promise<string | undefined> {
   return inTransaction(ctx.db, async (trx) => {
     await trx.updateTable('grants').set({ redeemed_at: now }).where('id', '=', grantId).execute();
-    return insertRefreshToken(ctx, trx, grantId, clientId, scope, null);
+    return withRefreshToken ? insertRefreshToken(ctx, trx, grantId, clientId, scope, null) : undefined;
   });
+}
+
+/** A grant made without an authorization code (the device grant): who, for which app, what scope. */
+export interface DirectGrant {
+  appId: string;
+  clientId: string;
+  userId: string;
+  /** The user's tenant (the `tid` of tokens). */
+  tenantId: string;
+  scope: string[];
+  /** The API the grant is for (null: the built-in sample API). */
+  apiId: string | null;
+  /** When the user signed in (epoch ms). */
+  authTime: number;
+}
+
+/**
+ * Records a grant that is redeemed as it is made (the device grant, RFC 8628 §3.5, whose device code was
+ * the single-use proof) and, when `withRefreshToken`, issues its first refresh token, inside the caller's
+ * transaction `db`, so the
+ * proof's consumption and the grant stand or fall together. The grant then shows under Connected apps and
+ * is revoked like any other.
+ */
+export async function insertRedeemedGrant(
+  ctx: DomainContext,
+  db: Db,
+  input: DirectGrant,
+  now: number,
+  withRefreshToken: boolean,
+): Promise<{ grantId: string; refreshToken: string | undefined }> {
+  const grantId = uuid();
+  await db
+    .insertInto('grants')
+    .values({
+      id: grantId,
+      user_id: input.userId,
+      app_id: input.appId,
+      client_id: input.clientId,
+      tenant_id: input.tenantId,
+      scope: joinScope(input.scope),
+      api_id: input.apiId,
+      auth_time: input.authTime,
+      created_at: now,
+      redeemed_at: now,
+      revoked_at: null,
+    })
+    .execute();
+  const refreshToken = withRefreshToken
+    ? await insertRefreshToken(ctx, db, grantId, input.clientId, input.scope, null)
+    : undefined;
+  return { grantId, refreshToken };
 }
 
 // ---- Refresh tokens ---------------------------------------------------------------------------------------

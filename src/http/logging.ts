@@ -2,7 +2,7 @@ import type { FastifyServerOptions } from 'fastify';
 
 /** Parameters whose values never reach a log line, wherever they appear in a logged URL. */
 const SENSITIVE_PARAMS =
-  /^(client_secret|code|code_verifier|refresh_token|access_token|token|id_token|password|state|assertion|subject_token|csrf|_csrf)$/i;
+  /^(client_secret|code|user_code|device_code|code_verifier|refresh_token|access_token|token|id_token|password|state|assertion|subject_token|csrf|_csrf)$/i;
 
 const JWT_SHAPE = /^eyJ[\w-]*\.[\w-]*\.[\w-]*$/;
 

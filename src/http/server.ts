@@ -11,6 +11,7 @@ import { loggerOptions } from './logging.js';
 import { createMetrics, type Metrics, metricsRoutes } from './metrics.js';
 import { authorizeRoutes } from './routes/authorize.js';
 import { connectedAppsRoutes } from './routes/connected-apps.js';
+import { deviceRoutes } from './routes/device.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { healthRoutes } from './routes/health.js';
 import { loginRoutes } from './routes/login.js';
@@ -64,6 +65,7 @@ export async function buildServer(services: Services, options: BuildOptions = {}
   await assetRoutes(app);
   await loginRoutes(app, services, metrics);
   if (services.features.authorizationEndpoint) await authorizeRoutes(app, services);
+  if (services.features.deviceAuthorization) await deviceRoutes(app, services);
   await connectedAppsRoutes(app, services);
   await managementApiRoutes(app, services);
   // The developer hub: sign-up, apps, secrets, admin area.

@@ -77,7 +77,10 @@ export interface ConsentGroup {
 }
 
 /** The consent page's scopes grouped by API, in the order asked, with the APIs' own descriptions. */
-export async function consentGroups(req: AuthorizationRequest, apis: ApiLookup): Promise<ConsentGroup[]> {
+export async function consentGroups(
+  req: Pick<AuthorizationRequest, 'target' | 'scope'>,
+  apis: ApiLookup,
+): Promise<ConsentGroup[]> {
   const groups = new Map<string, ConsentGroup>();
   for (const apiId of req.target.apiIds) {
     const api = apiId === req.target.api.id ? req.target.api : await apis.findById(apiId);

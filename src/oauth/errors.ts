@@ -85,6 +85,32 @@ export class AccessDenied extends OAuthError {
   }
 }
 
+/** RFC 8628 §3.5: the user has not yet approved or denied the device authorization; keep polling. */
+export class AuthorizationPending extends OAuthError {
+  constructor(description = 'The user has not yet approved or denied the request.') {
+    super('authorization_pending', 400, description);
+  }
+}
+
+/** RFC 8628 §3.5: polling too fast; the interval grows by 5 seconds for this and all later requests. */
+export class SlowDown extends OAuthError {
+  constructor(readonly interval: number) {
+    super('slow_down', 400, `Polling too fast: wait at least ${interval} seconds between requests.`);
+  }
+
+  /** The RFC 6749 §5.2 body with the new interval (an extension member RFC 8628 §3.5 leaves room for). */
+  override toJSON(): { error: string; error_description: string; interval: number } {
+    return { ...super.toJSON(), interval: this.interval };
+  }
+}
+
+/** RFC 8628 §3.5: the device code has expired; the client may start a new device authorization. */
+export class ExpiredToken extends OAuthError {
+  constructor(description = 'The device code has expired.') {
+    super('expired_token', 400, description);
+  }
+}
+
 /** RFC 6749 §4.1.2.1: unsupported response_type. */
 export class UnsupportedResponseType extends OAuthError {
   constructor(description = 'Only response_type=code is supported.') {

@@ -1,3 +1,4 @@
+import type { App } from '../domain/apps.js';
 import type { IssuedAccessToken } from './access-token.js';
 import type { AuthenticatedClient } from './client-auth.js';
 import type { Params } from './form.js';
@@ -34,4 +35,13 @@ export function tokenResponse(issued: IssuedAccessToken, refreshToken?: string):
   };
   if (refreshToken !== undefined) body.refresh_token = refreshToken;
   return body;
+}
+
+/**
+ * Whether a user grant (authorization code, device code) issues a refresh token to `app`: only when the app
+ * may use the refresh grant (its `grant_types`, RFC 7591 §2), since a refresh token it could never redeem
+ * would only be a live secret to leak (RFC 6749 §1.5: issuing one is optional).
+ */
+export function issuesRefreshTokens(app: Pick<App, 'grant_types'>): boolean {
+  return (app.grant_types as readonly string[]).includes('refresh_token');
 }

@@ -1,5 +1,5 @@
 import { authenticateClient, type ClientAuthDeps, type ClientAuthGuard } from './client-auth.js';
-import { InvalidRequest, UnsupportedGrantType } from './errors.js';
+import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from './errors.js';
 import type { Params } from './form.js';
 import type { GrantHandler, TokenResponse } from './grant.js';
 
@@ -8,7 +8,9 @@ export interface TokenEndpointDeps extends ClientAuthDeps {
 }
 
 /**
- * The token endpoint (RFC 6749 §3.2): picks the grant, authenticates the client, runs the grant.
+ * The token endpoint (RFC 6749 §3.2): picks the grant, authenticates the client, checks the client was
+ * registered for that grant type (its `grant_types`; otherwise `unauthorized_client`, RFC 6749 §5.2), runs
+ * the grant.
  *
  * @throws {OAuthError} subclasses, which the HTTP layer turns into RFC 6749 §5.2 bodies.
  */
@@ -26,5 +28,7 @@ export async function handleTokenRequest(
     allowPublic: grant.allowPublicClients,
     guard,
   });
+  if (!(client.app.grant_types as readonly string[]).includes(grantType))
+    throw new UnauthorizedClient(`This client is not registered for the ${grantType} grant type.`);
   return grant.handle({ params, client });
 }

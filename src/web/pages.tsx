@@ -140,6 +140,43 @@ function ConsentScope({ scope }: { scope: { name: string; description: string } 
   );
 }
 
+/** A group of scopes under its API's name (no API: one plain list). */
+export interface ScopeGroup {
+  api: { id: string; name: string; identifier: string } | null;
+  scopes: Array<{ name: string; description: string }>;
+}
+
+/**
+ * Scopes grouped by API, each API's name above its scopes: the consent page's list (`checkboxes`: one per
+ * scope, ticked) and the device verification page's (read only).
+ */
+export function ScopeGroups({ groups, checkboxes = false }: { groups: ScopeGroup[]; checkboxes?: boolean }) {
+  return (
+    <>
+      {groups.map((g) => (
+        <section class="scope-group" key={g.api?.id ?? 'all'}>
+          {g.api ? (
+            <h3 class="scope-api" title={g.api.identifier}>
+              {g.api.name}
+            </h3>
+          ) : null}
+          <ul class="scope-list">
+            {g.scopes.map((s) =>
+              checkboxes ? (
+                <ConsentScope key={s.name} scope={s} />
+              ) : (
+                <li key={s.name}>
+                  {s.description} <code>{s.name}</code>
+                </li>
+              ),
+            )}
+          </ul>
+        </section>
+      ))}
+    </>
+  );
+}
+
 export function ConsentPage({
   csrf,
   request,
@@ -174,20 +211,7 @@ export function ConsentPage({
             <>
               <h2>It will be able to:</h2>
               <input type="hidden" name="per_scope" value="1" />
-              {grouped.map((g) => (
-                <section class="scope-group" key={g.api?.id ?? 'all'}>
-                  {g.api ? (
-                    <h3 class="scope-api" title={g.api.identifier}>
-                      {g.api.name}
-                    </h3>
-                  ) : null}
-                  <ul class="scope-list">
-                    {g.scopes.map((s) => (
-                      <ConsentScope key={s.name} scope={s} />
-                    ))}
-                  </ul>
-                </section>
-              ))}
+              <ScopeGroups groups={grouped} checkboxes />
               <p class="muted small">Untick anything you don’t want to allow.</p>
             </>
           ) : (

@@ -19,6 +19,7 @@ export const TENANT: Tenant = {
 };
 
 export function app(overrides: Partial<App> = {}): App {
+  const publicClient = overrides.client_type === 'public';
   return {
     id: 'app-1',
     client_id: 'client-1',
@@ -31,6 +32,9 @@ export function app(overrides: Partial<App> = {}): App {
     callback_url: 'https://app.example/cb',
     scopes: ['contacts:read', 'contacts:write', 'profile:read'],
     default_scopes: ['contacts:read'],
+    grant_types: publicClient
+      ? ['authorization_code', 'refresh_token']
+      : ['authorization_code', 'refresh_token', 'client_credentials'],
     status: 'approved',
     review_note: null,
     pending_change: null,

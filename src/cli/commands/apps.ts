@@ -17,6 +17,7 @@ const SHOW_FIELDS = [
   'callback_url',
   'scopes',
   'default_scopes',
+  'grant_types',
   'review_note',
   'tenant_id',
   'owner_user_id',
@@ -33,6 +34,9 @@ function oneOf(flag: string, value: string | undefined, allowed: string[]): stri
     throw new CliError(`${flag} must be one of: ${allowed.join(', ')}.`);
   return value;
 }
+
+const GRANT_TYPES_HELP =
+  'grant types the app may use, space- or comma-separated: authorization_code, refresh_token, client_credentials, urn:ietf:params:oauth:grant-type:device_code (default: the first three for confidential apps, the first two for public ones)';
 
 const confirmNeeded = (what: string) => new CliError(`${what} cannot be undone: add --yes to confirm.`);
 
@@ -114,6 +118,7 @@ export function registerAppsCommands(program: Command): void {
     )
     .option('--scopes <scopes>', 'scopes the app may request, space- or comma-separated')
     .option('--default-scopes <scopes>', 'scopes granted when a request names none')
+    .option('--grant-types <types>', GRANT_TYPES_HELP)
     .addHelpText(
       'after',
       '\nExamples:\n  $ clavis apps create --name "Orders service" --callback-url https://orders.example.com/callback --scopes contacts:read\n  $ clavis apps create --name "Mobile" --type public --callback-url http://127.0.0.1/callback --json',
@@ -128,6 +133,7 @@ export function registerAppsCommands(program: Command): void {
           type: string;
           scopes?: string;
           defaultScopes?: string;
+          grantTypes?: string;
         },
       ) => {
         oneOf('--visibility', opts.visibility, ['private', 'public']);
@@ -141,6 +147,7 @@ export function registerAppsCommands(program: Command): void {
         if (opts.description !== undefined) body.description = opts.description;
         if (opts.scopes !== undefined) body.scopes = splitList(opts.scopes);
         if (opts.defaultScopes !== undefined) body.default_scopes = splitList(opts.defaultScopes);
+        if (opts.grantTypes !== undefined) body.grant_types = splitList(opts.grantTypes);
         const api = ApiClient.from(opts);
         const app = await api.request<ApiCreatedApp>('POST', '/apps', body);
         if (opts.json) return console.log(JSON.stringify(app, null, 2));
@@ -175,9 +182,10 @@ export function registerAppsCommands(program: Command): void {
     .option('--callback-url <url>', 'new callback URL (a public app in review goes back to draft)')
     .option('--scopes <scopes>', 'scopes the app may request, space- or comma-separated')
     .option('--default-scopes <scopes>', 'default scopes')
+    .option('--grant-types <types>', GRANT_TYPES_HELP)
     .addHelpText(
       'after',
-      `\n${APP_HELP}\n\nExamples:\n  $ clavis apps update 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 --name "Orders"\n  $ clavis apps update 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 --scopes "contacts:read contacts:write"`,
+      `\n${APP_HELP}\n\nExamples:\n  $ clavis apps update 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 --name "Orders"\n  $ clavis apps update 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 --scopes "contacts:read contacts:write"\n  $ clavis apps update 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 --grant-types "authorization_code refresh_token urn:ietf:params:oauth:grant-type:device_code"`,
     )
     .action(
       async (
@@ -189,6 +197,7 @@ export function registerAppsCommands(program: Command): void {
           callbackUrl?: string;
           scopes?: string;
           defaultScopes?: string;
+          grantTypes?: string;
         },
       ) => {
         oneOf('--visibility', opts.visibility, ['private', 'public']);
@@ -199,9 +208,10 @@ export function registerAppsCommands(program: Command): void {
         if (opts.callbackUrl !== undefined) body.callback_url = opts.callbackUrl;
         if (opts.scopes !== undefined) body.scopes = splitList(opts.scopes);
         if (opts.defaultScopes !== undefined) body.default_scopes = splitList(opts.defaultScopes);
+        if (opts.grantTypes !== undefined) body.grant_types = splitList(opts.grantTypes);
         if (Object.keys(body).length === 0)
           throw new CliError(
-            'nothing to change: give at least one of --name, --description, --visibility, --callback-url, --scopes, --default-scopes.',
+            'nothing to change: give at least one of --name, --description, --visibility, --callback-url, --scopes, --default-scopes, --grant-types.',
           );
         const api = ApiClient.from(opts);
         const app = await resolveApp(api, ref);

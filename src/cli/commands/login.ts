@@ -20,6 +20,7 @@ import {
   saveLogin,
   withCredentialsLock,
 } from '../credentials.js';
+import { DEVICE_GRANT_TYPE, deviceLogin } from '../device-login.js';
 import { CliError, EXIT_USER } from '../output.js';
 import { findClientSecret, resolveClientId, resolveClientSecret } from '../secret-input.js';
 
@@ -36,6 +37,7 @@ interface LoginOptions {
   browser?: boolean;
   timeout?: string;
   port?: string;
+  device?: boolean;
 }
 
 const LOGIN_EXAMPLES = `
@@ -48,6 +50,7 @@ Examples:
   $ clavis login --scope "clavis:apps clavis:admin"          # admins: approvals too
   $ clavis login --no-browser                                # print the URL only
   $ clavis login --no-browser --port 8765                    # a fixed callback port (e.g. forwarded over SSH)
+  $ clavis login --device                                    # no browser here: enter a code on another device
 
   # automation: client credentials (the client_id from \`clavis apps list\`), secret from the environment or stdin
   $ CLAVIS_CLIENT_SECRET=... clavis login --client-id 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81
@@ -240,7 +243,9 @@ export function registerLoginCommands(program: Command): void {
   remoteOptions(
     program
       .command('login')
-      .description('Log in to a Clavis server (browser with PKCE, or client credentials for automation)'),
+      .description(
+        'Log in to a Clavis server (browser with PKCE, a code entered on another device, or client credentials for automation)',
+      ),
   )
     .option('--client-id <id>', 'log in as this client with client credentials (default: $CLAVIS_CLIENT_ID)')
     .option('--client-secret-stdin', 'read the client secret from stdin (with --client-id)')
@@ -249,6 +254,10 @@ export function registerLoginCommands(program: Command): void {
     .option('--no-browser', 'do not try to open a browser; just print the URL')
     .option('--timeout <seconds>', 'how long to wait for the browser', '300')
     .option('--port <port>', "the browser callback's port on 127.0.0.1 (default: any free port)")
+    .option(
+      '--device',
+      'log in with a code entered on another device (RFC 8628 device grant), for machines without a browser',
+    )
     .addHelpText('after', LOGIN_EXAMPLES)
     .action(async (opts: LoginOptions) => {
       const server = resolveServer(opts.server);
@@ -260,7 +269,21 @@ export function registerLoginCommands(program: Command): void {
       let tokens: TokenSet;
       let clientId: string;
       let meta: AuthorizationServerMetadata;
-      if (machine) {
+      if (opts.device && machine)
+        throw new CliError(
+          '--device logs a person in; it does not go with client credentials (--client-id, --client-secret*).',
+          EXIT_USER,
+          'usage',
+        );
+      if (opts.device) {
+        meta = await metadataFor(server);
+        clientId = CLI_CLIENT_ID;
+        tokens = await deviceLogin(server, meta, {
+          clientId,
+          scope: opts.scope ?? 'clavis:apps',
+          tokenEndpoint: meta.token_endpoint ?? `${server}/oauth/token`,
+        });
+      } else if (machine) {
         clientId = resolveClientId(opts.clientId);
         const clientSecret = await resolveClientSecret({
           flag: opts.clientSecret,
@@ -285,7 +308,7 @@ export function registerLoginCommands(program: Command): void {
       }
       const login: SavedLogin = {
         server,
-        grant: machine ? 'client_credentials' : 'authorization_code',
+        grant: machine ? 'client_credentials' : opts.device ? DEVICE_GRANT_TYPE : 'authorization_code',
         client_id: clientId,
         token_endpoint: meta.token_endpoint ?? `${server}/oauth/token`,
         revocation_endpoint: (meta.revocation_endpoint as string | undefined) ?? undefined,
@@ -341,7 +364,10 @@ export function registerLoginCommands(program: Command): void {
         let warning: string | undefined;
         if (!login.revocation_endpoint) {
           warning = 'the server has no revocation endpoint, so the token stays valid until it expires';
-        } else if (login.grant === 'authorization_code' && login.refresh_token) {
+        } else if (
+          (login.grant === 'authorization_code' || login.grant === DEVICE_GRANT_TYPE) &&
+          login.refresh_token
+        ) {
           // Public client (clavis-cli): revoked with client_id alone (RFC 7009 §2.1); the grant's access
           // tokens go with it.
           what = 'refresh token';

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { DEVICE_CODE_GRANT, GRANT_TYPES } from '../../domain/app-fields.js';
 import {
   approveApp,
   createApp,
@@ -41,6 +42,15 @@ const IdempotencyHeader = Type.Object({
 const ScopeList = (description: string) =>
   Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 100, description });
 
+const GrantTypeList = (description: string) =>
+  Type.Array(
+    Type.String({
+      maxLength: 100,
+      examples: ['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT],
+    }),
+    { maxItems: 10, description },
+  );
+
 const CreateAppBody = Type.Object(
   {
     name: Type.String({ maxLength: 1000 }),
@@ -55,6 +65,11 @@ const CreateAppBody = Type.Object(
     default_scopes: Type.Optional(
       ScopeList('Scopes granted when a request names none (default: all of `scopes`).'),
     ),
+    grant_types: Type.Optional(
+      GrantTypeList(
+        `Grant types the app may use: ${GRANT_TYPES.join(', ')}. Default: confidential apps authorization_code, refresh_token and client_credentials; public apps authorization_code and refresh_token. The device grant is opt-in.`,
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -67,6 +82,7 @@ const UpdateAppBody = Type.Object(
     callback_url: Type.Optional(Type.String({ maxLength: 2000 })),
     scopes: Type.Optional(ScopeList('Scopes the app may request.')),
     default_scopes: Type.Optional(ScopeList('Default scopes.')),
+    grant_types: Type.Optional(GrantTypeList('Grant types the app may use (the whole list).')),
   },
   {
     additionalProperties: false,

@@ -157,7 +157,13 @@ const paths: Json = {
         {
           grant_type: {
             type: 'string',
-            enum: ['client_credentials', 'authorization_code', 'refresh_token'],
+            enum: [
+              'client_credentials',
+              'authorization_code',
+              'refresh_token',
+              'urn:ietf:params:oauth:grant-type:device_code',
+            ],
+            description: "Refused with unauthorized_client unless it is among the app's grant_types.",
           },
           scope: { type: 'string', description: 'Space-separated; omitted means the app default scopes.' },
           resource: { type: 'string', description: 'RFC 8707: only the Clavis API audience is accepted.' },
@@ -168,6 +174,11 @@ const paths: Json = {
             description: 'authorization_code only: the PKCE verifier (RFC 7636).',
           },
           refresh_token: { type: 'string', description: 'refresh_token only. Each use rotates it.' },
+          device_code: {
+            type: 'string',
+            description:
+              'The device grant only (RFC 8628 §3.4): poll at the interval; authorization_pending, slow_down, access_denied or expired_token until the user allows it.',
+          },
           ...CLIENT_POST_FIELDS,
         },
         ['grant_type'],
@@ -175,7 +186,7 @@ const paths: Json = {
       responses: {
         200: json(ref('TokenResponse'), 'The token (never cached: `Cache-Control: no-store`).'),
         400: oauthError(
-          'invalid_request, invalid_grant, invalid_scope, invalid_target, unsupported_grant_type.',
+          'invalid_request, invalid_grant, invalid_scope, invalid_target, unauthorized_client, unsupported_grant_type; for the device grant also authorization_pending, slow_down (with the new `interval`), access_denied and expired_token.',
         ),
         401: oauthError('invalid_client: unknown client, wrong, revoked or expired secret.'),
       },
@@ -209,6 +220,43 @@ const paths: Json = {
         200: { description: 'The sign-in or consent page (text/html).' },
         302: { description: 'Back to the callback URL with `code` and `state`, or with `error`.' },
         400: { description: 'An HTML error page: unknown client or callback, so no redirect is safe.' },
+      },
+    },
+  },
+  '/oauth/device_authorization': {
+    post: {
+      tags: [OAUTH_TAG],
+      operationId: 'oauthDeviceAuthorization',
+      summary: 'Start a device authorization',
+      description:
+        'RFC 8628 §3.1. For apps whose grant_types include the device grant. Client authentication as at the token endpoint (a public client sends client_id). The user enters the user_code at verification_uri (`/device`); meanwhile the device polls the token endpoint with the device_code.',
+      security: CLIENT_AUTH,
+      requestBody: form(
+        {
+          scope: { type: 'string', description: 'Space-separated; omitted means the app default scopes.' },
+          resource: { type: 'string', description: 'RFC 8707: only the Clavis API audience is accepted.' },
+          ...CLIENT_POST_FIELDS,
+        },
+        [],
+      ),
+      responses: {
+        200: json(
+          {
+            type: 'object',
+            required: ['device_code', 'user_code', 'verification_uri', 'expires_in'],
+            properties: {
+              device_code: { type: 'string' },
+              user_code: { type: 'string', examples: ['BCDF-GHJK'] },
+              verification_uri: { type: 'string' },
+              verification_uri_complete: { type: 'string' },
+              expires_in: { type: 'integer', examples: [600] },
+              interval: { type: 'integer', examples: [5] },
+            },
+          },
+          'RFC 8628 §3.2, with `Cache-Control: no-store`.',
+        ),
+        400: oauthError('invalid_request, invalid_scope, invalid_target, unauthorized_client.'),
+        401: oauthError('invalid_client.'),
       },
     },
   },
@@ -320,7 +368,7 @@ const tags = [
   {
     name: OAUTH_TAG,
     description:
-      'The protocol endpoints (RFC 6749, 7009, 7662, 8414). Form-encoded requests, RFC 6749 §5.2 error bodies; not the management API.',
+      'The protocol endpoints (RFC 6749, 7009, 7662, 8414, 8628). Form-encoded requests, RFC 6749 §5.2 error bodies; not the management API.',
   },
   { name: RESOURCE_TAG, description: "Clavis's own sample resources, protected by its access tokens." },
 ];

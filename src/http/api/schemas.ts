@@ -156,6 +156,10 @@ export const AppSchema = Type.Object({
   callback_url: Type.String({ description: 'The one OAuth callback (redirect) URL.' }),
   scopes: Type.Array(Type.String(), { description: 'Scopes the app may request.' }),
   default_scopes: Type.Array(Type.String(), { description: 'Scopes granted when a request names none.' }),
+  grant_types: Type.Array(Type.String(), {
+    description:
+      'Grant types the app may use at the token endpoint (RFC 7591 §2). Others are refused with unauthorized_client.',
+  }),
   status: AppStatusSchema,
   review_note: Nullable(
     Type.String({
@@ -284,6 +288,7 @@ export const apiApp = (a: App) => ({
   callback_url: a.callback_url,
   scopes: a.scopes,
   default_scopes: a.default_scopes,
+  grant_types: a.grant_types,
   status: a.status,
   review_note: a.review_note,
   pending_change: a.pending_change

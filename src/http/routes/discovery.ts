@@ -31,6 +31,9 @@ export async function serverMetadata(services: Services): Promise<Record<string,
     introspection_endpoint_auth_methods_supported: authMethods,
     service_documentation: `${issuer}/api/docs`,
   });
+  // RFC 8628 §4: where device clients start.
+  if (services.features.deviceAuthorization)
+    meta.device_authorization_endpoint = `${issuer}/oauth/device_authorization`;
   if (services.features.authorizationEndpoint) {
     meta.code_challenge_methods_supported = ['S256'];
     meta.authorization_response_iss_parameter_supported = true;

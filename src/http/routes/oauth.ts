@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ClientAuthThrottle, ClientAuthThrottled } from '../../oauth/client-auth-throttle.js';
+import { handleDeviceAuthorization } from '../../oauth/device-authorization.js';
 import { InvalidRequest } from '../../oauth/errors.js';
 import { type Params, parseParams } from '../../oauth/form.js';
 import { introspect } from '../../oauth/introspection.js';
@@ -60,7 +61,9 @@ export async function oauthRoutes(app: FastifyInstance, services: Services, metr
     throw err;
   };
 
+  const device = services.features.deviceAuthorization;
   const endpoints = ['/oauth/token', '/oauth/introspect', '/oauth/revoke'];
+  if (device) endpoints.push('/oauth/device_authorization');
   for (const url of endpoints)
     app.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url, handler: methodNotAllowed });
 
@@ -80,6 +83,19 @@ export async function oauthRoutes(app: FastifyInstance, services: Services, metr
       return counted(err);
     }
   });
+
+  // RFC 8628 §3.1: the device authorization endpoint, with the token endpoint's client authentication.
+  if (device)
+    app.post('/oauth/device_authorization', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
+      const params = formParams(request);
+      const answer = await handleDeviceAuthorization(
+        services,
+        request.headers.authorization,
+        params,
+        guard(request),
+      ).catch(counted);
+      return sendNoStore(reply, answer);
+    });
 
   app.post('/oauth/introspect', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
     const params = formParams(request);

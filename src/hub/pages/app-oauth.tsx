@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type Api, listApis } from '../../domain/apis.js';
+import { DEVICE_CODE_GRANT, GRANT_TYPES, type GrantType } from '../../domain/app-fields.js';
 import { type AppPermission, listAppPermissions } from '../../domain/app-permissions.js';
 import {
   type App,
@@ -83,6 +84,7 @@ export interface OAuthTabProps {
   permissionRequest?: PermissionRequest;
   /** The permission whose Remove confirmation is open (`?remove_api=`). */
   confirmRemove?: string;
+  grantTypes?: { values: string[]; errors: FormErrors };
 }
 
 const PRESET_MONTHS = [6, 12, 24];
@@ -468,6 +470,46 @@ function ScopesCard(p: OAuthTabProps) {
   );
 }
 
+/** What each grant type is for, in the words the tab uses. */
+const GRANT_TYPE_WORDS: Record<GrantType, string> = {
+  authorization_code: 'Users sign in and consent in the browser (authorization code with PKCE)',
+  refresh_token: 'Keep users signed in with refresh tokens',
+  client_credentials: 'The app acts as itself, with its client secret (client credentials)',
+  [DEVICE_CODE_GRANT]:
+    'Devices and terminals without a browser: users enter a code at /device (device grant)',
+};
+
+function GrantTypesCard(p: OAuthTabProps) {
+  const { app, hub } = p;
+  const selected = p.grantTypes?.values ?? app.grant_types;
+  const errors = p.grantTypes?.errors ?? { fields: {} };
+  // A public client has no secret, so client_credentials is never offered to it.
+  const offered = GRANT_TYPES.filter((g) => g !== 'client_credentials' || app.client_type === 'confidential');
+  return (
+    <section class="card" aria-labelledby="grant-types-title">
+      <h2 id="grant-types-title">Grant types</h2>
+      <p class="section-note">
+        How the app may get tokens. The token endpoint refuses any other grant type with unauthorized_client.
+      </p>
+      <form method="post" action={`${appPath(app, 'oauth')}/grant-types`} novalidate>
+        <Csrf token={hub.csrf} />
+        {errors.form ? <Alert kind="error">{errors.form}</Alert> : null}
+        <Choices
+          type="checkbox"
+          name="grant_types"
+          legend="Grant types"
+          selected={selected}
+          error={errors.fields.grant_types}
+          options={offered.map((g) => ({ value: g, label: GRANT_TYPE_WORDS[g], description: g }))}
+        />
+        <button type="submit" class="btn btn-primary">
+          Save grant types
+        </button>
+      </form>
+    </section>
+  );
+}
+
 export function OAuthTab(p: OAuthTabProps) {
   const { app, hub } = p;
   return (
@@ -539,6 +581,7 @@ export function OAuthTab(p: OAuthTabProps) {
         request={p.permissionRequest}
         confirmRemove={p.confirmRemove}
       />
+      <GrantTypesCard {...p} />
       {p.shown ? <SecretShownDialog app={app} shown={p.shown} /> : null}
     </AppShell>
   );
@@ -547,6 +590,7 @@ export function OAuthTab(p: OAuthTabProps) {
 const NOTICES: Record<string, string> = {
   'secret-revoked': 'The client secret was revoked. It no longer works.',
   'scopes-saved': 'Scopes saved.',
+  'grant-types-saved': 'Grant types saved.',
   'scopes-pending':
     'Scopes saved. The change awaits review; the approved version stays live until it is approved.',
   'scopes-review':
@@ -713,4 +757,24 @@ export async function oauthTabRoutes(app: FastifyInstance, services: Services): 
       });
     }
   });
+
+  hubAction(
+    app,
+    services,
+    '/apps/:id/oauth/grant-types',
+    onApp,
+    async ({ hub, params: { id }, form, reply }) => {
+      const a = await getAppForActor(ctx, hub.actor, id);
+      const values = form.all('grant_types');
+      try {
+        await updateApp(ctx, hub.actor, a.id, { grant_types: values });
+        return seeOther(reply, `${appPath(a, 'oauth')}?notice=grant-types-saved`);
+      } catch (e) {
+        return renderOAuthTab(hub, reply, a, {
+          status: 400,
+          grantTypes: { values, errors: toFormErrors(e, ['grant_types']) },
+        });
+      }
+    },
+  );
 }

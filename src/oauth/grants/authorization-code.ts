@@ -8,7 +8,13 @@ import {
 import { userMayStillUse } from '../../domain/grants.js';
 import type { AccessTokens } from '../access-token.js';
 import { InvalidGrant, InvalidRequest } from '../errors.js';
-import { type GrantHandler, type TokenRequest, type TokenResponse, tokenResponse } from '../grant.js';
+import {
+  type GrantHandler,
+  issuesRefreshTokens,
+  type TokenRequest,
+  type TokenResponse,
+  tokenResponse,
+} from '../grant.js';
 import { isValidVerifier, verifierMatches } from '../pkce.js';
 import { type ApiLookup, grantScopes, targetForGrant } from '../resource.js';
 
@@ -69,7 +75,14 @@ export function authorizationCodeGrant(
       if (grant.revokedAt !== null || !(await userMayStillUse(ctx, client.app, grant.userId)))
         throw new InvalidGrant('The authorization is no longer valid.');
 
-      const refreshToken = await redeemGrant(ctx, grant.id, client.app.client_id, stored.scope, now);
+      const refreshToken = await redeemGrant(
+        ctx,
+        grant.id,
+        client.app.client_id,
+        stored.scope,
+        now,
+        issuesRefreshTokens(client.app),
+      );
       const issued = tokens.issue({
         sub: grant.userId,
         clientId: client.app.client_id,
