@@ -122,7 +122,16 @@ export function resolveScope(
   const requested = raw === undefined ? [] : parseScope(raw);
   if (requested === null) throw new InvalidScope('The scope parameter is malformed.');
   if (requested.length === 0) {
-    if (target.api.built_in === null) return [...usable];
+    if (target.api.built_in === null) {
+      // RFC 6749 §3.3: without `scope` the server uses a default or fails with invalid_scope. The default is
+      // every usable scope; when there is none, a token naming the API but granting nothing would still pass
+      // a resource server that checks only `aud`, so the request fails instead.
+      if (usable.length === 0)
+        throw new InvalidScope(
+          `This client holds no usable scope of the API ${target.api.identifier} (a pending permission needs a tenant admin's grant).`,
+        );
+      return [...usable];
+    }
     const defaults = app.default_scopes.filter((s) => usable.includes(s));
     if (target.api.built_in === 'sample') return defaults;
     return defaults.length ? defaults : [...usable];
