@@ -163,25 +163,25 @@ describe('POST /v1/apis', () => {
     expect(again.json.id).toBe(first.json.id);
   });
 
-  it('bad input: 400 (shape), 422 (a rule) or 409 problem+json naming the field; nothing is written', async () => {
+  it('bad input: 400 (shape or a rule) or 409 problem+json naming the field; nothing is written', async () => {
     const before = (await tenantAdmin.get('/v1/apis')).json.items.length;
     const cases: Array<[Record<string, unknown>, number, string, string?]> = [
-      [newApi({ identifier: 'orders' }), 422, 'identifier', 'api_identifier_invalid'],
-      [newApi({ identifier: 'http://orders.acme.io' }), 422, 'identifier', 'api_identifier_invalid'],
-      [newApi({ identifier: 'https://orders.acme.io/#x' }), 422, 'identifier', 'api_identifier_invalid'],
+      [newApi({ identifier: 'orders' }), 400, 'identifier', 'api_identifier_invalid'],
+      [newApi({ identifier: 'http://orders.acme.io' }), 400, 'identifier', 'api_identifier_invalid'],
+      [newApi({ identifier: 'https://orders.acme.io/#x' }), 400, 'identifier', 'api_identifier_invalid'],
       [newApi({ identifier: ts.config.apiAudience }), 409, '', 'api_identifier_taken'],
-      [newApi({ name: '' }), 422, 'name', 'api_name_invalid'],
-      [newApi({ access_token_ttl: 59 }), 422, 'access_token_ttl', 'api_ttl_invalid'],
-      [newApi({ access_token_ttl: 86401 }), 422, 'access_token_ttl', 'api_ttl_invalid'],
+      [newApi({ name: '' }), 400, 'name', 'api_name_invalid'],
+      [newApi({ access_token_ttl: 59 }), 400, 'access_token_ttl', 'api_ttl_invalid'],
+      [newApi({ access_token_ttl: 86401 }), 400, 'access_token_ttl', 'api_ttl_invalid'],
       [newApi({ access_token_ttl: '600' }), 400, 'access_token_ttl'],
-      [newApi({ scopes: [{ name: 'a' }, { name: 'a' }] }), 422, 'scopes', 'api_scope_invalid'],
-      [newApi({ scopes: [{ name: 'has space' }] }), 422, 'scopes', 'api_scope_invalid'],
-      [newApi({ scopes: [{ name: 'q"uote' }] }), 422, 'scopes', 'api_scope_invalid'],
+      [newApi({ scopes: [{ name: 'a' }, { name: 'a' }] }), 400, 'scopes', 'api_scope_invalid'],
+      [newApi({ scopes: [{ name: 'has space' }] }), 400, 'scopes', 'api_scope_invalid'],
+      [newApi({ scopes: [{ name: 'q"uote' }] }), 400, 'scopes', 'api_scope_invalid'],
       [newApi({ scopes: [{ name: 'x', admin: true }] }), 400, 'scopes.0.admin'],
       [newApi({ visibility: 'everyone' }), 400, 'visibility'],
       [
         newApi({ resource_server_app_ids: [other.appId] }),
-        422,
+        400,
         'resource_server_app_ids',
         'api_resource_server_invalid',
       ],
@@ -266,13 +266,13 @@ describe('PATCH /v1/apis/{id}', () => {
     expect((await tenantAdmin.patch(`/v1/apis/${created.id}`, fetched)).status).toBe(200);
     expectProblem(
       await tenantAdmin.patch(`/v1/apis/${created.id}`, { identifier: 'https://elsewhere.acme.io' }),
-      422,
+      400,
       'identifier',
       'api_identifier_immutable',
     );
     expectProblem(
       await tenantAdmin.patch(`/v1/apis/${created.id}`, { access_token_ttl: 10 }),
-      422,
+      400,
       'access_token_ttl',
       'api_ttl_invalid',
     );

@@ -211,11 +211,11 @@ describe('a developer', () => {
 });
 
 describe('bad input', () => {
-  it('400 (shape) or 422 (a rule) naming the field, 404 for unknown apps; nothing is written', async () => {
+  it('400 naming the field, 404 for unknown apps; nothing is written', async () => {
     const app = await newApp(tenantAdmin);
     const cases: Array<[unknown, number, string, string?]> = [
-      [['orders:delete'], 422, 'scopes', 'app_permission_scope_invalid'],
-      [[], 422, 'scopes', 'app_permission_scope_invalid'],
+      [['orders:delete'], 400, 'scopes', 'app_permission_scope_invalid'],
+      [[], 400, 'scopes', 'app_permission_scope_invalid'],
       ['orders:read', 400, 'scopes'],
       [[1], 400, 'scopes.0'],
     ];
@@ -230,7 +230,7 @@ describe('bad input', () => {
     );
     expectProblem(
       await put(tenantAdmin, app.id, '00000000-0000-4000-8000-000000000000', ['x']),
-      422,
+      400,
       'api_id',
       'app_permission_api_invalid',
     );
@@ -254,7 +254,7 @@ describe('bad input', () => {
     const app = await newApp(tenantAdmin);
     expectProblem(
       await put(tenantAdmin, app.id, theirs.json.id, ['billing:read']),
-      422,
+      400,
       'api_id',
       'app_permission_api_invalid',
     );

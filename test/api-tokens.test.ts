@@ -204,8 +204,13 @@ describe('authorization code for a custom API', () => {
   });
 
   it('shows the API’s name and scope descriptions, issues its token, and refreshes narrower', async () => {
-    const { r, verifier } = await code('orders:read orders:export');
+    const { r, verifier, browser } = await code('orders:read orders:export');
     expect(r.sawConsent).toBe(true);
+    // Connected apps describes a custom API's scopes in its own words, never as the stored `<api id>#<scope>`.
+    const connected = await browser.get('/account/connected-apps');
+    expect(connected.html).toContain('Read your orders (');
+    expect(connected.html).toContain('<code>orders:read</code>');
+    expect(connected.html).not.toContain(`${api.id}#`);
     const c = new URL(r.location!).searchParams.get('code')!;
     const t = await token(ts, web.app, web.secret, {
       grant_type: 'authorization_code',

@@ -131,7 +131,7 @@ export const ERROR_CODES = {
     description: "No such API, or one the actor may not see (another tenant's non-public APIs included).",
   },
   api_identifier_invalid: {
-    kind: 'validation',
+    kind: 'malformed',
     description:
       'The API identifier is not an absolute https URI (http only on loopback) without fragment, query or user info.',
   },
@@ -139,29 +139,29 @@ export const ERROR_CODES = {
     kind: 'conflict',
     description: 'Another API (or a built-in one) already has that identifier; identifiers are unique.',
   },
-  api_identifier_immutable: { kind: 'validation', description: 'An API identifier never changes.' },
+  api_identifier_immutable: { kind: 'malformed', description: 'An API identifier never changes.' },
   api_name_invalid: {
-    kind: 'validation',
+    kind: 'malformed',
     description:
       'The API name is missing, longer than 100 characters, or holds control, invisible or text-direction characters.',
   },
   api_description_invalid: {
-    kind: 'validation',
+    kind: 'malformed',
     description:
       'The API description is longer than 1000 characters or holds control, invisible or text-direction characters.',
   },
   api_scope_invalid: {
-    kind: 'validation',
+    kind: 'malformed',
     description:
       'A scope name is malformed (RFC 6749 §3.3), too long or listed twice, a description is invalid, or over 200.',
   },
   api_ttl_invalid: {
-    kind: 'validation',
+    kind: 'malformed',
     description: 'The access token lifetime is not a whole number of seconds from 60 to 86400.',
   },
-  api_visibility_invalid: { kind: 'validation', description: 'The visibility is not `tenant` or `public`.' },
+  api_visibility_invalid: { kind: 'malformed', description: 'The visibility is not `tenant` or `public`.' },
   api_resource_server_invalid: {
-    kind: 'validation',
+    kind: 'malformed',
     description: "An entry of `resource_server_app_ids` is not an app of the API's tenant.",
   },
   api_public_forbidden: {
@@ -186,11 +186,11 @@ export const ERROR_CODES = {
   },
   app_permission_not_found: { kind: 'not_found', description: 'The app holds no permission for that API.' },
   app_permission_api_invalid: {
-    kind: 'validation',
+    kind: 'malformed',
     description: "The API does not exist, or the app may not use it (another tenant's, not public).",
   },
   app_permission_scope_invalid: {
-    kind: 'validation',
+    kind: 'malformed',
     description: 'A requested scope is not one of the API’s scopes, or no scope was named.',
   },
   app_permission_grant_forbidden: {

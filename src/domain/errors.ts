@@ -53,12 +53,16 @@ export class FieldErrors {
   readonly fields: Record<string, string> = {};
   #first: DomainError | undefined;
 
-  /** Runs one check; a validation error it throws is kept, and `undefined` returned in its place. */
+  /** Runs one check; a field error it throws is kept, and `undefined` returned in its place. */
   check<T>(f: () => T): T | undefined {
     try {
       return f();
     } catch (e) {
-      if (!(e instanceof DomainError) || e.code !== 'validation') throw e;
+      // A field's error, whether the kind answers 422 (validation) or 400 (a malformed field, as API fields are).
+      const fieldError =
+        e instanceof DomainError &&
+        (e.code === 'validation' || (e.code === 'malformed' && Object.keys(e.fields).length > 0));
+      if (!fieldError) throw e;
       this.#first ??= e;
       Object.assign(this.fields, e.fields);
       return undefined;

@@ -339,7 +339,7 @@ export function ConnectedAppsPage({ csrf, user, apps, scopeText, notice, confirm
                     <ul class="small">
                       {a.scopes.map((s) => (
                         <li key={s}>
-                          {scopeText[s] ?? s} <code>{s}</code>
+                          {scopeText[s] ?? s} <code>{s.includes('#') ? s.slice(s.indexOf('#') + 1) : s}</code>
                         </li>
                       ))}
                     </ul>

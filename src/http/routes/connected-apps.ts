@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { requireUser, verifyCsrf } from '../../auth/session.js';
+import { findApiById } from '../../domain/apis.js';
 import { listConnectedApps, revokeAppAccess } from '../../domain/grants.js';
 import { listScopes } from '../../domain/scopes.js';
 import { parseParams } from '../../oauth/form.js';
@@ -19,9 +20,19 @@ export async function connectedAppsRoutes(app: FastifyInstance, services: Servic
     if (!session) return reply;
     const q = request.query as Record<string, unknown>;
     const apps = await listConnectedApps(services.ctx, session.user.id);
-    const scopeText = Object.fromEntries(
+    const scopeText: Record<string, string> = Object.fromEntries(
       (await listScopes(services.ctx)).map((s) => [s.name, s.description]),
     );
+    // A custom API's scopes are remembered as `<api id>#<scope>`: describe them with the API's own words.
+    const apiIds = new Set(
+      apps.flatMap((a) => a.scopes).flatMap((s) => (s.includes('#') ? [s.slice(0, s.indexOf('#'))] : [])),
+    );
+    for (const id of apiIds) {
+      const api = await findApiById(services.ctx, id);
+      if (api)
+        for (const sc of api.scopes)
+          scopeText[`${id}#${sc.name}`] = `${sc.description || sc.name} (${api.name})`;
+    }
     return sendPage(
       reply,
       200,
