@@ -188,6 +188,9 @@ async function registerAuthCodeApp(
         created_at: now,
         updated_at: now,
         deleted_at: null,
+        id_token_signed_response_alg: 'RS256',
+        post_logout_redirect_uri: null,
+        backchannel_logout_uri: null,
       })
       .execute();
     await handle.db

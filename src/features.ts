@@ -14,10 +14,10 @@ import type { FeatureFactory } from './services.js';
  * (introspection and revocation too), access tokens that die with their user grant, and the purge of
  * expired codes, refresh tokens and sessions.
  */
-export const userAuthorization: FeatureFactory = ({ ctx, tokens }) => ({
+export const userAuthorization: FeatureFactory = ({ ctx, tokens, idTokens }) => ({
   grants: {
-    authorization_code: authorizationCodeGrant(ctx, tokens),
-    refresh_token: refreshTokenGrant(ctx, tokens),
+    authorization_code: authorizationCodeGrant(ctx, tokens, idTokens),
+    refresh_token: refreshTokenGrant(ctx, tokens, idTokens),
   },
   authorizationEndpoint: true,
   introspectors: [refreshTokenIntrospector(ctx)],

@@ -14,6 +14,8 @@ import { type CacheGuard, ClientRegistry } from './oauth/client-registry.js';
 import type { GrantHandler } from './oauth/grant.js';
 import { clientCredentialsGrant } from './oauth/grants/client-credentials.js';
 import { type AccessTokenLiveness, DefaultLiveness, type TokenIntrospector } from './oauth/introspection.js';
+import { BackchannelLogout } from './oauth/oidc/backchannel-logout.js';
+import { IdTokens } from './oauth/oidc/id-token.js';
 import type { TokenRevoker } from './oauth/revocation.js';
 import { RevocationList } from './oauth/revocation-list.js';
 import { SecretUsage } from './oauth/secret-usage.js';
@@ -28,6 +30,10 @@ export interface Services {
   readonly ctx: DomainContext;
   readonly keys: KeyStore;
   readonly tokens: AccessTokens;
+  /** OpenID Connect ID tokens and logout tokens. */
+  readonly idTokens: IdTokens;
+  /** Back-channel logout deliveries (in the background, retried, audited). */
+  readonly backchannel: BackchannelLogout;
   readonly registry: ClientRegistry;
   readonly usage: SecretUsage;
   readonly revocations: RevocationList;
@@ -51,6 +57,7 @@ export interface CoreServices {
   readonly config: Config;
   readonly ctx: DomainContext;
   readonly tokens: AccessTokens;
+  readonly idTokens: IdTokens;
   readonly registry: ClientRegistry;
   readonly revocations: RevocationList;
 }
@@ -135,6 +142,13 @@ export async function createServices(
     const keys = new KeyStore(ctx, new SealedBox(config.secretKey));
     await keys.init();
     const tokens = new AccessTokens(ctx, keys);
+    const idTokens = new IdTokens(ctx, keys);
+    const backchannel = new BackchannelLogout(ctx, idTokens);
+    // On close: no more retries, and the deliveries under way finish before the database closes.
+    onClose.push(async () => {
+      backchannel.close();
+      await backchannel.settled();
+    });
     const gate = database.pgPool
       ? new VersionGate(database.pgPool)
       : database.sqlite
@@ -156,7 +170,7 @@ export async function createServices(
       }),
     );
 
-    const core: CoreServices = { config, ctx, tokens, registry, revocations };
+    const core: CoreServices = { config, ctx, tokens, idTokens, registry, revocations };
     const features = (options.features ?? []).map((build) => build(core));
     const liveChecks = features.flatMap((f) => (f.grantIsLive ? [f.grantIsLive] : []));
     const grantIsLive = liveChecks.length
@@ -168,6 +182,8 @@ export async function createServices(
       ctx,
       keys,
       tokens,
+      idTokens,
+      backchannel,
       registry,
       usage: new SecretUsage(ctx),
       revocations,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { uuid } from '../crypto/random.js';
-import type { AppTable } from '../db/schema.js';
+import type { AppTable, IdTokenAlg } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import {
   type AppInput,
@@ -55,6 +55,12 @@ export interface App {
   pending_change: PendingChange | null;
   created_at: number;
   updated_at: number;
+  /** OpenID Connect: the ID token's signing algorithm (RS256, ES256 or EdDSA). */
+  id_token_signed_response_alg: IdTokenAlg;
+  /** OpenID Connect RP-initiated logout: the one registered `post_logout_redirect_uri`, or null. */
+  post_logout_redirect_uri: string | null;
+  /** OpenID Connect back-channel logout: where logout tokens are POSTed, or null. */
+  backchannel_logout_uri: string | null;
 }
 
 export function toApp(row: AppTable): App {
@@ -75,6 +81,9 @@ export function toApp(row: AppTable): App {
     pending_change: readPendingChange(row.pending_change, splitScope(row.scopes)),
     created_at: row.created_at,
     updated_at: row.updated_at,
+    id_token_signed_response_alg: row.id_token_signed_response_alg,
+    post_logout_redirect_uri: row.post_logout_redirect_uri,
+    backchannel_logout_uri: row.backchannel_logout_uri,
   };
 }
 
@@ -203,6 +212,9 @@ export async function createApp(
     created_at: now,
     updated_at: now,
     deleted_at: null,
+    id_token_signed_response_alg: 'RS256',
+    post_logout_redirect_uri: null,
+    backchannel_logout_uri: null,
   };
   let secret: CreatedSecret | null = null;
   await inTransaction(ctx.db, async (trx) => {

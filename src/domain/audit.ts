@@ -23,6 +23,8 @@ export type AuditType =
   | 'secret.first_used'
   | 'secret.expired_use_attempt'
   | 'grant.revoked'
+  | 'backchannel_logout.delivered'
+  | 'backchannel_logout.failed'
   | 'user.created'
   | 'user.updated'
   | 'tenant.updated'

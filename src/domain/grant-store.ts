@@ -30,6 +30,10 @@ export interface StoredGrant {
   /** When the user signed in (epoch ms). */
   authTime: number;
   revokedAt: number | null;
+  /** The OIDC session id the grant came from (null for grants made before OIDC). */
+  sid: string | null;
+  /** The `acr` its ID tokens carry, when the request asked for one. */
+  acr: string | null;
 }
 
 // ---- Authorization codes ----------------------------------------------------------------------------------
@@ -42,6 +46,8 @@ export interface NewCode {
   codeChallenge: string | null;
   /** When the user signed in (epoch ms). */
   authTime: number;
+  /** OpenID Connect: the request's nonce, the browser session's id, the acr to report (when asked for). */
+  oidc?: { nonce: string | null; sid: string | null; acr: string | null };
 }
 
 /**
@@ -63,6 +69,8 @@ export async function createAuthorizationCode(ctx: DomainContext, input: NewCode
         tenant_id: input.user.tenant_id,
         scope: joinScope(input.scope),
         auth_time: input.authTime,
+        sid: input.oidc?.sid ?? null,
+        acr: input.oidc?.acr ?? null,
         created_at: now,
         redeemed_at: null,
         revoked_at: null,
@@ -76,6 +84,7 @@ export async function createAuthorizationCode(ctx: DomainContext, input: NewCode
         client_id: input.app.client_id,
         redirect_uri: input.redirectUri,
         code_challenge: input.codeChallenge,
+        nonce: input.oidc?.nonce ?? null,
         created_at: now,
         expires_at: now + CODE_TTL_MS,
         consumed_at: null,
@@ -91,6 +100,8 @@ export interface StoredCode {
   clientId: string;
   redirectUri: string;
   codeChallenge: string | null;
+  /** The authorization request's OIDC nonce, if any. */
+  nonce: string | null;
   expiresAt: number;
   consumedAt: number | null;
   /** The scope the user granted. */
@@ -111,6 +122,7 @@ export async function findAuthorizationCode(
       'authorization_codes.client_id',
       'authorization_codes.redirect_uri',
       'authorization_codes.code_challenge',
+      'authorization_codes.nonce',
       'authorization_codes.expires_at',
       'authorization_codes.consumed_at',
       'grants.id as grant_id',
@@ -119,6 +131,8 @@ export async function findAuthorizationCode(
       'grants.scope',
       'grants.auth_time',
       'grants.revoked_at',
+      'grants.sid',
+      'grants.acr',
     ])
     .where('authorization_codes.code_hash', '=', hash)
     .executeTakeFirst();
@@ -128,6 +142,7 @@ export async function findAuthorizationCode(
     clientId: row.client_id,
     redirectUri: row.redirect_uri,
     codeChallenge: row.code_challenge,
+    nonce: row.nonce,
     expiresAt: row.expires_at,
     consumedAt: row.consumed_at,
     scope: splitScope(row.scope),
@@ -137,6 +152,8 @@ export async function findAuthorizationCode(
       tenantId: row.tenant_id,
       authTime: row.auth_time,
       revokedAt: row.revoked_at,
+      sid: row.sid,
+      acr: row.acr,
     },
   };
 }
@@ -240,6 +257,8 @@ export async function findRefreshToken(
       'grants.tenant_id',
       'grants.auth_time',
       'grants.revoked_at',
+      'grants.sid',
+      'grants.acr',
     ])
     .where('refresh_tokens.token_hash', '=', refreshHash(ctx, token))
     .executeTakeFirst();
@@ -257,6 +276,8 @@ export async function findRefreshToken(
       tenantId: row.tenant_id,
       authTime: row.auth_time,
       revokedAt: row.revoked_at,
+      sid: row.sid,
+      acr: row.acr,
     },
   };
 }

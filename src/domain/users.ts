@@ -93,6 +93,8 @@ export async function insertUser(ctx: DomainContext, db: Db, input: NewUser): Pr
     locked_until: null,
     disabled_at: null,
     created_at: ctx.now(),
+    email_verified: 0,
+    updated_at: ctx.now(),
   };
   await db.insertInto('users').values(row).execute();
   return toUser(row);

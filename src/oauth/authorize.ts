@@ -11,6 +11,7 @@ import {
   UnsupportedResponseType,
 } from './errors.js';
 import { type Params, parseParams } from './form.js';
+import { type OidcRequest, parseOidcRequest } from './oidc/request.js';
 import { isValidS256Challenge } from './pkce.js';
 import { checkResource } from './resource.js';
 import { resolveRequestedScope } from './scope-request.js';
@@ -23,7 +24,8 @@ export interface AuthorizationRequest {
   state?: string;
   scope: string[];
   codeChallenge: string | null;
-  prompt?: string;
+  /** The OpenID Connect parameters (prompt, max_age, nonce, hints), checked. */
+  oidc: OidcRequest;
   /** The raw query string, carried through login and consent. */
   raw: string;
 }
@@ -169,19 +171,18 @@ export async function checkAuthorizationRequest(
   }
 
   let scope: string[];
+  let oidc: OidcRequest;
   try {
     scope = resolveRequestedScope(app, params.get('scope'));
     checkResource(params, clients.apiAudience);
+    oidc = parseOidcRequest(params, scope);
   } catch (err) {
     return fail(err as OAuthError);
   }
-  const prompt = params.get('prompt');
-  if (prompt !== undefined && !['none', 'login', 'consent'].includes(prompt))
-    return fail(new InvalidRequest('The prompt parameter must be none, login or consent.'));
 
   return {
     kind: 'ok',
-    request: { app, tenant, redirectUri, state, scope, codeChallenge: challenge ?? null, prompt, raw },
+    request: { app, tenant, redirectUri, state, scope, codeChallenge: challenge ?? null, oidc, raw },
   };
 }
 

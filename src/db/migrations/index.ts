@@ -6,6 +6,7 @@ import * as m0004 from './0004_change_version.js';
 import * as m0005 from './0005_secret_replaced_by.js';
 import * as m0006 from './0006_refresh_token_chain.js';
 import * as m0007 from './0007_app_pending_change.js';
+import * as m0009 from './0009_oidc.js';
 
 /** Every migration, in order. Add new ones here with the next number. */
 const migrations: Record<string, Migration> = {
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '0005_secret_replaced_by': m0005,
   '0006_refresh_token_chain': m0006,
   '0007_app_pending_change': m0007,
+  '0009_oidc': m0009,
 };
 
 /** Migrations compiled into the program, so they run the same from source, from dist, and in tests. */

@@ -87,6 +87,7 @@ async function sendOutcome(
         LoginPage({
           csrf: await csrfToken(services, request, reply),
           returnTo: outcome.returnTo,
+          email: outcome.loginHint,
           app: appSummary(req),
         }),
       );
@@ -114,15 +115,20 @@ async function sendOutcome(
  * client; nothing here answers with JSON or a 500.
  */
 export async function authorizeRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const deps = { store: authorizeStore(services.ctx), issuer: services.config.issuer };
+  const deps = {
+    store: authorizeStore(services.ctx),
+    issuer: services.config.issuer,
+    verifyHint: (token: string) => services.idTokens.verifyHint(token),
+    now: services.ctx.now,
+  };
 
   app.get('/oauth/authorize', async (request, reply) => {
     try {
       const v = await validateAuthorizationRequest(services.ctx, rawQuery(request.url));
       if (v.kind !== 'ok') return sendValidationFailure(services, reply, v, 302);
       const session = await getSession(services, request);
-      const signedIn = session && { user: session.user, authTime: session.createdAt };
-      const outcome = await decideAuthorization(deps, v.request, signedIn, request.url);
+      const signedIn = session && { user: session.user, authTime: session.createdAt, sid: session.sid };
+      const outcome = await decideAuthorization(deps, v.request, signedIn);
       return await sendOutcome(services, request, reply, v.request, outcome, 302);
     } catch (err) {
       // An outage is the error handler's: 503 with Retry-After, logged once per outage.
@@ -170,7 +176,7 @@ export async function authorizeRoutes(app: FastifyInstance, services: Services):
         );
       const v = await validateAuthorizationRequest(services.ctx, params.get('request') ?? '');
       if (v.kind !== 'ok') return sendValidationFailure(services, reply, v, 303);
-      const signedIn = { user: session.user, authTime: session.createdAt };
+      const signedIn = { user: session.user, authTime: session.createdAt, sid: session.sid };
       const outcome = await decideConsent(deps, v.request, signedIn, params.get('decision'));
       return redirect(reply, outcome.location, 303);
     } catch (err) {

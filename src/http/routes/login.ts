@@ -1,13 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  authFor,
-  createSession,
-  csrfToken,
-  destroySession,
-  getSession,
-  verifyCsrf,
-} from '../../auth/session.js';
+import { authFor, createSession, csrfToken, getSession, verifyCsrf } from '../../auth/session.js';
 import type { LoginThrottle } from '../../auth/throttle.js';
 import { DUMMY_PASSWORD_HASH, verifyPassword } from '../../crypto/password.js';
 import { findUserByEmail } from '../../domain/users.js';
@@ -20,6 +13,7 @@ import { sendPage } from '../../web/render.js';
 import type { Metrics } from '../metrics.js';
 import { allowFormRedirectTo } from '../security-headers.js';
 import { appSummary } from './authorize.js';
+import { signOut } from './end-session.js';
 
 /**
  * Where to go after signing in when nothing else was asked for: `/`, which sends each role to its own page
@@ -147,7 +141,7 @@ export async function loginRoutes(app: FastifyInstance, services: Services, metr
           message: 'The sign-out form is out of date. Reload the page and try again.',
         }),
       );
-    await destroySession(services, request, reply);
+    await signOut(services, request, reply);
     return reply.code(303).header('location', '/login').header('cache-control', 'no-store').send();
   });
 }

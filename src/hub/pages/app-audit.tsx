@@ -29,6 +29,8 @@ const WORDS: Record<string, string> = {
   'secret.first_used': 'Client secret used for the first time',
   'secret.expired_use_attempt': 'Someone tried an expired client secret',
   'grant.revoked': 'A user revoked access',
+  'backchannel_logout.delivered': 'Back-channel logout delivered',
+  'backchannel_logout.failed': 'Back-channel logout could not be delivered',
   'app_request.fulfilled': 'Created from an app request',
 };
 
