@@ -160,15 +160,17 @@ export async function destroySession(
 }
 
 /**
- * The CSRF token to embed in a form. Signed in: bound to the session. Signed out (the login form): bound to a
+ * The CSRF token to embed in a form. Signed in: bound to the session. Signed out (the login form), or with
+ * `{ preSession: true }` (the login form shown to a signed-in user who must sign in again): bound to a
  * pre-session cookie, which is set here when missing.
  */
 export async function csrfToken(
   services: Services,
   request: FastifyRequest,
   reply: FastifyReply,
+  options: { preSession?: boolean } = {},
 ): Promise<string> {
-  const session = await getSession(services, request);
+  const session = options.preSession ? null : await getSession(services, request);
   if (session) return session.csrf;
   const state = authFor(services);
   let pre = readCookie(request, state.preCookie);

@@ -85,7 +85,8 @@ async function sendOutcome(
         reply,
         200,
         LoginPage({
-          csrf: await csrfToken(services, request, reply),
+          // The sign-in form checks the pre-session token, even when a session exists (prompt=login, max_age).
+          csrf: await csrfToken(services, request, reply, { preSession: true }),
           returnTo: outcome.returnTo,
           email: outcome.loginHint,
           app: appSummary(req),
@@ -122,9 +123,9 @@ export async function authorizeRoutes(app: FastifyInstance, services: Services):
     now: services.ctx.now,
   };
 
-  app.get('/oauth/authorize', async (request, reply) => {
+  const handleAuthorize = async (request: FastifyRequest, reply: FastifyReply, raw: string) => {
     try {
-      const v = await validateAuthorizationRequest(services.ctx, rawQuery(request.url));
+      const v = await validateAuthorizationRequest(services.ctx, raw);
       if (v.kind !== 'ok') return sendValidationFailure(services, reply, v, 302);
       const session = await getSession(services, request);
       const signedIn = session && { user: session.user, authTime: session.createdAt, sid: session.sid };
@@ -143,7 +144,12 @@ export async function authorizeRoutes(app: FastifyInstance, services: Services):
         }),
       );
     }
-  });
+  };
+  app.get('/oauth/authorize', (request, reply) => handleAuthorize(request, reply, rawQuery(request.url)));
+  // OIDC Core §3.1.2.1: the authorization endpoint MUST support POST too (form-encoded parameters).
+  app.post('/oauth/authorize', (request, reply) =>
+    handleAuthorize(request, reply, typeof request.body === 'string' ? request.body : ''),
+  );
 
   app.post('/oauth/authorize/decision', async (request, reply) => {
     try {

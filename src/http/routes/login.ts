@@ -70,7 +70,7 @@ export async function loginRoutes(app: FastifyInstance, services: Services, metr
       reply,
       200,
       LoginPage({
-        csrf: await csrfToken(services, request, reply),
+        csrf: await csrfToken(services, request, reply, { preSession: true }),
         returnTo,
         app: await appFor(services, returnTo, reply),
         signup: services.config.signupEnabled,
@@ -87,7 +87,7 @@ export async function loginRoutes(app: FastifyInstance, services: Services, metr
         reply,
         status,
         LoginPage({
-          csrf: await csrfToken(services, request, reply),
+          csrf: await csrfToken(services, request, reply, { preSession: true }),
           returnTo,
           email,
           error,
