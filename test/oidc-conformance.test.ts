@@ -258,8 +258,7 @@ describe('oidcc-basic-certification-test-plan', () => {
       { ui_locales: 'se' },
       { claims_locales: 'se' },
     ];
-    for (const extra of extras)
-      expect((await tokens(app, secret, extra)).id_token).toBeDefined();
+    for (const extra of extras) expect((await tokens(app, secret, extra)).id_token).toBeDefined();
   });
 
   it('oidcc-prompt-login: a second sign-in, with a later auth_time', async () => {
