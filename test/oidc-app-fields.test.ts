@@ -70,3 +70,49 @@ describe('OpenID Connect app fields', () => {
     });
   });
 });
+
+describe('the hub’s OAuth & access scopes tab', () => {
+  it('shows the OpenID Connect settings, saves them, and shows a bad value’s error once', async () => {
+    const { Browser } = await import('./helpers/browser.js');
+    const b = new Browser(ts.url);
+    const signup = await b.submit(await b.get('/signup'), '/signup', {
+      name: 'Dev',
+      email: `oidc-hub-${Date.now()}@example.org`,
+      password: 'a long password 123',
+    });
+    expect(signup.status).toBe(201);
+    const created = await b.submit(await b.get('/apps/new'), '/apps/new', {
+      name: 'OIDC app',
+      visibility: 'private',
+      client_type: 'confidential',
+      callback_url: 'http://localhost:3000/callback',
+    });
+    const id = /\/apps\/([0-9a-f-]{36})\/oauth/.exec(created.html)![1]!;
+    const tab = await b.get(`/apps/${id}/oauth`);
+    expect(tab.html).toContain('ID token signing algorithm');
+    const saved = await b.submit(tab, `/apps/${id}/oauth/oidc`, {
+      id_token_signed_response_alg: 'ES256',
+      post_logout_redirect_uri: 'http://localhost:3000/bye',
+      backchannel_logout_uri: '',
+    });
+    expect(saved.status).toBe(303);
+    const { json } = await admin.get(`/v1/apps/${id}`);
+    expect(json).toMatchObject({
+      id_token_signed_response_alg: 'ES256',
+      post_logout_redirect_uri: 'http://localhost:3000/bye',
+      backchannel_logout_uri: null,
+    });
+    const bad = await b.submit(await b.get(`/apps/${id}/oauth`), `/apps/${id}/oauth/oidc`, {
+      id_token_signed_response_alg: 'ES256',
+      post_logout_redirect_uri: '',
+      backchannel_logout_uri: 'ftp://rp.example/bc',
+    });
+    expect(bad.status).toBe(303);
+    const shown = await b.get(bad.location!);
+    expect(shown.html).toContain('must use https');
+    expect(shown.html).toContain('ftp://rp.example/bc');
+    expect((await admin.get(`/v1/apps/${id}`)).json.post_logout_redirect_uri).toBe(
+      'http://localhost:3000/bye',
+    );
+  });
+});

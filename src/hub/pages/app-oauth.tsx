@@ -41,6 +41,7 @@ import {
   SecretStatusBadge,
   Select,
 } from '../ui/components.js';
+import { OidcCard, type OidcFormValues, oidcFormValues } from './app-oidc.js';
 import { PendingChangeBox, ReviewConfirm } from './app-review-confirm.js';
 import { AppParams, AppSecretParams, AppShell, appPath } from './app-shell.js';
 
@@ -65,6 +66,7 @@ export interface OAuthTabProps {
   /** A value to show once: this response only, never stored or put in a URL. */
   shown?: { secret: CreatedSecret; kind: 'created' | 'refreshed' | 'app-created' };
   scopes?: { values: string[]; errors: FormErrors; confirm?: AppChange };
+  oidc?: { values: OidcFormValues; errors: FormErrors };
 }
 
 const PRESET_MONTHS = [6, 12, 24];
@@ -495,6 +497,7 @@ export function OAuthTab(p: OAuthTabProps) {
         </section>
       )}
       <ScopesCard {...p} />
+      <OidcCard hub={hub} app={app} oidc={p.oidc} />
       {p.shown ? <SecretShownDialog app={app} shown={p.shown} /> : null}
     </AppShell>
   );
@@ -503,6 +506,7 @@ export function OAuthTab(p: OAuthTabProps) {
 const NOTICES: Record<string, string> = {
   'secret-revoked': 'The client secret was revoked. It no longer works.',
   'scopes-saved': 'Scopes saved.',
+  'oidc-saved': 'OpenID Connect settings saved.',
   'scopes-pending':
     'Scopes saved. The change awaits review; the approved version stays live until it is approved.',
   'scopes-review':
@@ -640,6 +644,27 @@ export async function oauthTabRoutes(app: FastifyInstance, services: Services): 
       return renderOAuthTab(hub, reply, a, {
         status: 400,
         scopes: { values, errors: toFormErrors(e, ['scopes']) },
+      });
+    }
+  });
+
+  hubAction(app, services, '/apps/:id/oauth/oidc', onApp, async ({ hub, params: { id }, form, reply }) => {
+    const a = await getAppForActor(ctx, hub.actor, id);
+    const values = oidcFormValues(form);
+    try {
+      await updateApp(ctx, hub.actor, a.id, values);
+      return seeOther(reply, `${appPath(a, 'oauth')}?notice=oidc-saved`);
+    } catch (e) {
+      return renderOAuthTab(hub, reply, a, {
+        status: 400,
+        oidc: {
+          values,
+          errors: toFormErrors(e, [
+            'id_token_signed_response_alg',
+            'post_logout_redirect_uri',
+            'backchannel_logout_uri',
+          ]),
+        },
       });
     }
   });
