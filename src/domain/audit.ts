@@ -27,6 +27,8 @@ export type AuditType =
   | 'user.email_verified'
   | 'user.password_reset'
   | 'grant.revoked'
+  | 'backchannel_logout.delivered'
+  | 'backchannel_logout.failed'
   | 'user.created'
   | 'user.updated'
   | 'tenant.updated'

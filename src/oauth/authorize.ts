@@ -14,6 +14,7 @@ import {
   UnsupportedResponseType,
 } from './errors.js';
 import { type Params, parseParams } from './form.js';
+import { type OidcRequest, parseOidcRequest } from './oidc/request.js';
 import { isValidS256Challenge } from './pkce.js';
 import { type ApiLookup, resolveScope, resolveTarget, type TokenTarget, usableScopes } from './resource.js';
 
@@ -27,7 +28,8 @@ export interface AuthorizationRequest {
   /** The API the request is for (RFC 8707 `resource`, else the default API). */
   target: TokenTarget;
   codeChallenge: string | null;
-  prompt?: string;
+  /** The OpenID Connect parameters (prompt, max_age, nonce, hints), checked. */
+  oidc: OidcRequest;
   /** The raw query string, carried through login and consent. */
   raw: string;
 }
@@ -188,19 +190,25 @@ export async function checkAuthorizationRequest(
   }
 
   let scope: string[];
+<<<<<<< HEAD
   let target: TokenTarget;
   try {
     target = await resolveTarget({ config: clients.config }, clients.apis, params, app);
     scope = resolveScope(target, usableScopes(target, permissions, 'user'), app, params.get('scope'));
+=======
+  let oidc: OidcRequest;
+  try {
+    scope = resolveRequestedScope(app, params.get('scope'));
+    checkResource(params, clients.apiAudience);
+    oidc = parseOidcRequest(params, scope);
+>>>>>>> wt-oidc
   } catch (err) {
     return fail(err as OAuthError);
   }
-  const prompt = params.get('prompt');
-  if (prompt !== undefined && !['none', 'login', 'consent'].includes(prompt))
-    return fail(new InvalidRequest('The prompt parameter must be none, login or consent.'));
 
   return {
     kind: 'ok',
+<<<<<<< HEAD
     request: {
       app,
       tenant,
@@ -212,6 +220,9 @@ export async function checkAuthorizationRequest(
       prompt,
       raw,
     },
+=======
+    request: { app, tenant, redirectUri, state, scope, codeChallenge: challenge ?? null, oidc, raw },
+>>>>>>> wt-oidc
   };
 }
 

@@ -31,6 +31,8 @@ const WORDS: Record<string, string> = {
   'secret.expired_use_attempt': 'Someone tried an expired client secret',
   'secret.leaked': 'Client secret reported leaked',
   'grant.revoked': 'A user revoked access',
+  'backchannel_logout.delivered': 'Back-channel logout delivered',
+  'backchannel_logout.failed': 'Back-channel logout could not be delivered',
   'app_request.fulfilled': 'Created from an app request',
   'app_permission.requested': 'API permission requested',
   'app_permission.granted': 'API permission granted (admin consent)',

@@ -44,12 +44,16 @@ import {
   SecretStatusBadge,
   Select,
 } from '../ui/components.js';
+<<<<<<< HEAD
 import {
   PERMISSION_NOTICES,
   type PermissionRequest,
   PermissionsCard,
   permissionRoutes,
 } from './app-oauth-permissions.js';
+=======
+import { OidcCard, type OidcFormValues, oidcFormValues } from './app-oidc.js';
+>>>>>>> wt-oidc
 import { PendingChangeBox, ReviewConfirm } from './app-review-confirm.js';
 import { AppParams, AppSecretParams, AppShell, appPath } from './app-shell.js';
 
@@ -76,6 +80,7 @@ export interface OAuthTabProps {
   /** A value to show once: this response only, never stored or put in a URL. */
   shown?: { secret: CreatedSecret; kind: 'created' | 'refreshed' | 'app-created' };
   scopes?: { values: string[]; errors: FormErrors; confirm?: AppChange };
+<<<<<<< HEAD
   /** The app's API permissions and the APIs the actor may see. */
   permissions: AppPermission[];
   apis: Api[];
@@ -83,6 +88,9 @@ export interface OAuthTabProps {
   permissionRequest?: PermissionRequest;
   /** The permission whose Remove confirmation is open (`?remove_api=`). */
   confirmRemove?: string;
+=======
+  oidc?: { values: OidcFormValues; errors: FormErrors };
+>>>>>>> wt-oidc
 }
 
 const PRESET_MONTHS = [6, 12, 24];
@@ -531,6 +539,7 @@ export function OAuthTab(p: OAuthTabProps) {
         </section>
       )}
       <ScopesCard {...p} />
+<<<<<<< HEAD
       <PermissionsCard
         hub={hub}
         app={app}
@@ -539,6 +548,9 @@ export function OAuthTab(p: OAuthTabProps) {
         request={p.permissionRequest}
         confirmRemove={p.confirmRemove}
       />
+=======
+      <OidcCard hub={hub} app={app} oidc={p.oidc} />
+>>>>>>> wt-oidc
       {p.shown ? <SecretShownDialog app={app} shown={p.shown} /> : null}
     </AppShell>
   );
@@ -547,6 +559,7 @@ export function OAuthTab(p: OAuthTabProps) {
 const NOTICES: Record<string, string> = {
   'secret-revoked': 'The client secret was revoked. It no longer works.',
   'scopes-saved': 'Scopes saved.',
+  'oidc-saved': 'OpenID Connect settings saved.',
   'scopes-pending':
     'Scopes saved. The change awaits review; the approved version stays live until it is approved.',
   'scopes-review':
@@ -710,6 +723,27 @@ export async function oauthTabRoutes(app: FastifyInstance, services: Services): 
       return renderOAuthTab(hub, reply, a, {
         status: 400,
         scopes: { values, errors: toFormErrors(e, ['scopes']) },
+      });
+    }
+  });
+
+  hubAction(app, services, '/apps/:id/oauth/oidc', onApp, async ({ hub, params: { id }, form, reply }) => {
+    const a = await getAppForActor(ctx, hub.actor, id);
+    const values = oidcFormValues(form);
+    try {
+      await updateApp(ctx, hub.actor, a.id, values);
+      return seeOther(reply, `${appPath(a, 'oauth')}?notice=oidc-saved`);
+    } catch (e) {
+      return renderOAuthTab(hub, reply, a, {
+        status: 400,
+        oidc: {
+          values,
+          errors: toFormErrors(e, [
+            'id_token_signed_response_alg',
+            'post_logout_redirect_uri',
+            'backchannel_logout_uri',
+          ]),
+        },
       });
     }
   });

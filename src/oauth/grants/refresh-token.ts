@@ -7,13 +7,20 @@ import {
   type StoredRefreshToken,
 } from '../../domain/grant-store.js';
 import { userIsActive, userMayStillUse } from '../../domain/grants.js';
+import { appAllowsScope } from '../../domain/oidc.js';
 import { joinScope, parseScope } from '../../domain/scopes.js';
 import type { AccessTokens } from '../access-token.js';
 import type { AuthenticatedClient } from '../client-auth.js';
 import { InvalidGrant, InvalidRequest, InvalidScope } from '../errors.js';
 import { type GrantHandler, type TokenRequest, type TokenResponse, tokenResponse } from '../grant.js';
 import type { IntrospectionResponse, TokenIntrospector } from '../introspection.js';
+<<<<<<< HEAD
 import { type ApiLookup, grantScopes, targetForGrant } from '../resource.js';
+=======
+import type { IdTokens } from '../oidc/id-token.js';
+import { withIdToken } from '../oidc/token-response.js';
+import { checkResource } from '../resource.js';
+>>>>>>> wt-oidc
 import type { TokenRevoker } from '../revocation.js';
 
 /**
@@ -33,9 +40,17 @@ function withinReuseGrace(ctx: DomainContext, stored: StoredRefreshToken, now: n
  * grant, rotate on every use, and a reused (already rotated) token revokes the whole grant, unless it is the
  * previous token retried once within the configured reuse grace, which rotates again and invalidates its
  * unused successor. The new refresh token keeps the original scope; the access token may carry a narrower
- * one, never a wider one.
+ * one, never a wider one. With `openid` in the scope a new ID token comes along (OIDC Core §12.2).
  */
+<<<<<<< HEAD
 export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens, apis: ApiLookup): GrantHandler {
+=======
+export function refreshTokenGrant(
+  ctx: DomainContext,
+  tokens: AccessTokens,
+  idTokens: IdTokens,
+): GrantHandler {
+>>>>>>> wt-oidc
   const reuse = async (grantId: string, client: AuthenticatedClient): Promise<never> => {
     await revokeGrant(ctx, grantId, 'refresh_token_reused', `client:${client.app.client_id}`);
     throw new InvalidGrant('The refresh token was already used; the authorization has been revoked.');
@@ -58,9 +73,15 @@ export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens, apis
       // reuse grace the previous token is handled like a first use, and the store decides whether it may.
       const retry = stored.usedAt !== null;
       if (retry && !withinReuseGrace(ctx, stored, now)) return reuse(grant.id, client);
+<<<<<<< HEAD
       // RFC 8707 §2.2: a refresh may ask for a token for another API the grant covers.
       const target = await targetForGrant(apis, grant.apiId, params);
       let scope = grantScopes(target, stored.scope, client.permissions);
+=======
+      checkResource(params, ctx.config.apiAudience);
+
+      let scope = stored.scope.filter((s) => appAllowsScope(client.app, s));
+>>>>>>> wt-oidc
       const rawScope = params.get('scope');
       if (rawScope !== undefined) {
         const requested = parseScope(rawScope);
@@ -90,7 +111,8 @@ export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens, apis
         audience: target.api.identifier,
         ttl: target.api.access_token_ttl,
       });
-      return tokenResponse(issued, refreshToken);
+      // OIDC Core §12.2: a new ID token with the same sub and auth_time, and no nonce.
+      return withIdToken(tokenResponse(issued, refreshToken), idTokens, { app: client.app, grant, scope });
     },
   };
 }
