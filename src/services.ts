@@ -177,11 +177,7 @@ export async function createServices(
       }),
     );
 
-<<<<<<< HEAD
-    const core: CoreServices = { config, ctx, tokens, registry, apis, revocations };
-=======
-    const core: CoreServices = { config, ctx, tokens, idTokens, registry, revocations };
->>>>>>> wt-oidc
+    const core: CoreServices = { config, ctx, tokens, idTokens, registry, apis, revocations };
     const features = (options.features ?? []).map((build) => build(core));
     const liveChecks = features.flatMap((f) => (f.grantIsLive ? [f.grantIsLive] : []));
     const grantIsLive = liveChecks.length

@@ -443,7 +443,8 @@ describe('migration 0008', () => {
           app('a1', 'contacts:read clavis:apps profile:read'),
           app('a2', ''),
           app('a3', 'contacts:read', now),
-        ])
+          // The database stands at migration 0007: the OIDC app columns (0009) don't exist yet.
+        ] as never)
         .execute();
       await migrateToLatest(handle);
       const rows = await handle.db

@@ -31,15 +31,12 @@ export interface StoredGrant {
   /** When the user signed in (epoch ms). */
   authTime: number;
   revokedAt: number | null;
-<<<<<<< HEAD
   /** The API the grant is for (null: the built-in sample API). */
   apiId: string | null;
-=======
   /** The OIDC session id the grant came from (null for grants made before OIDC). */
   sid: string | null;
   /** The `acr` its ID tokens carry, when the request asked for one. */
   acr: string | null;
->>>>>>> wt-oidc
 }
 
 // ---- Authorization codes ----------------------------------------------------------------------------------
@@ -52,13 +49,10 @@ export interface NewCode {
   codeChallenge: string | null;
   /** When the user signed in (epoch ms). */
   authTime: number;
-<<<<<<< HEAD
   /** The API the grant is for (null or absent: the built-in sample API). */
   apiId?: string | null;
-=======
   /** OpenID Connect: the request's nonce, the browser session's id, the acr to report (when asked for). */
   oidc?: { nonce: string | null; sid: string | null; acr: string | null };
->>>>>>> wt-oidc
 }
 
 /**
@@ -143,12 +137,9 @@ export async function findAuthorizationCode(
       'grants.scope',
       'grants.auth_time',
       'grants.revoked_at',
-<<<<<<< HEAD
       'grants.api_id',
-=======
       'grants.sid',
       'grants.acr',
->>>>>>> wt-oidc
     ])
     .where('authorization_codes.code_hash', '=', hash)
     .executeTakeFirst();
@@ -168,12 +159,9 @@ export async function findAuthorizationCode(
       tenantId: row.tenant_id,
       authTime: row.auth_time,
       revokedAt: row.revoked_at,
-<<<<<<< HEAD
       apiId: row.api_id,
-=======
       sid: row.sid,
       acr: row.acr,
->>>>>>> wt-oidc
     },
   };
 }
@@ -277,12 +265,9 @@ export async function findRefreshToken(
       'grants.tenant_id',
       'grants.auth_time',
       'grants.revoked_at',
-<<<<<<< HEAD
       'grants.api_id',
-=======
       'grants.sid',
       'grants.acr',
->>>>>>> wt-oidc
     ])
     .where('refresh_tokens.token_hash', '=', refreshHash(ctx, token))
     .executeTakeFirst();
@@ -300,12 +285,9 @@ export async function findRefreshToken(
       tenantId: row.tenant_id,
       authTime: row.auth_time,
       revokedAt: row.revoked_at,
-<<<<<<< HEAD
       apiId: row.api_id,
-=======
       sid: row.sid,
       acr: row.acr,
->>>>>>> wt-oidc
     },
   };
 }

@@ -5,14 +5,10 @@ import { scopeDescriptions } from '../domain/scopes.js';
 import { getTenant } from '../domain/tenants.js';
 import type { User } from '../domain/users.js';
 import { type AuthorizationRequest, errorRedirect, redirectTo } from './authorize.js';
-<<<<<<< HEAD
-import { AccessDenied } from './errors.js';
-import type { ApiLookup } from './resource.js';
-=======
 import { AccessDenied, ConsentRequired } from './errors.js';
 import type { IdTokenHint } from './oidc/id-token.js';
 import { afterSignIn, checkSignIn } from './oidc/prompt.js';
->>>>>>> wt-oidc
+import type { ApiLookup } from './resource.js';
 
 /** What the authorization decision needs from storage; {@link authorizeStore} is the domain's. */
 export interface AuthorizeStore {
@@ -37,15 +33,12 @@ export function authorizeStore(ctx: DomainContext): AuthorizeStore {
 export interface AuthorizeDeps {
   store: AuthorizeStore;
   issuer: string;
-<<<<<<< HEAD
   /** Where the consent page finds the APIs a request draws scopes from (default: none beyond its own). */
   apis?: ApiLookup;
-=======
   /** Verifies an `id_token_hint` (OIDC Core §3.1.2.1); without it every hint is refused. */
   verifyHint?: (token: string) => Promise<IdTokenHint | null>;
   /** The clock for `max_age`. */
   now?: () => number;
->>>>>>> wt-oidc
 }
 
 /** The signed-in user of a browser session, if any. */
@@ -59,15 +52,9 @@ export interface SignedIn {
 
 /** What the authorization endpoint does next with a valid request; the route renders or redirects. */
 export type AuthorizeOutcome =
-<<<<<<< HEAD
-  /** Show the sign-in form, which returns to `returnTo`. */
-  | { kind: 'login'; returnTo: string }
-  /** Ask the user to consent to `scopes` (each with its API's description), shown grouped by API. */
-=======
   /** Show the sign-in form, which returns to `returnTo`, its email pre-filled with `loginHint`. */
   | { kind: 'login'; returnTo: string; loginHint?: string }
-  /** Ask the user to consent to `scopes` (each with the catalogue's description). */
->>>>>>> wt-oidc
+  /** Ask the user to consent to `scopes` (each with its API's description), shown grouped by API. */
   | {
       kind: 'consent';
       /** Who is asked. */
@@ -195,16 +182,11 @@ export async function decideAuthorization(
   // A public client can't prove who it is, so its consent is never remembered (RFC 9700 §4.1.x / OAuth 2.1 §7.x).
   const remembered =
     req.app.client_type === 'confidential' &&
-<<<<<<< HEAD
-    req.prompt !== 'consent' &&
+    !req.oidc.prompts.has('consent') &&
     consentCovers(
       await deps.store.consentedScopes(signedIn.user.id, req.app.id),
       consentKeys(req, req.scope),
     );
-=======
-    !req.oidc.prompts.has('consent') &&
-    consentCovers(await deps.store.consentedScopes(signedIn.user.id, req.app.id), req.scope);
->>>>>>> wt-oidc
   if (remembered) return issueCode(deps, req, signedIn);
   if (none)
     return {

@@ -190,25 +190,18 @@ export async function checkAuthorizationRequest(
   }
 
   let scope: string[];
-<<<<<<< HEAD
   let target: TokenTarget;
+  let oidc: OidcRequest;
   try {
     target = await resolveTarget({ config: clients.config }, clients.apis, params, app);
     scope = resolveScope(target, usableScopes(target, permissions, 'user'), app, params.get('scope'));
-=======
-  let oidc: OidcRequest;
-  try {
-    scope = resolveRequestedScope(app, params.get('scope'));
-    checkResource(params, clients.apiAudience);
     oidc = parseOidcRequest(params, scope);
->>>>>>> wt-oidc
   } catch (err) {
     return fail(err as OAuthError);
   }
 
   return {
     kind: 'ok',
-<<<<<<< HEAD
     request: {
       app,
       tenant,
@@ -217,12 +210,9 @@ export async function checkAuthorizationRequest(
       scope,
       target,
       codeChallenge: challenge ?? null,
-      prompt,
+      oidc,
       raw,
     },
-=======
-    request: { app, tenant, redirectUri, state, scope, codeChallenge: challenge ?? null, oidc, raw },
->>>>>>> wt-oidc
   };
 }
 

@@ -8,12 +8,8 @@ import {
   decideConsent,
   type SignedIn,
 } from '../../src/oauth/authorize-decision.js';
-<<<<<<< HEAD
-import { app, sampleApi, sampleTarget, TENANT, user } from './fixtures.js';
-=======
 import type { Prompt } from '../../src/oauth/oidc/request.js';
-import { app, TENANT, user } from './fixtures.js';
->>>>>>> wt-oidc
+import { app, sampleApi, sampleTarget, TENANT, user } from './fixtures.js';
 
 const ISSUER = 'https://clavis.example';
 
@@ -161,22 +157,17 @@ describe('decideAuthorization', () => {
 
   it("describes each scope with its API's description, grouped by API (its name when it has none)", async () => {
     const { deps } = fakeStore(null);
-<<<<<<< HEAD
     const api = sampleApi();
     api.scopes = api.scopes.map((s) => (s.name === 'profile:read' ? { ...s, description: '' } : s));
     const outcome = await decideAuthorization(
       deps,
       request({ prompt: undefined, target: sampleTarget(api) }),
       signedIn(),
-      '/x',
     );
     const scopes = [
       { name: 'contacts:read', description: 'See your contacts' },
       { name: 'profile:read', description: 'profile:read' },
     ];
-=======
-    const outcome = await decideAuthorization(deps, request({ prompt: undefined }), signedIn());
->>>>>>> wt-oidc
     expect(outcome).toEqual({
       kind: 'consent',
       user: user(),

@@ -6,14 +6,11 @@ import * as m0004 from './0004_change_version.js';
 import * as m0005 from './0005_secret_replaced_by.js';
 import * as m0006 from './0006_refresh_token_chain.js';
 import * as m0007 from './0007_app_pending_change.js';
-<<<<<<< HEAD
 import * as m0008 from './0008_apis.js';
+import * as m0009 from './0009_oidc.js';
 import * as m0011 from './0011_outbox_mail.js';
 import * as m0012 from './0012_webhooks.js';
 import * as m0013 from './0013_credential_leaks.js';
-=======
-import * as m0009 from './0009_oidc.js';
->>>>>>> wt-oidc
 
 /** Every migration, in order. Add new ones here with the next number. */
 const migrations: Record<string, Migration> = {
@@ -24,14 +21,11 @@ const migrations: Record<string, Migration> = {
   '0005_secret_replaced_by': m0005,
   '0006_refresh_token_chain': m0006,
   '0007_app_pending_change': m0007,
-<<<<<<< HEAD
   '0008_apis': m0008,
+  '0009_oidc': m0009,
   '0011_outbox_mail': m0011,
   '0012_webhooks': m0012,
   '0013_credential_leaks': m0013,
-=======
-  '0009_oidc': m0009,
->>>>>>> wt-oidc
 };
 
 /** Migrations compiled into the program, so they run the same from source, from dist, and in tests. */

@@ -121,12 +121,9 @@ export async function authorizeRoutes(app: FastifyInstance, services: Services):
   const deps = {
     store: authorizeStore(services.ctx),
     issuer: services.config.issuer,
-<<<<<<< HEAD
     apis: domainApis(services.ctx),
-=======
     verifyHint: (token: string) => services.idTokens.verifyHint(token),
     now: services.ctx.now,
->>>>>>> wt-oidc
   };
 
   const handleAuthorize = async (request: FastifyRequest, reply: FastifyReply, raw: string) => {
@@ -188,18 +185,13 @@ export async function authorizeRoutes(app: FastifyInstance, services: Services):
         );
       const v = await validateAuthorizationRequest(services.ctx, params.get('request') ?? '');
       if (v.kind !== 'ok') return sendValidationFailure(services, reply, v, 303);
-<<<<<<< HEAD
-      const signedIn = { user: session.user, authTime: session.createdAt };
+      const signedIn = { user: session.user, authTime: session.createdAt, sid: session.sid };
       // The consent form lists each scope with a checkbox (`consent_scope:<name>`) and says so with
       // `per_scope`; a form without it (an older page) consents to every scope asked for.
       const chosen = params.has('per_scope')
         ? new Set(v.request.scope.filter((s) => params.has(`consent_scope:${s}`)))
         : undefined;
       const outcome = await decideConsent(deps, v.request, signedIn, params.get('decision'), chosen);
-=======
-      const signedIn = { user: session.user, authTime: session.createdAt, sid: session.sid };
-      const outcome = await decideConsent(deps, v.request, signedIn, params.get('decision'));
->>>>>>> wt-oidc
       return redirect(reply, outcome.location, 303);
     } catch (err) {
       if (isConnectionError(err)) throw err;

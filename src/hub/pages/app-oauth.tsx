@@ -44,16 +44,13 @@ import {
   SecretStatusBadge,
   Select,
 } from '../ui/components.js';
-<<<<<<< HEAD
 import {
   PERMISSION_NOTICES,
   type PermissionRequest,
   PermissionsCard,
   permissionRoutes,
 } from './app-oauth-permissions.js';
-=======
 import { OidcCard, type OidcFormValues, oidcFormValues } from './app-oidc.js';
->>>>>>> wt-oidc
 import { PendingChangeBox, ReviewConfirm } from './app-review-confirm.js';
 import { AppParams, AppSecretParams, AppShell, appPath } from './app-shell.js';
 
@@ -80,7 +77,6 @@ export interface OAuthTabProps {
   /** A value to show once: this response only, never stored or put in a URL. */
   shown?: { secret: CreatedSecret; kind: 'created' | 'refreshed' | 'app-created' };
   scopes?: { values: string[]; errors: FormErrors; confirm?: AppChange };
-<<<<<<< HEAD
   /** The app's API permissions and the APIs the actor may see. */
   permissions: AppPermission[];
   apis: Api[];
@@ -88,9 +84,7 @@ export interface OAuthTabProps {
   permissionRequest?: PermissionRequest;
   /** The permission whose Remove confirmation is open (`?remove_api=`). */
   confirmRemove?: string;
-=======
   oidc?: { values: OidcFormValues; errors: FormErrors };
->>>>>>> wt-oidc
 }
 
 const PRESET_MONTHS = [6, 12, 24];
@@ -539,7 +533,6 @@ export function OAuthTab(p: OAuthTabProps) {
         </section>
       )}
       <ScopesCard {...p} />
-<<<<<<< HEAD
       <PermissionsCard
         hub={hub}
         app={app}
@@ -548,9 +541,7 @@ export function OAuthTab(p: OAuthTabProps) {
         request={p.permissionRequest}
         confirmRemove={p.confirmRemove}
       />
-=======
       <OidcCard hub={hub} app={app} oidc={p.oidc} />
->>>>>>> wt-oidc
       {p.shown ? <SecretShownDialog app={app} shown={p.shown} /> : null}
     </AppShell>
   );

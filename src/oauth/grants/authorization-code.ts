@@ -23,11 +23,8 @@ import { type ApiLookup, grantScopes, targetForGrant } from '../resource.js';
 export function authorizationCodeGrant(
   ctx: DomainContext,
   tokens: AccessTokens,
-<<<<<<< HEAD
-  apis: ApiLookup,
-=======
   idTokens: IdTokens,
->>>>>>> wt-oidc
+  apis: ApiLookup,
 ): GrantHandler {
   return {
     allowPublicClients: true,

@@ -7,20 +7,15 @@ import {
   type StoredRefreshToken,
 } from '../../domain/grant-store.js';
 import { userIsActive, userMayStillUse } from '../../domain/grants.js';
-import { appAllowsScope } from '../../domain/oidc.js';
 import { joinScope, parseScope } from '../../domain/scopes.js';
 import type { AccessTokens } from '../access-token.js';
 import type { AuthenticatedClient } from '../client-auth.js';
 import { InvalidGrant, InvalidRequest, InvalidScope } from '../errors.js';
 import { type GrantHandler, type TokenRequest, type TokenResponse, tokenResponse } from '../grant.js';
 import type { IntrospectionResponse, TokenIntrospector } from '../introspection.js';
-<<<<<<< HEAD
-import { type ApiLookup, grantScopes, targetForGrant } from '../resource.js';
-=======
 import type { IdTokens } from '../oidc/id-token.js';
 import { withIdToken } from '../oidc/token-response.js';
-import { checkResource } from '../resource.js';
->>>>>>> wt-oidc
+import { type ApiLookup, grantScopes, targetForGrant } from '../resource.js';
 import type { TokenRevoker } from '../revocation.js';
 
 /**
@@ -42,15 +37,12 @@ function withinReuseGrace(ctx: DomainContext, stored: StoredRefreshToken, now: n
  * unused successor. The new refresh token keeps the original scope; the access token may carry a narrower
  * one, never a wider one. With `openid` in the scope a new ID token comes along (OIDC Core §12.2).
  */
-<<<<<<< HEAD
-export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens, apis: ApiLookup): GrantHandler {
-=======
 export function refreshTokenGrant(
   ctx: DomainContext,
   tokens: AccessTokens,
   idTokens: IdTokens,
+  apis: ApiLookup,
 ): GrantHandler {
->>>>>>> wt-oidc
   const reuse = async (grantId: string, client: AuthenticatedClient): Promise<never> => {
     await revokeGrant(ctx, grantId, 'refresh_token_reused', `client:${client.app.client_id}`);
     throw new InvalidGrant('The refresh token was already used; the authorization has been revoked.');
@@ -73,15 +65,9 @@ export function refreshTokenGrant(
       // reuse grace the previous token is handled like a first use, and the store decides whether it may.
       const retry = stored.usedAt !== null;
       if (retry && !withinReuseGrace(ctx, stored, now)) return reuse(grant.id, client);
-<<<<<<< HEAD
       // RFC 8707 §2.2: a refresh may ask for a token for another API the grant covers.
       const target = await targetForGrant(apis, grant.apiId, params);
       let scope = grantScopes(target, stored.scope, client.permissions);
-=======
-      checkResource(params, ctx.config.apiAudience);
-
-      let scope = stored.scope.filter((s) => appAllowsScope(client.app, s));
->>>>>>> wt-oidc
       const rawScope = params.get('scope');
       if (rawScope !== undefined) {
         const requested = parseScope(rawScope);
