@@ -47,8 +47,6 @@ export interface UserTable {
   /** When the user followed an address verification link; null when never verified. */
   email_verified_at: number | null;
   created_at: number;
-  /** 1 once the address is known to be the user's (OIDC `email_verified`). */
-  email_verified: number;
   /** When the profile (name, email) last changed (OIDC `updated_at`); null on rows made before 0009. */
   updated_at: number | null;
 }

@@ -40,7 +40,7 @@ export async function userClaims(
 ): Promise<Record<string, unknown> | undefined> {
   const row = await ctx.db
     .selectFrom('users')
-    .select(['id', 'email', 'display_name', 'email_verified', 'updated_at', 'created_at', 'disabled_at'])
+    .select(['id', 'email', 'display_name', 'email_verified_at', 'updated_at', 'created_at', 'disabled_at'])
     .where('id', '=', userId)
     .executeTakeFirst();
   if (!row || row.disabled_at !== null) return undefined;
@@ -52,7 +52,8 @@ export async function userClaims(
   }
   if (scopes.includes('email')) {
     claims.email = row.email;
-    claims.email_verified = row.email_verified === 1;
+    // One home for verification: the address check of sign-up (email-links) sets email_verified_at.
+    claims.email_verified = row.email_verified_at !== null;
   }
   return claims;
 }

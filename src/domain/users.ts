@@ -96,7 +96,6 @@ export async function insertUser(ctx: DomainContext, db: Db, input: NewUser): Pr
     disabled_at: null,
     email_verified_at: null,
     created_at: ctx.now(),
-    email_verified: 0,
     updated_at: ctx.now(),
   };
   await db.insertInto('users').values(row).execute();

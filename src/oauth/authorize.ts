@@ -5,9 +5,12 @@ import type { App } from '../domain/apps.js';
 import { getAppByClientId } from '../domain/apps.js';
 import { redirectUriMatches } from '../domain/callback-url.js';
 import type { DomainContext } from '../domain/context.js';
+import { isStandardScope } from '../domain/oidc.js';
+import { parseScope } from '../domain/scopes.js';
 import { getTenant, type Tenant } from '../domain/tenants.js';
 import {
   InvalidRequest,
+  InvalidScope,
   type OAuthError,
   RequestNotSupported,
   RequestUriNotSupported,
@@ -194,7 +197,7 @@ export async function checkAuthorizationRequest(
   let oidc: OidcRequest;
   try {
     target = await resolveTarget({ config: clients.config }, clients.apis, params, app);
-    scope = resolveScope(target, usableScopes(target, permissions, 'user'), app, params.get('scope'));
+    scope = requestScope(target, usableScopes(target, permissions, 'user'), app, params.get('scope'));
     oidc = parseOidcRequest(params, scope);
   } catch (err) {
     return fail(err as OAuthError);
@@ -214,6 +217,31 @@ export async function checkAuthorizationRequest(
       raw,
     },
   };
+}
+
+/**
+ * The scope of an authorization request for `target`. The OpenID Connect standard scopes (`openid`,
+ * `profile`, `email`) are about the user at this server, not about an API: every app may ask for them
+ * whatever its `resource` (OIDC Core §3.1.2.1, §5.4). They are the built-in sample API's scopes, so a token
+ * for that API (the default) carries them to UserInfo; for another API they go into the grant, and so the
+ * ID token, while the access token keeps only that API's scopes (RFC 9068 §3). Everything else is the API's
+ * rule ({@link resolveScope}); a request with only standard scopes asks for no API scope.
+ *
+ * @throws {InvalidScope}
+ */
+function requestScope(
+  target: TokenTarget,
+  usable: readonly string[],
+  app: App,
+  raw: string | undefined,
+): string[] {
+  const parsed = raw === undefined ? [] : parseScope(raw);
+  if (parsed === null) throw new InvalidScope('The scope parameter is malformed.');
+  const identity = parsed.filter(isStandardScope);
+  if (identity.length === 0 || target.api.built_in === 'sample')
+    return resolveScope(target, usable, app, raw);
+  const rest = parsed.filter((s) => !isStandardScope(s));
+  return [...identity, ...(rest.length ? resolveScope(target, usable, app, rest.join(' ')) : [])];
 }
 
 /**

@@ -98,7 +98,12 @@ export function refreshTokenGrant(
         ttl: target.api.access_token_ttl,
       });
       // OIDC Core §12.2: a new ID token with the same sub and auth_time, and no nonce.
-      return withIdToken(tokenResponse(issued, refreshToken), idTokens, { app: client.app, grant, scope });
+      // The grant's scope decides: a token for another API than the sample one never carries `openid`.
+      return withIdToken(tokenResponse(issued, refreshToken), idTokens, {
+        app: client.app,
+        grant,
+        scope: stored.scope,
+      });
     },
   };
 }
