@@ -220,6 +220,32 @@ describe('oidcc-basic-certification-test-plan', () => {
     expect(body.json).toEqual(claims);
   });
 
+  it('email_verified is the sign-up address check (users.email_verified_at)', async () => {
+    const { app, secret } = await oidcApp();
+    const carol = await createUser(ts);
+    const db = ts.server.services.ctx.db;
+    const before = Date.now() - 60_000;
+    await db.updateTable('users').set({ updated_at: before }).where('id', '=', carol.user.id).execute();
+    const claimsOf = async () => {
+      const { query, verifier } = params(app, { scope: 'openid profile email' });
+      const r = await authorize(new Browser(ts.url), `${ts.url}/oauth/authorize?${query}`, {
+        email: carol.email,
+        password: carol.password,
+      });
+      const code = new URL(r.location!).searchParams.get('code')!;
+      const t = await exchange(app, secret, code, verifier);
+      return (await userinfo(t.json.access_token)).json();
+    };
+    expect(await claimsOf()).toMatchObject({ email_verified: false, updated_at: Math.floor(before / 1000) });
+    // What following the sign-up link writes (email-links.completeSignup; signup-mail tests that path).
+    await db
+      .updateTable('users')
+      .set({ email_verified_at: Date.now() })
+      .where('id', '=', carol.user.id)
+      .execute();
+    expect((await claimsOf()).email_verified).toBe(true);
+  });
+
   it('oidcc-ensure-request-without-nonce-succeeds-for-code-flow', async () => {
     const { app, secret } = await oidcApp();
     const t = await tokens(app, secret, { nonce: '' });

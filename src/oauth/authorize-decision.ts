@@ -1,6 +1,8 @@
+import { BUILT_IN_API_IDS } from '../domain/apis.js';
 import type { DomainContext } from '../domain/context.js';
 import { createAuthorizationCode, type NewCode } from '../domain/grant-store.js';
 import { authorizationProblem, consentCovers, consentedScopes, rememberConsent } from '../domain/grants.js';
+import { isStandardScope } from '../domain/oidc.js';
 import { scopeDescriptions } from '../domain/scopes.js';
 import { getTenant } from '../domain/tenants.js';
 import type { User } from '../domain/users.js';
@@ -84,16 +86,23 @@ export interface ConsentGroup {
   scopes: Array<{ name: string; description: string }>;
 }
 
-/** The consent page's scopes grouped by API, in the order asked, with the APIs' own descriptions. */
+/**
+ * The consent page's scopes grouped by API, in the order asked, with the APIs' own descriptions. The OpenID
+ * Connect standard scopes asked beside another API's are shown under the built-in sample API, whose scopes
+ * they are (see authorize.ts).
+ */
 export async function consentGroups(req: AuthorizationRequest, apis: ApiLookup): Promise<ConsentGroup[]> {
   const groups = new Map<string, ConsentGroup>();
-  for (const apiId of req.target.apiIds) {
+  const apiIds = [...req.target.apiIds];
+  if (req.scope.some((s) => isStandardScope(s) && !req.target.catalogue.has(s)))
+    apiIds.push(BUILT_IN_API_IDS.sample);
+  for (const apiId of apiIds) {
     const api = apiId === req.target.api.id ? req.target.api : await apis.findById(apiId);
     if (!api) continue;
-    const names = new Set(api.scopes.map((s) => s.name));
+    const own = new Map(api.scopes.map((s) => [s.name, s.description]));
     const scopes = req.scope
-      .filter((s) => names.has(s))
-      .map((s) => ({ name: s, description: req.target.catalogue.get(s)?.description || s }));
+      .filter((s) => own.has(s))
+      .map((s) => ({ name: s, description: req.target.catalogue.get(s)?.description || own.get(s) || s }));
     if (scopes.length)
       groups.set(api.id, { api: { id: api.id, name: api.name, identifier: api.identifier }, scopes });
   }
@@ -157,7 +166,7 @@ export async function decideAuthorization(
   if (check.kind === 'error')
     return { kind: 'redirect', location: errorRedirect(req.redirectUri, issuer, check.error, req.state) };
   if (check.kind === 'login' || !signedIn)
-    // The sign-in form returns to the request without prompt and max_age: they are honoured once.
+    // The sign-in form returns to the request without max_age and prompt=login: they are honoured once.
     return {
       kind: 'login',
       returnTo: `/oauth/authorize?${afterSignIn(req.raw)}`,

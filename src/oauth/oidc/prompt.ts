@@ -5,15 +5,29 @@ import type { OidcRequest } from './request.js';
 /** Whether the request can go on with the current sign-in, needs a new one, or must fail. */
 export type SignInCheck = { kind: 'ok' } | { kind: 'login' } | { kind: 'error'; error: OAuthError };
 
-/** The parameters the sign-in form's return address drops, so a sign-in satisfies them once (no loop). */
-const ONCE = ['prompt', 'max_age'];
+/** The `prompt` values a sign-in satisfies: the form's return address drops them, so they ask once (no loop). */
+const SATISFIED_BY_SIGN_IN = ['login', 'select_account'];
 
-/** The authorization request's query without `prompt` and `max_age`: where the sign-in form returns. */
+/**
+ * The authorization request's query for the sign-in form to return to: without `max_age` and without the
+ * `prompt` values a sign-in satisfies (`login`, `select_account`). `prompt=consent` stays: the user must
+ * still be asked (OIDC Core §3.1.2.1), even when a consent is remembered.
+ */
 export function afterSignIn(raw: string): string {
-  return raw
-    .split('&')
-    .filter((p) => !ONCE.includes(p.split('=', 1)[0]!))
-    .join('&');
+  const out: string[] = [];
+  for (const p of raw.split('&')) {
+    const name = p.split('=', 1)[0]!;
+    if (name === 'max_age') continue;
+    if (name === 'prompt') {
+      const values = (new URLSearchParams(p).get('prompt') ?? '')
+        .split(' ')
+        .filter((v) => v && !SATISFIED_BY_SIGN_IN.includes(v));
+      if (values.length) out.push(new URLSearchParams({ prompt: values.join(' ') }).toString());
+      continue;
+    }
+    out.push(p);
+  }
+  return out.join('&');
 }
 
 /**
