@@ -23,11 +23,6 @@ export function isStandardScope(scope: string): boolean {
   return (OIDC_SCOPES as readonly string[]).includes(scope);
 }
 
-/** Whether an app may ask for `scope`: one of its own scopes, or an OIDC standard scope. */
-export function appAllowsScope(app: Pick<App, 'scopes'>, scope: string): boolean {
-  return isStandardScope(scope) || app.scopes.includes(scope);
-}
-
 /**
  * The user's claims for the granted scopes (OIDC Core §5.1, §5.4): always `sub` (the user's id, a UUID that
  * is never reused); `name`, `preferred_username`, `updated_at` with `profile`; `email`, `email_verified` with
