@@ -1,5 +1,4 @@
 import type { IdTokenAlg } from '../db/schema.js';
-import type { App } from './apps.js';
 import { recordAudit } from './audit.js';
 import type { DomainContext } from './context.js';
 import { splitScope } from './scopes.js';
