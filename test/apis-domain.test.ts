@@ -80,7 +80,16 @@ describe('built-in APIs', () => {
     const sample = apis.find((a) => a.built_in === 'sample')!;
     expect(sample.id).toBe(BUILT_IN_API_IDS.sample);
     expect(sample.identifier).toBe(ts.server.services.config.apiAudience);
-    expect(sample.scopes.map((s) => s.name)).toEqual(['contacts:read', 'contacts:write', 'profile:read']);
+    // Migration 0009 adds the OpenID Connect standard scopes, which need no admin consent.
+    expect(sample.scopes.map((s) => s.name)).toEqual([
+      'contacts:read',
+      'contacts:write',
+      'profile:read',
+      'openid',
+      'profile',
+      'email',
+    ]);
+    expect(sample.scopes.some((s) => s.admin_consent_required)).toBe(false);
     expect(management.identifier).toBe(`${ts.server.services.config.issuer}/api/management`);
     expect(management.scopes.every((s) => s.admin_consent_required)).toBe(true);
     expect(management.tenant_id).toBeNull();
