@@ -145,13 +145,20 @@ export interface RoundTripResult {
   refreshToken?: string;
   /** Which pages were seen: "login", "consent". */
   steps: string[];
+  /** The code exchange alone (POST /oauth/token), ms. */
+  exchangeMs: number;
+  idToken?: string;
 }
 
 /**
  * One full round trip. `jar` carries the browser session: pass a fresh one to include the login, or keep
  * one across calls to measure the flow of a user who is already logged in (consent already given).
  */
-export async function authCodeRoundTrip(t: AuthCodeTarget, jar: Jar): Promise<RoundTripResult> {
+export async function authCodeRoundTrip(
+  t: AuthCodeTarget,
+  jar: Jar,
+  options: { scope?: string } = {},
+): Promise<RoundTripResult> {
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const state = randomUUID();
@@ -163,7 +170,8 @@ export async function authCodeRoundTrip(t: AuthCodeTarget, jar: Jar): Promise<Ro
     code_challenge: challenge,
     code_challenge_method: 'S256',
   });
-  if (t.client.scope) q.set('scope', t.client.scope);
+  const scope = options.scope ?? t.client.scope;
+  if (scope) q.set('scope', scope);
   let url = `${t.authorizationEndpoint}?${q}`;
   let method = 'GET';
   let body: string | undefined;
@@ -221,6 +229,7 @@ export async function authCodeRoundTrip(t: AuthCodeTarget, jar: Jar): Promise<Ro
     } else body = filled.body.toString();
   }
   if (!code) throw new Error('authorize: no code after 15 hops');
+  const exchangeStart = performance.now();
   const tr = await fetch(t.tokenEndpoint, {
     method: 'POST',
     headers: {
@@ -235,6 +244,7 @@ export async function authCodeRoundTrip(t: AuthCodeTarget, jar: Jar): Promise<Ro
     }).toString(),
   });
   const text = await tr.text();
+  const exchangeMs = performance.now() - exchangeStart;
   let json: Record<string, unknown> = {};
   try {
     json = JSON.parse(text) as Record<string, unknown>;
@@ -245,5 +255,7 @@ export async function authCodeRoundTrip(t: AuthCodeTarget, jar: Jar): Promise<Ro
     accessToken: json.access_token,
     refreshToken: typeof json.refresh_token === 'string' ? json.refresh_token : undefined,
     steps,
+    exchangeMs,
+    idToken: typeof json.id_token === 'string' ? json.id_token : undefined,
   };
 }

@@ -17,10 +17,10 @@ import type { FeatureFactory } from './services.js';
  * (introspection and revocation too), access tokens that die with their user grant, and the purge of
  * expired codes, refresh tokens and sessions.
  */
-export const userAuthorization: FeatureFactory = ({ ctx, tokens, apis }) => ({
+export const userAuthorization: FeatureFactory = ({ ctx, tokens, idTokens, apis }) => ({
   grants: {
-    authorization_code: authorizationCodeGrant(ctx, tokens, apis),
-    refresh_token: refreshTokenGrant(ctx, tokens, apis),
+    authorization_code: authorizationCodeGrant(ctx, tokens, idTokens, apis),
+    refresh_token: refreshTokenGrant(ctx, tokens, idTokens, apis),
   },
   authorizationEndpoint: true,
   introspectors: [refreshTokenIntrospector(ctx)],

@@ -15,6 +15,8 @@ import { type CacheGuard, ClientRegistry } from './oauth/client-registry.js';
 import type { GrantHandler } from './oauth/grant.js';
 import { clientCredentialsGrant } from './oauth/grants/client-credentials.js';
 import { type AccessTokenLiveness, DefaultLiveness, type TokenIntrospector } from './oauth/introspection.js';
+import { BackchannelLogout } from './oauth/oidc/backchannel-logout.js';
+import { IdTokens } from './oauth/oidc/id-token.js';
 import type { TokenRevoker } from './oauth/revocation.js';
 import { RevocationList } from './oauth/revocation-list.js';
 import { SecretUsage } from './oauth/secret-usage.js';
@@ -29,6 +31,10 @@ export interface Services {
   readonly ctx: DomainContext;
   readonly keys: KeyStore;
   readonly tokens: AccessTokens;
+  /** OpenID Connect ID tokens and logout tokens. */
+  readonly idTokens: IdTokens;
+  /** Back-channel logout deliveries (in the background, retried, audited). */
+  readonly backchannel: BackchannelLogout;
   readonly registry: ClientRegistry;
   /** The APIs tokens are issued for, cached like the clients. */
   readonly apis: ApiRegistry;
@@ -57,6 +63,7 @@ export interface CoreServices {
   readonly config: Config;
   readonly ctx: DomainContext;
   readonly tokens: AccessTokens;
+  readonly idTokens: IdTokens;
   readonly registry: ClientRegistry;
   readonly apis: ApiRegistry;
   readonly revocations: RevocationList;
@@ -144,6 +151,13 @@ export async function createServices(
     const keys = new KeyStore(ctx, new SealedBox(config.secretKey));
     await keys.init();
     const tokens = new AccessTokens(ctx, keys);
+    const idTokens = new IdTokens(ctx, keys);
+    const backchannel = new BackchannelLogout(ctx, idTokens);
+    // On close: no more retries, and the deliveries under way finish before the database closes.
+    onClose.push(async () => {
+      backchannel.close();
+      await backchannel.settled();
+    });
     const gate = database.pgPool
       ? new VersionGate(database.pgPool)
       : database.sqlite
@@ -168,7 +182,7 @@ export async function createServices(
       }),
     );
 
-    const core: CoreServices = { config, ctx, tokens, registry, apis, revocations };
+    const core: CoreServices = { config, ctx, tokens, idTokens, registry, apis, revocations };
     const features = (options.features ?? []).map((build) => build(core));
     const liveChecks = features.flatMap((f) => (f.grantIsLive ? [f.grantIsLive] : []));
     const grantIsLive = liveChecks.length
@@ -180,6 +194,8 @@ export async function createServices(
       ctx,
       keys,
       tokens,
+      idTokens,
+      backchannel,
       registry,
       apis,
       usage: new SecretUsage(ctx),

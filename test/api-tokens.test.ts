@@ -244,6 +244,41 @@ describe('authorization code for a custom API', () => {
     expect(elsewhere.json.error).toBe('invalid_target');
   });
 
+  it('signs the user in with OpenID Connect beside a token for the API, which UserInfo refuses', async () => {
+    // Any app may ask for openid/profile/email whatever its resource; the access token keeps the API's scopes.
+    const { r, verifier } = await code('openid email orders:read');
+    const c = new URL(r.location!).searchParams.get('code');
+    expect(c, r.location ?? undefined).toBeTruthy();
+    const t = await token(ts, web.app, web.secret, {
+      grant_type: 'authorization_code',
+      code: c!,
+      redirect_uri: web.app.callback_url,
+      code_verifier: verifier,
+    });
+    expect(t.status, t.text).toBe(200);
+    expect(decodeJwt(t.json.access_token)).toMatchObject({ aud: api.identifier, scope: 'orders:read' });
+    const jwks = createRemoteJWKSet(new URL(`${ts.url}/.well-known/jwks.json`));
+    const id = await jwtVerify(t.json.id_token, jwks, {
+      issuer: ts.server.services.config.issuer,
+      audience: web.app.client_id,
+    });
+    expect(id.payload.sub).toBe(user.user.id);
+    const info = await fetch(`${ts.url}/oauth/userinfo`, {
+      headers: { authorization: `Bearer ${t.json.access_token}` },
+    });
+    expect(info.status).toBe(401);
+    const refreshed = await token(ts, web.app, web.secret, {
+      grant_type: 'refresh_token',
+      refresh_token: t.json.refresh_token,
+    });
+    expect(refreshed.status, refreshed.text).toBe(200);
+    expect(decodeJwt(refreshed.json.access_token)).toMatchObject({
+      aud: api.identifier,
+      scope: 'orders:read',
+    });
+    expect(decodeJwt(refreshed.json.id_token)).toMatchObject({ sub: user.user.id, aud: web.app.client_id });
+  });
+
   it('renders the consent page grouped by API with each scope’s description and a checkbox', async () => {
     const browser = new Browser(ts.url);
     const url = authUrl(ts, {

@@ -80,7 +80,16 @@ describe('built-in APIs', () => {
     const sample = apis.find((a) => a.built_in === 'sample')!;
     expect(sample.id).toBe(BUILT_IN_API_IDS.sample);
     expect(sample.identifier).toBe(ts.server.services.config.apiAudience);
-    expect(sample.scopes.map((s) => s.name)).toEqual(['contacts:read', 'contacts:write', 'profile:read']);
+    // Migration 0009 adds the OpenID Connect standard scopes, which need no admin consent.
+    expect(sample.scopes.map((s) => s.name)).toEqual([
+      'contacts:read',
+      'contacts:write',
+      'profile:read',
+      'openid',
+      'profile',
+      'email',
+    ]);
+    expect(sample.scopes.some((s) => s.admin_consent_required)).toBe(false);
     expect(management.identifier).toBe(`${ts.server.services.config.issuer}/api/management`);
     expect(management.scopes.every((s) => s.admin_consent_required)).toBe(true);
     expect(management.tenant_id).toBeNull();
@@ -444,6 +453,7 @@ describe('migration 0008', () => {
           app('a1', 'contacts:read clavis:apps profile:read'),
           app('a2', ''),
           app('a3', 'contacts:read', now),
+          // The database stands at migration 0007: the OIDC app columns (0009) don't exist yet.
         ] as never)
         .execute();
       await migrateToLatest(handle);

@@ -58,7 +58,9 @@ describe('server-side commands', () => {
 
   it('keys list and keys rotate', async () => {
     const before = JSON.parse((await runCli(['keys', 'list', '--json'], { env })).stdout);
-    expect(before.filter((k: { status: string }) => k.status === 'signing')).toHaveLength(1);
+    // One signing key per algorithm: ES256 (access tokens here), EdDSA, and RS256 (ID tokens).
+    const signing = before.filter((k: { status: string }) => k.status === 'signing');
+    expect(signing.map((k: { alg: string }) => k.alg).sort()).toEqual(['ES256', 'EdDSA', 'RS256']);
     const rot = await runCli(['keys', 'rotate', '--json'], { env });
     expect(rot.code).toBe(0);
     const { kid } = JSON.parse(rot.stdout);
@@ -66,7 +68,8 @@ describe('server-side commands', () => {
     expect(table.code).toBe(0);
     expect(lines(table.stdout)[0]).toMatch(/^KID\s+ALG\s+STATUS/);
     expect(table.stdout).toMatch(new RegExp(`^${kid}\\s+\\S+\\s+signing`, 'm'));
-    expect(lines(table.stdout)).toHaveLength(before.length + 2);
+    // The header, the keys before, and three new ones (the old ones stay, retired).
+    expect(lines(table.stdout)).toHaveLength(before.length + 4);
   });
 
   it('a bad configuration is a user error with the variable named (exit 1)', async () => {

@@ -18,12 +18,17 @@ const jwks = async () =>
   (await (await fetch(`${ts.url}/.well-known/jwks.json`)).json()).keys as Array<Record<string, string>>;
 
 describe('signing keys', () => {
-  it('publishes only public key material', async () => {
+  it('publishes only public key material: one key per algorithm (ES256 and EdDSA, RS256 for ID tokens)', async () => {
     const keys = await jwks();
-    expect(keys.length).toBeGreaterThanOrEqual(1);
+    const shapes = {
+      ES256: { kty: 'EC', crv: 'P-256' },
+      EdDSA: { kty: 'OKP', crv: 'Ed25519' },
+      RS256: { kty: 'RSA', e: 'AQAB' },
+    } as Record<string, Record<string, string>>;
+    expect(keys.map((k) => k.alg).sort()).toEqual(['ES256', 'EdDSA', 'RS256']);
     for (const k of keys) {
-      expect(k.d).toBeUndefined();
-      expect(k).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+      for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi']) expect(k[secret]).toBeUndefined();
+      expect(k).toMatchObject({ ...shapes[k.alg!], use: 'sig' });
     }
   });
 

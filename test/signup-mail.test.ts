@@ -83,10 +83,12 @@ describe('sign-up with mail', () => {
     expect(created.html).toContain('Your sandbox is ready');
     const user = await ts.server.services.ctx.db
       .selectFrom('users')
-      .select(['id', 'email_verified_at'])
+      .select(['id', 'email_verified_at', 'updated_at'])
       .where('email', '=', fresh)
       .executeTakeFirstOrThrow();
     expect(user.email_verified_at).toBe(clock);
+    // OIDC `updated_at` follows the profile's change (the `email_verified` claim reads email_verified_at).
+    expect(user.updated_at).toBe(clock);
     // Single use.
     const other = new Browser(ts.url);
     const again = await other.submit(await other.get(link), '/signup/verify');

@@ -13,6 +13,16 @@ export interface Session {
   expiresAt: number;
   /** The CSRF token for forms rendered in this session. */
   csrf: string;
+  /**
+   * The OpenID Connect session id (`sid`, Front-/Back-Channel Logout): derived from the row's key with the
+   * server's keyed hash, so it names the session without revealing anything that would let one resume it.
+   */
+  sid: string;
+}
+
+/** The public `sid` of the session whose row key is `idHash` (see {@link Session.sid}). */
+export function sessionSid(services: Services, idHash: string): string {
+  return services.ctx.hasher.hash(`sid:${idHash}`).slice(0, 32);
 }
 
 /** Sessions last at most this long; then the user signs in again. */
@@ -67,6 +77,7 @@ export async function getSession(services: Services, request: FastifyRequest): P
         createdAt: s_created,
         expiresAt: s_expires,
         csrf: csrfFor(state, raw),
+        sid: sessionSid(services, id_hash),
       };
     }
   }
@@ -121,33 +132,45 @@ export async function createSession(
   return csrfFor(state, raw);
 }
 
-/** Ends the request's session (row deleted, cookie cleared). */
+/**
+ * Ends the request's session (row deleted, cookie cleared).
+ *
+ * @returns the ended session's `sid` and user, for back-channel logout; `null` when there was none.
+ */
 export async function destroySession(
   services: Services,
   request: FastifyRequest,
   reply: FastifyReply,
-): Promise<void> {
+): Promise<{ sid: string; userId: string } | null> {
   const state = authFor(services);
   const raw = readCookie(request, state.sessionCookie);
-  if (raw)
-    await services.ctx.db
+  let ended: { sid: string; userId: string } | null = null;
+  if (raw) {
+    const idHash = services.ctx.hasher.hash(`session:${raw}`);
+    const row = await services.ctx.db
       .deleteFrom('sessions')
-      .where('id_hash', '=', services.ctx.hasher.hash(`session:${raw}`))
-      .execute();
+      .where('id_hash', '=', idHash)
+      .returning('user_id')
+      .executeTakeFirst();
+    if (row) ended = { sid: sessionSid(services, idHash), userId: row.user_id };
+  }
   reply.clearCookie(state.sessionCookie, { path: '/' });
   cache.set(request, null);
+  return ended;
 }
 
 /**
- * The CSRF token to embed in a form. Signed in: bound to the session. Signed out (the login form): bound to a
+ * The CSRF token to embed in a form. Signed in: bound to the session. Signed out (the login form), or with
+ * `{ preSession: true }` (the login form shown to a signed-in user who must sign in again): bound to a
  * pre-session cookie, which is set here when missing.
  */
 export async function csrfToken(
   services: Services,
   request: FastifyRequest,
   reply: FastifyReply,
+  options: { preSession?: boolean } = {},
 ): Promise<string> {
-  const session = await getSession(services, request);
+  const session = options.preSession ? null : await getSession(services, request);
   if (session) return session.csrf;
   const state = authFor(services);
   let pre = readCookie(request, state.preCookie);

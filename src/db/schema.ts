@@ -14,6 +14,7 @@ export type UserRole = 'admin' | 'developer' | 'user';
 export type AppVisibility = 'private' | 'public';
 export type ClientType = 'confidential' | 'public';
 export type AppStatus = 'draft' | 'in_review' | 'approved' | 'rejected' | 'disabled';
+export type IdTokenAlg = 'RS256' | 'ES256' | 'EdDSA';
 export type AppRequestStatus = 'pending' | 'fulfilled' | 'declined';
 export type LeakedSecretPolicy = 'revoke' | 'notify';
 export type CredentialLeakSource = 'report' | 'github';
@@ -46,6 +47,8 @@ export interface UserTable {
   /** When the user followed an address verification link; null when never verified. */
   email_verified_at: number | null;
   created_at: number;
+  /** When the profile (name, email) last changed (OIDC `updated_at`); null on rows made before 0009. */
+  updated_at: number | null;
 }
 
 export interface AppTable {
@@ -69,6 +72,12 @@ export interface AppTable {
   created_at: number;
   updated_at: number;
   deleted_at: number | null;
+  /** The ID token's JWS algorithm (OIDC Registration §2): RS256, ES256 or EdDSA. */
+  id_token_signed_response_alg: IdTokenAlg;
+  /** The one URL RP-initiated logout may return to (exact match), or null. */
+  post_logout_redirect_uri: string | null;
+  /** Where back-channel logout tokens are POSTed, or null. */
+  backchannel_logout_uri: string | null;
 }
 
 export interface ClientSecretTable {
@@ -185,6 +194,10 @@ export interface GrantTable {
   /** The API the grant is for (null: the built-in sample API). */
   api_id: string | null;
   auth_time: number;
+  /** The OIDC session id (`sid`) of the browser session the grant came from; null before 0009. */
+  sid: string | null;
+  /** The `acr` ID tokens of this grant carry, when the request asked for one. */
+  acr: string | null;
   created_at: number;
   /** When its authorization code was exchanged (null: code not redeemed yet). */
   redeemed_at: number | null;
@@ -198,6 +211,8 @@ export interface AuthorizationCodeTable {
   redirect_uri: string;
   /** The S256 PKCE challenge, or null when none was sent. */
   code_challenge: string | null;
+  /** The OIDC `nonce` of the request, echoed in this code's ID token. */
+  nonce: string | null;
   created_at: number;
   expires_at: number;
   consumed_at: number | null;

@@ -1,4 +1,4 @@
-import type { AppVisibility, ClientType } from '../db/schema.js';
+import type { AppVisibility, ClientType, IdTokenAlg } from '../db/schema.js';
 import { callbackUrlProblem } from './callback-url.js';
 import { FieldErrors, invalid } from './errors.js';
 import { parseScope } from './scopes.js';
@@ -195,4 +195,61 @@ export function checkAppInput(input: AppInput, errors = new FieldErrors()): Chec
   checked.grant_types = errors.check(() => checkGrantTypes(input.grant_types, checked.client_type)) ?? [];
   errors.throwIfAny();
   return checked;
+}
+
+/** The ID token algorithms an app may choose (OIDC Registration §2 `id_token_signed_response_alg`). */
+export const ID_TOKEN_SIGNING_ALGS: readonly IdTokenAlg[] = ['RS256', 'ES256', 'EdDSA'];
+
+/** @throws DomainError `app_oidc_field_invalid`. */
+export function checkIdTokenAlg(value: string | undefined): IdTokenAlg {
+  if (!oneOf(ID_TOKEN_SIGNING_ALGS, value))
+    throw invalid(
+      'id_token_signed_response_alg',
+      'Choose the ID token algorithm: RS256, ES256 or EdDSA.',
+      'app_oidc_field_invalid',
+    );
+  return value;
+}
+
+/**
+ * The one address RP-initiated logout may send the user back to: the same rules as the callback URL, or
+ * empty (`null`) for none. @throws DomainError `app_oidc_field_invalid`.
+ */
+export function checkPostLogoutRedirectUri(url: string | null): string | null {
+  const v = (url ?? '').trim();
+  if (!v) return null;
+  const problem = callbackUrlProblem(v);
+  if (problem)
+    throw invalid(
+      'post_logout_redirect_uri',
+      problem.replace(/callback URL/gi, 'post-logout redirect URI'),
+      'app_oidc_field_invalid',
+    );
+  return v;
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/**
+ * Where back-channel logout tokens are POSTed (Back-Channel Logout 1.0 §2.2): an absolute https URL (http only
+ * for a loopback host), with no fragment, or empty (`null`) for none. @throws DomainError
+ * `app_oidc_field_invalid`.
+ */
+export function checkBackchannelLogoutUri(url: string | null): string | null {
+  const v = (url ?? '').trim();
+  if (!v) return null;
+  const fail = (message: string) => invalid('backchannel_logout_uri', message, 'app_oidc_field_invalid');
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw fail('Enter an absolute URL, such as https://app.example/backchannel-logout.');
+  }
+  if (v.length > 2000) throw fail('The back-channel logout URI is too long (2000 characters at most).');
+  if (u.hash || v.includes('#')) throw fail('The back-channel logout URI must not have a fragment (#...).');
+  if (u.username || u.password)
+    throw fail('The back-channel logout URI must not carry a user name or password.');
+  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && LOOPBACK.has(u.hostname)))
+    throw fail('The back-channel logout URI must use https (http only for localhost).');
+  return v;
 }

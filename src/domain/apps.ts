@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { uuid } from '../crypto/random.js';
-import type { AppTable } from '../db/schema.js';
+import type { AppTable, IdTokenAlg } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import {
   type AppInput,
@@ -10,7 +10,10 @@ import {
   checkAppDescription,
   checkAppInput,
   checkAppName,
+  checkBackchannelLogoutUri,
   checkGrantTypes,
+  checkIdTokenAlg,
+  checkPostLogoutRedirectUri,
   checkScopeNames,
   checkVisibility,
   GRANT_TYPES,
@@ -62,6 +65,12 @@ export interface App {
   pending_change: PendingChange | null;
   created_at: number;
   updated_at: number;
+  /** OpenID Connect: the ID token's signing algorithm (RS256, ES256 or EdDSA). */
+  id_token_signed_response_alg: IdTokenAlg;
+  /** OpenID Connect RP-initiated logout: the one registered `post_logout_redirect_uri`, or null. */
+  post_logout_redirect_uri: string | null;
+  /** OpenID Connect back-channel logout: where logout tokens are POSTed, or null. */
+  backchannel_logout_uri: string | null;
 }
 
 export function toApp(row: AppTable): App {
@@ -83,6 +92,9 @@ export function toApp(row: AppTable): App {
     pending_change: readPendingChange(row.pending_change, splitScope(row.scopes)),
     created_at: row.created_at,
     updated_at: row.updated_at,
+    id_token_signed_response_alg: row.id_token_signed_response_alg,
+    post_logout_redirect_uri: row.post_logout_redirect_uri,
+    backchannel_logout_uri: row.backchannel_logout_uri,
   };
 }
 
@@ -218,6 +230,9 @@ export async function createApp(
     created_at: now,
     updated_at: now,
     deleted_at: null,
+    id_token_signed_response_alg: 'RS256',
+    post_logout_redirect_uri: null,
+    backchannel_logout_uri: null,
   };
   let secret: CreatedSecret | null = null;
   await inTransaction(ctx.db, async (trx) => {
@@ -289,7 +304,14 @@ export type AppPatch = Partial<
     AppInput,
     'name' | 'description' | 'visibility' | 'callback_url' | 'scopes' | 'default_scopes' | 'grant_types'
   >
->;
+> & {
+  /** OpenID Connect: RS256, ES256 or EdDSA. */
+  id_token_signed_response_alg?: string;
+  /** OpenID Connect: one URL, or null (or '') for none. */
+  post_logout_redirect_uri?: string | null;
+  /** OpenID Connect: one URL, or null (or '') for none. */
+  backchannel_logout_uri?: string | null;
+};
 
 /** The fields of an app a change may touch, in the order the audit log names them. */
 type PatchField = keyof AppPatch;
@@ -301,7 +323,13 @@ const PATCH_FIELDS: readonly PatchField[] = [
   'scopes',
   'default_scopes',
   'grant_types',
+  'id_token_signed_response_alg',
+  'post_logout_redirect_uri',
+  'backchannel_logout_uri',
 ];
+
+const isPendingField = (f: PatchField): f is PendingField =>
+  f === 'name' || f === 'visibility' || f === 'callback_url' || f === 'scopes' || f === 'default_scopes';
 
 /** What a change would do to an app, worked out before anything is written. */
 export interface AppChange {
@@ -323,8 +351,15 @@ const sameList = (a: string[], b: string[]) => a.length === b.length && a.every(
 
 /** Checks a change against the app's rules and works out what it changes. @throws DomainError. */
 async function planChange(ctx: DomainContext, actor: Actor, app: App, patch: AppPatch): Promise<AppChange> {
-  const next: Partial<Record<PatchField, string | string[]>> = {};
+  const next: Partial<Record<PatchField, string | string[] | null>> = {};
   if (patch.name !== undefined) next.name = checkAppName(patch.name);
+  // OpenID Connect settings: applied at once, never held for review (they name no new data to share).
+  if (patch.id_token_signed_response_alg !== undefined)
+    next.id_token_signed_response_alg = checkIdTokenAlg(patch.id_token_signed_response_alg);
+  if (patch.post_logout_redirect_uri !== undefined)
+    next.post_logout_redirect_uri = checkPostLogoutRedirectUri(patch.post_logout_redirect_uri);
+  if (patch.backchannel_logout_uri !== undefined)
+    next.backchannel_logout_uri = checkBackchannelLogoutUri(patch.backchannel_logout_uri);
   if (patch.description !== undefined) next.description = checkAppDescription(patch.description);
   if (patch.visibility !== undefined) next.visibility = checkVisibility(patch.visibility);
   if (patch.callback_url !== undefined) next.callback_url = checkAppCallback(patch.callback_url);
@@ -360,8 +395,8 @@ async function planChange(ctx: DomainContext, actor: Actor, app: App, patch: App
   });
   const values: Partial<AppTable> = {};
   for (const f of changed) {
-    const v = next[f] as string | string[];
-    (values as Record<string, string>)[f] = Array.isArray(v) ? v.join(' ') : v;
+    const v = next[f] as string | string[] | null;
+    (values as Record<string, string | null>)[f] = Array.isArray(v) ? v.join(' ') : v;
   }
   const addedScopes = changed.includes('scopes') ? scopes.filter((s) => !app.scopes.includes(s)) : [];
   const reviewed = app.visibility === 'public' && (app.status === 'approved' || app.status === 'in_review');
@@ -417,7 +452,7 @@ export function changeNeedsNewReview(app: App, change: AppChange): boolean {
   return change.reviewRequired.some((field) => {
     const next = change.values[field];
     if (field === 'description' || field === 'grant_types') return true; // never held: applies at once
-    const held = pending?.[field];
+    const held = pending?.[field as PendingField];
     if (held === undefined) return true;
     return Array.isArray(held) ? joinScope(held) !== next : held !== next;
   });
@@ -497,8 +532,7 @@ async function updateApprovedApp(
   // The fields this edit sends replace what was pending for them (sent back unchanged: no longer pending).
   for (const f of PATCH_FIELDS)
     if (
-      f !== 'description' &&
-      f !== 'grant_types' &&
+      isPendingField(f) &&
       (patch[f] !== undefined || (f === 'default_scopes' && patch.scopes !== undefined))
     )
       delete pending[f];

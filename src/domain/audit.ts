@@ -29,6 +29,8 @@ export type AuditType =
   | 'grant.revoked'
   | 'device.approved'
   | 'device.denied'
+  | 'backchannel_logout.delivered'
+  | 'backchannel_logout.failed'
   | 'user.created'
   | 'user.updated'
   | 'tenant.updated'

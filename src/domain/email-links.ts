@@ -146,7 +146,7 @@ export async function completeSignup(ctx: DomainContext, token: string): Promise
     const now = ctx.now();
     await trx
       .updateTable('users')
-      .set({ email_verified_at: now })
+      .set({ email_verified_at: now, updated_at: now })
       .where('id', '=', sandbox.user.id)
       .execute();
     await recordAudit(ctx, trx, {

@@ -64,6 +64,11 @@ export const ERROR_CODES = {
     kind: 'validation',
     description: 'The callback URL is missing or not one the server accepts as a redirect URI.',
   },
+  app_oidc_field_invalid: {
+    kind: 'validation',
+    description:
+      'An OpenID Connect setting is invalid: id_token_signed_response_alg is not RS256, ES256 or EdDSA, or a post-logout redirect or back-channel logout URI is not one the server accepts.',
+  },
   app_callback_not_reviewable: {
     kind: 'validation',
     description: 'A public app goes to review only with a real https callback URL.',

@@ -33,6 +33,10 @@ export interface StoredGrant {
   revokedAt: number | null;
   /** The API the grant is for (null: the built-in sample API). */
   apiId: string | null;
+  /** The OIDC session id the grant came from (null for grants made before OIDC). */
+  sid: string | null;
+  /** The `acr` its ID tokens carry, when the request asked for one. */
+  acr: string | null;
 }
 
 // ---- Authorization codes ----------------------------------------------------------------------------------
@@ -47,6 +51,8 @@ export interface NewCode {
   authTime: number;
   /** The API the grant is for (null or absent: the built-in sample API). */
   apiId?: string | null;
+  /** OpenID Connect: the request's nonce, the browser session's id, the acr to report (when asked for). */
+  oidc?: { nonce: string | null; sid: string | null; acr: string | null };
 }
 
 /**
@@ -69,6 +75,8 @@ export async function createAuthorizationCode(ctx: DomainContext, input: NewCode
         scope: joinScope(input.scope),
         api_id: input.apiId ?? null,
         auth_time: input.authTime,
+        sid: input.oidc?.sid ?? null,
+        acr: input.oidc?.acr ?? null,
         created_at: now,
         redeemed_at: null,
         revoked_at: null,
@@ -82,6 +90,7 @@ export async function createAuthorizationCode(ctx: DomainContext, input: NewCode
         client_id: input.app.client_id,
         redirect_uri: input.redirectUri,
         code_challenge: input.codeChallenge,
+        nonce: input.oidc?.nonce ?? null,
         created_at: now,
         expires_at: now + CODE_TTL_MS,
         consumed_at: null,
@@ -97,6 +106,8 @@ export interface StoredCode {
   clientId: string;
   redirectUri: string;
   codeChallenge: string | null;
+  /** The authorization request's OIDC nonce, if any. */
+  nonce: string | null;
   expiresAt: number;
   consumedAt: number | null;
   /** The scope the user granted. */
@@ -117,6 +128,7 @@ export async function findAuthorizationCode(
       'authorization_codes.client_id',
       'authorization_codes.redirect_uri',
       'authorization_codes.code_challenge',
+      'authorization_codes.nonce',
       'authorization_codes.expires_at',
       'authorization_codes.consumed_at',
       'grants.id as grant_id',
@@ -126,6 +138,8 @@ export async function findAuthorizationCode(
       'grants.auth_time',
       'grants.revoked_at',
       'grants.api_id',
+      'grants.sid',
+      'grants.acr',
     ])
     .where('authorization_codes.code_hash', '=', hash)
     .executeTakeFirst();
@@ -135,6 +149,7 @@ export async function findAuthorizationCode(
     clientId: row.client_id,
     redirectUri: row.redirect_uri,
     codeChallenge: row.code_challenge,
+    nonce: row.nonce,
     expiresAt: row.expires_at,
     consumedAt: row.consumed_at,
     scope: splitScope(row.scope),
@@ -145,6 +160,8 @@ export async function findAuthorizationCode(
       authTime: row.auth_time,
       revokedAt: row.revoked_at,
       apiId: row.api_id,
+      sid: row.sid,
+      acr: row.acr,
     },
   };
 }
@@ -302,6 +319,8 @@ export async function findRefreshToken(
       'grants.auth_time',
       'grants.revoked_at',
       'grants.api_id',
+      'grants.sid',
+      'grants.acr',
     ])
     .where('refresh_tokens.token_hash', '=', refreshHash(ctx, token))
     .executeTakeFirst();
@@ -320,6 +339,8 @@ export async function findRefreshToken(
       authTime: row.auth_time,
       revokedAt: row.revoked_at,
       apiId: row.api_id,
+      sid: row.sid,
+      acr: row.acr,
     },
   };
 }

@@ -104,7 +104,7 @@ export async function updateUser(
   patch: UserPatch,
 ): Promise<User> {
   const user = await getUserForAdmin(ctx, actor, id);
-  const values: Partial<Pick<UserTable, 'role' | 'display_name' | 'disabled_at'>> = {};
+  const values: Partial<Pick<UserTable, 'role' | 'display_name' | 'disabled_at' | 'updated_at'>> = {};
   if (patch.role !== undefined) values.role = checkRole(patch.role);
   if (patch.displayName !== undefined) {
     const n = patch.displayName.trim();
@@ -115,6 +115,8 @@ export async function updateUser(
         'user_display_name_invalid',
       );
     values.display_name = n;
+    // The OIDC `updated_at` claim: when the profile's claims last changed.
+    if (n !== user.display_name) values.updated_at = ctx.now();
   }
   if (patch.disabled !== undefined)
     values.disabled_at = patch.disabled ? (user.disabled_at ?? ctx.now()) : null;

@@ -96,6 +96,7 @@ export async function insertUser(ctx: DomainContext, db: Db, input: NewUser): Pr
     disabled_at: null,
     email_verified_at: null,
     created_at: ctx.now(),
+    updated_at: ctx.now(),
   };
   await db.insertInto('users').values(row).execute();
   return toUser(row);

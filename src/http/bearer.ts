@@ -46,6 +46,7 @@ export function sendBearerError(reply: FastifyReply, err: OAuthError): FastifyRe
  * Authenticates a request to Clavis's own protected API: verifies the JWT, checks it is still live
  * (not revoked, app not disabled, grant not revoked) and that it carries `requiredScope`.
  *
+ * @param bodyToken A token sent in the form body (RFC 6750 §2.2), where the endpoint accepts that.
  * @returns the claims, or `null` after sending the 401/403.
  */
 export async function requireAccessToken(
@@ -53,8 +54,9 @@ export async function requireAccessToken(
   request: FastifyRequest,
   reply: FastifyReply,
   requiredScope?: string,
+  bodyToken?: string,
 ): Promise<AccessTokenClaims | null> {
-  const token = bearerToken(request.headers.authorization);
+  const token = bodyToken ?? bearerToken(request.headers.authorization);
   if (token === undefined) {
     sendBearerError(reply, missingToken());
     return null;

@@ -13,10 +13,12 @@ import { authorizeRoutes } from './routes/authorize.js';
 import { connectedAppsRoutes } from './routes/connected-apps.js';
 import { deviceRoutes } from './routes/device.js';
 import { discoveryRoutes } from './routes/discovery.js';
+import { endSessionRoutes } from './routes/end-session.js';
 import { healthRoutes } from './routes/health.js';
 import { loginRoutes } from './routes/login.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { resourceApiRoutes } from './routes/resource-api.js';
+import { userinfoRoutes } from './routes/userinfo.js';
 import { registerSecurityHeaders } from './security-headers.js';
 
 export interface BuildOptions {
@@ -64,7 +66,12 @@ export async function buildServer(services: Services, options: BuildOptions = {}
   await app.register(fastifyCookie);
   await assetRoutes(app);
   await loginRoutes(app, services, metrics);
-  if (services.features.authorizationEndpoint) await authorizeRoutes(app, services);
+  if (services.features.authorizationEndpoint) {
+    await authorizeRoutes(app, services);
+    // OpenID Connect: UserInfo and RP-initiated logout.
+    await userinfoRoutes(app, services);
+    await endSessionRoutes(app, services);
+  }
   if (services.features.deviceAuthorization) await deviceRoutes(app, services);
   await connectedAppsRoutes(app, services);
   await managementApiRoutes(app, services);

@@ -5,7 +5,14 @@ import { randomToken } from '../crypto/random.js';
 import type { SealedBox } from '../crypto/sealed-box.js';
 import type { DomainContext } from '../domain/context.js';
 
-export type SigningAlg = 'ES256' | 'EdDSA';
+export type SigningAlg = 'ES256' | 'EdDSA' | 'RS256';
+
+/**
+ * The algorithms the key store always holds an active key for: access tokens use the configured one (ES256
+ * or EdDSA); ID tokens use each app's `id_token_signed_response_alg`, RS256 by default (OIDC Core §15.1
+ * makes RS256 mandatory to implement).
+ */
+export const KEY_ALGS: readonly SigningAlg[] = ['ES256', 'EdDSA', 'RS256'];
 
 /** A signing key, parsed once when loaded. */
 export interface LoadedKey {
@@ -18,6 +25,8 @@ export interface LoadedKey {
   retiredAt: number | null;
   /** The base64url JWS protected header for access tokens signed with this key (RFC 9068 §2.1). */
   atHeader: string;
+  /** The base64url JWS protected header for ID tokens (and logout tokens) signed with this key. */
+  jwtHeader: string;
 }
 
 /** How long a retired key stays published beyond the longest token lifetime: covers nodes that switch late. */
@@ -29,7 +38,11 @@ const MISS_RELOAD_MS = 1_000;
 
 function generate(alg: SigningAlg): { publicJwk: JWK; privateJwk: JWK } {
   const pair =
-    alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519');
+    alg === 'ES256'
+      ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      : alg === 'RS256'
+        ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+        : generateKeyPairSync('ed25519');
   return {
     publicJwk: pair.publicKey.export({ format: 'jwk' }) as JWK,
     privateJwk: pair.privateKey.export({ format: 'jwk' }) as JWK,
@@ -37,12 +50,14 @@ function generate(alg: SigningAlg): { publicJwk: JWK; privateJwk: JWK } {
 }
 
 /**
- * Signs with the signer's own algorithm: ES256 as raw r||s (JWS, RFC 7518 §3.4), EdDSA as Ed25519.
+ * Signs with the signer's own algorithm: ES256 as raw r||s (JWS, RFC 7518 §3.4), RS256 as RSASSA-PKCS1-v1_5
+ * with SHA-256 (RFC 7518 §3.3), EdDSA as Ed25519.
  */
 export function signWithKey(key: LoadedKey, data: string): Buffer {
-  return key.alg === 'ES256'
-    ? sign('sha256', Buffer.from(data), { key: key.privateKey, dsaEncoding: 'ieee-p1363' })
-    : sign(null, Buffer.from(data), key.privateKey);
+  if (key.alg === 'ES256')
+    return sign('sha256', Buffer.from(data), { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+  if (key.alg === 'RS256') return sign('sha256', Buffer.from(data), key.privateKey);
+  return sign(null, Buffer.from(data), key.privateKey);
 }
 
 /**
@@ -61,11 +76,15 @@ export class KeyStore {
     private readonly box: SealedBox,
   ) {}
 
-  /** Loads the keys, creating the first one when there is none. */
+  /**
+   * Loads the keys, creating an active key for each of {@link KEY_ALGS} that has none (the first start, or
+   * the first start after the upgrade that added ID tokens).
+   */
   async init(): Promise<void> {
     await this.reload();
-    if (!this.#keys.some((k) => k.retiredAt === null && k.alg === this.ctx.config.signingAlg)) {
-      await this.#insert(this.ctx.config.signingAlg);
+    const missing = KEY_ALGS.filter((alg) => !this.#keys.some((k) => k.retiredAt === null && k.alg === alg));
+    if (missing.length > 0) {
+      for (const alg of missing) await this.#insert(alg);
       await this.reload();
     }
   }
@@ -124,6 +143,7 @@ export class KeyStore {
           createdAt: r.created_at,
           retiredAt: r.retired_at,
           atHeader: Buffer.from(JSON.stringify({ alg, typ: 'at+jwt', kid: r.kid })).toString('base64url'),
+          jwtHeader: Buffer.from(JSON.stringify({ alg, typ: 'JWT', kid: r.kid })).toString('base64url'),
         };
       });
       this.#loadedAt = now;
@@ -138,12 +158,15 @@ export class KeyStore {
     if (this.ctx.now() - this.#loadedAt > RELOAD_INTERVAL_MS) await this.reload();
   }
 
-  /** The key new tokens are signed with: the newest active key of the configured algorithm. */
+  /** The key new access tokens are signed with: the newest active key of the configured algorithm. */
   signingKey(): LoadedKey {
-    const key =
-      this.#keys.find((k) => k.retiredAt === null && k.alg === this.ctx.config.signingAlg) ??
-      this.#keys.find((k) => k.retiredAt === null);
-    if (!key) throw new Error('No active signing key is loaded.');
+    return this.keyFor(this.ctx.config.signingAlg);
+  }
+
+  /** The newest active key of `alg` (ID tokens choose their algorithm per app). */
+  keyFor(alg: SigningAlg): LoadedKey {
+    const key = this.#keys.find((k) => k.retiredAt === null && k.alg === alg);
+    if (!key) throw new Error(`No active ${alg} signing key is loaded.`);
     return key;
   }
 
@@ -172,17 +195,22 @@ export class KeyStore {
   }
 
   /**
-   * Rotates: a new key signs from now on; the old one is retired but stays published until the tokens it
-   * signed have expired. Returns the new kid.
+   * Rotates: new keys (one per algorithm of {@link KEY_ALGS}, the RSA one generated here, once) sign from now
+   * on; the old ones are retired but stay published until the tokens they signed have expired. Returns the
+   * kid of the new access-token key (`alg`, the configured algorithm by default).
    */
-  async rotate(alg: SigningAlg = this.ctx.config.signingAlg): Promise<string> {
+  async rotate(alg: Exclude<SigningAlg, 'RS256'> = this.ctx.config.signingAlg): Promise<string> {
     const now = this.ctx.now();
     await this.ctx.db
       .updateTable('signing_keys')
       .set({ retired_at: now })
       .where('retired_at', 'is', null)
       .execute();
-    const kid = await this.#insert(alg);
+    let kid = '';
+    for (const a of KEY_ALGS) {
+      const inserted = await this.#insert(a);
+      if (a === alg) kid = inserted;
+    }
     await this.reload();
     await this.ctx.changes.publish('keys', kid);
     return kid;

@@ -1,11 +1,15 @@
+import { BUILT_IN_API_IDS } from '../domain/apis.js';
 import type { DomainContext } from '../domain/context.js';
 import { createAuthorizationCode, type NewCode } from '../domain/grant-store.js';
 import { authorizationProblem, consentCovers, consentedScopes, rememberConsent } from '../domain/grants.js';
+import { isStandardScope } from '../domain/oidc.js';
 import { scopeDescriptions } from '../domain/scopes.js';
 import { getTenant } from '../domain/tenants.js';
 import type { User } from '../domain/users.js';
 import { type AuthorizationRequest, errorRedirect, redirectTo } from './authorize.js';
-import { AccessDenied } from './errors.js';
+import { AccessDenied, ConsentRequired } from './errors.js';
+import type { IdTokenHint } from './oidc/id-token.js';
+import { afterSignIn, checkSignIn } from './oidc/prompt.js';
 import type { ApiLookup } from './resource.js';
 
 /** What the authorization decision needs from storage; {@link authorizeStore} is the domain's. */
@@ -33,6 +37,10 @@ export interface AuthorizeDeps {
   issuer: string;
   /** Where the consent page finds the APIs a request draws scopes from (default: none beyond its own). */
   apis?: ApiLookup;
+  /** Verifies an `id_token_hint` (OIDC Core §3.1.2.1); without it every hint is refused. */
+  verifyHint?: (token: string) => Promise<IdTokenHint | null>;
+  /** The clock for `max_age`. */
+  now?: () => number;
 }
 
 /** The signed-in user of a browser session, if any. */
@@ -40,12 +48,14 @@ export interface SignedIn {
   user: User;
   /** When the user signed in (epoch ms). */
   authTime: number;
+  /** The session's OIDC `sid`. */
+  sid?: string;
 }
 
 /** What the authorization endpoint does next with a valid request; the route renders or redirects. */
 export type AuthorizeOutcome =
-  /** Show the sign-in form, which returns to `returnTo`. */
-  | { kind: 'login'; returnTo: string }
+  /** Show the sign-in form, which returns to `returnTo`, its email pre-filled with `loginHint`. */
+  | { kind: 'login'; returnTo: string; loginHint?: string }
   /** Ask the user to consent to `scopes` (each with its API's description), shown grouped by API. */
   | {
       kind: 'consent';
@@ -76,19 +86,26 @@ export interface ConsentGroup {
   scopes: Array<{ name: string; description: string }>;
 }
 
-/** The consent page's scopes grouped by API, in the order asked, with the APIs' own descriptions. */
+/**
+ * The consent page's scopes grouped by API, in the order asked, with the APIs' own descriptions. The OpenID
+ * Connect standard scopes asked beside another API's are shown under the built-in sample API, whose scopes
+ * they are (see authorize.ts).
+ */
 export async function consentGroups(
   req: Pick<AuthorizationRequest, 'target' | 'scope'>,
   apis: ApiLookup,
 ): Promise<ConsentGroup[]> {
   const groups = new Map<string, ConsentGroup>();
-  for (const apiId of req.target.apiIds) {
+  const apiIds = [...req.target.apiIds];
+  if (req.scope.some((s) => isStandardScope(s) && !req.target.catalogue.has(s)))
+    apiIds.push(BUILT_IN_API_IDS.sample);
+  for (const apiId of apiIds) {
     const api = apiId === req.target.api.id ? req.target.api : await apis.findById(apiId);
     if (!api) continue;
-    const names = new Set(api.scopes.map((s) => s.name));
+    const own = new Map(api.scopes.map((s) => [s.name, s.description]));
     const scopes = req.scope
-      .filter((s) => names.has(s))
-      .map((s) => ({ name: s, description: req.target.catalogue.get(s)?.description || s }));
+      .filter((s) => own.has(s))
+      .map((s) => ({ name: s, description: req.target.catalogue.get(s)?.description || own.get(s) || s }));
     if (scopes.length)
       groups.set(api.id, { api: { id: api.id, name: api.name, identifier: api.identifier }, scopes });
   }
@@ -106,14 +123,6 @@ export function consentKeys(req: Pick<AuthorizationRequest, 'target'>, scopes: r
 
 const refusal = () => new AccessDenied('The user may not authorize this app.');
 
-/** The request without `prompt`, so `prompt=login` is honoured once. */
-function withoutPrompt(raw: string): string {
-  return raw
-    .split('&')
-    .filter((p) => !p.startsWith('prompt='))
-    .join('&');
-}
-
 async function issueCode(
   deps: AuthorizeDeps,
   req: AuthorizationRequest,
@@ -128,38 +137,47 @@ async function issueCode(
     redirectUri: req.redirectUri,
     codeChallenge: req.codeChallenge,
     authTime: signedIn.authTime,
+    oidc: req.oidc.openid
+      ? { nonce: req.oidc.nonce, sid: signedIn.sid ?? null, acr: req.oidc.acr }
+      : undefined,
   });
   return { kind: 'redirect', location: redirectTo(req.redirectUri, deps.issuer, { code, state: req.state }) };
 }
 
 /**
- * Decides a validated authorization request (GET /oauth/authorize): sign-in first (or `login_required` for
- * `prompt=none`), then refuse users who may not authorize this app, skip consent when it is remembered
- * (confidential clients only), else ask for consent (or `consent_required` for `prompt=none`).
- *
- * @param requestUrl The request's own URL, where the sign-in form returns.
+ * Decides a validated authorization request (GET /oauth/authorize): sign-in first, when there is none or
+ * `prompt`, `max_age` or `id_token_hint` ask for a new one (`login_required` for `prompt=none`), then refuse
+ * users who may not authorize this app, skip consent when it is remembered (confidential clients only), else
+ * ask for consent (or `consent_required` for `prompt=none`).
  */
 export async function decideAuthorization(
   deps: AuthorizeDeps,
   req: AuthorizationRequest,
   signedIn: SignedIn | null,
-  requestUrl: string,
 ): Promise<AuthorizeOutcome> {
   const { issuer } = deps;
-  if (!signedIn || req.prompt === 'login') {
-    // OIDC Core §3.1.2.1: prompt=none must never show a page.
-    if (req.prompt === 'none')
-      return {
-        kind: 'redirect',
-        location: redirectTo(req.redirectUri, issuer, { error: 'login_required', state: req.state }),
-      };
-    // prompt=login is honoured once: the login form returns to the request without it.
-    const returnTo = req.prompt === 'login' ? `/oauth/authorize?${withoutPrompt(req.raw)}` : requestUrl;
-    return { kind: 'login', returnTo };
-  }
+  const none = req.oidc.prompts.has('none');
+  const hint =
+    req.oidc.idTokenHint !== null && deps.verifyHint ? await deps.verifyHint(req.oidc.idTokenHint) : null;
+  const check = checkSignIn(
+    req.oidc,
+    req.app.client_id,
+    signedIn && { userId: signedIn.user.id, authTime: signedIn.authTime },
+    (deps.now ?? Date.now)(),
+    hint,
+  );
+  if (check.kind === 'error')
+    return { kind: 'redirect', location: errorRedirect(req.redirectUri, issuer, check.error, req.state) };
+  if (check.kind === 'login' || !signedIn)
+    // The sign-in form returns to the request without max_age and prompt=login: they are honoured once.
+    return {
+      kind: 'login',
+      returnTo: `/oauth/authorize?${afterSignIn(req.raw)}`,
+      loginHint: req.oidc.loginHint ?? undefined,
+    };
   const problem = authorizationProblem(req.app, signedIn.user);
   // prompt=none must never show a page (OIDC Core §3.1.2.1): the refusal goes straight back to the client.
-  if (problem && req.prompt === 'none')
+  if (problem && none)
     return { kind: 'redirect', location: errorRedirect(req.redirectUri, issuer, refusal(), req.state) };
   if (problem)
     // Otherwise the user learns why, and the link returns to the app with access_denied (RFC 6749 §4.1.2.1).
@@ -176,16 +194,16 @@ export async function decideAuthorization(
   // A public client can't prove who it is, so its consent is never remembered (RFC 9700 §4.1.x / OAuth 2.1 §7.x).
   const remembered =
     req.app.client_type === 'confidential' &&
-    req.prompt !== 'consent' &&
+    !req.oidc.prompts.has('consent') &&
     consentCovers(
       await deps.store.consentedScopes(signedIn.user.id, req.app.id),
       consentKeys(req, req.scope),
     );
   if (remembered) return issueCode(deps, req, signedIn);
-  if (req.prompt === 'none')
+  if (none)
     return {
       kind: 'redirect',
-      location: redirectTo(req.redirectUri, issuer, { error: 'consent_required', state: req.state }),
+      location: errorRedirect(req.redirectUri, issuer, new ConsentRequired(), req.state),
     };
   const groups = await consentGroups(
     req,

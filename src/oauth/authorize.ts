@@ -5,15 +5,19 @@ import type { App } from '../domain/apps.js';
 import { getAppByClientId } from '../domain/apps.js';
 import { redirectUriMatches } from '../domain/callback-url.js';
 import type { DomainContext } from '../domain/context.js';
+import { isStandardScope } from '../domain/oidc.js';
+import { parseScope } from '../domain/scopes.js';
 import { getTenant, type Tenant } from '../domain/tenants.js';
 import {
   InvalidRequest,
+  InvalidScope,
   type OAuthError,
   RequestNotSupported,
   RequestUriNotSupported,
   UnsupportedResponseType,
 } from './errors.js';
 import { type Params, parseParams } from './form.js';
+import { type OidcRequest, parseOidcRequest } from './oidc/request.js';
 import { isValidS256Challenge } from './pkce.js';
 import { type ApiLookup, resolveScope, resolveTarget, type TokenTarget, usableScopes } from './resource.js';
 
@@ -27,7 +31,8 @@ export interface AuthorizationRequest {
   /** The API the request is for (RFC 8707 `resource`, else the default API). */
   target: TokenTarget;
   codeChallenge: string | null;
-  prompt?: string;
+  /** The OpenID Connect parameters (prompt, max_age, nonce, hints), checked. */
+  oidc: OidcRequest;
   /** The raw query string, carried through login and consent. */
   raw: string;
 }
@@ -189,15 +194,14 @@ export async function checkAuthorizationRequest(
 
   let scope: string[];
   let target: TokenTarget;
+  let oidc: OidcRequest;
   try {
     target = await resolveTarget({ config: clients.config }, clients.apis, params, app);
-    scope = resolveScope(target, usableScopes(target, permissions, 'user'), app, params.get('scope'));
+    scope = requestScope(target, usableScopes(target, permissions, 'user'), app, params.get('scope'));
+    oidc = parseOidcRequest(params, scope);
   } catch (err) {
     return fail(err as OAuthError);
   }
-  const prompt = params.get('prompt');
-  if (prompt !== undefined && !['none', 'login', 'consent'].includes(prompt))
-    return fail(new InvalidRequest('The prompt parameter must be none, login or consent.'));
 
   return {
     kind: 'ok',
@@ -209,10 +213,35 @@ export async function checkAuthorizationRequest(
       scope,
       target,
       codeChallenge: challenge ?? null,
-      prompt,
+      oidc,
       raw,
     },
   };
+}
+
+/**
+ * The scope of an authorization request for `target`. The OpenID Connect standard scopes (`openid`,
+ * `profile`, `email`) are about the user at this server, not about an API: every app may ask for them
+ * whatever its `resource` (OIDC Core §3.1.2.1, §5.4). They are the built-in sample API's scopes, so a token
+ * for that API (the default) carries them to UserInfo; for another API they go into the grant, and so the
+ * ID token, while the access token keeps only that API's scopes (RFC 9068 §3). Everything else is the API's
+ * rule ({@link resolveScope}); a request with only standard scopes asks for no API scope.
+ *
+ * @throws {InvalidScope}
+ */
+function requestScope(
+  target: TokenTarget,
+  usable: readonly string[],
+  app: App,
+  raw: string | undefined,
+): string[] {
+  const parsed = raw === undefined ? [] : parseScope(raw);
+  if (parsed === null) throw new InvalidScope('The scope parameter is malformed.');
+  const identity = parsed.filter(isStandardScope);
+  if (identity.length === 0 || target.api.built_in === 'sample')
+    return resolveScope(target, usable, app, raw);
+  const rest = parsed.filter((s) => !isStandardScope(s));
+  return [...identity, ...(rest.length ? resolveScope(target, usable, app, rest.join(' ')) : [])];
 }
 
 /**

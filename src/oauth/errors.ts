@@ -179,3 +179,17 @@ export class RequestUriNotSupported extends OAuthError {
     super('request_uri_not_supported', 400, description);
   }
 }
+
+/** OpenID Connect Core §3.1.2.6: `prompt=none`, but the user must sign in (again). */
+export class LoginRequired extends OAuthError {
+  constructor(description = 'The user must sign in, and prompt=none forbids showing the sign-in page.') {
+    super('login_required', 400, description);
+  }
+}
+
+/** OpenID Connect Core §3.1.2.6: `prompt=none`, but the user has not consented to this request. */
+export class ConsentRequired extends OAuthError {
+  constructor(description = 'The user must consent, and prompt=none forbids showing the consent page.') {
+    super('consent_required', 400, description);
+  }
+}

@@ -16,6 +16,8 @@ export interface TokenResponse {
   expires_in: number;
   scope?: string;
   refresh_token?: string;
+  /** OpenID Connect Core §3.1.3.3: when the grant's scope holds `openid`. */
+  id_token?: string;
 }
 
 /** One grant type's logic (RFC 6749 §4). */

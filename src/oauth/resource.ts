@@ -3,6 +3,7 @@ import type { Api, ApiScope } from '../domain/apis.js';
 import { apiVisibleToTenant, BUILT_IN_API_IDS, builtInIdentifier } from '../domain/apis.js';
 import type { HeldPermission } from '../domain/app-permission-store.js';
 import type { App } from '../domain/apps.js';
+import { isStandardScope } from '../domain/oidc.js';
 import { parseScope } from '../domain/scopes.js';
 import { InvalidGrant, InvalidScope, InvalidTarget } from './errors.js';
 import type { Params } from './form.js';
@@ -84,7 +85,8 @@ export async function resolveTarget(
 /**
  * The scopes of the target an app may have in a token: for client_credentials the granted ones; for a
  * user's authorization every scope it holds except, while its permission is pending, those the API marks
- * `admin_consent_required`. Only scopes the API still has count.
+ * `admin_consent_required`, and the OpenID Connect standard scopes the API has (the built-in sample API, the
+ * default one: every app may sign users in, OIDC Core §3.1.2.1, §5.4). Only scopes the API still has count.
  */
 export function usableScopes(
   target: TokenTarget,
@@ -102,6 +104,8 @@ export function usableScopes(
       if (granted || (flow === 'user' && !scope.admin_consent_required)) out.push(s);
     }
   }
+  if (flow === 'user')
+    for (const s of target.catalogue.keys()) if (isStandardScope(s) && !out.includes(s)) out.push(s);
   return out;
 }
 

@@ -8,6 +8,7 @@ import {
   decideConsent,
   type SignedIn,
 } from '../../src/oauth/authorize-decision.js';
+import type { Prompt } from '../../src/oauth/oidc/request.js';
 import { app, sampleApi, sampleTarget, TENANT, user } from './fixtures.js';
 
 const ISSUER = 'https://clavis.example';
@@ -33,8 +34,18 @@ function fakeStore(consented: string[] | null = null) {
   return { deps, issued, remembered };
 }
 
-function request(overrides: Partial<AuthorizationRequest> = {}): AuthorizationRequest {
+function request(overrides: Partial<AuthorizationRequest> & { prompt?: Prompt } = {}): AuthorizationRequest {
+  const { prompt, ...rest } = overrides;
   return {
+    oidc: {
+      openid: false,
+      prompts: new Set(prompt ? [prompt] : []),
+      maxAge: null,
+      nonce: null,
+      loginHint: null,
+      idTokenHint: null,
+      acr: null,
+    },
     app: app(),
     tenant: TENANT,
     redirectUri: 'https://app.example/cb',
@@ -43,7 +54,7 @@ function request(overrides: Partial<AuthorizationRequest> = {}): AuthorizationRe
     target: sampleTarget(),
     codeChallenge: null,
     raw: 'client_id=client-1&prompt=login&state=st',
-    ...overrides,
+    ...rest,
   };
 }
 
@@ -61,32 +72,27 @@ function location(outcome: { kind: string; location?: string }): URL {
 describe('decideAuthorization', () => {
   it('asks a signed-out user to sign in, returning to the same request', async () => {
     const { deps } = fakeStore();
-    const outcome = await decideAuthorization(
-      deps,
-      request({ prompt: undefined }),
-      null,
-      '/oauth/authorize?x=1',
-    );
-    expect(outcome).toEqual({ kind: 'login', returnTo: '/oauth/authorize?x=1' });
+    const outcome = await decideAuthorization(deps, request({ raw: 'client_id=client-1&x=1' }), null);
+    expect(outcome).toEqual({ kind: 'login', returnTo: '/oauth/authorize?client_id=client-1&x=1' });
   });
 
   it('honours prompt=login once: sign-in even with a session, returning without the prompt', async () => {
     const { deps, issued } = fakeStore(['contacts:read', 'profile:read']);
-    const outcome = await decideAuthorization(deps, request({ prompt: 'login' }), signedIn(), '/ignored');
+    const outcome = await decideAuthorization(deps, request({ prompt: 'login' }), signedIn());
     expect(outcome).toEqual({ kind: 'login', returnTo: '/oauth/authorize?client_id=client-1&state=st' });
     expect(issued).toHaveLength(0);
   });
 
   it('answers prompt=none without a session with login_required, never a page', async () => {
     const { deps } = fakeStore();
-    const url = location(await decideAuthorization(deps, request({ prompt: 'none' }), null, '/x'));
+    const url = location(await decideAuthorization(deps, request({ prompt: 'none' }), null));
     expect(url.searchParams.get('error')).toBe('login_required');
     expect(url.searchParams.get('state')).toBe('st');
   });
 
   it('tells a user who may not authorize the app why, linking back with access_denied', async () => {
     const { deps, issued } = fakeStore(['contacts:read', 'profile:read']);
-    const outcome = await decideAuthorization(deps, request(), signedIn({ tenant_id: 'elsewhere' }), '/x');
+    const outcome = await decideAuthorization(deps, request(), signedIn({ tenant_id: 'elsewhere' }));
     expect(outcome).toMatchObject({ kind: 'page', status: 403, title: 'You can’t use this app' });
     if (outcome.kind !== 'page') throw new Error('unreachable');
     expect(outcome.message).toContain('private to another organisation');
@@ -101,7 +107,6 @@ describe('decideAuthorization', () => {
       deps,
       request({ prompt: 'none' }),
       signedIn({ disabled_at: 5 }),
-      '/x',
     );
     expect(location(outcome).searchParams.get('error')).toBe('access_denied');
   });
@@ -109,7 +114,7 @@ describe('decideAuthorization', () => {
   it('skips consent a confidential client already has, issuing a code for the signed-in user', async () => {
     const { deps, issued } = fakeStore(['contacts:read', 'profile:read', 'contacts:write']);
     const req = request({ prompt: undefined, codeChallenge: 'ch' });
-    const url = location(await decideAuthorization(deps, req, signedIn(), '/x'));
+    const url = location(await decideAuthorization(deps, req, signedIn()));
     expect(url.searchParams.get('code')).toBe('code-1');
     expect(url.searchParams.get('state')).toBe('st');
     expect(issued).toEqual([
@@ -127,7 +132,7 @@ describe('decideAuthorization', () => {
 
   it('asks again when the remembered consent does not cover the request', async () => {
     const { deps, issued } = fakeStore(['contacts:read']);
-    const outcome = await decideAuthorization(deps, request({ prompt: undefined }), signedIn(), '/x');
+    const outcome = await decideAuthorization(deps, request({ prompt: undefined }), signedIn());
     expect(outcome.kind).toBe('consent');
     expect(issued).toHaveLength(0);
   });
@@ -136,17 +141,17 @@ describe('decideAuthorization', () => {
     const covered = ['contacts:read', 'profile:read'];
     const pub = fakeStore(covered);
     const req = request({ app: app({ client_type: 'public' }), prompt: undefined });
-    expect((await decideAuthorization(pub.deps, req, signedIn(), '/x')).kind).toBe('consent');
+    expect((await decideAuthorization(pub.deps, req, signedIn())).kind).toBe('consent');
     const conf = fakeStore(covered);
-    expect(
-      (await decideAuthorization(conf.deps, request({ prompt: 'consent' }), signedIn(), '/x')).kind,
-    ).toBe('consent');
+    expect((await decideAuthorization(conf.deps, request({ prompt: 'consent' }), signedIn())).kind).toBe(
+      'consent',
+    );
     expect([...pub.issued, ...conf.issued]).toHaveLength(0);
   });
 
   it('answers prompt=none with consent_required when consent would be asked', async () => {
     const { deps } = fakeStore(null);
-    const url = location(await decideAuthorization(deps, request({ prompt: 'none' }), signedIn(), '/x'));
+    const url = location(await decideAuthorization(deps, request({ prompt: 'none' }), signedIn()));
     expect(url.searchParams.get('error')).toBe('consent_required');
   });
 
@@ -158,7 +163,6 @@ describe('decideAuthorization', () => {
       deps,
       request({ prompt: undefined, target: sampleTarget(api) }),
       signedIn(),
-      '/x',
     );
     const scopes = [
       { name: 'contacts:read', description: 'See your contacts' },

@@ -106,10 +106,13 @@ describe('checkAuthorizationRequest: the rest, redirected back with the error', 
     expect((await check({ ...base, resource: AUDIENCE })).kind).toBe('ok');
   });
 
-  it('accepts prompt none, login and consent only', async () => {
-    expect(redirectError(await check({ ...base, prompt: 'select_account' }))).toBe('invalid_request');
+  it('accepts prompt none, login, consent and select_account only, and none alone (OIDC Core §3.1.2.1)', async () => {
+    expect(redirectError(await check({ ...base, prompt: 'sometimes' }))).toBe('invalid_request');
+    expect(redirectError(await check({ ...base, prompt: 'none consent' }))).toBe('invalid_request');
+    expect((await check({ ...base, prompt: 'login select_account' })).kind).toBe('ok');
     const v = await check({ ...base, prompt: 'none', state: 's1' });
-    expect(v).toMatchObject({ kind: 'ok', request: { prompt: 'none', state: 's1', codeChallenge: null } });
+    expect(v).toMatchObject({ kind: 'ok', request: { state: 's1', codeChallenge: null } });
+    if (v.kind === 'ok') expect([...v.request.oidc.prompts]).toEqual(['none']);
   });
 
   it('returns the validated request with the raw query for the login and consent forms', async () => {

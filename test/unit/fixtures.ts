@@ -40,6 +40,9 @@ export function app(overrides: Partial<App> = {}): App {
     pending_change: null,
     created_at: 0,
     updated_at: 0,
+    id_token_signed_response_alg: 'RS256',
+    post_logout_redirect_uri: null,
+    backchannel_logout_uri: null,
     ...overrides,
   };
 }

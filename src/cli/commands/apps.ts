@@ -134,9 +134,13 @@ export function registerAppsCommands(program: Command): void {
           scopes?: string;
           defaultScopes?: string;
           grantTypes?: string;
+          idTokenAlg?: string;
+          postLogoutRedirectUri?: string;
+          backchannelLogoutUri?: string;
         },
       ) => {
         oneOf('--visibility', opts.visibility, ['private', 'public']);
+        oneOf('--id-token-alg', opts.idTokenAlg, ['RS256', 'ES256', 'EdDSA']);
         oneOf('--type', opts.type, ['confidential', 'public']);
         const body: Record<string, unknown> = {
           name: opts.name,
@@ -183,6 +187,12 @@ export function registerAppsCommands(program: Command): void {
     .option('--scopes <scopes>', 'scopes the app may request, space- or comma-separated')
     .option('--default-scopes <scopes>', 'default scopes')
     .option('--grant-types <types>', GRANT_TYPES_HELP)
+    .option('--id-token-alg <alg>', 'OpenID Connect: ID token algorithm, RS256, ES256 or EdDSA')
+    .option(
+      '--post-logout-redirect-uri <url>',
+      'OpenID Connect: the one post-logout redirect URI ("" removes it)',
+    )
+    .option('--backchannel-logout-uri <url>', 'OpenID Connect: the back-channel logout URI ("" removes it)')
     .addHelpText(
       'after',
       `\n${APP_HELP}\n\nExamples:\n  $ clavis apps update 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 --name "Orders"\n  $ clavis apps update 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 --scopes "contacts:read contacts:write"\n  $ clavis apps update 3f9c2b7e8a1d4c6f9e0b5a7d2c4e6f81 --grant-types "authorization_code refresh_token urn:ietf:params:oauth:grant-type:device_code"`,
@@ -198,9 +208,13 @@ export function registerAppsCommands(program: Command): void {
           scopes?: string;
           defaultScopes?: string;
           grantTypes?: string;
+          idTokenAlg?: string;
+          postLogoutRedirectUri?: string;
+          backchannelLogoutUri?: string;
         },
       ) => {
         oneOf('--visibility', opts.visibility, ['private', 'public']);
+        oneOf('--id-token-alg', opts.idTokenAlg, ['RS256', 'ES256', 'EdDSA']);
         const body: Record<string, unknown> = {};
         if (opts.name !== undefined) body.name = opts.name;
         if (opts.description !== undefined) body.description = opts.description;
@@ -209,9 +223,14 @@ export function registerAppsCommands(program: Command): void {
         if (opts.scopes !== undefined) body.scopes = splitList(opts.scopes);
         if (opts.defaultScopes !== undefined) body.default_scopes = splitList(opts.defaultScopes);
         if (opts.grantTypes !== undefined) body.grant_types = splitList(opts.grantTypes);
+        if (opts.idTokenAlg !== undefined) body.id_token_signed_response_alg = opts.idTokenAlg;
+        if (opts.postLogoutRedirectUri !== undefined)
+          body.post_logout_redirect_uri = opts.postLogoutRedirectUri || null;
+        if (opts.backchannelLogoutUri !== undefined)
+          body.backchannel_logout_uri = opts.backchannelLogoutUri || null;
         if (Object.keys(body).length === 0)
           throw new CliError(
-            'nothing to change: give at least one of --name, --description, --visibility, --callback-url, --scopes, --default-scopes, --grant-types.',
+            'nothing to change: give at least one of --name, --description, --visibility, --callback-url, --scopes, --default-scopes, --grant-types, --id-token-alg, --post-logout-redirect-uri, --backchannel-logout-uri.',
           );
         const api = ApiClient.from(opts);
         const app = await resolveApp(api, ref);

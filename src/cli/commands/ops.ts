@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type DatabaseHandle, isReady, openDatabase } from '../../db/database.js';
 import { databaseClock, newestStoredTimestamp, signingKeyReport } from '../../domain/maintenance-report.js';
+import { KEY_ALGS } from '../../keys/key-store.js';
 import { CliError, EXIT_SERVER, EXIT_USER } from '../output.js';
 import {
   checkReachable,
@@ -170,7 +171,8 @@ async function signingKeysCheck(handle: DatabaseHandle, secretKey: Buffer | null
     };
   return {
     name: 'signing keys',
-    ok: readable === total && active <= 1,
+    // One active key per algorithm (access tokens, and each ID token algorithm).
+    ok: readable === total && active <= KEY_ALGS.length,
     detail:
       total === 0
         ? 'none yet (created on first start)'

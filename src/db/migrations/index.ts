@@ -7,6 +7,7 @@ import * as m0005 from './0005_secret_replaced_by.js';
 import * as m0006 from './0006_refresh_token_chain.js';
 import * as m0007 from './0007_app_pending_change.js';
 import * as m0008 from './0008_apis.js';
+import * as m0009 from './0009_oidc.js';
 import * as m0010 from './0010_device_codes.js';
 import * as m0011 from './0011_outbox_mail.js';
 import * as m0012 from './0012_webhooks.js';
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '0006_refresh_token_chain': m0006,
   '0007_app_pending_change': m0007,
   '0008_apis': m0008,
+  '0009_oidc': m0009,
   '0010_device_codes': m0010,
   '0011_outbox_mail': m0011,
   '0012_webhooks': m0012,

@@ -83,6 +83,19 @@ const UpdateAppBody = Type.Object(
     scopes: Type.Optional(ScopeList('Scopes the app may request.')),
     default_scopes: Type.Optional(ScopeList('Default scopes.')),
     grant_types: Type.Optional(GrantTypeList('Grant types the app may use (the whole list).')),
+    id_token_signed_response_alg: Type.Optional(
+      Type.String({ maxLength: 20, description: 'OpenID Connect: RS256, ES256 or EdDSA.' }),
+    ),
+    post_logout_redirect_uri: Type.Optional(
+      Type.Union([Type.String({ maxLength: 2000 }), Type.Null()], {
+        description: 'OpenID Connect: the one post-logout redirect URI; null or "" removes it.',
+      }),
+    ),
+    backchannel_logout_uri: Type.Optional(
+      Type.Union([Type.String({ maxLength: 2000 }), Type.Null()], {
+        description: 'OpenID Connect: the back-channel logout URI; null or "" removes it.',
+      }),
+    ),
   },
   {
     additionalProperties: false,

@@ -169,6 +169,18 @@ export const AppSchema = Type.Object({
   pending_change: Nullable(PendingChangeSchema),
   created_at: DateTime('When the app was registered.'),
   updated_at: DateTime('When the app last changed.'),
+  id_token_signed_response_alg: Type.Union(
+    [Type.Literal('RS256'), Type.Literal('ES256'), Type.Literal('EdDSA')],
+    {
+      description: 'OpenID Connect: the algorithm ID tokens for this app are signed with (RS256 by default).',
+    },
+  ),
+  post_logout_redirect_uri: Nullable(
+    Type.String({ description: 'OpenID Connect RP-initiated logout: the one address logout may return to.' }),
+  ),
+  backchannel_logout_uri: Nullable(
+    Type.String({ description: 'OpenID Connect back-channel logout: where logout tokens are POSTed.' }),
+  ),
 });
 
 export const CreatedAppSchema = Type.Object({
@@ -301,6 +313,9 @@ export const apiApp = (a: App) => ({
       }
     : null,
   created_at: iso(a.created_at),
+  id_token_signed_response_alg: a.id_token_signed_response_alg,
+  post_logout_redirect_uri: a.post_logout_redirect_uri,
+  backchannel_logout_uri: a.backchannel_logout_uri,
   updated_at: iso(a.updated_at),
 });
 

@@ -86,8 +86,10 @@ async function sendOutcome(
         reply,
         200,
         LoginPage({
-          csrf: await csrfToken(services, request, reply),
+          // The sign-in form checks the pre-session token, even when a session exists (prompt=login, max_age).
+          csrf: await csrfToken(services, request, reply, { preSession: true }),
           returnTo: outcome.returnTo,
+          email: outcome.loginHint,
           app: appSummary(req),
         }),
       );
@@ -120,15 +122,17 @@ export async function authorizeRoutes(app: FastifyInstance, services: Services):
     store: authorizeStore(services.ctx),
     issuer: services.config.issuer,
     apis: domainApis(services.ctx),
+    verifyHint: (token: string) => services.idTokens.verifyHint(token),
+    now: services.ctx.now,
   };
 
-  app.get('/oauth/authorize', async (request, reply) => {
+  const handleAuthorize = async (request: FastifyRequest, reply: FastifyReply, raw: string) => {
     try {
-      const v = await validateAuthorizationRequest(services.ctx, rawQuery(request.url));
+      const v = await validateAuthorizationRequest(services.ctx, raw);
       if (v.kind !== 'ok') return sendValidationFailure(services, reply, v, 302);
       const session = await getSession(services, request);
-      const signedIn = session && { user: session.user, authTime: session.createdAt };
-      const outcome = await decideAuthorization(deps, v.request, signedIn, request.url);
+      const signedIn = session && { user: session.user, authTime: session.createdAt, sid: session.sid };
+      const outcome = await decideAuthorization(deps, v.request, signedIn);
       return await sendOutcome(services, request, reply, v.request, outcome, 302);
     } catch (err) {
       // An outage is the error handler's: 503 with Retry-After, logged once per outage.
@@ -143,7 +147,12 @@ export async function authorizeRoutes(app: FastifyInstance, services: Services):
         }),
       );
     }
-  });
+  };
+  app.get('/oauth/authorize', (request, reply) => handleAuthorize(request, reply, rawQuery(request.url)));
+  // OIDC Core §3.1.2.1: the authorization endpoint MUST support POST too (form-encoded parameters).
+  app.post('/oauth/authorize', (request, reply) =>
+    handleAuthorize(request, reply, typeof request.body === 'string' ? request.body : ''),
+  );
 
   app.post('/oauth/authorize/decision', async (request, reply) => {
     try {
@@ -176,7 +185,7 @@ export async function authorizeRoutes(app: FastifyInstance, services: Services):
         );
       const v = await validateAuthorizationRequest(services.ctx, params.get('request') ?? '');
       if (v.kind !== 'ok') return sendValidationFailure(services, reply, v, 303);
-      const signedIn = { user: session.user, authTime: session.createdAt };
+      const signedIn = { user: session.user, authTime: session.createdAt, sid: session.sid };
       // The consent form lists each scope with a checkbox (`consent_scope:<name>`) and says so with
       // `per_scope`; a form without it (an older page) consents to every scope asked for.
       const chosen = params.has('per_scope')

@@ -71,7 +71,12 @@ export async function connectedAppsRoutes(app: FastifyInstance, services: Servic
     // Only the confirmation's form says yes; any other post is sent to the confirmation first.
     if (appId && !confirmed)
       return seeOther(reply, `${CONNECTED_APPS_PATH}?confirm=${encodeURIComponent(appId)}`);
-    if (appId) await revokeAppAccess(services.ctx, session.user.id, appId);
+    if (appId) {
+      // Back-channel logout: the app's sessions for this user end too (read before the grants are revoked).
+      const targets = await services.backchannel.targetsForRevocation(session.user.id, appId);
+      await revokeAppAccess(services.ctx, session.user.id, appId);
+      services.backchannel.appRevoked(session.user.id, appId, targets);
+    }
     return seeOther(reply, `${CONNECTED_APPS_PATH}?revoked=1`);
   });
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { publicScopeNames } from '../../domain/apis.js';
 import type { Services } from '../../services.js';
+import { openIdMetadata } from './oidc-discovery.js';
 
 /**
  * Authorization server metadata (RFC 8414 §2): every endpoint, grant, auth method, algorithm and scope
@@ -42,9 +43,10 @@ export async function serverMetadata(services: Services): Promise<Record<string,
 }
 
 export async function discoveryRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  const handler = async () => serverMetadata(services);
-  app.get('/.well-known/oauth-authorization-server', handler);
-  app.get('/.well-known/openid-configuration', handler);
+  app.get('/.well-known/oauth-authorization-server', async () => serverMetadata(services));
+  app.get('/.well-known/openid-configuration', async () =>
+    openIdMetadata(services, await serverMetadata(services)),
+  );
   app.get('/.well-known/jwks.json', async (_req, reply) => {
     await services.keys.refreshIfStale();
     return reply

@@ -1,13 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  authFor,
-  createSession,
-  csrfToken,
-  destroySession,
-  getSession,
-  verifyCsrf,
-} from '../../auth/session.js';
+import { authFor, createSession, csrfToken, getSession, verifyCsrf } from '../../auth/session.js';
 import type { LoginThrottle } from '../../auth/throttle.js';
 import { DUMMY_PASSWORD_HASH, verifyPassword } from '../../crypto/password.js';
 import { mailEnabled } from '../../domain/mail.js';
@@ -21,6 +14,7 @@ import { sendPage } from '../../web/render.js';
 import type { Metrics } from '../metrics.js';
 import { allowFormRedirectTo } from '../security-headers.js';
 import { appSummary } from './authorize.js';
+import { signOut } from './end-session.js';
 
 /**
  * Where to go after signing in when nothing else was asked for: `/`, which sends each role to its own page
@@ -77,7 +71,7 @@ export async function loginRoutes(app: FastifyInstance, services: Services, metr
       reply,
       200,
       LoginPage({
-        csrf: await csrfToken(services, request, reply),
+        csrf: await csrfToken(services, request, reply, { preSession: true }),
         returnTo,
         app: await appFor(services, returnTo, reply),
         signup: services.config.signupEnabled,
@@ -96,7 +90,7 @@ export async function loginRoutes(app: FastifyInstance, services: Services, metr
         reply,
         status,
         LoginPage({
-          csrf: await csrfToken(services, request, reply),
+          csrf: await csrfToken(services, request, reply, { preSession: true }),
           returnTo,
           email,
           error,
@@ -151,7 +145,7 @@ export async function loginRoutes(app: FastifyInstance, services: Services, metr
           message: 'The sign-out form is out of date. Reload the page and try again.',
         }),
       );
-    await destroySession(services, request, reply);
+    await signOut(services, request, reply);
     return reply.code(303).header('location', '/login').header('cache-control', 'no-store').send();
   });
 }

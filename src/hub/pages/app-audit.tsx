@@ -33,6 +33,8 @@ const WORDS: Record<string, string> = {
   'grant.revoked': 'A user revoked access',
   'device.approved': 'A user approved a device sign-in',
   'device.denied': 'A user denied a device sign-in',
+  'backchannel_logout.delivered': 'Back-channel logout delivered',
+  'backchannel_logout.failed': 'Back-channel logout could not be delivered',
   'app_request.fulfilled': 'Created from an app request',
   'app_permission.requested': 'API permission requested',
   'app_permission.granted': 'API permission granted (admin consent)',

@@ -51,6 +51,7 @@ import {
   PermissionsCard,
   permissionRoutes,
 } from './app-oauth-permissions.js';
+import { OidcCard, type OidcFormValues, oidcFormValues } from './app-oidc.js';
 import { PendingChangeBox, ReviewConfirm } from './app-review-confirm.js';
 import { AppParams, AppSecretParams, AppShell, appPath } from './app-shell.js';
 
@@ -85,6 +86,7 @@ export interface OAuthTabProps {
   /** The permission whose Remove confirmation is open (`?remove_api=`). */
   confirmRemove?: string;
   grantTypes?: { values: string[]; errors: FormErrors };
+  oidc?: { values: OidcFormValues; errors: FormErrors };
 }
 
 const PRESET_MONTHS = [6, 12, 24];
@@ -582,6 +584,7 @@ export function OAuthTab(p: OAuthTabProps) {
         confirmRemove={p.confirmRemove}
       />
       <GrantTypesCard {...p} />
+      <OidcCard hub={hub} app={app} oidc={p.oidc} />
       {p.shown ? <SecretShownDialog app={app} shown={p.shown} /> : null}
     </AppShell>
   );
@@ -591,6 +594,7 @@ const NOTICES: Record<string, string> = {
   'secret-revoked': 'The client secret was revoked. It no longer works.',
   'scopes-saved': 'Scopes saved.',
   'grant-types-saved': 'Grant types saved.',
+  'oidc-saved': 'OpenID Connect settings saved.',
   'scopes-pending':
     'Scopes saved. The change awaits review; the approved version stays live until it is approved.',
   'scopes-review':
@@ -777,4 +781,24 @@ export async function oauthTabRoutes(app: FastifyInstance, services: Services): 
       }
     },
   );
+  hubAction(app, services, '/apps/:id/oauth/oidc', onApp, async ({ hub, params: { id }, form, reply }) => {
+    const a = await getAppForActor(ctx, hub.actor, id);
+    const values = oidcFormValues(form);
+    try {
+      await updateApp(ctx, hub.actor, a.id, values);
+      return seeOther(reply, `${appPath(a, 'oauth')}?notice=oidc-saved`);
+    } catch (e) {
+      return renderOAuthTab(hub, reply, a, {
+        status: 400,
+        oidc: {
+          values,
+          errors: toFormErrors(e, [
+            'id_token_signed_response_alg',
+            'post_logout_redirect_uri',
+            'backchannel_logout_uri',
+          ]),
+        },
+      });
+    }
+  });
 }

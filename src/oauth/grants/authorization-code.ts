@@ -15,17 +15,21 @@ import {
   type TokenResponse,
   tokenResponse,
 } from '../grant.js';
+import type { IdTokens } from '../oidc/id-token.js';
+import { withIdToken } from '../oidc/token-response.js';
 import { isValidVerifier, verifierMatches } from '../pkce.js';
 import { type ApiLookup, grantScopes, targetForGrant } from '../resource.js';
 
 /**
  * The authorization code grant (RFC 6749 §4.1.3, RFC 7636 §4.5, RFC 9700 §4.1–4.2). The client has been
  * authenticated (or, public, identified) before this runs, so a replay that fails authentication never
- * reaches the revocation below.
+ * reaches the revocation below. With `openid` in the scope the response carries an ID token with the request's
+ * `nonce` (OIDC Core §3.1.3.3).
  */
 export function authorizationCodeGrant(
   ctx: DomainContext,
   tokens: AccessTokens,
+  idTokens: IdTokens,
   apis: ApiLookup,
 ): GrantHandler {
   return {
@@ -93,7 +97,12 @@ export function authorizationCodeGrant(
         grantId: grant.id,
         authTime: Math.floor(grant.authTime / 1000),
       });
-      return tokenResponse(issued, refreshToken);
+      return withIdToken(tokenResponse(issued, refreshToken), idTokens, {
+        app: client.app,
+        grant,
+        scope: stored.scope,
+        nonce: stored.nonce,
+      });
     },
   };
 }

@@ -13,6 +13,8 @@ import type { AuthenticatedClient } from '../client-auth.js';
 import { InvalidGrant, InvalidRequest, InvalidScope } from '../errors.js';
 import { type GrantHandler, type TokenRequest, type TokenResponse, tokenResponse } from '../grant.js';
 import type { IntrospectionResponse, TokenIntrospector } from '../introspection.js';
+import type { IdTokens } from '../oidc/id-token.js';
+import { withIdToken } from '../oidc/token-response.js';
 import { type ApiLookup, grantScopes, targetForGrant } from '../resource.js';
 import type { TokenRevoker } from '../revocation.js';
 
@@ -33,9 +35,14 @@ function withinReuseGrace(ctx: DomainContext, stored: StoredRefreshToken, now: n
  * grant, rotate on every use, and a reused (already rotated) token revokes the whole grant, unless it is the
  * previous token retried once within the configured reuse grace, which rotates again and invalidates its
  * unused successor. The new refresh token keeps the original scope; the access token may carry a narrower
- * one, never a wider one.
+ * one, never a wider one. With `openid` in the scope a new ID token comes along (OIDC Core §12.2).
  */
-export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens, apis: ApiLookup): GrantHandler {
+export function refreshTokenGrant(
+  ctx: DomainContext,
+  tokens: AccessTokens,
+  idTokens: IdTokens,
+  apis: ApiLookup,
+): GrantHandler {
   const reuse = async (grantId: string, client: AuthenticatedClient): Promise<never> => {
     await revokeGrant(ctx, grantId, 'refresh_token_reused', `client:${client.app.client_id}`);
     throw new InvalidGrant('The refresh token was already used; the authorization has been revoked.');
@@ -90,7 +97,13 @@ export function refreshTokenGrant(ctx: DomainContext, tokens: AccessTokens, apis
         audience: target.api.identifier,
         ttl: target.api.access_token_ttl,
       });
-      return tokenResponse(issued, refreshToken);
+      // OIDC Core §12.2: a new ID token with the same sub and auth_time, and no nonce.
+      // The grant's scope decides: a token for another API than the sample one never carries `openid`.
+      return withIdToken(tokenResponse(issued, refreshToken), idTokens, {
+        app: client.app,
+        grant,
+        scope: stored.scope,
+      });
     },
   };
 }

@@ -1,0 +1,155 @@
+import type { IdTokenAlg } from '../db/schema.js';
+import { recordAudit } from './audit.js';
+import type { DomainContext } from './context.js';
+import { splitScope } from './scopes.js';
+
+/*
+ * OpenID Connect's view of users and grants: the standard scopes and the claims they release (OIDC Core
+ * §5.4), and which apps hear of a sign-out (Back-Channel Logout 1.0 §2.5).
+ */
+
+/** The OIDC standard scopes this server supports: every app may ask for them (OIDC Core §3.1.2.1, §5.4). */
+export const OIDC_SCOPES = ['openid', 'profile', 'email'] as const;
+
+/** The claims the standard scopes release, as published in discovery's `claims_supported`. */
+export const SCOPE_CLAIMS: Readonly<Record<string, readonly string[]>> = {
+  profile: ['name', 'preferred_username', 'updated_at'],
+  email: ['email', 'email_verified'],
+};
+
+/** Whether `scope` is one of {@link OIDC_SCOPES}. */
+export function isStandardScope(scope: string): boolean {
+  return (OIDC_SCOPES as readonly string[]).includes(scope);
+}
+
+/**
+ * The user's claims for the granted scopes (OIDC Core §5.1, §5.4): always `sub` (the user's id, a UUID that
+ * is never reused); `name`, `preferred_username`, `updated_at` with `profile`; `email`, `email_verified` with
+ * `email`. `undefined` when the user no longer exists or is disabled.
+ */
+export async function userClaims(
+  ctx: DomainContext,
+  userId: string,
+  scopes: readonly string[],
+): Promise<Record<string, unknown> | undefined> {
+  const row = await ctx.db
+    .selectFrom('users')
+    .select(['id', 'email', 'display_name', 'email_verified_at', 'updated_at', 'created_at', 'disabled_at'])
+    .where('id', '=', userId)
+    .executeTakeFirst();
+  if (!row || row.disabled_at !== null) return undefined;
+  const claims: Record<string, unknown> = { sub: row.id };
+  if (scopes.includes('profile')) {
+    claims.name = row.display_name;
+    claims.preferred_username = row.email;
+    claims.updated_at = Math.floor((row.updated_at ?? row.created_at) / 1000);
+  }
+  if (scopes.includes('email')) {
+    claims.email = row.email;
+    // One home for verification: the address check of sign-up (email-links) sets email_verified_at.
+    claims.email_verified = row.email_verified_at !== null;
+  }
+  return claims;
+}
+
+/** One app that registered a `backchannel_logout_uri`, and the user and session to tell it about. */
+export interface LogoutTarget {
+  appId: string;
+  tenantId: string;
+  clientId: string;
+  uri: string;
+  /** The app's ID token algorithm, which logout tokens use too. */
+  alg: IdTokenAlg;
+  userId: string;
+  sid: string | null;
+}
+
+function targetsQuery(ctx: DomainContext) {
+  return ctx.db
+    .selectFrom('grants')
+    .innerJoin('apps', 'apps.id', 'grants.app_id')
+    .select([
+      'apps.id as app_id',
+      'apps.tenant_id',
+      'apps.client_id',
+      'apps.backchannel_logout_uri',
+      'apps.id_token_signed_response_alg',
+      'grants.user_id',
+      'grants.sid',
+      'grants.scope',
+    ])
+    .where('apps.backchannel_logout_uri', 'is not', null)
+    .where('apps.deleted_at', 'is', null)
+    .where('grants.redeemed_at', 'is not', null)
+    .where('grants.revoked_at', 'is', null);
+}
+
+function uniqueTargets(
+  rows: Array<{
+    app_id: string;
+    tenant_id: string;
+    client_id: string;
+    backchannel_logout_uri: string | null;
+    id_token_signed_response_alg: IdTokenAlg;
+    user_id: string;
+    sid: string | null;
+    scope: string;
+  }>,
+): LogoutTarget[] {
+  const seen = new Map<string, LogoutTarget>();
+  for (const r of rows) {
+    const key = `${r.app_id}|${r.user_id}|${r.sid ?? ''}`;
+    // Only grants that gave the app an ID token signed the user in there.
+    if (!seen.has(key) && r.backchannel_logout_uri && splitScope(r.scope).includes('openid'))
+      seen.set(key, {
+        appId: r.app_id,
+        tenantId: r.tenant_id,
+        clientId: r.client_id,
+        uri: r.backchannel_logout_uri,
+        alg: r.id_token_signed_response_alg,
+        userId: r.user_id,
+        sid: r.sid,
+      });
+  }
+  return [...seen.values()];
+}
+
+/** The apps to notify when the browser session `sid` ends: one per app that got an ID token in it. */
+export async function logoutTargetsForSession(ctx: DomainContext, sid: string): Promise<LogoutTarget[]> {
+  return uniqueTargets(await targetsQuery(ctx).where('grants.sid', '=', sid).execute());
+}
+
+/**
+ * The sessions of `userId` to end at `appId` when the user revokes it (each live grant's `sid`): read before
+ * the revocation.
+ */
+export async function logoutTargetsForUserApp(
+  ctx: DomainContext,
+  userId: string,
+  appId: string,
+): Promise<LogoutTarget[]> {
+  return uniqueTargets(
+    await targetsQuery(ctx).where('grants.user_id', '=', userId).where('grants.app_id', '=', appId).execute(),
+  );
+}
+
+/** Records the outcome of a back-channel logout delivery (never the logout token itself). */
+export async function auditLogoutDelivery(
+  ctx: DomainContext,
+  target: LogoutTarget,
+  outcome: { delivered: boolean; attempts: number; error?: string },
+): Promise<void> {
+  await recordAudit(ctx, ctx.db, {
+    type: outcome.delivered ? 'backchannel_logout.delivered' : 'backchannel_logout.failed',
+    actor: 'system',
+    tenantId: target.tenantId,
+    appId: target.appId,
+    data: {
+      user_id: target.userId,
+      sid: target.sid,
+      uri: target.uri,
+      attempts: outcome.attempts,
+      ...(outcome.error ? { error: outcome.error } : {}),
+    },
+  });
+}

@@ -1,0 +1,52 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { userClaims } from '../../domain/oidc.js';
+import { splitScope } from '../../domain/scopes.js';
+import { InvalidRequest, InvalidToken } from '../../oauth/errors.js';
+import { parseParams } from '../../oauth/form.js';
+import type { Services } from '../../services.js';
+import { requireAccessToken, sendBearerError } from '../bearer.js';
+
+export const USERINFO_PATH = '/oauth/userinfo';
+
+/**
+ * The token sent in a POST's form body (RFC 6750 §2.2), if any. Sending it both there and in the
+ * Authorization header is `invalid_request` (RFC 6750 §2: one method per request).
+ *
+ * @throws {InvalidRequest} for both at once, or a body that is not a form.
+ */
+function bodyToken(request: FastifyRequest): string | undefined {
+  if (request.method !== 'POST' || typeof request.body !== 'string' || request.body === '') return undefined;
+  const type = String(request.headers['content-type'] ?? '')
+    .split(';')[0]!
+    .trim()
+    .toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') return undefined;
+  const token = parseParams(request.body).get('access_token');
+  if (token !== undefined && request.headers.authorization !== undefined)
+    throw new InvalidRequest('Send the access token in one place: the Authorization header or the body.');
+  return token;
+}
+
+/**
+ * The UserInfo endpoint (OIDC Core §5.3), GET and POST: a Bearer access token of this server's API audience
+ * (a token for another audience is invalid here) that carries `openid` gets the user's claims for its
+ * scopes, with the same `sub` as the ID token. Errors are RFC 6750 §3 challenges.
+ */
+export async function userinfoRoutes(app: FastifyInstance, services: Services): Promise<void> {
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('cache-control', 'no-store');
+    let inBody: string | undefined;
+    try {
+      inBody = bodyToken(request);
+    } catch (err) {
+      return sendBearerError(reply, err as InvalidRequest);
+    }
+    const claims = await requireAccessToken(services, request, reply, 'openid', inBody);
+    if (!claims) return reply;
+    const user = await userClaims(services.ctx, claims.sub, splitScope(claims.scope));
+    if (!user) return sendBearerError(reply, new InvalidToken('The access token’s user no longer exists.'));
+    return reply.send(user);
+  };
+  app.get(USERINFO_PATH, handler);
+  app.post(USERINFO_PATH, handler);
+}
