@@ -169,13 +169,13 @@ describe('examples/own-api', () => {
     );
     expect(after.code).toBe(1);
     expect(after.stderr).toMatch(/^clavis: the token request failed \(invalid_scope/);
-    // The client asks for every granted scope, now none: its token carries no orders scope, and the API
-    // answers 403 on the first route.
+    // The client asks for every granted scope, now none: Clavis refuses the token request itself
+    // (invalid_scope, RFC 6749 §3.3) rather than issue a token for the API that grants nothing.
     const client = await sh(process.execPath, [join(DIR, 'dist/client.js')], {
       ...creds,
       ORDERS_API_URL: ordersUrl,
     });
     expect(client.code).toBe(1);
-    expect(client.stderr).toMatch(/^GET \/orders answered 403: .*insufficient_scope/);
+    expect(client.stderr).toMatch(/^Clavis refused the token request: invalid_scope/);
   }, 60_000);
 });
