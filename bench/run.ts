@@ -208,6 +208,26 @@ async function registerAuthCodeApp(
         revoked_at: null,
       })
       .execute();
+    // The app's scopes are a granted permission on the built-in sample API: app_permissions is what the
+    // authorization endpoint reads (apps.scopes only mirrors it).
+    const { BUILT_IN_API_IDS } = (await import(
+      '../src/domain/app-permission-store.js'
+    )) as typeof import('../src/domain/app-permission-store.js');
+    if (scope)
+      await handle.db
+        .insertInto('app_permissions')
+        .values({
+          app_id: appId,
+          api_id: BUILT_IN_API_IDS.sample,
+          scopes: scope,
+          granted_scopes: scope,
+          requested_by: 'system',
+          granted_by: 'system',
+          granted_at: now,
+          created_at: now,
+          updated_at: now,
+        })
+        .execute();
     return { clientId, secret };
   } finally {
     await handle.close();
