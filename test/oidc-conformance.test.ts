@@ -32,7 +32,8 @@ const CALLBACK = 'http://127.0.0.1/oidc-cb';
 const AFTER_LOGOUT = 'http://127.0.0.1/signed-out';
 
 beforeAll(async () => {
-  ts = await startTestServer();
+  // The back-channel logout receivers of these tests listen on loopback, which delivery refuses without it.
+  ts = await startTestServer({ env: { CLAVIS_WEBHOOKS_ALLOW_PRIVATE: 'true' } });
   bob = await createUser(ts);
 });
 afterAll(async () => ts?.close());
@@ -772,6 +773,31 @@ describe('back-channel logout', () => {
     } finally {
       await flaky.close();
       await dead.close();
+    }
+  });
+
+  it('refuses to POST to a loopback or private address unless CLAVIS_WEBHOOKS_ALLOW_PRIVATE is set', async () => {
+    const rp = await logoutReceiver([200]);
+    try {
+      const services = ts.server.services;
+      const a = await oidcApp({ backchannel_logout_uri: rp.url });
+      const browser = new Browser(ts.url);
+      const ta = await tokens(a.app, a.secret, {}, browser);
+      const sid = decodeJwt(ta.id_token!).sid as string;
+      // The server as deployed: the flag unset.
+      const ctx = { ...services.ctx, config: { ...services.ctx.config, webhooksAllowPrivate: false } };
+      const bc = new BackchannelLogout(ctx, services.idTokens, { retryDelaysMs: [] });
+      bc.sessionEnded(sid);
+      await bc.settled();
+      expect(rp.received).toHaveLength(0);
+      const [audit] = await auditTypes(a.app.id);
+      expect(audit).toEqual({
+        type: 'backchannel_logout.failed',
+        // Refused before connecting: http, and a loopback address (the webhooks' rule).
+        data: expect.objectContaining({ attempts: 1, error: 'The URL must use https.' }),
+      });
+    } finally {
+      await rp.close();
     }
   });
 });

@@ -251,5 +251,7 @@ export function checkBackchannelLogoutUri(url: string | null): string | null {
     throw fail('The back-channel logout URI must not carry a user name or password.');
   if (u.protocol !== 'https:' && !(u.protocol === 'http:' && LOOPBACK.has(u.hostname)))
     throw fail('The back-channel logout URI must use https (http only for localhost).');
+  // Delivery refuses loopback, private and metadata addresses unless CLAVIS_WEBHOOKS_ALLOW_PRIVATE (the
+  // webhooks' rule, checked after DNS at each POST); http on localhost is kept for development servers.
   return v;
 }

@@ -56,7 +56,11 @@ function guardedLookup(allowPrivate: boolean): LookupFunction {
       const bad = allowPrivate ? undefined : addresses.find((a) => !isPublicAddress(a.address));
       if (bad || addresses.length === 0) {
         const e = new WebhookAddressRefused(
-          `${hostname} resolves to ${bad?.address ?? 'no address'}, which webhooks may not reach.`,
+          // The address itself stays out: this text reaches tenant admins in the delivery log, and would tell
+          // them what the server's internal names resolve to.
+          bad
+            ? `${hostname} resolves to a loopback, private, link-local or reserved address, which webhooks may not reach.`
+            : `${hostname} resolves to no address.`,
         );
         return callback(Object.assign(e, { code: 'EWEBHOOKADDR' }), '', 0);
       }
@@ -117,8 +121,8 @@ export function postWebhook(
         agent: false,
         lookup: guardedLookup(opts.allowPrivate),
         headers: {
-          ...headers,
           'content-type': 'application/json',
+          ...headers,
           'content-length': String(Buffer.byteLength(body)),
           'user-agent': 'Clavis-Webhooks/1',
           connection: 'close',

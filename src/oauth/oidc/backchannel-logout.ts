@@ -5,6 +5,7 @@ import {
   logoutTargetsForSession,
   logoutTargetsForUserApp,
 } from '../../domain/oidc.js';
+import { postWebhook } from '../../domain/webhook-http.js';
 import type { IdTokens } from './id-token.js';
 
 /** Delays before each retry of a failed delivery: three more tries within about a minute. */
@@ -116,18 +117,16 @@ export class BackchannelLogout {
       sub: target.userId,
       sid: target.sid,
     });
-    try {
-      const res = await fetch(target.uri, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ logout_token: token }).toString(),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? TIMEOUT_MS),
-      });
-      await res.body?.cancel();
-      return res.status >= 200 && res.status < 300 ? '' : `HTTP ${res.status}`;
-    } catch (err) {
-      return (err as Error).name === 'TimeoutError' ? 'timed out' : 'connection failed';
-    }
+    // The webhooks' sender: an address checked after DNS (no loopback, private, link-local or metadata
+    // address unless CLAVIS_WEBHOOKS_ALLOW_PRIVATE), no redirects, one connection, a bounded answer, so an
+    // app's back-channel URI can't make Clavis probe its own network.
+    const r = await postWebhook(
+      target.uri,
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      new URLSearchParams({ logout_token: token }).toString(),
+      { allowPrivate: this.ctx.config.webhooksAllowPrivate, timeoutMs: this.options.timeoutMs ?? TIMEOUT_MS },
+    );
+    if (r.ok) return '';
+    return r.statusCode !== null ? `HTTP ${r.statusCode}` : (r.error ?? 'connection failed');
   }
 }
