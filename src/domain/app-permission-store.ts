@@ -29,12 +29,16 @@ export interface HeldPermission {
   granted: readonly string[];
 }
 
+/** One permission as held, from its stored (space-separated) columns. */
+export const toHeldPermission = (scopes: string, granted: string): HeldPermission => ({
+  scopes: splitScope(scopes),
+  granted: splitScope(granted),
+});
+
 /** An app's permissions by API id, as the token endpoint reads them. */
 export async function heldPermissions(db: Db, appId: string): Promise<Map<string, HeldPermission>> {
   const rows = await permissionRows(db, appId);
-  return new Map(
-    rows.map((r) => [r.api_id, { scopes: splitScope(r.scopes), granted: splitScope(r.granted_scopes) }]),
-  );
+  return new Map(rows.map((r) => [r.api_id, toHeldPermission(r.scopes, r.granted_scopes)]));
 }
 
 /** An app's permission rows, any API. */

@@ -108,11 +108,6 @@ export function unregisterOutboxHandler(kind: string): void {
   handlers.delete(kind);
 }
 
-/** Whether a kind has a handler. */
-export function hasOutboxHandler(kind: string): boolean {
-  return handlers.has(kind);
-}
-
 export interface NewOutboxMessage {
   kind: string;
   payload: unknown;

@@ -5,7 +5,7 @@ import type { Db } from '../db/database.js';
 import type { WebhookAttemptTable, WebhookDeliveryTable, WebhookEndpointTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import type { Actor, DomainContext } from './context.js';
-import { conflict, DomainError, forbidden, notFound } from './errors.js';
+import { conflict, DomainError, FieldErrors, forbidden, invalid, notFound } from './errors.js';
 import { enqueue } from './outbox.js';
 import { keysetPage, type Page, type PageRequest } from './pagination.js';
 import { isWebhookEventType, WEBHOOK_EVENT_NAMES } from './webhook-events.js';
@@ -143,7 +143,7 @@ export function toEndpoint(row: WebhookEndpointTable, now: number): WebhookEndpo
 const bad =
   (code: 'webhook_url_invalid' | 'webhook_events_invalid' | 'webhook_description_invalid', field: string) =>
   (message: string) =>
-    new DomainError(code, message, { [field]: message });
+    invalid(field, message, code);
 
 /**
  * Checks a webhook URL when it is saved: absolute https, no credentials, and no IP literal or local name
@@ -229,12 +229,11 @@ export async function createWebhookEndpoint(
   input: EndpointInput,
 ): Promise<CreatedWebhookEndpoint> {
   requireTenantAdmin(actor, tenantId);
-  const fields = collect([
-    () => checkEndpointUrl(ctx, input.url),
-    () => checkEvents(input.events ?? ['*']),
-    () => checkDescription(input.description),
-  ]);
-  const [url, events, description] = fields as [string, string[], string];
+  const errors = new FieldErrors();
+  const url = errors.check(() => checkEndpointUrl(ctx, input.url)) as string;
+  const events = errors.check(() => checkEvents(input.events ?? ['*'])) as string[];
+  const description = errors.check(() => checkDescription(input.description)) as string;
+  errors.throwIfAny();
   const now = ctx.now();
   const id = uuid();
   const secret = generateWebhookSecret();
@@ -266,25 +265,6 @@ export async function createWebhookEndpoint(
     await trx.insertInto('webhook_endpoints').values(row).execute();
   });
   return { ...toEndpoint(row, now), secret };
-}
-
-/** Runs every field check, so one refusal names every bad field; returns the checked values in order. */
-function collect(checks: Array<() => unknown>): unknown[] {
-  const out: unknown[] = [];
-  let first: DomainError | undefined;
-  const fields: Record<string, string> = {};
-  for (const check of checks) {
-    try {
-      out.push(check());
-    } catch (e) {
-      if (!(e instanceof DomainError)) throw e;
-      first ??= e;
-      Object.assign(fields, e.fields);
-      out.push(undefined);
-    }
-  }
-  if (first) throw new DomainError(first.errorCode, first.message, fields);
-  return out;
 }
 
 /** Lists a tenant's endpoints, newest first. */
@@ -324,11 +304,17 @@ export async function updateWebhookEndpoint(
   patch: EndpointPatch,
 ): Promise<WebhookEndpoint> {
   const row = await endpointRow(ctx, actor, id);
-  const [url, events, description] = collect([
-    () => (patch.url === undefined ? row.url : checkEndpointUrl(ctx, patch.url)),
-    () => (patch.events === undefined ? row.events : checkEvents(patch.events).join(' ')),
-    () => (patch.description === undefined ? row.description : checkDescription(patch.description)),
-  ]) as [string, string, string];
+  const errors = new FieldErrors();
+  const url = errors.check(() =>
+    patch.url === undefined ? row.url : checkEndpointUrl(ctx, patch.url),
+  ) as string;
+  const events = errors.check(() =>
+    patch.events === undefined ? row.events : checkEvents(patch.events).join(' '),
+  ) as string;
+  const description = errors.check(() =>
+    patch.description === undefined ? row.description : checkDescription(patch.description),
+  ) as string;
+  errors.throwIfAny();
   const now = ctx.now();
   const set: Partial<WebhookEndpointTable> = { url, events, description, updated_at: now };
   if (patch.enabled === true && row.disabled_at !== null)

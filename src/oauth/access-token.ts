@@ -153,8 +153,8 @@ export class AccessTokens {
       audience: this.#ownAudiences,
       algorithms: [key.alg],
       clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
-      maxTokenAgeSeconds:
-        audiences === 'own' ? cfg.accessTokenTtl : Math.max(cfg.accessTokenTtl, MAX_ACCESS_TOKEN_TTL),
+      // Any API's token lives at most a day (API TTLs and CLAVIS_ACCESS_TOKEN_TTL are capped there).
+      maxTokenAgeSeconds: audiences === 'own' ? cfg.accessTokenTtl : MAX_ACCESS_TOKEN_TTL,
       currentDate: new Date(this.ctx.now()),
     });
     if (audiences === 'any') delete options.audience;

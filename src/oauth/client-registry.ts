@@ -1,7 +1,7 @@
 import { type CompiledQuery, sql } from 'kysely';
 import type pg from 'pg';
 import type { AppTable } from '../db/schema.js';
-import type { HeldPermission } from '../domain/app-permission-store.js';
+import { type HeldPermission, toHeldPermission } from '../domain/app-permission-store.js';
 import type { App } from '../domain/apps.js';
 import { toApp } from '../domain/apps.js';
 import type { DomainContext } from '../domain/context.js';
@@ -30,11 +30,7 @@ function parsePermissions(text: string | null): Map<string, HeldPermission> {
   if (!text) return out;
   for (const line of text.split('\n')) {
     const [apiId, scopes, granted] = line.split('\t');
-    if (!apiId) continue;
-    out.set(apiId, {
-      scopes: scopes ? scopes.split(' ') : [],
-      granted: granted ? granted.split(' ') : [],
-    });
+    if (apiId) out.set(apiId, toHeldPermission(scopes ?? '', granted ?? ''));
   }
   return out;
 }

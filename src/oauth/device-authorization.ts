@@ -5,6 +5,7 @@ import { type ConsentGroup, consentGroups } from './authorize-decision.js';
 import { authenticateClient, type ClientAuthDeps, type ClientAuthGuard } from './client-auth.js';
 import { UnauthorizedClient } from './errors.js';
 import type { Params } from './form.js';
+import { allowsGrant } from './grant.js';
 import { type ApiLookup, resolveScope, resolveTarget, targetFor, usableScopes } from './resource.js';
 
 /** The path of the verification page, where users type or confirm a user code. */
@@ -40,7 +41,7 @@ export async function handleDeviceAuthorization(
   guard?: ClientAuthGuard,
 ): Promise<DeviceAuthorizationResponse> {
   const client = await authenticateClient(deps, authorization, params, { allowPublic: true, guard });
-  if (!(client.app.grant_types as readonly string[]).includes(DEVICE_CODE_GRANT))
+  if (!allowsGrant(client.app, DEVICE_CODE_GRANT))
     throw new UnauthorizedClient('This client is not registered for the device authorization grant.');
   const { ctx } = deps;
   const target = await resolveTarget(ctx, deps.apis, params, client.app);

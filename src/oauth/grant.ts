@@ -45,5 +45,10 @@ export function tokenResponse(issued: IssuedAccessToken, refreshToken?: string):
  * would only be a live secret to leak (RFC 6749 §1.5: issuing one is optional).
  */
 export function issuesRefreshTokens(app: Pick<App, 'grant_types'>): boolean {
-  return (app.grant_types as readonly string[]).includes('refresh_token');
+  return allowsGrant(app, 'refresh_token');
+}
+
+/** Whether `app` may use the grant type `type` (its `grant_types`, RFC 7591 §2): the one check. */
+export function allowsGrant(app: Pick<App, 'grant_types'>, type: string): boolean {
+  return (app.grant_types as readonly string[]).includes(type);
 }

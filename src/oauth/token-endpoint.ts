@@ -1,7 +1,7 @@
 import { authenticateClient, type ClientAuthDeps, type ClientAuthGuard } from './client-auth.js';
 import { InvalidRequest, UnauthorizedClient, UnsupportedGrantType } from './errors.js';
 import type { Params } from './form.js';
-import type { GrantHandler, TokenResponse } from './grant.js';
+import { allowsGrant, type GrantHandler, type TokenResponse } from './grant.js';
 
 export interface TokenEndpointDeps extends ClientAuthDeps {
   grants: ReadonlyMap<string, GrantHandler>;
@@ -28,7 +28,7 @@ export async function handleTokenRequest(
     allowPublic: grant.allowPublicClients,
     guard,
   });
-  if (!(client.app.grant_types as readonly string[]).includes(grantType))
+  if (!allowsGrant(client.app, grantType))
     throw new UnauthorizedClient(`This client is not registered for the ${grantType} grant type.`);
   return grant.handle({ params, client });
 }

@@ -98,7 +98,8 @@ export function refreshTokenGrant(
         ttl: target.api.access_token_ttl,
       });
       // OIDC Core §12.2: a new ID token with the same sub and auth_time, and no nonce.
-      // The grant's scope decides: a token for another API than the sample one never carries `openid`.
+      // The grant's scope decides, whichever API this access token is for: a grant the user gave `openid`
+      // gets an ID token on every refresh (the access token's own `scope` holds only its API's scopes).
       return withIdToken(tokenResponse(issued, refreshToken), idTokens, {
         app: client.app,
         grant,
