@@ -110,7 +110,9 @@ describe('scan', () => {
       data: {
         days_left: 30,
         app: { id: app.id, client_id: app.client_id, name: 'Billing sync' },
-        secret: { id: secretId, expires_at: start + 30 * DAY - 3600_000 },
+        // Named as every app and secret event is: an ISO date, and the actor's id.
+        secret: { id: secretId, expires_at: new Date(start + 30 * DAY - 3600_000).toISOString() },
+        actor: 'system',
       },
     });
     expect(JSON.stringify(event)).not.toMatch(/"value"|"hash"/);

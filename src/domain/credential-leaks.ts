@@ -4,7 +4,7 @@ import type { CredentialLeakSource, CredentialLeakTable } from '../db/schema.js'
 import { inTransaction } from '../db/transaction.js';
 import { recordAudit } from './audit.js';
 import type { DomainContext } from './context.js';
-import { publishEvent } from './events.js';
+import { publishAppEvent } from './event-data.js';
 import { queueMail } from './mail.js';
 import { leakedSecretMail } from './mail-templates.js';
 import { checkSecretFormat } from './secret-issuance.js';
@@ -233,24 +233,10 @@ async function notifyLeak(ctx: DomainContext, trx: Db, leak: LeakNotice): Promis
       content,
       dedupe_key: `secret.leaked:${leak.secret.id}:${leak.action}:${to}`,
     });
-  await publishEvent(
-    trx,
-    {
-      type: 'secret.leaked',
-      tenant_id: leak.app.tenant_id,
-      data: {
-        app: { id: leak.app.id, client_id: leak.app.client_id, name: leak.app.name },
-        secret: {
-          id: leak.secret.id,
-          hint: leak.secret.hint,
-          expires_at: leak.secret.expires_at === null ? null : new Date(leak.secret.expires_at).toISOString(),
-        },
-        actor: LEAK_ACTORS[leak.source],
-        url: leak.url,
-        source: leak.source,
-        action: leak.action,
-      },
-    },
-    { now: ctx.now() },
-  );
+  await publishAppEvent(ctx, trx, 'secret.leaked', leak.app, LEAK_ACTORS[leak.source], {
+    secret: leak.secret,
+    url: leak.url,
+    source: leak.source,
+    action: leak.action,
+  });
 }

@@ -41,9 +41,10 @@ export async function publishAppEvent(
   app: AppRef,
   actor: string,
   extra: { secret?: SecretRef } & Record<string, unknown> = {},
+  opts: { dedupe_key?: string } = {},
 ): Promise<void> {
   const { secret, ...rest } = extra;
   const data: Record<string, unknown> = { app: appData(app), ...rest, actor };
   if (secret) data.secret = secretData(secret);
-  await publishEvent(trx, { type, tenant_id: app.tenant_id, data }, { now: ctx.now() });
+  await publishEvent(trx, { type, tenant_id: app.tenant_id, data }, { now: ctx.now(), ...opts });
 }

@@ -5,7 +5,7 @@ import { inTransaction } from '../db/transaction.js';
 import { recordAudit } from './audit.js';
 import type { DomainContext } from './context.js';
 import { invalid } from './errors.js';
-import { publishEvent } from './events.js';
+import { publishAppEvent } from './event-data.js';
 import { queueMail } from './mail.js';
 import { expiryNoticeMail } from './mail-templates.js';
 
@@ -197,20 +197,15 @@ export async function scanExpiryNotices(
       });
       for (const to of notice.recipients)
         await queueMail(ctx, trx, { to, content, dedupe_key: `expiry:${c.secret_id}:${threshold}:${to}` });
-      await publishEvent(
+      // Named like every other app and secret event (event-data.ts): ISO `expires_at`, the actor's id.
+      await publishAppEvent(
+        { now: () => now },
         trx,
-        {
-          type: notice.event,
-          tenant_id: c.tenant_id,
-          data: {
-            days_left: notice.days_left,
-            superseded: notice.superseded,
-            app: notice.app,
-            secret: notice.secret,
-            actor: { id: 'system' },
-          },
-        },
-        { now, dedupe_key: `expiry:${c.secret_id}:${threshold}` },
+        notice.event,
+        { ...notice.app, tenant_id: c.tenant_id },
+        'system',
+        { secret: notice.secret, days_left: notice.days_left, superseded: notice.superseded },
+        { dedupe_key: `expiry:${c.secret_id}:${threshold}` },
       );
       await recordAudit(ctx, trx, {
         type: 'secret.expiry_notice',
