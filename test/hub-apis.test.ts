@@ -412,7 +412,11 @@ describe('API permissions on the "OAuth & access scopes" tab', () => {
       await d.b.post(`${tab}/permissions/${hidden.id}`, `csrf=${encodeURIComponent(d.csrf)}&scopes=x%3Aread`),
       tab,
     );
-    expect(foreign.html).toMatch(/not public|No API with that ID/);
+    // Another tenant's API is invisible to this developer: the form says so, and no permission row exists.
+    expect(foreign.html).toContain('No API with that ID is visible to you.');
+    expect(
+      await ctx.db.selectFrom('app_permissions').select('app_id').where('api_id', '=', hidden.id).execute(),
+    ).toEqual([]);
 
     const requested = await d.b.post(
       `${tab}/permissions/${api.id}`,

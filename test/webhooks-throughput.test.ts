@@ -28,7 +28,10 @@ afterAll(async () => {
 });
 
 describe('webhook throughput', () => {
-  it('drains pending deliveries, each once, and reports the rate (>= 200/s when strict)', {
+  /** The rate the first test measured (deliveries per second), for the strict check. */
+  let rate = 0;
+
+  it('drains pending deliveries, each once, and reports the rate', {
     timeout: 120_000,
   }, async () => {
     const n = Number(process.env.CLAVIS_WEBHOOK_BENCH_N ?? 1000);
@@ -62,12 +65,16 @@ describe('webhook throughput', () => {
     const started = performance.now();
     const r = await drainOutbox(ctx, { kinds: ['webhook.delivery'], batchSize: 200, concurrency: 50 });
     const seconds = (performance.now() - started) / 1000;
-    const rate = n / seconds;
+    rate = n / seconds;
     console.log(
       `${n} webhook deliveries in ${seconds.toFixed(2)} s: ${rate.toFixed(0)}/s (bare POSTs: ${bareRate.toFixed(0)}/s)`,
     );
     expect(r.delivered).toBe(n);
     expect(receiver.received.filter((x) => x.path === '/any')).toHaveLength(n);
-    if (process.env.CLAVIS_WEBHOOK_BENCH_STRICT === '1') expect(rate).toBeGreaterThanOrEqual(200);
+  });
+
+  // The issue's 200/s, on a machine of our own: reported skipped unless asked for, never silently passed.
+  it.runIf(process.env.CLAVIS_WEBHOOK_BENCH_STRICT === '1')('delivers at least 200 per second', () => {
+    expect(rate).toBeGreaterThanOrEqual(200);
   });
 });
