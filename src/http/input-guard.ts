@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidRequest, InvalidScope } from '../oauth/errors.js';
+import { CONTROL_CHARACTER, CONTROL_CHARACTER_MESSAGE } from '../oauth/form.js';
 import { MessagePage } from '../web/pages.js';
 import { sendPage } from '../web/render.js';
 import { sendOAuthError } from './oauth-reply.js';
@@ -17,15 +18,14 @@ import { problem, sendProblem } from './problem.js';
  * - JSON bodies (the management API): no C0 control in keys. Values are left to the API's schemas and the
  *   domain's field rules, which answer with field-level problems; a NUL in a value that no rule looks at
  *   is refused by the database and answered 400 by the error handler (`isUnstorableText`).
- * - HTTP Basic client credentials on the token, introspection and revocation endpoints (RFC 6749 §2.3.1
- *   form-encodes them): no C0 control, raw or encoded.
+ * - HTTP Basic client credentials (RFC 6749 §2.3.1 form-encodes them): no C0 control, raw or encoded. They
+ *   are checked where they are decoded, once, by the client authentication (`presentedCredentials`), with
+ *   the same rule ({@link CONTROL_CHARACTER}) and message.
  *
  * Cookies are not checked: the session code reads only its own cookies, by strict pattern.
  */
 
-/** A C0 control, raw or percent-encoded (`%00`–`%1F`). `%2500` is the text "%00", and does not match. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
-const CONTROL = /[\x00-\x1f]|%[01][0-9a-f]/i;
+const CONTROL = CONTROL_CHARACTER;
 /** After decoding: any C0 control. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const DECODED_CONTROL = /[\x00-\x1f]/;
@@ -36,7 +36,7 @@ const DECODED_CONTROL_IN_TEXT = /[\x00-\x08\x0b\x0c\x0e-\x1f]/;
 /** Fields whose values are prose typed into a textarea (descriptions, reasons), where line breaks belong. */
 export const FREE_TEXT_FIELDS: ReadonlySet<string> = new Set(['description', 'justification', 'reason']);
 
-const MESSAGE = 'The request contains a control character (such as a NUL byte) where none is allowed.';
+const MESSAGE = CONTROL_CHARACTER_MESSAGE;
 
 function badValue(name: string, value: string): boolean {
   return (FREE_TEXT_FIELDS.has(name) ? DECODED_CONTROL_IN_TEXT : DECODED_CONTROL).test(value);
@@ -78,22 +78,6 @@ function badJson(body: object): boolean {
   return false;
 }
 
-/** The endpoints that read HTTP Basic client credentials (RFC 6749 §2.3.1). */
-const CLIENT_AUTH_PATH = /^\/oauth\/(token|introspect|revoke)(\?|$)/;
-
-/**
- * Whether `Authorization: Basic` client credentials decode to (or form-decode to) a control character.
- * Only where they are read, and only when they parse (anything else is the client authentication's 401).
- */
-function badBasic(url: string, authorization: string | undefined): boolean {
-  if (authorization === undefined || !CLIENT_AUTH_PATH.test(url)) return false;
-  const m = /^basic[ ]+([A-Za-z0-9+/=_-]+)[ ]*$/i.exec(authorization);
-  if (!m) return false;
-  // latin1 maps each byte to one character, so a control byte shows whatever the encoding.
-  const decoded = Buffer.from(m[1]!, 'base64').toString('latin1');
-  return decoded.indexOf(':') > 0 && CONTROL.test(decoded);
-}
-
 /**
  * Where the request breaks the rule above: `'scope'` for the form's scope, `''` for anything else, or
  * undefined when it does not.
@@ -107,7 +91,8 @@ export function forbiddenControl(request: FastifyRequest): string | undefined {
   } else if (body !== null && typeof body === 'object' && !Buffer.isBuffer(body)) {
     if (badJson(body)) return '';
   }
-  return badBasic(request.url, request.headers.authorization) ? '' : undefined;
+  // HTTP Basic client credentials are checked where they are parsed, once (`presentedCredentials`).
+  return undefined;
 }
 
 /** The refusal, in the format of the surface the path belongs to. */

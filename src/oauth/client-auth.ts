@@ -3,7 +3,7 @@ import type { DomainContext } from '../domain/context.js';
 import type { ClientAuthThrottle } from './client-auth-throttle.js';
 import type { ClientRecord, ClientRegistry } from './client-registry.js';
 import { InvalidClient, InvalidRequest } from './errors.js';
-import type { Params } from './form.js';
+import { CONTROL_CHARACTER, CONTROL_CHARACTER_MESSAGE, type Params } from './form.js';
 import type { SecretUsage } from './secret-usage.js';
 
 /** What client authentication reads (the clients) and records (secret use). */
@@ -59,6 +59,9 @@ function parseBasic(header: string): Presented {
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon <= 0) throw new InvalidClient('The Authorization header is not valid HTTP Basic credentials.');
+  // A C0 control, raw or form-encoded (RFC 6749 §2.3.1 form-encodes the credentials), is never a client_id
+  // or secret of this server: refused before anything is looked up, like controls anywhere in a request.
+  if (CONTROL_CHARACTER.test(decoded)) throw new InvalidRequest(CONTROL_CHARACTER_MESSAGE);
   const rawId = decoded.slice(0, colon);
   const rawSecret = decoded.slice(colon + 1);
   const clientId = formDecode(rawId) ?? rawId;

@@ -1,5 +1,13 @@
 import { InvalidRequest } from './errors.js';
 
+/** A C0 control, raw or percent-encoded (`%00`–`%1F`). `%2500` is the text "%00", and does not match. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+export const CONTROL_CHARACTER = /[\x00-\x1f]|%[01][0-9a-f]/i;
+
+/** The refusal of a request that has a control character where none is allowed. */
+export const CONTROL_CHARACTER_MESSAGE =
+  'The request contains a control character (such as a NUL byte) where none is allowed.';
+
 /**
  * Parameters of an `application/x-www-form-urlencoded` body (or query string), parsed strictly.
  *

@@ -40,6 +40,13 @@ describe('presentedCredentials (RFC 6749 §2.3)', () => {
     expect(() => presentedCredentials(basic(':secret-without-id'), form())).toThrow(InvalidClient);
   });
 
+  it('refuses a control character in Basic credentials, raw or form-encoded, as invalid_request', () => {
+    for (const raw of ['\0:x', 'c1:s\u0001', 'a\nb:x', '%00:x', 'c1:s%1f', 'c1:s%1F'])
+      expect(() => presentedCredentials(basic(raw), form()), raw).toThrow(InvalidRequest);
+    // "%2500" is the text "%00" once decoded: no control.
+    expect(presentedCredentials(basic('c1:%2500'), form())?.secrets).toEqual(['%00', '%2500']);
+  });
+
   it('refuses two authentication methods in one request', () => {
     expect(() => presentedCredentials(basic('c1:s'), form('client_secret=s'))).toThrow(InvalidRequest);
   });
