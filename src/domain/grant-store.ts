@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { randomToken, uuid } from '../crypto/random.js';
 import type { Db } from '../db/database.js';
 import { inTransaction } from '../db/transaction.js';
@@ -100,6 +101,24 @@ export async function createAuthorizationCode(ctx: DomainContext, input: NewCode
   return code;
 }
 
+/** The grant's user columns that {@link findAuthorizationCode} and {@link findRefreshToken} join. */
+const GRANT_USER_COLUMNS = [
+  'users.id as user_row_id',
+  'users.tenant_id as user_tenant_id',
+  'users.disabled_at as user_disabled_at',
+] as const;
+
+/** The grant's user from a row with {@link GRANT_USER_COLUMNS}; `undefined` when the user is gone. */
+function grantUserOf(row: {
+  user_row_id: string | null;
+  user_tenant_id: string | null;
+  user_disabled_at: number | null;
+}): Pick<User, 'tenant_id' | 'disabled_at'> | undefined {
+  return row.user_row_id === null || row.user_tenant_id === null
+    ? undefined
+    : { tenant_id: row.user_tenant_id, disabled_at: row.user_disabled_at };
+}
+
 /** A stored authorization code with its grant, as {@link findAuthorizationCode} returns it. */
 export interface StoredCode {
   readonly codeHash: string;
@@ -113,9 +132,14 @@ export interface StoredCode {
   /** The scope the user granted. */
   scope: string[];
   grant: StoredGrant;
+  /** The grant's user, read in the same query; `undefined` when the user no longer exists. */
+  user: Pick<User, 'tenant_id' | 'disabled_at'> | undefined;
 }
 
-/** Looks up an authorization code (consumed or not, expired or not); `undefined` when it was never issued. */
+/**
+ * Looks up an authorization code (consumed or not, expired or not) with its grant and the grant's user, in one
+ * query; `undefined` when it was never issued.
+ */
 export async function findAuthorizationCode(
   ctx: DomainContext,
   code: string,
@@ -124,6 +148,7 @@ export async function findAuthorizationCode(
   const row = await ctx.db
     .selectFrom('authorization_codes')
     .innerJoin('grants', 'grants.id', 'authorization_codes.grant_id')
+    .leftJoin('users', 'users.id', 'grants.user_id')
     .select([
       'authorization_codes.client_id',
       'authorization_codes.redirect_uri',
@@ -140,6 +165,7 @@ export async function findAuthorizationCode(
       'grants.api_id',
       'grants.sid',
       'grants.acr',
+      ...GRANT_USER_COLUMNS,
     ])
     .where('authorization_codes.code_hash', '=', hash)
     .executeTakeFirst();
@@ -163,6 +189,7 @@ export async function findAuthorizationCode(
       sid: row.sid,
       acr: row.acr,
     },
+    user: grantUserOf(row),
   };
 }
 
@@ -258,7 +285,29 @@ export async function insertRedeemedGrant(
 
 // ---- Refresh tokens ---------------------------------------------------------------------------------------
 
-/** Issues a refresh token for a grant (opaque, 256 bits, stored hashed), with a sliding lifetime. */
+/** The row of a new refresh token (opaque, 256 bits, stored hashed), with a sliding lifetime. */
+function refreshTokenRow(
+  ctx: DomainContext,
+  token: string,
+  grantId: string,
+  clientId: string,
+  scope: string[],
+  replaces: string | null,
+  now: number,
+) {
+  return {
+    token_hash: refreshHash(ctx, token),
+    grant_id: grantId,
+    client_id: clientId,
+    scope: joinScope(scope),
+    created_at: now,
+    expires_at: now + ctx.config.refreshTokenTtl * 1000,
+    used_at: null,
+    replaces,
+  };
+}
+
+/** Issues a refresh token for a grant. */
 async function insertRefreshToken(
   ctx: DomainContext,
   db: Db,
@@ -268,19 +317,9 @@ async function insertRefreshToken(
   replaces: string | null,
 ): Promise<string> {
   const token = randomToken(32);
-  const now = ctx.now();
   await db
     .insertInto('refresh_tokens')
-    .values({
-      token_hash: refreshHash(ctx, token),
-      grant_id: grantId,
-      client_id: clientId,
-      scope: joinScope(scope),
-      created_at: now,
-      expires_at: now + ctx.config.refreshTokenTtl * 1000,
-      used_at: null,
-      replaces,
-    })
+    .values(refreshTokenRow(ctx, token, grantId, clientId, scope, replaces, ctx.now()))
     .execute();
   return token;
 }
@@ -295,9 +334,14 @@ export interface StoredRefreshToken {
   /** When it was rotated; a second use after that is reuse. */
   usedAt: number | null;
   grant: StoredGrant;
+  /** The grant's user, read in the same query; `undefined` when the user no longer exists. */
+  user: Pick<User, 'tenant_id' | 'disabled_at'> | undefined;
 }
 
-/** Looks up a refresh token (used or not, expired or not, its grant revoked or not); `undefined` when unknown. */
+/**
+ * Looks up a refresh token (used or not, expired or not, its grant revoked or not) with its grant and the
+ * grant's user, in one query; `undefined` when unknown.
+ */
 export async function findRefreshToken(
   ctx: DomainContext,
   token: string,
@@ -306,6 +350,7 @@ export async function findRefreshToken(
   const row = await ctx.db
     .selectFrom('refresh_tokens')
     .innerJoin('grants', 'grants.id', 'refresh_tokens.grant_id')
+    .leftJoin('users', 'users.id', 'grants.user_id')
     .select([
       'refresh_tokens.token_hash',
       'refresh_tokens.client_id',
@@ -321,6 +366,7 @@ export async function findRefreshToken(
       'grants.api_id',
       'grants.sid',
       'grants.acr',
+      ...GRANT_USER_COLUMNS,
     ])
     .where('refresh_tokens.token_hash', '=', refreshHash(ctx, token))
     .executeTakeFirst();
@@ -342,13 +388,19 @@ export async function findRefreshToken(
       sid: row.sid,
       acr: row.acr,
     },
+    user: grantUserOf(row),
   };
 }
 
 /**
  * Rotates a refresh token (RFC 9700 §4.14.2): marks it used and issues its successor with the same grant,
- * client and `scope`, in one transaction. The conditional update is the one check for reuse: of any number
- * of concurrent rotations exactly one succeeds.
+ * client and `scope`, atomically. The conditional update is the one check for reuse: of any number of
+ * concurrent rotations exactly one succeeds.
+ *
+ * On PostgreSQL it is one statement, so one round trip: a data-modifying CTE marks the token used, and the
+ * insert takes its rows from the CTE, so the successor exists exactly when the update won (a single statement
+ * is atomic). SQLite has no data-modifying CTEs; there it is one transaction of two prepared statements, which
+ * better-sqlite3 runs without leaving the thread.
  *
  * @returns the new refresh token, or `null` when the token was already used (reuse).
  */
@@ -358,6 +410,21 @@ export async function rotateRefreshToken(
   scope: string[],
   now: number,
 ): Promise<string | null> {
+  const next = randomToken(32);
+  const row = refreshTokenRow(ctx, next, token.grant.id, token.clientId, scope, token.tokenHash, now);
+  if (ctx.config.database.kind === 'postgres') {
+    const res = await sql`
+      with used as (
+        update refresh_tokens set used_at = ${now}::int8
+        where token_hash = ${token.tokenHash} and used_at is null
+        returning grant_id
+      )
+      insert into refresh_tokens (token_hash, grant_id, client_id, scope, created_at, expires_at, used_at, replaces)
+      select ${row.token_hash}::text, used.grant_id, ${row.client_id}::text, ${row.scope}::text,
+        ${row.created_at}::int8, ${row.expires_at}::int8, null, ${row.replaces}::text
+      from used`.execute(ctx.db);
+    return Number(res.numAffectedRows ?? 0) === 1 ? next : null;
+  }
   return inTransaction(ctx.db, async (trx) => {
     const res = await trx
       .updateTable('refresh_tokens')
@@ -366,7 +433,8 @@ export async function rotateRefreshToken(
       .where('used_at', 'is', null)
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) return null;
-    return insertRefreshToken(ctx, trx, token.grant.id, token.clientId, scope, token.tokenHash);
+    await trx.insertInto('refresh_tokens').values(row).execute();
+    return next;
   });
 }
 

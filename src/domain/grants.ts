@@ -40,16 +40,23 @@ export function authorizationProblem(
 
 /**
  * Whether the user may still use the app a grant is for (exists, not disabled, still in a tenant allowed to
- * authorize it): checked again at every code redemption and refresh.
+ * authorize it): checked again at every code redemption and refresh. `user` is the grant's user as the grant
+ * store read it, `undefined` when it no longer exists.
  */
-export async function userMayStillUse(ctx: DomainContext, app: App, userId: string): Promise<boolean> {
-  const user = await grantUser(ctx, userId);
+export function userMayStillUseWith(
+  app: App,
+  user: Pick<User, 'tenant_id' | 'disabled_at'> | undefined,
+): boolean {
   return !!user && authorizationProblem(app, user) === null;
 }
 
+/** {@link userMayStillUseWith}, reading the user first. */
+export async function userMayStillUse(ctx: DomainContext, app: App, userId: string): Promise<boolean> {
+  return userMayStillUseWith(app, await grantUser(ctx, userId));
+}
+
 /** Whether the user exists and is not disabled. */
-export async function userIsActive(ctx: DomainContext, userId: string): Promise<boolean> {
-  const user = await grantUser(ctx, userId);
+export function userIsActiveWith(user: Pick<User, 'disabled_at'> | undefined): boolean {
   return !!user && user.disabled_at === null;
 }
 
