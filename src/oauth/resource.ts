@@ -44,16 +44,24 @@ export function requestedResource(params: Params): string | undefined {
   return values.values().next().value;
 }
 
+/**
+ * Targets already built, per API object. The registry hands out the same objects until any API changes (then
+ * it loads new ones), so a target is built once per catalogue load instead of once per token request; objects
+ * read straight from the database are new each time and simply miss.
+ */
+const targets = new WeakMap<Api, { management: Api | null; target: TokenTarget }>();
+
 /** The target for an API. */
 export async function targetFor(apis: ApiLookup, api: Api): Promise<TokenTarget> {
-  const all = [api];
-  if (api.built_in === 'sample') {
-    const management = await apis.findById(BUILT_IN_API_IDS.management);
-    if (management) all.push(management);
-  }
+  const management = api.built_in === 'sample' ? await apis.findById(BUILT_IN_API_IDS.management) : null;
+  const cached = targets.get(api);
+  if (cached && cached.management === management) return cached.target;
+  const all = management ? [api, management] : [api];
   const catalogue = new Map<string, ApiScope>();
   for (const a of all) for (const s of a.scopes) if (!catalogue.has(s.name)) catalogue.set(s.name, s);
-  return { api, apiIds: all.map((a) => a.id), catalogue };
+  const target = { api, apiIds: all.map((a) => a.id), catalogue };
+  targets.set(api, { management, target });
+  return target;
 }
 
 /**
