@@ -8,7 +8,7 @@ import {
 } from '../../domain/grant-store.js';
 import { userIsActiveWith, userMayStillUseWith } from '../../domain/grants.js';
 import { joinScope, parseScope } from '../../domain/scopes.js';
-import type { AccessTokens } from '../access-token.js';
+import type { AccessTokens, IssuedAccessToken } from '../access-token.js';
 import type { AuthenticatedClient } from '../client-auth.js';
 import { InvalidGrant, InvalidRequest, InvalidScope } from '../errors.js';
 import { type GrantHandler, type TokenRequest, type TokenResponse, tokenResponse } from '../grant.js';
@@ -83,20 +83,29 @@ export function refreshTokenGrant(
 
       // Rotation is the one check for reuse: exactly one use (of any number of concurrent ones) gets the
       // successor; every other, earlier or concurrent, counts as reuse. The successor keeps the original scope.
-      const refreshToken = retry
-        ? await rotateRefreshTokenAgain(ctx, stored, stored.scope)
-        : await rotateRefreshToken(ctx, stored, stored.scope, now);
+      const rotation = retry
+        ? rotateRefreshTokenAgain(ctx, stored, stored.scope)
+        : rotateRefreshToken(ctx, stored, stored.scope, now);
+      // The access token is signed while the rotation's write is in flight (a round trip on PostgreSQL), and
+      // answered only once it has committed: a token for a lost rotation is dropped unseen.
+      let issued: IssuedAccessToken;
+      try {
+        issued = tokens.issue({
+          sub: grant.userId,
+          clientId: client.app.client_id,
+          scope,
+          tenantId: grant.tenantId,
+          grantId: grant.id,
+          authTime: Math.floor(grant.authTime / 1000),
+          audience: target.api.identifier,
+          ttl: target.api.access_token_ttl,
+        });
+      } catch (err) {
+        await rotation.catch(() => {});
+        throw err;
+      }
+      const refreshToken = await rotation;
       if (refreshToken === null) return reuse(grant.id, client);
-      const issued = tokens.issue({
-        sub: grant.userId,
-        clientId: client.app.client_id,
-        scope,
-        tenantId: grant.tenantId,
-        grantId: grant.id,
-        authTime: Math.floor(grant.authTime / 1000),
-        audience: target.api.identifier,
-        ttl: target.api.access_token_ttl,
-      });
       // OIDC Core §12.2: a new ID token with the same sub and auth_time, and no nonce.
       // The grant's scope decides, whichever API this access token is for: a grant the user gave `openid`
       // gets an ID token on every refresh (the access token's own `scope` holds only its API's scopes).
