@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { randomToken, uuid } from '../crypto/random.js';
 import type { Db } from '../db/database.js';
+import { prepared, slot } from '../db/prepared.js';
 import { inTransaction } from '../db/transaction.js';
 import type { App } from './apps.js';
 import { recordAudit } from './audit.js';
@@ -338,16 +339,9 @@ export interface StoredRefreshToken {
   user: Pick<User, 'tenant_id' | 'disabled_at'> | undefined;
 }
 
-/**
- * Looks up a refresh token (used or not, expired or not, its grant revoked or not) with its grant and the
- * grant's user, in one query; `undefined` when unknown.
- */
-export async function findRefreshToken(
-  ctx: DomainContext,
-  token: string,
-): Promise<StoredRefreshToken | undefined> {
-  if (token.length > MAX_REFRESH_TOKEN_LENGTH) return undefined;
-  const row = await ctx.db
+// The refresh grant's statements are prepared: they run on every refresh (see `prepared`).
+const findRefreshTokenQuery = prepared((db) =>
+  db
     .selectFrom('refresh_tokens')
     .innerJoin('grants', 'grants.id', 'refresh_tokens.grant_id')
     .leftJoin('users', 'users.id', 'grants.user_id')
@@ -368,8 +362,56 @@ export async function findRefreshToken(
       'grants.acr',
       ...GRANT_USER_COLUMNS,
     ])
-    .where('refresh_tokens.token_hash', '=', refreshHash(ctx, token))
-    .executeTakeFirst();
+    .where('refresh_tokens.token_hash', '=', slot<string>('hash')),
+);
+
+const markRefreshTokenUsed = prepared((db) =>
+  db
+    .updateTable('refresh_tokens')
+    .set({ used_at: slot<number>('now') })
+    .where('token_hash', '=', slot<string>('hash'))
+    .where('used_at', 'is', null),
+);
+
+const insertRefreshTokenQuery = prepared((db) =>
+  db.insertInto('refresh_tokens').values({
+    token_hash: slot<string>('token_hash'),
+    grant_id: slot<string>('grant_id'),
+    client_id: slot<string>('client_id'),
+    scope: slot<string>('scope'),
+    created_at: slot<number>('created_at'),
+    expires_at: slot<number>('expires_at'),
+    used_at: null,
+    replaces: slot<string | null>('replaces'),
+  }),
+);
+
+/** PostgreSQL: the whole rotation in one statement (see {@link rotateRefreshToken}). */
+const rotateRefreshTokenPg = prepared((db) => ({
+  compile: () =>
+    sql`
+      with used as (
+        update refresh_tokens set used_at = ${slot<number>('now')}::int8
+        where token_hash = ${slot<string>('old_hash')} and used_at is null
+        returning grant_id
+      )
+      insert into refresh_tokens (token_hash, grant_id, client_id, scope, created_at, expires_at, used_at, replaces)
+      select ${slot<string>('token_hash')}::text, used.grant_id, ${slot<string>('client_id')}::text,
+        ${slot<string>('scope')}::text, ${slot<number>('created_at')}::int8, ${slot<number>('expires_at')}::int8,
+        null, ${slot<string>('replaces')}::text
+      from used`.compile(db),
+}));
+
+/**
+ * Looks up a refresh token (used or not, expired or not, its grant revoked or not) with its grant and the
+ * grant's user, in one query; `undefined` when unknown.
+ */
+export async function findRefreshToken(
+  ctx: DomainContext,
+  token: string,
+): Promise<StoredRefreshToken | undefined> {
+  if (token.length > MAX_REFRESH_TOKEN_LENGTH) return undefined;
+  const row = (await findRefreshTokenQuery.run(ctx.db, { hash: refreshHash(ctx, token) })).rows[0];
   if (!row) return undefined;
   return {
     tokenHash: row.token_hash,
@@ -413,27 +455,13 @@ export async function rotateRefreshToken(
   const next = randomToken(32);
   const row = refreshTokenRow(ctx, next, token.grant.id, token.clientId, scope, token.tokenHash, now);
   if (ctx.config.database.kind === 'postgres') {
-    const res = await sql`
-      with used as (
-        update refresh_tokens set used_at = ${now}::int8
-        where token_hash = ${token.tokenHash} and used_at is null
-        returning grant_id
-      )
-      insert into refresh_tokens (token_hash, grant_id, client_id, scope, created_at, expires_at, used_at, replaces)
-      select ${row.token_hash}::text, used.grant_id, ${row.client_id}::text, ${row.scope}::text,
-        ${row.created_at}::int8, ${row.expires_at}::int8, null, ${row.replaces}::text
-      from used`.execute(ctx.db);
+    const res = await rotateRefreshTokenPg.run(ctx.db, { ...row, now, old_hash: token.tokenHash });
     return Number(res.numAffectedRows ?? 0) === 1 ? next : null;
   }
   return inTransaction(ctx.db, async (trx) => {
-    const res = await trx
-      .updateTable('refresh_tokens')
-      .set({ used_at: now })
-      .where('token_hash', '=', token.tokenHash)
-      .where('used_at', 'is', null)
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) !== 1) return null;
-    await trx.insertInto('refresh_tokens').values(row).execute();
+    const res = await markRefreshTokenUsed.run(trx, { now, hash: token.tokenHash });
+    if (Number(res.numAffectedRows ?? 0) !== 1) return null;
+    await insertRefreshTokenQuery.run(trx, row);
     return next;
   });
 }
