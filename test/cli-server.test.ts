@@ -223,9 +223,12 @@ describe('clavis serve', () => {
     }
   });
 
-  // Issue 6's idle target, on the kind of start the bench measures: an existing database, one process.
+  // The idle target, on the kind of start the bench measures: an existing database, one process. Measured
+  // 73 MB (78.5 MB before nodemailer loaded lazily and the bundle was minified; a bare `node` holds 41 MB and
+  // a minimal Fastify + better-sqlite3 + pino server 61 MB on the same machine). RSS hardly moves with the
+  // machine's load, so 76 MB leaves room for noise and still catches a module that loads at start-up again.
   it.skipIf(!SQLITE || !existsSync('/proc/self/status'))(
-    'an idle server on an existing database stays within 100 MB of resident memory',
+    'an idle server on an existing database stays within 76 MB of resident memory',
     async () => {
       const port = await freePort();
       const child = spawnCli(['serve'], {
@@ -247,8 +250,9 @@ describe('clavis serve', () => {
           },
           { what: 'resident memory to settle', intervalMs: 200, timeoutMs: 15_000 },
         );
+        console.info(`idle RSS of clavis serve: ${rssMB.toFixed(1)} MB`);
         expect(rssMB).toBeGreaterThan(20);
-        expect(rssMB).toBeLessThanOrEqual(100);
+        expect(rssMB).toBeLessThanOrEqual(76);
       } finally {
         child.kill('SIGTERM');
         await result.catch(() => undefined);
