@@ -56,7 +56,9 @@ export function createSmtpTransport(config: MailConfig): MailTransport {
   };
   let transport: Promise<Transporter> | undefined;
   const open = () =>
-    (transport ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(options)));
+    (transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+      nodemailer.createTransport(options),
+    ));
   return {
     async send(mail) {
       await (await open()).sendMail({
