@@ -27,6 +27,11 @@ await build({
   banner: {
     js: "import { createRequire as __clavisRequire } from 'node:module'; const require = __clavisRequire(import.meta.url);",
   },
+  // Whitespace and syntax only: the source text of every loaded chunk stays in V8's heap for as long as the
+  // process runs (about 4.6 MB of it unminified), and less of it parses faster. Identifiers keep their
+  // names, so stack traces still name the functions (their line and column point into the bundle).
+  minifyWhitespace: true,
+  minifySyntax: true,
   logLevel: 'warning',
 });
 chmodSync(`${outdir}/clavis.js`, 0o755);

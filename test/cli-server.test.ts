@@ -223,9 +223,15 @@ describe('clavis serve', () => {
     }
   });
 
-  // Issue 6's idle target, on the kind of start the bench measures: an existing database, one process.
+  // The idle target, on the kind of start the bench measures: an existing database, one process. Measured
+  // VmRSS 72-74 MB, of which 25-26 MB anonymous (76-80 MB and 31-32 MB before nodemailer and the OpenAPI
+  // generator loaded lazily and the bundle was minified; a bare `node` holds 41 MB and a minimal Fastify +
+  // better-sqlite3 + pino server 61 MB on the same machine). The file-backed part (Node's own binary, mostly)
+  // moves by a couple of megabytes with the machine's page cache, so VmRSS gets a bound with room for that;
+  // the anonymous part (V8's heap and the allocator's) is steady, and its bound catches a module that loads at
+  // start-up again.
   it.skipIf(!SQLITE || !existsSync('/proc/self/status'))(
-    'an idle server on an existing database stays within 100 MB of resident memory',
+    'an idle server on an existing database stays within 78 MB of resident memory, 28 MB of it anonymous',
     async () => {
       const port = await freePort();
       const child = spawnCli(['serve'], {
@@ -235,20 +241,28 @@ describe('clavis serve', () => {
       try {
         await waitUntilReady(`http://127.0.0.1:${port}`, child);
         // Idle means settled: resident memory has stopped moving (start-up work and GC are over).
-        const rss = () =>
-          Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) / 1024;
-        let last = rss();
+        const field = (name: string) =>
+          Number(
+            new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(
+              readFileSync(`/proc/${child.pid}/status`, 'utf8'),
+            )?.[1],
+          ) / 1024;
+        let last = field('VmRSS');
         const rssMB = await waitFor(
           () => {
-            const now = rss();
+            const now = field('VmRSS');
             const settled = Math.abs(now - last) < 0.5;
             last = now;
             return settled && now;
           },
           { what: 'resident memory to settle', intervalMs: 200, timeoutMs: 15_000 },
         );
+        const anonMB = field('RssAnon');
+        console.info(`idle clavis serve: VmRSS ${rssMB.toFixed(1)} MB, RssAnon ${anonMB.toFixed(1)} MB`);
         expect(rssMB).toBeGreaterThan(20);
-        expect(rssMB).toBeLessThanOrEqual(100);
+        expect(rssMB).toBeLessThanOrEqual(78);
+        expect(anonMB).toBeGreaterThan(5);
+        expect(anonMB).toBeLessThanOrEqual(28);
       } finally {
         child.kill('SIGTERM');
         await result.catch(() => undefined);

@@ -6,10 +6,11 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs script without type declarations
@@ -92,7 +93,7 @@ describe('npm start', () => {
       const readyMs = Date.now() - started;
       // A rebuild takes 18 s or more here; npm, the start script and the server take one to three.
       expect(readyMs).toBeLessThan(10_000);
-      expect(processesWith(marker).length).toBeGreaterThanOrEqual(2); // npm's shell/script and the server
+      expect(processesWith(marker).length).toBeGreaterThanOrEqual(2); // npm, and the script that is the server
 
       const exited = new Promise<void>((resolve) => npm.once('exit', () => resolve()));
       npm.kill('SIGTERM');
@@ -114,4 +115,71 @@ describe('npm start', () => {
       await db.drop();
     }
   }, 45_000);
+
+  // Issue 17: `npm start` on a built tree is ready within 1.5 s of the command, and builds nothing. The median of
+  // three starts is held to 1.5 s unless the machine is oversubscribed (load average above its core count), when
+  // only a rebuild-sized delay fails it; the measured values are printed either way.
+  it('on a built tree is ready within 1.5 s (median of 3) and does not rebuild', async () => {
+    expect(stale(), 'run `npm run build` first: this test starts the built tree').toBeNull();
+    const bundle = join(ROOT, 'dist', 'bin', 'clavis.js');
+    const builtAt = statSync(bundle).mtimeMs;
+    const data = mkdtempSync(join(tmpdir(), 'clavis-start-'));
+    const db = await createTestDatabase();
+    const env: NodeJS.ProcessEnv = {};
+    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('CLAVIS_')) env[k] = v;
+    const start = async (): Promise<{ ms: number; output: string }> => {
+      const port = await freePort();
+      const started = performance.now();
+      const npm = spawn('npm', ['start'], {
+        cwd: ROOT,
+        env: {
+          ...env,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'warn',
+          CLAVIS_DATABASE_URL: db.url,
+          CLAVIS_DATA_DIR: data,
+          CLAVIS_BOOTSTRAP_ADMIN_EMAIL: 'admin@start.test',
+          CLAVIS_BOOTSTRAP_ADMIN_PASSWORD: 'correct horse battery staple',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      let output = '';
+      npm.stdout?.on('data', (d: Buffer) => {
+        output += d.toString();
+      });
+      npm.stderr?.on('data', (d: Buffer) => {
+        output += d.toString();
+      });
+      try {
+        await waitUntilReady(`http://127.0.0.1:${port}`, npm, 25_000);
+        const ms = performance.now() - started;
+        const exited = new Promise<void>((resolve) => npm.once('exit', () => resolve()));
+        npm.kill('SIGTERM');
+        await exited;
+        return { ms, output };
+      } finally {
+        try {
+          process.kill(-npm.pid!, 'SIGKILL');
+        } catch {} // the group is already gone
+      }
+    };
+    try {
+      await start(); // the first start migrates and bootstraps the new database: not what is measured
+      const runs = [await start(), await start(), await start()];
+      for (const run of runs) expect(run.output).not.toMatch(/Building \(/);
+      expect(statSync(bundle).mtimeMs).toBe(builtAt);
+      const times = runs.map((r) => Math.round(r.ms));
+      const median = [...times].sort((a, b) => a - b)[1]!;
+      const busy = loadavg()[0]! > availableParallelism();
+      console.info(
+        `npm start to ready: median ${median} ms of ${times.join(', ')} ms (load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores${busy ? ': oversubscribed, bound 6000 ms' : ''})`,
+      );
+      expect(median).toBeLessThanOrEqual(busy ? 6000 : 1500);
+    } finally {
+      rmSync(data, { recursive: true, force: true });
+      await db.drop();
+    }
+  }, 90_000);
 });

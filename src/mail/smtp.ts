@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { MailConfig } from '../config/config.js';
 
 /** A mail ready to send: both bodies are already rendered (and escaped) by the templates. */
@@ -33,26 +33,35 @@ export function smtpFailure(err: unknown): SmtpFailure {
  * An SMTP transport for `CLAVIS_SMTP_URL`. `smtp://` upgrades with STARTTLS whenever the server offers it
  * (nodemailer's default; certificates are verified), `smtps://` speaks TLS from the start. Connections are
  * pooled, so a burst of mail does not open one connection per message.
+ *
+ * nodemailer (and the TLS, DNS and zlib modules it pulls in) is loaded on the first send, not at start-up:
+ * it is about half a megabyte of code that an idle server, or one that never mails, has no use for. Its
+ * pooled transport opens no connection before the first mail either, so nothing else changes.
  */
 export function createSmtpTransport(config: MailConfig): MailTransport {
   const timeoutMs = config.timeoutMs;
   const url = new URL(config.smtpUrl);
-  const transport = nodemailer.createTransport({
+  const options = {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: url.port ? Number(url.port) : url.protocol === 'smtps:' ? 465 : 587,
     secure: url.protocol === 'smtps:',
     auth: url.username
       ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }
       : undefined,
-    pool: true,
+    pool: true as const,
     maxConnections: 5,
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
-  });
+  };
+  let transport: Promise<Transporter> | undefined;
+  const open = () =>
+    (transport ??= import('nodemailer').then(({ default: nodemailer }) =>
+      nodemailer.createTransport(options),
+    ));
   return {
     async send(mail) {
-      await transport.sendMail({
+      await (await open()).sendMail({
         from: config.from,
         to: mail.to,
         subject: mail.subject,
@@ -61,6 +70,7 @@ export function createSmtpTransport(config: MailConfig): MailTransport {
         messageId: mail.messageId,
       });
     },
-    close: () => transport.close(),
+    // Nothing to close before the first send; a close while nodemailer loads closes it once loaded.
+    close: () => void transport?.then((t) => t.close()),
   };
 }

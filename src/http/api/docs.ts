@@ -52,22 +52,23 @@ const HOP_HEADERS = new Set(['content-length', 'connection', 'date', 'keep-alive
  *
  * Swagger UI and its static-file server cost about a tenth of a second and several megabytes at start-up,
  * for a page few nodes ever serve. So the main server only declares the routes; the first request builds a
- * small Fastify app holding Swagger UI (its spec read from the main API's `swagger()`), and every request
+ * small Fastify app holding Swagger UI (its spec the main API's document), and every request
  * is answered through it. The answer passes back through the main server, so its security headers (the
  * strict CSP among them) apply as on every other page.
  */
-export function docsRoutes(api: FastifyInstance, prefix: string, spec: () => unknown): void {
+export function docsRoutes(api: FastifyInstance, prefix: string, spec: () => Promise<unknown>): void {
   let docs: Promise<FastifyInstance> | undefined;
   const build = async () => {
-    const [{ default: Fastify }, { default: swaggerUi }, { default: fp }] = await Promise.all([
+    const [{ default: Fastify }, { default: swaggerUi }, { default: fp }, document] = await Promise.all([
       import('fastify'),
       import('@fastify/swagger-ui'),
       import('fastify-plugin'),
+      spec(),
     ]);
     const app = Fastify({ logger: false });
     // Swagger UI depends on the plugin named @fastify/swagger: stand in for it with the main API's document.
     await app.register(
-      fp(async (f) => void f.decorate('swagger', spec as never), { name: '@fastify/swagger' }),
+      fp(async (f) => void f.decorate('swagger', (() => document) as never), { name: '@fastify/swagger' }),
     );
     await app.register(swaggerUi, {
       routePrefix: prefix,

@@ -1,4 +1,3 @@
-import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { Services } from '../../services.js';
 import { adminRoutes } from './admin.js';
@@ -10,6 +9,7 @@ import { credentialLeakRoutes } from './credential-leaks.js';
 import { docsRoutes } from './docs.js';
 import { ApiProblem } from './errors.js';
 import { withOAuthPaths } from './oauth-openapi.js';
+import { lazyOpenApiDocument } from './openapi-document.js';
 import { requestAndAuditRoutes } from './requests.js';
 import { OPTIONAL_BODY, Problem } from './schemas.js';
 import { secretRoutes } from './secrets.js';
@@ -61,81 +61,84 @@ export async function managementApiRoutes(app: FastifyInstance, services: Servic
         reply.header('cache-control', 'no-store');
         return payload;
       });
-      await api.register(swagger, {
-        openapi: {
-          openapi: '3.1.0',
-          info: {
-            title: 'Clavis API',
-            version: '1',
-            description:
-              "The OAuth 2.0 endpoints (tag `OAuth 2.0`) and the management API: manage apps, client secrets, APIs and app permissions, users, tenant settings, app requests, webhooks and the audit log. Authenticate with a Clavis access token that holds `clavis:apps` (apps, secrets, app requests, audit) or `clavis:admin` (approvals, users, tenant settings, webhooks): a machine client gets one with the client_credentials grant. The hub's session cookie works too, with the CSRF token in the `x-csrf-token` header on unsafe methods. Errors are RFC 9457 problem+json. Secret values appear only in the response that creates them.",
-          },
-          servers: [{ url: services.config.issuer }],
-          components: {
-            securitySchemes: {
-              bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-              clientCredentials: {
-                type: 'oauth2',
-                flows: {
-                  clientCredentials: {
-                    tokenUrl: `${services.config.issuer}/oauth/token`,
-                    scopes: {
-                      'clavis:apps': 'Manage apps and their client secrets',
-                      'clavis:admin': 'Approvals, users and tenant settings',
+      // The management API's routes, plus the OAuth endpoints and the protected API described statically.
+      const openapi = lazyOpenApiDocument(
+        api,
+        {
+          openapi: {
+            openapi: '3.1.0',
+            info: {
+              title: 'Clavis API',
+              version: '1',
+              description:
+                "The OAuth 2.0 endpoints (tag `OAuth 2.0`) and the management API: manage apps, client secrets, APIs and app permissions, users, tenant settings, app requests, webhooks and the audit log. Authenticate with a Clavis access token that holds `clavis:apps` (apps, secrets, app requests, audit) or `clavis:admin` (approvals, users, tenant settings, webhooks): a machine client gets one with the client_credentials grant. The hub's session cookie works too, with the CSRF token in the `x-csrf-token` header on unsafe methods. Errors are RFC 9457 problem+json. Secret values appear only in the response that creates them.",
+            },
+            servers: [{ url: services.config.issuer }],
+            components: {
+              securitySchemes: {
+                bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+                clientCredentials: {
+                  type: 'oauth2',
+                  flows: {
+                    clientCredentials: {
+                      tokenUrl: `${services.config.issuer}/oauth/token`,
+                      scopes: {
+                        'clavis:apps': 'Manage apps and their client secrets',
+                        'clavis:admin': 'Approvals, users and tenant settings',
+                      },
                     },
                   },
                 },
-              },
-              session: {
-                type: 'apiKey',
-                in: 'header',
-                name: CSRF_HEADER,
-                description: 'The hub session cookie, with its CSRF token in this header on unsafe methods.',
+                session: {
+                  type: 'apiKey',
+                  in: 'header',
+                  name: CSRF_HEADER,
+                  description:
+                    'The hub session cookie, with its CSRF token in this header on unsafe methods.',
+                },
               },
             },
+            security: [{ bearer: [] }, { clientCredentials: [] }, { session: [] }],
+            tags: [
+              {
+                name: 'apps',
+                description:
+                  'Apps: three IDs — `id` (object ID, this API only), `client_id` (OAuth), `tenant_id`.',
+              },
+              { name: 'secrets', description: 'Client secrets. A value is returned once, when created.' },
+              {
+                name: 'apis',
+                description:
+                  'APIs (resource servers): the audiences tokens are issued for, with their scopes. Clients name one with `resource=` (RFC 8707).',
+              },
+              {
+                name: 'permissions',
+                description:
+                  "Which scopes of which API an app holds: `granted`, or `pending` until a tenant admin's grant.",
+              },
+              { name: 'scopes' },
+              { name: 'users' },
+              { name: 'tenant' },
+              { name: 'app requests' },
+              { name: 'audit' },
+              {
+                name: 'webhooks',
+                description:
+                  'Signed webhooks (Standard Webhooks): endpoints per tenant, their signing secrets and delivery log. Tenant admins.',
+              },
+              {
+                name: 'credential leaks',
+                description: 'Public: report a leaked client secret (also from GitHub secret scanning).',
+              },
+            ],
           },
-          security: [{ bearer: [] }, { clientCredentials: [] }, { session: [] }],
-          tags: [
-            {
-              name: 'apps',
-              description:
-                'Apps: three IDs — `id` (object ID, this API only), `client_id` (OAuth), `tenant_id`.',
-            },
-            { name: 'secrets', description: 'Client secrets. A value is returned once, when created.' },
-            {
-              name: 'apis',
-              description:
-                'APIs (resource servers): the audiences tokens are issued for, with their scopes. Clients name one with `resource=` (RFC 8707).',
-            },
-            {
-              name: 'permissions',
-              description:
-                "Which scopes of which API an app holds: `granted`, or `pending` until a tenant admin's grant.",
-            },
-            { name: 'scopes' },
-            { name: 'users' },
-            { name: 'tenant' },
-            { name: 'app requests' },
-            { name: 'audit' },
-            {
-              name: 'webhooks',
-              description:
-                'Signed webhooks (Standard Webhooks): endpoints per tenant, their signing secrets and delivery log. Tenant admins.',
-            },
-            {
-              name: 'credential leaks',
-              description: 'Public: report a leaked client secret (also from GitHub secret scanning).',
-            },
-          ],
+          refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
         },
-        refResolver: { buildLocalReference: (json, _base, _fragment, i) => String(json.$id ?? `def-${i}`) },
-      });
-      // The management API's routes, plus the OAuth endpoints and the protected API described statically.
-      let document: unknown;
-      const openapi = () => (document ??= withOAuthPaths(api.swagger()));
+        (document) => withOAuthPaths(document as Parameters<typeof withOAuthPaths>[0]),
+      );
       docsRoutes(api, '/api/docs', openapi);
       api.get('/openapi.json', { schema: { hide: true } }, async (_request, reply) =>
-        reply.header('content-type', 'application/json; charset=utf-8').send(openapi()),
+        reply.header('content-type', 'application/json; charset=utf-8').send(await openapi()),
       );
       await appRoutes(api, services);
       await secretRoutes(api, services);
