@@ -44,11 +44,14 @@ describe('sign-up with mail', () => {
     const answers = [];
     for (const email of [fresh, taken.email]) {
       const b = new Browser(ts.url);
-      const res = await b.submit(await b.get('/signup'), '/signup', {
+      const posted = await b.submit(await b.get('/signup'), '/signup', {
         name: 'Ada <b>',
         email,
         password: 'a long password 123',
       });
+      // Redirect after POST: a reload of "check your inbox" sends no second mail.
+      expect(posted.status).toBe(303);
+      const res = await b.follow(posted);
       answers.push({
         status: res.status,
         body: res.html.replace(email, 'EMAIL').replace(/name="csrf" value="[^"]*"/g, ''),
@@ -92,7 +95,12 @@ describe('sign-up with mail', () => {
     // Single use.
     const other = new Browser(ts.url);
     const again = await other.submit(await other.get(link), '/signup/verify');
-    expect(again.status).toBe(400);
+    expect(again.status).toBe(303);
+    const shown = await other.follow(again);
+    expect(shown.status).toBe(400);
+    expect(shown.html).toMatch(/not valid|used|expired/i);
+    // Shown once: a reload is the plain confirmation page.
+    expect((await other.get(again.location!)).html).not.toMatch(/class="alert[^"]*error/);
     // The token is stored only as a hash.
     const token = new URL(link).searchParams.get('token') as string;
     const rows = await ts.server.services.ctx.db.selectFrom('email_tokens').selectAll().execute();
@@ -116,7 +124,9 @@ describe('forgot password', () => {
     const answers = [];
     for (const email of [u.email, `nobody-${Date.now()}@example.org`]) {
       const b = new Browser(ts.url);
-      const res = await b.submit(await b.get('/login/forgot'), '/login/forgot', { email });
+      const posted = await b.submit(await b.get('/login/forgot'), '/login/forgot', { email });
+      expect(posted.status).toBe(303);
+      const res = await b.follow(posted);
       answers.push({ status: res.status, body: res.html.replaceAll(email, 'EMAIL') });
     }
     expect(answers[0]?.status).toBe(200);
@@ -129,18 +139,22 @@ describe('forgot password', () => {
     const b = new Browser(ts.url);
     const form = await b.get(link);
     expect(form.status).toBe(200);
-    const weak = await b.submit(form, '/login/reset', { password: 'short' });
+    const weakPost = await b.submit(form, '/login/reset', { password: 'short' });
+    expect(weakPost.status).toBe(303);
+    const weak = await b.follow(weakPost);
     expect(weak.status).toBe(400);
+    expect(weak.html).toContain('10 characters');
     const done = await b.submit(weak, '/login/reset', { password: 'the new password 2' });
     expect(done.status).toBe(303);
     expect(done.location).toBe('/login?reset=done');
     // Signed out everywhere; the new password works, the old does not; the link is used up.
     expect((await signedIn.get('/apps')).status).toBe(303);
     const b2 = new Browser(ts.url);
-    expect(
-      (await b2.submit(await b2.get('/login'), '/login', { email: u.email, password: 'the old password 1' }))
-        .status,
-    ).toBe(401);
+    const old = await b2.submit(await b2.get('/login'), '/login', {
+      email: u.email,
+      password: 'the old password 1',
+    });
+    expect((await b2.follow(old)).status).toBe(401);
     expect(
       (await b2.submit(await b2.get('/login'), '/login', { email: u.email, password: 'the new password 2' }))
         .status,
@@ -155,7 +169,9 @@ describe('forgot password', () => {
     const link = linkIn((await mailTo(u.email))[0]?.text ?? '', '/login/reset');
     const form = await b.get(link);
     clock += 30 * 60_000 + 1;
-    const res = await b.submit(form, '/login/reset', { password: 'another password 3' });
+    const posted = await b.submit(form, '/login/reset', { password: 'another password 3' });
+    expect(posted.status).toBe(303);
+    const res = await b.follow(posted);
     expect(res.status).toBe(400);
     expect(res.html).toContain('has expired');
   });
