@@ -131,8 +131,10 @@ describe('forgot password', () => {
     }
     expect(answers[0]?.status).toBe(200);
     expect(answers[1]).toEqual(answers[0]);
+    expect(answers[0]?.body).toContain('a link to choose a new password is on its way');
 
-    const [mail] = await mailTo(u.email);
+    const [mail, ...more] = await mailTo(u.email);
+    expect(more).toHaveLength(0);
     expect(mail?.subject).toBe('Reset your password');
     const link = linkIn(mail?.text ?? '', '/login/reset');
 
@@ -141,9 +143,16 @@ describe('forgot password', () => {
     expect(form.status).toBe(200);
     const weakPost = await b.submit(form, '/login/reset', { password: 'short' });
     expect(weakPost.status).toBe(303);
+    expect(weakPost.location).toMatch(/^\/login\/reset\?token=[^&]+&flash=/);
     const weak = await b.follow(weakPost);
     expect(weak.status).toBe(400);
     expect(weak.html).toContain('10 characters');
+    expect(weak.html).not.toContain('value="short"');
+    // Shown once: a reload is the plain form of a still usable link.
+    const reload = await b.get(weakPost.location!);
+    expect(reload.status).toBe(200);
+    expect(reload.html).not.toContain('10 characters.</span>');
+    expect(reload.html).not.toMatch(/class="field-error"/);
     const done = await b.submit(weak, '/login/reset', { password: 'the new password 2' });
     expect(done.status).toBe(303);
     expect(done.location).toBe('/login?reset=done');
@@ -160,6 +169,26 @@ describe('forgot password', () => {
         .status,
     ).toBe(303);
     expect((await new Browser(ts.url).get(link)).status).toBe(400);
+  });
+
+  it('redirects after the POST: a reload of "on its way" or of an error sends no mail and shows it no more', async () => {
+    const u = await createUser(ts, { role: 'developer' });
+    const b = new Browser(ts.url);
+    const posted = await b.submit(await b.get('/login/forgot'), '/login/forgot', { email: u.email });
+    expect(posted.status).toBe(303);
+    expect(posted.location).toMatch(/^\/login\/forgot\?flash=/);
+    expect((await b.get(posted.location!)).html).toContain('on its way');
+    const reload = await b.get(posted.location!);
+    expect(reload.status).toBe(200);
+    expect(reload.html).not.toContain('on its way');
+    expect(reload.html).toContain('action="/login/forgot"');
+    expect(await mailTo(u.email)).toHaveLength(1);
+    // An empty address: 400 once, then the clean form.
+    const empty = await b.submit(reload, '/login/forgot', { email: '' });
+    const shown = await b.follow(empty);
+    expect(shown.status).toBe(400);
+    expect(shown.html).toContain('Enter your email address.');
+    expect((await b.get(empty.location!)).html).not.toContain('Enter your email address.');
   });
 
   it('a reset link expires after 30 minutes', async () => {
