@@ -23,6 +23,7 @@ beforeAll(async () => {
   const login = await signedIn.get('/login');
   const r = await signedIn.submit(login, '/login', { email: user.email, password: user.password });
   expect(r.status).toBe(303);
+  expect(r.location).not.toMatch(/^\/login/);
 });
 afterAll(async () => ts?.close());
 

@@ -59,10 +59,12 @@ describe('login page', () => {
     expect(parseForms(consent.html).some((f) => f.action === '/oauth/authorize/decision')).toBe(true);
   });
 
-  it('a wrong password re-renders the form with a clear message', async () => {
+  it('a wrong password shows the form again with a clear message and 401, after a redirect', async () => {
     const b = new Browser(ts.url);
     const page = await b.get('/login');
-    const res = await b.submit(page, '/login', { email: user.email, password: 'wrong-password-123' });
+    const posted = await b.submit(page, '/login', { email: user.email, password: 'wrong-password-123' });
+    expect(posted.status).toBe(303);
+    const res = await b.follow(posted);
     expect(res.status).toBe(401);
     expect(res.html).toContain('not correct');
   });
@@ -75,15 +77,19 @@ describe('login page', () => {
       password: user.password,
       csrf: 'x'.repeat(43),
     });
-    expect(res.status).toBe(403);
     expect(res.headers.getSetCookie().some((c) => c.startsWith('clavis_session='))).toBe(false);
+    expect((await b.follow(res)).status).toBe(403);
     // A token from another browser does not work either.
     const other = new Browser(ts.url);
     const otherPage = await other.get('/login');
     const token = parseForms(otherPage.html)[0]!.fields.csrf!;
-    expect(
-      (await b.submit(page, '/login', { email: user.email, password: user.password, csrf: token })).status,
-    ).toBe(403);
+    const forged = await b.submit(page, '/login', {
+      email: user.email,
+      password: user.password,
+      csrf: token,
+    });
+    expect(forged.headers.getSetCookie().some((c) => c.startsWith('clavis_session='))).toBe(false);
+    expect((await b.follow(forged)).status).toBe(403);
   });
 
   it('never returns to another origin', async () => {
@@ -297,12 +303,13 @@ describe('login throttling', () => {
     const b = new Browser(ts.url);
     for (let i = 0; i < 4; i++) {
       const page = await b.get('/login');
-      expect(
-        (await b.submit(page, '/login', { email: u.email, password: `wrong-${i}-xxxxxxxx` })).status,
-      ).toBe(401);
+      const res = await b.submit(page, '/login', { email: u.email, password: `wrong-${i}-xxxxxxxx` });
+      expect((await b.follow(res)).status).toBe(401);
     }
     const page = await b.get('/login');
-    const locked = await b.submit(page, '/login', { email: u.email, password: u.password });
+    const posted = await b.submit(page, '/login', { email: u.email, password: u.password });
+    expect(posted.headers.getSetCookie().some((c) => c.startsWith('clavis_session='))).toBe(false);
+    const locked = await b.follow(posted);
     expect(locked.status).toBe(429);
     expect(locked.html).toContain('Too many failed sign-in attempts');
     expect(locked.headers.get('retry-after')).toBeTruthy();
@@ -322,9 +329,8 @@ describe('login throttling', () => {
       }
       const fresh = await createUser(ts);
       const page = await b.get('/login');
-      expect((await b.submit(page, '/login', { email: fresh.email, password: fresh.password })).status).toBe(
-        429,
-      );
+      const res = await b.submit(page, '/login', { email: fresh.email, password: fresh.password });
+      expect((await b.follow(res)).status).toBe(429);
     } finally {
       (throttle.policy as { accountsPerAddress: number }).accountsPerAddress = saved;
       await ts.server.services.ctx.db.deleteFrom('login_throttle').execute();

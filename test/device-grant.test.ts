@@ -69,6 +69,7 @@ async function signedIn(who: TestUser = user): Promise<Browser> {
   const login = await b.get('/login');
   const r = await b.submit(login, '/login', { email: who.email, password: who.password });
   expect(r.status).toBe(303);
+  expect(r.location).not.toMatch(/^\/login/);
   return b;
 }
 
@@ -413,7 +414,8 @@ describe('verification page', () => {
     const repeated = await b.get('/device?user_code=BCDF-GHJK&user_code=BCDF-GHJK');
     expect(repeated.status).toBeLessThan(500);
     const garbled = await b.post('/device/decision', 'csrf=%E0%A4%A&user_code=%');
-    expect(garbled.status).toBe(400);
+    expect(garbled.status).toBe(303);
+    expect((await b.follow(garbled)).status).toBe(400);
   });
 
   it('the decision needs the session and its CSRF token', async () => {
@@ -425,12 +427,23 @@ describe('verification page', () => {
       decision: 'allow',
       csrf: 'forged',
     });
-    expect(forged.status).toBe(403);
-    const anonymous = await new Browser(ts.url).post('/device/decision', {
+    // Redirect after POST, failures included: the page shows the refusal once, with its status.
+    expect(forged.status).toBe(303);
+    const refused = await b.follow(forged);
+    expect(refused.status).toBe(403);
+    expect(refused.html).toContain('out of date');
+    expect(parseForms(refused.html).some((f) => f.action === '/device')).toBe(true);
+    expect((await b.get(forged.location!)).status).toBe(200);
+    const stranger = new Browser(ts.url);
+    const anonymous = await stranger.post('/device/decision', {
       ...parseForms(page.html).find((f) => f.action === '/device/decision')?.fields,
       decision: 'allow',
     });
-    expect(anonymous.status).toBe(401);
+    expect(anonymous.status).toBe(303);
+    const signIn = await stranger.follow(anonymous);
+    expect(signIn.status).toBe(401);
+    expect(signIn.html).toContain('session has ended');
+    expect(parseForms(signIn.html).find((f) => f.action === '/login')?.fields.return_to).toBe('/device');
     expect((await poll(pub.app, null, start.json.device_code)).json.error).toBe('authorization_pending');
     // A code is decided once.
     await b.submit(page, '/device/decision', {}, 'allow');
@@ -458,7 +471,7 @@ describe('verification page', () => {
       decision: 'allow',
       csrf: 'x',
     });
-    expect(post.status).toBe(403);
+    expect((await c.follow(post)).status).toBe(403);
     // The window passes.
     wait(15 * 60 + 1);
     const fresh = await deviceAuthorization(pub.app, null);

@@ -78,7 +78,8 @@ async function signIn(email: string, password: string): Promise<string> {
     headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: pre },
     payload: new URLSearchParams({ csrf, email, password, return_to: '/' }).toString(),
   });
-  if (res.statusCode !== 303) throw new Error(`sign-in failed: ${res.statusCode}`);
+  if (res.statusCode !== 303 || String(res.headers.location).startsWith('/login'))
+    throw new Error(`sign-in failed: ${res.statusCode} ${res.headers.location}`);
   return cookiePairs(res.headers['set-cookie']);
 }
 

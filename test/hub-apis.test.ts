@@ -45,6 +45,7 @@ async function signIn(email: string, password: string) {
   const b = new Browser(ts.url);
   const res = await b.submit(await b.get('/login'), '/login', { email, password });
   expect(res.status).toBe(303);
+  expect(res.location).not.toMatch(/^\/login/);
   return { b, csrf: await csrfOf(b) };
 }
 

@@ -17,6 +17,7 @@ async function signedIn(email: string, password: string): Promise<{ b: Browser; 
   const b = new Browser(ts.url);
   const res = await b.submit(await b.get('/login'), '/login', { email, password });
   expect(res.status).toBe(303);
+  expect(res.location).not.toMatch(/^\/login/);
   const csrf = /name="csrf" value="([^"]+)"/.exec((await b.get('/account/connected-apps')).html)?.[1];
   expect(csrf).toBeTruthy();
   return { b, csrf: csrf! };

@@ -89,20 +89,24 @@ describe('sign-up', () => {
   it('keeps what was typed and shows field errors', async () => {
     const b = new Browser(ts.url);
     const page = await b.get('/signup');
-    const res = await b.submit(page, '/signup', {
+    const posted = await b.submit(page, '/signup', {
       name: 'Bob <b>',
       email: 'not-an-email',
       password: 'short',
     });
+    expect(posted.status).toBe(303);
+    const res = await b.follow(posted);
     expect(res.status).toBe(400);
     expect(res.html).toContain('value="Bob &lt;b>"');
     expect(res.html).toContain('value="not-an-email"');
     expect(res.html).toMatch(/field-error[^>]*>[^<]*(email|password)/i);
-    const dup = await b.submit(await b.get('/signup'), '/signup', {
-      name: 'Ada',
-      email: 'ada@example.org',
-      password: 'a long password 123',
-    });
+    const dup = await b.follow(
+      await b.submit(await b.get('/signup'), '/signup', {
+        name: 'Ada',
+        email: 'ada@example.org',
+        password: 'a long password 123',
+      }),
+    );
     expect(dup.status).toBe(409);
     expect(dup.html).toContain('already exists');
   });
@@ -110,12 +114,14 @@ describe('sign-up', () => {
   it('refuses a sign-up without the CSRF token, keeping the typed values', async () => {
     const b = new Browser(ts.url);
     await b.get('/signup');
-    const res = await b.post('/signup', {
+    const posted = await b.post('/signup', {
       csrf: 'forged',
       name: 'Eve',
       email: 'eve@example.org',
       password: 'a long password 123',
     });
+    expect(posted.status).toBe(303);
+    const res = await b.follow(posted);
     expect(res.status).toBe(403);
     expect(res.html).toContain('value="eve@example.org"');
     expect(res.html).not.toContain('a long password 123');
@@ -533,11 +539,13 @@ describe('OAuth tab: secret expiry within a short policy, identifiers, the value
 describe('forms report every field error at once; navigation on the sandbox page', () => {
   it('sign-up: email and password errors together, typed values kept, password never echoed', async () => {
     const b = new Browser(ts.url);
-    const res = await b.submit(await b.get('/signup'), '/signup', {
-      name: 'Bob',
-      email: 'not-an-email',
-      password: 'short-pw',
-    });
+    const res = await b.follow(
+      await b.submit(await b.get('/signup'), '/signup', {
+        name: 'Bob',
+        email: 'not-an-email',
+        password: 'short-pw',
+      }),
+    );
     expect(res.status).toBe(400);
     expect(res.html).toMatch(/id="f-email-error"[^>]*>Enter a valid email address/);
     expect(res.html).toMatch(/id="f-password-error"[^>]*>Use at least 10 characters/);

@@ -33,7 +33,7 @@ async function signIn(email: string, password: string): Promise<Browser> {
   const b = new Browser(ts.url);
   const page = await b.get('/login?return_to=%2F');
   const r = await b.submit(page, '/login', { email, password });
-  if (r.status !== 303) throw new Error(`sign-in failed: ${r.status}`);
+  if (r.status !== 303 || r.location?.startsWith('/login')) throw new Error(`sign-in failed: ${r.location}`);
   return b;
 }
 

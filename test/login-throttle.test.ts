@@ -38,7 +38,17 @@ async function login(address: string, email: string, password: string) {
     },
     body: new URLSearchParams({ email, password, csrf: form.csrf }).toString(),
   });
-  return { status: res.status, headers: res.headers, html: await res.text() };
+  const location = res.headers.get('location') ?? '';
+  if (res.status !== 303 || !location.startsWith('/login?'))
+    return { status: res.status, headers: res.headers, html: await res.text() };
+  // A failed sign-in answers 303 to the sign-in page, which shows the error with the status (401, or 429
+  // with Retry-After): follow it as a browser does.
+  await res.arrayBuffer();
+  const page = await fetch(`${ts.url}${location}`, {
+    redirect: 'manual',
+    headers: { cookie: form.cookie, 'x-forwarded-for': address, accept: 'text/html' },
+  });
+  return { status: page.status, headers: page.headers, html: await page.text() };
 }
 
 async function metric(reason: string): Promise<number> {

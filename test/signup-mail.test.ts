@@ -44,11 +44,14 @@ describe('sign-up with mail', () => {
     const answers = [];
     for (const email of [fresh, taken.email]) {
       const b = new Browser(ts.url);
-      const res = await b.submit(await b.get('/signup'), '/signup', {
+      const posted = await b.submit(await b.get('/signup'), '/signup', {
         name: 'Ada <b>',
         email,
         password: 'a long password 123',
       });
+      // Redirect after POST: a reload of "check your inbox" sends no second mail.
+      expect(posted.status).toBe(303);
+      const res = await b.follow(posted);
       answers.push({
         status: res.status,
         body: res.html.replace(email, 'EMAIL').replace(/name="csrf" value="[^"]*"/g, ''),
@@ -92,7 +95,12 @@ describe('sign-up with mail', () => {
     // Single use.
     const other = new Browser(ts.url);
     const again = await other.submit(await other.get(link), '/signup/verify');
-    expect(again.status).toBe(400);
+    expect(again.status).toBe(303);
+    const shown = await other.follow(again);
+    expect(shown.status).toBe(400);
+    expect(shown.html).toMatch(/not valid|used|expired/i);
+    // Shown once: a reload is the plain confirmation page.
+    expect((await other.get(again.location!)).html).not.toMatch(/class="alert[^"]*error/);
     // The token is stored only as a hash.
     const token = new URL(link).searchParams.get('token') as string;
     const rows = await ts.server.services.ctx.db.selectFrom('email_tokens').selectAll().execute();
@@ -116,36 +124,71 @@ describe('forgot password', () => {
     const answers = [];
     for (const email of [u.email, `nobody-${Date.now()}@example.org`]) {
       const b = new Browser(ts.url);
-      const res = await b.submit(await b.get('/login/forgot'), '/login/forgot', { email });
+      const posted = await b.submit(await b.get('/login/forgot'), '/login/forgot', { email });
+      expect(posted.status).toBe(303);
+      const res = await b.follow(posted);
       answers.push({ status: res.status, body: res.html.replaceAll(email, 'EMAIL') });
     }
     expect(answers[0]?.status).toBe(200);
     expect(answers[1]).toEqual(answers[0]);
+    expect(answers[0]?.body).toContain('a link to choose a new password is on its way');
 
-    const [mail] = await mailTo(u.email);
+    const [mail, ...more] = await mailTo(u.email);
+    expect(more).toHaveLength(0);
     expect(mail?.subject).toBe('Reset your password');
     const link = linkIn(mail?.text ?? '', '/login/reset');
 
     const b = new Browser(ts.url);
     const form = await b.get(link);
     expect(form.status).toBe(200);
-    const weak = await b.submit(form, '/login/reset', { password: 'short' });
+    const weakPost = await b.submit(form, '/login/reset', { password: 'short' });
+    expect(weakPost.status).toBe(303);
+    expect(weakPost.location).toMatch(/^\/login\/reset\?token=[^&]+&flash=/);
+    const weak = await b.follow(weakPost);
     expect(weak.status).toBe(400);
+    expect(weak.html).toContain('10 characters');
+    expect(weak.html).not.toContain('value="short"');
+    // Shown once: a reload is the plain form of a still usable link.
+    const reload = await b.get(weakPost.location!);
+    expect(reload.status).toBe(200);
+    expect(reload.html).not.toContain('10 characters.</span>');
+    expect(reload.html).not.toMatch(/class="field-error"/);
     const done = await b.submit(weak, '/login/reset', { password: 'the new password 2' });
     expect(done.status).toBe(303);
     expect(done.location).toBe('/login?reset=done');
     // Signed out everywhere; the new password works, the old does not; the link is used up.
     expect((await signedIn.get('/apps')).status).toBe(303);
     const b2 = new Browser(ts.url);
-    expect(
-      (await b2.submit(await b2.get('/login'), '/login', { email: u.email, password: 'the old password 1' }))
-        .status,
-    ).toBe(401);
+    const old = await b2.submit(await b2.get('/login'), '/login', {
+      email: u.email,
+      password: 'the old password 1',
+    });
+    expect((await b2.follow(old)).status).toBe(401);
     expect(
       (await b2.submit(await b2.get('/login'), '/login', { email: u.email, password: 'the new password 2' }))
         .status,
     ).toBe(303);
     expect((await new Browser(ts.url).get(link)).status).toBe(400);
+  });
+
+  it('redirects after the POST: a reload of "on its way" or of an error sends no mail and shows it no more', async () => {
+    const u = await createUser(ts, { role: 'developer' });
+    const b = new Browser(ts.url);
+    const posted = await b.submit(await b.get('/login/forgot'), '/login/forgot', { email: u.email });
+    expect(posted.status).toBe(303);
+    expect(posted.location).toMatch(/^\/login\/forgot\?flash=/);
+    expect((await b.get(posted.location!)).html).toContain('on its way');
+    const reload = await b.get(posted.location!);
+    expect(reload.status).toBe(200);
+    expect(reload.html).not.toContain('on its way');
+    expect(reload.html).toContain('action="/login/forgot"');
+    expect(await mailTo(u.email)).toHaveLength(1);
+    // An empty address: 400 once, then the clean form.
+    const empty = await b.submit(reload, '/login/forgot', { email: '' });
+    const shown = await b.follow(empty);
+    expect(shown.status).toBe(400);
+    expect(shown.html).toContain('Enter your email address.');
+    expect((await b.get(empty.location!)).html).not.toContain('Enter your email address.');
   });
 
   it('a reset link expires after 30 minutes', async () => {
@@ -155,7 +198,9 @@ describe('forgot password', () => {
     const link = linkIn((await mailTo(u.email))[0]?.text ?? '', '/login/reset');
     const form = await b.get(link);
     clock += 30 * 60_000 + 1;
-    const res = await b.submit(form, '/login/reset', { password: 'another password 3' });
+    const posted = await b.submit(form, '/login/reset', { password: 'another password 3' });
+    expect(posted.status).toBe(303);
+    const res = await b.follow(posted);
     expect(res.status).toBe(400);
     expect(res.html).toContain('has expired');
   });

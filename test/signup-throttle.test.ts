@@ -32,7 +32,17 @@ async function signUp(
     headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: pre },
     payload: new URLSearchParams({ csrf, name: 'Dev', email, password }).toString(),
   });
-  return { status: res.statusCode, body: res.body, retryAfter: res.headers['retry-after'], email };
+  if (res.statusCode !== 303)
+    return { status: res.statusCode, body: res.body, retryAfter: res.headers['retry-after'], email };
+  // A refused sign-up answers 303 to /signup, which shows the form with the status (and Retry-After).
+  expect(res.headers.location).toMatch(/^\/signup\?flash=/);
+  const shown = await app.inject({
+    method: 'GET',
+    url: res.headers.location as string,
+    remoteAddress: address,
+    headers: { cookie: pre },
+  });
+  return { status: shown.statusCode, body: shown.body, retryAfter: shown.headers['retry-after'], email };
 }
 
 async function accountExists(email: string): Promise<boolean> {

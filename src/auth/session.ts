@@ -172,6 +172,11 @@ export async function csrfToken(
 ): Promise<string> {
   const session = options.preSession ? null : await getSession(services, request);
   if (session) return session.csrf;
+  return csrfFor(authFor(services), `pre:${preCookie(services, request, reply)}`);
+}
+
+/** The pre-session cookie's value, set on `reply` when the request has none. */
+function preCookie(services: Services, request: FastifyRequest, reply: FastifyReply): string {
   const state = authFor(services);
   let pre = readCookie(request, state.preCookie);
   if (!pre) {
@@ -180,7 +185,21 @@ export async function csrfToken(
     // Later reads in this request see the new cookie.
     (request.cookies as Record<string, string>)[state.preCookie] = pre;
   }
-  return csrfFor(state, `pre:${pre}`);
+  return pre;
+}
+
+/**
+ * A key naming this browser, signed in or not: a keyed hash of the pre-session cookie (which is set on
+ * `reply` when missing). Without `reply` (a GET that only reads), undefined when the browser has no cookie.
+ * Binds what one browser may read back, such as a failed form's flash (src/web/form-flash.ts).
+ */
+export function browserKey(
+  services: Services,
+  request: FastifyRequest,
+  reply?: FastifyReply,
+): string | undefined {
+  const pre = reply ? preCookie(services, request, reply) : readCookie(request, authFor(services).preCookie);
+  return pre === undefined ? undefined : services.ctx.hasher.hash(`browser:${pre}`);
 }
 
 /**

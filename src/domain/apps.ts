@@ -131,6 +131,35 @@ export async function getAppForActor(ctx: DomainContext, actor: Actor, id: strin
   return toApp(row);
 }
 
+/**
+ * Changes one app: `fn` runs in a transaction on the app as read again inside it, with its row locked
+ * (`FOR UPDATE` on PostgreSQL; SQLite runs one transaction at a time), so two concurrent changes of one app
+ * (a form submitted twice, a retried request, two tabs) run one after the other and the second sees the
+ * first's outcome: the same change sent twice is written and audited once. `fn` says whether it announced
+ * a client change; the other nodes' caches hear of it after the commit.
+ */
+async function changeApp<T>(
+  ctx: DomainContext,
+  actor: Actor,
+  id: string,
+  fn: (tx: DomainContext, app: App) => Promise<{ result: T; announced: boolean }>,
+): Promise<T> {
+  let published: string | undefined;
+  const result = await inTransaction(ctx.db, async (trx) => {
+    const tx: DomainContext = { ...ctx, db: trx };
+    let query = trx.selectFrom('apps').selectAll().where('id', '=', id).where('deleted_at', 'is', null);
+    if (ctx.config.database.kind === 'postgres') query = query.forUpdate();
+    const row = await query.executeTakeFirst();
+    if (!row || !canManageApp(actor, row)) throw notFound('App');
+    const app = toApp(row);
+    const out = await fn(tx, app);
+    if (out.announced) published = app.client_id;
+    return out.result;
+  });
+  if (published) await ctx.changes.publish('client', published);
+  return result;
+}
+
 /** Looks an app up by its client_id (deleted apps are not found). */
 export async function getAppByClientId(ctx: DomainContext, clientId: string): Promise<App | null> {
   const row = await ctx.db
@@ -468,37 +497,37 @@ export function changeNeedsNewReview(app: App, change: AppChange): boolean {
  * changes are written and audited; a change that changes nothing records nothing.
  */
 export async function updateApp(ctx: DomainContext, actor: Actor, id: string, patch: AppPatch): Promise<App> {
-  const app = await getAppForActor(ctx, actor, id);
-  const change = await planChange(ctx, actor, app, patch);
-  if (app.visibility === 'public' && app.status === 'approved')
-    return updateApprovedApp(ctx, actor, app, patch, change);
-  if (change.changed.length === 0) return app;
-  const values: Partial<AppTable> = { ...change.values, updated_at: ctx.now() };
-  const review = change.reviewRequired.length > 0;
-  if (review) {
-    values.status = 'draft';
-    values.review_note = reviewRequiredNote(change);
-  }
-  await inTransaction(ctx.db, async (trx) => {
+  await changeApp(ctx, actor, id, async (tx, app) => {
+    const change = await planChange(tx, actor, app, patch);
+    if (app.visibility === 'public' && app.status === 'approved')
+      return { result: undefined, announced: await updateApprovedApp(tx, actor, app, patch, change) };
+    if (change.changed.length === 0) return { result: undefined, announced: false };
+    const values: Partial<AppTable> = { ...change.values, updated_at: tx.now() };
+    const review = change.reviewRequired.length > 0;
+    if (review) {
+      values.status = 'draft';
+      values.review_note = reviewRequiredNote(change);
+    }
+    const trx = tx.db;
     await trx.updateTable('apps').set(values).where('id', '=', id).execute();
     if (values.scopes !== undefined)
-      await syncBuiltInPermissions(ctx, trx, id, splitScope(values.scopes), actor.id);
-    await ctx.changes.announce(trx, 'client', app.client_id);
+      await syncBuiltInPermissions(tx, trx, id, splitScope(values.scopes), actor.id);
+    await tx.changes.announce(trx, 'client', app.client_id);
     const data: Record<string, unknown> = { fields: change.changed };
     if (change.addedScopes.length) data.added_scopes = change.addedScopes;
-    await recordAudit(ctx, trx, {
+    await recordAudit(tx, trx, {
       type: 'app.updated',
       actor: actor.id,
       tenantId: app.tenant_id,
       appId: app.id,
       data,
     });
-    await publishAppEvent(ctx, trx, 'app.updated', { ...app, ...values }, actor.id, {
+    await publishAppEvent(tx, trx, 'app.updated', { ...app, ...values }, actor.id, {
       ...data,
       status: values.status ?? app.status,
     });
     if (review)
-      await recordAudit(ctx, trx, {
+      await recordAudit(tx, trx, {
         type: 'app.review_required',
         actor: actor.id,
         tenantId: app.tenant_id,
@@ -509,22 +538,23 @@ export async function updateApp(ctx: DomainContext, actor: Actor, id: string, pa
           previous_status: app.status,
         },
       });
+    return { result: undefined, announced: true };
   });
-  await ctx.changes.publish('client', app.client_id);
   return getAppForActor(ctx, actor, id);
 }
 
 /**
  * {@link updateApp} on an approved public app: reviewed fields go to the pending change, the rest apply.
- * The default scopes follow the scopes: held with them when the scopes are held.
+ * The default scopes follow the scopes: held with them when the scopes are held. Runs inside
+ * {@link changeApp}'s transaction (`tx`); returns whether a live field changed (a client change announced).
  */
 async function updateApprovedApp(
-  ctx: DomainContext,
+  tx: DomainContext,
   actor: Actor,
   app: App,
   patch: AppPatch,
   change: AppChange,
-): Promise<App> {
+): Promise<boolean> {
   const held = new Set<PendingField>(change.reviewRequired as PendingField[]);
   if (held.has('scopes') && change.changed.includes('default_scopes')) held.add('default_scopes');
   const before = pendingColumnValues(app.pending_change);
@@ -537,52 +567,50 @@ async function updateApprovedApp(
     )
       delete pending[f];
   for (const f of held) pending[f] = (change.values as Record<string, string>)[f];
-  const now = ctx.now();
+  const now = tx.now();
   const pendingText = pendingChangeText(pending, now, actor.id);
   const samePending = pendingChangeText(before, 0, '') === pendingChangeText(pending, 0, '');
   const applied = change.changed.filter((f) => !held.has(f as PendingField));
-  if (applied.length === 0 && samePending) return app;
+  if (applied.length === 0 && samePending) return false;
   const values: Partial<AppTable> = { updated_at: now };
   for (const f of applied)
     (values as Record<string, unknown>)[f] = (change.values as Record<string, unknown>)[f];
   if (!samePending) values.pending_change = pendingText;
   if (held.size > 0) values.review_note = null;
   const appliedAdded = applied.includes('scopes') ? change.addedScopes : [];
-  await inTransaction(ctx.db, async (trx) => {
-    await trx.updateTable('apps').set(values).where('id', '=', app.id).execute();
-    if (values.scopes !== undefined)
-      await syncBuiltInPermissions(ctx, trx, app.id, splitScope(values.scopes), actor.id);
-    const audit = { actor: actor.id, tenantId: app.tenant_id, appId: app.id };
-    if (applied.length) {
-      await ctx.changes.announce(trx, 'client', app.client_id);
-      const data: Record<string, unknown> = { fields: applied };
-      if (appliedAdded.length) data.added_scopes = appliedAdded;
-      await recordAudit(ctx, trx, { ...audit, type: 'app.updated', data });
-      await publishAppEvent(ctx, trx, 'app.updated', { ...app, ...values }, actor.id, {
-        ...data,
-        status: app.status,
-      });
-    }
-    if (held.size > 0)
-      await recordAudit(ctx, trx, {
-        ...audit,
-        type: 'app.review_required',
-        data: {
-          fields: change.reviewRequired,
-          added_scopes: change.addedScopes,
-          previous_status: app.status,
-          pending: true,
-        },
-      });
-    else if (!samePending && pendingText === null)
-      await recordAudit(ctx, trx, {
-        ...audit,
-        type: 'app.change_withdrawn',
-        data: { fields: app.pending_change?.fields ?? [] },
-      });
-  });
-  if (applied.length) await ctx.changes.publish('client', app.client_id);
-  return getAppForActor(ctx, actor, app.id);
+  const trx = tx.db;
+  await trx.updateTable('apps').set(values).where('id', '=', app.id).execute();
+  if (values.scopes !== undefined)
+    await syncBuiltInPermissions(tx, trx, app.id, splitScope(values.scopes), actor.id);
+  const audit = { actor: actor.id, tenantId: app.tenant_id, appId: app.id };
+  if (applied.length) {
+    await tx.changes.announce(trx, 'client', app.client_id);
+    const data: Record<string, unknown> = { fields: applied };
+    if (appliedAdded.length) data.added_scopes = appliedAdded;
+    await recordAudit(tx, trx, { ...audit, type: 'app.updated', data });
+    await publishAppEvent(tx, trx, 'app.updated', { ...app, ...values }, actor.id, {
+      ...data,
+      status: app.status,
+    });
+  }
+  if (held.size > 0)
+    await recordAudit(tx, trx, {
+      ...audit,
+      type: 'app.review_required',
+      data: {
+        fields: change.reviewRequired,
+        added_scopes: change.addedScopes,
+        previous_status: app.status,
+        pending: true,
+      },
+    });
+  else if (!samePending && pendingText === null)
+    await recordAudit(tx, trx, {
+      ...audit,
+      type: 'app.change_withdrawn',
+      data: { fields: app.pending_change?.fields ?? [] },
+    });
+  return applied.length > 0;
 }
 
 /**
@@ -590,28 +618,31 @@ async function updateApprovedApp(
  * Records `app.change_withdrawn`. @throws DomainError `app_no_pending_change` when nothing is pending.
  */
 export async function withdrawPendingChange(ctx: DomainContext, actor: Actor, id: string): Promise<App> {
-  const app = await getAppForActor(ctx, actor, id);
-  if (!app.pending_change) throw conflict('The app has no change awaiting review.', 'app_no_pending_change');
-  const fields = app.pending_change.fields;
-  await inTransaction(ctx.db, async (trx) => {
-    await trx
+  await changeApp(ctx, actor, id, async (tx, app) => {
+    if (!app.pending_change)
+      throw conflict('The app has no change awaiting review.', 'app_no_pending_change');
+    await tx.db
       .updateTable('apps')
-      .set({ pending_change: null, updated_at: ctx.now() })
+      .set({ pending_change: null, updated_at: tx.now() })
       .where('id', '=', app.id)
       .execute();
-    await recordAudit(ctx, trx, {
+    await recordAudit(tx, tx.db, {
       type: 'app.change_withdrawn',
       actor: actor.id,
       tenantId: app.tenant_id,
       appId: app.id,
-      data: { fields },
+      data: { fields: app.pending_change.fields },
     });
+    return { result: undefined, announced: false };
   });
   return getAppForActor(ctx, actor, id);
 }
 
-/** Approves an approved app's pending change: its values become live. Records `app.change_approved`. */
-async function approvePendingChange(ctx: DomainContext, actor: Actor, app: App): Promise<App> {
+/**
+ * Approves an approved app's pending change: its values become live. Records `app.change_approved`. Runs
+ * inside {@link changeApp}'s transaction (`tx`).
+ */
+async function approvePendingChange(tx: DomainContext, actor: Actor, app: App): Promise<void> {
   const pending = app.pending_change as PendingChange;
   const values = pendingColumnValues(pending) as Partial<AppTable>;
   const scopes = pending.values.scopes ?? app.scopes;
@@ -622,81 +653,77 @@ async function approvePendingChange(ctx: DomainContext, actor: Actor, app: App):
   }
   const problem = reviewProblem({ callback_url: pending.values.callback_url ?? app.callback_url, scopes });
   if (problem) throw problem;
-  await inTransaction(ctx.db, async (trx) => {
-    await trx
-      .updateTable('apps')
-      .set({ ...values, pending_change: null, review_note: null, updated_at: ctx.now() })
-      .where('id', '=', app.id)
-      .execute();
-    if (values.scopes !== undefined)
-      await syncBuiltInPermissions(ctx, trx, app.id, splitScope(values.scopes), actor.id);
-    await ctx.changes.announce(trx, 'client', app.client_id);
-    await recordAudit(ctx, trx, {
-      type: 'app.change_approved',
-      actor: actor.id,
-      tenantId: app.tenant_id,
-      appId: app.id,
-      data: { fields: pending.fields, added_scopes: pending.added_scopes },
-    });
-    // The reviewed change goes live now: for webhooks that is when the app is updated.
-    await publishAppEvent(ctx, trx, 'app.updated', { ...app, ...values }, actor.id, {
-      fields: pending.fields,
-      added_scopes: pending.added_scopes,
-      status: app.status,
-    });
+  const trx = tx.db;
+  await trx
+    .updateTable('apps')
+    .set({ ...values, pending_change: null, review_note: null, updated_at: tx.now() })
+    .where('id', '=', app.id)
+    .execute();
+  if (values.scopes !== undefined)
+    await syncBuiltInPermissions(tx, trx, app.id, splitScope(values.scopes), actor.id);
+  await tx.changes.announce(trx, 'client', app.client_id);
+  await recordAudit(tx, trx, {
+    type: 'app.change_approved',
+    actor: actor.id,
+    tenantId: app.tenant_id,
+    appId: app.id,
+    data: { fields: pending.fields, added_scopes: pending.added_scopes },
   });
-  await ctx.changes.publish('client', app.client_id);
-  return getAppForActor(ctx, actor, app.id);
+  // The reviewed change goes live now: for webhooks that is when the app is updated.
+  await publishAppEvent(tx, trx, 'app.updated', { ...app, ...values }, actor.id, {
+    fields: pending.fields,
+    added_scopes: pending.added_scopes,
+    status: app.status,
+  });
 }
 
-/** Rejects an approved app's pending change; the reason becomes the app's `review_note`. */
-async function rejectPendingChange(ctx: DomainContext, actor: Actor, app: App, reason: string): Promise<App> {
-  const fields = app.pending_change?.fields ?? [];
-  await inTransaction(ctx.db, async (trx) => {
-    await trx
-      .updateTable('apps')
-      .set({ pending_change: null, review_note: reason, updated_at: ctx.now() })
-      .where('id', '=', app.id)
-      .execute();
-    await recordAudit(ctx, trx, {
-      type: 'app.change_rejected',
-      actor: actor.id,
-      tenantId: app.tenant_id,
-      appId: app.id,
-      data: { reason, fields },
-    });
+/**
+ * Rejects an approved app's pending change; the reason becomes the app's `review_note`. Runs inside
+ * {@link changeApp}'s transaction (`tx`).
+ */
+async function rejectPendingChange(tx: DomainContext, actor: Actor, app: App, reason: string): Promise<void> {
+  await tx.db
+    .updateTable('apps')
+    .set({ pending_change: null, review_note: reason, updated_at: tx.now() })
+    .where('id', '=', app.id)
+    .execute();
+  await recordAudit(tx, tx.db, {
+    type: 'app.change_rejected',
+    actor: actor.id,
+    tenantId: app.tenant_id,
+    appId: app.id,
+    data: { reason, fields: app.pending_change?.fields ?? [] },
   });
-  return getAppForActor(ctx, actor, app.id);
 }
 
+/** Moves an app to `status` and records `type`; runs inside {@link changeApp}'s transaction (`tx`). */
 async function setStatus(
-  ctx: DomainContext,
+  tx: DomainContext,
   actor: Actor,
   app: App,
   status: AppStatus,
   type: 'app.submitted' | 'app.approved' | 'app.rejected' | 'app.disabled' | 'app.enabled',
   reviewNote?: string | null,
-): Promise<App> {
-  await inTransaction(ctx.db, async (trx) => {
-    const values: Partial<AppTable> = { status, updated_at: ctx.now() };
-    if (reviewNote !== undefined) values.review_note = reviewNote;
-    await trx.updateTable('apps').set(values).where('id', '=', app.id).execute();
-    await ctx.changes.announce(trx, 'client', app.client_id);
-    await recordAudit(ctx, trx, {
-      type,
-      actor: actor.id,
-      tenantId: app.tenant_id,
-      appId: app.id,
-      data: reviewNote ? { reason: reviewNote } : {},
-    });
-    if (type === 'app.approved' || type === 'app.rejected' || type === 'app.disabled')
-      await publishAppEvent(ctx, trx, type, app, actor.id, {
-        status,
-        ...(reviewNote ? { reason: reviewNote } : {}),
-      });
+): Promise<{ result: App; announced: true }> {
+  const trx = tx.db;
+  const values: Partial<AppTable> = { status, updated_at: tx.now() };
+  if (reviewNote !== undefined) values.review_note = reviewNote;
+  await trx.updateTable('apps').set(values).where('id', '=', app.id).execute();
+  await tx.changes.announce(trx, 'client', app.client_id);
+  await recordAudit(tx, trx, {
+    type,
+    actor: actor.id,
+    tenantId: app.tenant_id,
+    appId: app.id,
+    data: reviewNote ? { reason: reviewNote } : {},
   });
-  await ctx.changes.publish('client', app.client_id);
-  return { ...app, status, review_note: reviewNote !== undefined ? reviewNote : app.review_note };
+  if (type === 'app.approved' || type === 'app.rejected' || type === 'app.disabled')
+    await publishAppEvent(tx, trx, type, app, actor.id, {
+      status,
+      ...(reviewNote ? { reason: reviewNote } : {}),
+    });
+  const result = { ...app, status, review_note: reviewNote !== undefined ? reviewNote : app.review_note };
+  return { result, announced: true };
 }
 
 /** Why a public app can't be reviewed as it stands: callback URL, scopes. `null` when it can. */
@@ -734,10 +761,11 @@ export function submitProblem(app: App): DomainError | null {
 
 /** Sends a public app for review. Its callback URL must be a real https address, and it needs scopes. */
 export async function submitApp(ctx: DomainContext, actor: Actor, id: string): Promise<App> {
-  const app = await getAppForActor(ctx, actor, id);
-  const problem = submitProblem(app);
-  if (problem) throw problem;
-  return setStatus(ctx, actor, app, 'in_review', 'app.submitted', null);
+  return changeApp(ctx, actor, id, async (tx, app) => {
+    const problem = submitProblem(app);
+    if (problem) throw problem;
+    return setStatus(tx, actor, app, 'in_review', 'app.submitted', null);
+  });
 }
 
 function requireReviewer(actor: Actor): void {
@@ -748,29 +776,43 @@ function requireReviewer(actor: Actor): void {
 /** Approves a public app in review, so users of every tenant can authorize it, or an approved app's pending change. */
 export async function approveApp(ctx: DomainContext, actor: Actor, id: string): Promise<App> {
   requireReviewer(actor);
-  const app = await getAppForActor(ctx, actor, id);
-  if (app.status === 'approved' && app.pending_change) return approvePendingChange(ctx, actor, app);
-  if (app.status !== 'in_review') throw conflict('Only apps in review can be approved.', 'app_not_in_review');
-  const problem = reviewProblem(app);
-  if (problem) throw problem;
-  return setStatus(ctx, actor, app, 'approved', 'app.approved', null);
+  const approved = await changeApp(ctx, actor, id, async (tx, app) => {
+    if (app.status === 'approved' && app.pending_change) {
+      await approvePendingChange(tx, actor, app);
+      return { result: null, announced: true };
+    }
+    if (app.status !== 'in_review')
+      throw conflict('Only apps in review can be approved.', 'app_not_in_review');
+    const problem = reviewProblem(app);
+    if (problem) throw problem;
+    return setStatus(tx, actor, app, 'approved', 'app.approved', null);
+  });
+  return approved ?? getAppForActor(ctx, actor, id);
 }
 
 /** Rejects a public app in review, or an approved app's pending change, with a reason its owner sees. */
 export async function rejectApp(ctx: DomainContext, actor: Actor, id: string, reason: string): Promise<App> {
   requireReviewer(actor);
   const r = checkReason(reason, 'Tell the owner why the app was rejected.');
-  const app = await getAppForActor(ctx, actor, id);
-  if (app.status === 'approved' && app.pending_change) return rejectPendingChange(ctx, actor, app, r);
-  if (app.status !== 'in_review') throw conflict('Only apps in review can be rejected.', 'app_not_in_review');
-  return setStatus(ctx, actor, app, 'rejected', 'app.rejected', r);
+  const rejected = await changeApp(ctx, actor, id, async (tx, app) => {
+    if (app.status === 'approved' && app.pending_change) {
+      await rejectPendingChange(tx, actor, app, r);
+      return { result: null, announced: false };
+    }
+    if (app.status !== 'in_review')
+      throw conflict('Only apps in review can be rejected.', 'app_not_in_review');
+    return setStatus(tx, actor, app, 'rejected', 'app.rejected', r);
+  });
+  return rejected ?? getAppForActor(ctx, actor, id);
 }
 
 /** Disables an app: it gets no tokens from any grant, and its users' refresh tokens stop working at once. */
 export async function disableApp(ctx: DomainContext, actor: Actor, id: string): Promise<App> {
-  const app = await getAppForActor(ctx, actor, id);
-  if (app.status === 'disabled') return app;
-  return setStatus(ctx, actor, app, 'disabled', 'app.disabled');
+  return changeApp(ctx, actor, id, async (tx, app) =>
+    app.status === 'disabled'
+      ? { result: app, announced: false }
+      : setStatus(tx, actor, app, 'disabled', 'app.disabled'),
+  );
 }
 
 /**
@@ -778,24 +820,25 @@ export async function disableApp(ctx: DomainContext, actor: Actor, id: string): 
  * own disabling: an app a tenant or platform admin disabled stays disabled until an admin enables it.
  */
 export async function enableApp(ctx: DomainContext, actor: Actor, id: string): Promise<App> {
-  const app = await getAppForActor(ctx, actor, id);
-  if (app.status !== 'disabled') throw conflict('The app is not disabled.', 'app_not_disabled');
-  if (!actor.platformAdmin && actor.role !== 'admin') {
-    const last = await ctx.db
-      .selectFrom('audit_events')
-      .select('actor')
-      .where('app_id', '=', app.id)
-      .where('type', '=', 'app.disabled')
-      .orderBy('created_at', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    if (last && last.actor !== actor.id)
-      throw forbidden(
-        'An administrator disabled this app; ask an administrator to enable it again.',
-        'app_disabled_by_admin',
-      );
-  }
-  return setStatus(ctx, actor, app, 'draft', 'app.enabled');
+  return changeApp(ctx, actor, id, async (tx, app) => {
+    if (app.status !== 'disabled') throw conflict('The app is not disabled.', 'app_not_disabled');
+    if (!actor.platformAdmin && actor.role !== 'admin') {
+      const last = await tx.db
+        .selectFrom('audit_events')
+        .select('actor')
+        .where('app_id', '=', app.id)
+        .where('type', '=', 'app.disabled')
+        .orderBy('created_at', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      if (last && last.actor !== actor.id)
+        throw forbidden(
+          'An administrator disabled this app; ask an administrator to enable it again.',
+          'app_disabled_by_admin',
+        );
+    }
+    return setStatus(tx, actor, app, 'draft', 'app.enabled');
+  });
 }
 
 /**
@@ -803,9 +846,9 @@ export async function enableApp(ctx: DomainContext, actor: Actor, id: string): P
  * secret is revoked.
  */
 export async function deleteApp(ctx: DomainContext, actor: Actor, id: string): Promise<void> {
-  const app = await getAppForActor(ctx, actor, id);
-  const now = ctx.now();
-  await inTransaction(ctx.db, async (trx) => {
+  await changeApp(ctx, actor, id, async (tx, app) => {
+    const now = tx.now();
+    const trx = tx.db;
     await trx
       .updateTable('apps')
       .set({ deleted_at: now, status: 'disabled', updated_at: now })
@@ -817,9 +860,9 @@ export async function deleteApp(ctx: DomainContext, actor: Actor, id: string): P
       .where('app_id', '=', id)
       .where('revoked_at', 'is', null)
       .execute();
-    await ctx.changes.announce(trx, 'client', app.client_id);
-    await recordAudit(ctx, trx, { type: 'app.deleted', actor: actor.id, tenantId: app.tenant_id, appId: id });
-    await publishAppEvent(ctx, trx, 'app.deleted', app, actor.id);
+    await tx.changes.announce(trx, 'client', app.client_id);
+    await recordAudit(tx, trx, { type: 'app.deleted', actor: actor.id, tenantId: app.tenant_id, appId: id });
+    await publishAppEvent(tx, trx, 'app.deleted', app, actor.id);
+    return { result: undefined, announced: true };
   });
-  await ctx.changes.publish('client', app.client_id);
 }

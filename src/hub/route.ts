@@ -3,7 +3,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Services } from '../services.js';
 import { Form, type Hub, hubFor } from './context.js';
-import { putFlash, takeFlash } from './flash.js';
+import { hubFlashes } from './flash.js';
 import { checkCsrf, forbiddenPage, guard, notFoundPage, type Refusal } from './refusals.js';
 
 /**
@@ -92,7 +92,9 @@ export function hubPage<P extends TObject>(
   app.get(path, (request, reply) =>
     run(services, options, request, reply, false, async (hub, params): Promise<FastifyReply> => {
       const query = queryOf(request);
-      const flashed = query.flash ? takeFlash(hub.session.idHash, pathOf(request), query.flash) : undefined;
+      const flashed = query.flash
+        ? hubFlashes.take(hub.session.idHash, pathOf(request), query.flash)
+        : undefined;
       if (flashed === undefined) return handler({ hub, params, query, request, reply });
       return reply
         .code(200)
@@ -146,7 +148,7 @@ export function hubAction<P extends TObject>(
         if (sessionKey === undefined || !FORM_FAILURES.has(reply.statusCode) || typeof payload !== 'string')
           return payload;
         const page = formPageOf(app, request);
-        const id = putFlash(sessionKey, page, payload);
+        const id = hubFlashes.put(sessionKey, page, payload);
         reply.code(303).header('location', `${page}?flash=${id}`).header('cache-control', 'no-store');
         reply.removeHeader('content-type');
         return '';

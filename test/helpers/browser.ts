@@ -114,6 +114,14 @@ export class Browser {
     return this.request('POST', url, body);
   }
 
+  /**
+   * Follows a 303 (redirect after POST) with a GET, as a browser does; any other answer is returned as it
+   * is. Failed forms answer 303 to a page that shows the failure once, with the POST's status.
+   */
+  async follow(page: Page): Promise<Page> {
+    return page.status === 303 && page.location ? this.get(page.location) : page;
+  }
+
   /** Submits the form whose action matches, with extra field values (and an optional button). */
   async submit(
     page: Page,
@@ -163,6 +171,9 @@ export async function authorize(
       sawLogin = true;
       page = await browser.submit(page, '/login', { email: options.email, password: options.password ?? '' });
       if (page.status !== 303) return { location: null, page, sawConsent, sawLogin };
+      // A failed sign-in redirects back to the sign-in page, which shows the error (and its status) once.
+      if (new URL(page.location ?? '/', browser.base).pathname === '/login')
+        return { location: null, page: await browser.get(page.location!), sawConsent, sawLogin };
       continue;
     }
     if (forms.some((f) => f.action === '/oauth/authorize/decision')) {

@@ -16,6 +16,7 @@ import { UserCodeThrottle } from '../../oauth/user-code-throttle.js';
 import type { Services } from '../../services.js';
 import { duration } from '../../web/date-format.js';
 import { DeviceCodePage, DeviceConfirmPage, DeviceDonePage } from '../../web/device-pages.js';
+import { flashStatus, redirectWithFlash, takeFlash } from '../../web/form-flash.js';
 import { LoginPage, MessagePage } from '../../web/pages.js';
 import { sendPage } from '../../web/render.js';
 import { appSummary } from './authorize.js';
@@ -36,7 +37,7 @@ function query(request: FastifyRequest, name: string): string | undefined {
 /**
  * The device verification page (RFC 8628 §3.3) at `/device`: sign in (the hub's sign-in, returning here),
  * type the code, or arrive with it in `verification_uri_complete`; see the app and its scopes; allow or deny
- * (a POST with CSRF, answered with a redirect). Wrong codes are throttled per session and per address
+ * (a POST with CSRF, answered with a redirect, failures included). Wrong codes are throttled per session and per address
  * ({@link UserCodeThrottle}, in memory on each node).
  */
 export async function deviceRoutes(app: FastifyInstance, services: Services): Promise<void> {
@@ -64,6 +65,26 @@ export async function deviceRoutes(app: FastifyInstance, services: Services): Pr
   }
 
   /**
+   * Redirect after the decision's POST, failures included: 303 to the page, which shows `error` once (on the
+   * entry form, or on the sign-in form when signed out) with the status this POST would have answered.
+   */
+  function back(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    status: number,
+    error: string,
+    userCode?: string,
+    retryAt?: number,
+  ): FastifyReply {
+    return redirectWithFlash(services, request, reply, VERIFICATION_PATH, {
+      status,
+      error,
+      retryAt,
+      values: userCode === undefined ? undefined : { user_code: userCode.slice(0, 20) },
+    });
+  }
+
+  /**
    * Looks a typed user code up, under the throttle: a throttled session or address is answered 429 without
    * the code being checked, and every code that is not pending counts as a failure, answered with the entry
    * form (after a GET) or a redirect to it (after the decision's POST).
@@ -76,11 +97,10 @@ export async function deviceRoutes(app: FastifyInstance, services: Services): Pr
   ): Promise<StoredDeviceCode | FastifyReply> {
     const wait = throttle.retryAfter(session.idHash, request.ip);
     if (wait > 0) {
+      const error = `Too many wrong codes. Try again in ${duration(wait)}.`;
+      if (request.method === 'POST') return back(request, reply, 429, error, typed, ctx.now() + wait * 1000);
       reply.header('retry-after', String(wait));
-      return codeForm(request, reply, session, 429, {
-        userCode: typed.slice(0, 20),
-        error: `Too many wrong codes. Try again in ${duration(wait)}.`,
-      });
+      return codeForm(request, reply, session, 429, { userCode: typed.slice(0, 20), error });
     }
     const stored = await findPendingUserCode(ctx, typed);
     if (stored) return stored;
@@ -92,15 +112,22 @@ export async function deviceRoutes(app: FastifyInstance, services: Services): Pr
   app.get(VERIFICATION_PATH, async (request, reply) => {
     reply.header('cache-control', 'no-store');
     const session = await getSession(services, request);
+    const flash = takeFlash(services, request);
     if (!session)
       return sendPage(
         reply,
-        200,
+        flashStatus(services, reply, flash),
         LoginPage({
           csrf: await csrfToken(services, request, reply),
-          returnTo: safeReturnTo(request.url),
+          returnTo: safeReturnTo(flash ? VERIFICATION_PATH : request.url),
+          error: flash?.error,
         }),
       );
+    if (flash)
+      return codeForm(request, reply, session, flashStatus(services, reply, flash), {
+        userCode: flash.values?.user_code,
+        error: flash.error,
+      });
     const done = query(request, 'done');
     if (done === 'approved' || done === 'denied')
       return sendPage(
@@ -152,32 +179,22 @@ export async function deviceRoutes(app: FastifyInstance, services: Services): Pr
     try {
       params = parseParams(typeof request.body === 'string' ? request.body : '');
     } catch {
-      return sendPage(
-        reply,
-        400,
-        MessagePage({ title: 'Invalid form', message: 'The form could not be read.' }),
-      );
+      return back(request, reply, 400, 'The form could not be read. Enter the code again.');
     }
     const session = await getSession(services, request);
     if (!session)
-      return sendPage(
+      return back(
+        request,
         reply,
         401,
-        MessagePage({
-          title: 'Signed out',
-          message: 'Your session has ended. Sign in again and enter the code from your device.',
-          link: { href: VERIFICATION_PATH, label: 'Enter the code' },
-        }),
+        'Your session has ended. Sign in again and enter the code from your device.',
       );
     if (!(await verifyCsrf(services, request, params.get('csrf'))))
-      return sendPage(
+      return back(
+        request,
         reply,
         403,
-        MessagePage({
-          title: 'Form expired',
-          message: 'This form is out of date or was not sent from Clavis. Enter the code again.',
-          link: { href: VERIFICATION_PATH, label: 'Enter the code' },
-        }),
+        'This form is out of date or was not sent from Clavis. Enter the code again.',
       );
     const found = await lookup(request, reply, session, params.get('user_code') ?? '');
     if (!('deviceCodeHash' in found)) return found;

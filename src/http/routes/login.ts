@@ -9,6 +9,7 @@ import { validateAuthorizationRequest } from '../../oauth/authorize.js';
 import { type Params, parseParams } from '../../oauth/form.js';
 import type { Services } from '../../services.js';
 import { duration } from '../../web/date-format.js';
+import { flashStatus, redirectWithFlash, takeFlash } from '../../web/form-flash.js';
 import { LoginPage, MessagePage } from '../../web/pages.js';
 import { sendPage } from '../../web/render.js';
 import type { Metrics } from '../metrics.js';
@@ -58,7 +59,8 @@ async function appFor(services: Services, returnTo: string, reply?: FastifyReply
 
 /**
  * Sign-in and sign-out. The login form carries a CSRF token bound to a pre-session cookie; a successful
- * sign-in starts a fresh session (no fixation) and answers 303 to a same-origin `return_to`. Failures are
+ * sign-in starts a fresh session (no fixation) and answers 303 to a same-origin `return_to`; a failed one
+ * answers 303 to the sign-in page, which shows the error once (src/web/form-flash.ts). Failures are
  * throttled by {@link LoginThrottle}: per (account, address) with growing delays, per address by distinct
  * accounts; an account under attack is slowed, never locked. Throttled attempts are counted in `metrics`.
  */
@@ -66,13 +68,18 @@ export async function loginRoutes(app: FastifyInstance, services: Services, metr
   app.get('/login', async (request, reply) => {
     const q = request.query as Record<string, unknown>;
     const returnTo = safeReturnTo(typeof q.return_to === 'string' ? q.return_to : undefined);
-    if (await getSession(services, request)) return reply.code(303).header('location', returnTo).send();
+    const flash = takeFlash(services, request);
+    // A failed sign-in of a signed-in user (prompt=login, max_age) shows its error rather than moving on.
+    if (!flash && (await getSession(services, request)))
+      return reply.code(303).header('location', returnTo).send();
     return sendPage(
       reply,
-      200,
+      flashStatus(services, reply, flash),
       LoginPage({
         csrf: await csrfToken(services, request, reply, { preSession: true }),
         returnTo,
+        email: flash?.values?.email,
+        error: flash?.error,
         app: await appFor(services, returnTo, reply),
         signup: services.config.signupEnabled,
         forgot: mailEnabled(services.ctx),
@@ -85,20 +92,15 @@ export async function loginRoutes(app: FastifyInstance, services: Services, metr
     const form = readForm(request);
     const returnTo = safeReturnTo(form?.get('return_to'));
     const email = (form?.get('email') ?? '').slice(0, 320);
-    const again = async (status: number, error: string): Promise<FastifyReply> =>
-      sendPage(
-        reply,
+    // Redirect after POST, failures included: the sign-in page shows the error once, with the email typed
+    // (never the password) and the same status (401, 429 with Retry-After: see flashStatus).
+    const again = (status: number, error: string, retryAt?: number): FastifyReply =>
+      redirectWithFlash(services, request, reply, `/login?return_to=${encodeURIComponent(returnTo)}`, {
         status,
-        LoginPage({
-          csrf: await csrfToken(services, request, reply, { preSession: true }),
-          returnTo,
-          email,
-          error,
-          app: await appFor(services, returnTo, reply),
-          signup: services.config.signupEnabled,
-          forgot: mailEnabled(services.ctx),
-        }),
-      );
+        error,
+        retryAt,
+        values: { email },
+      });
     if (!form) return again(400, 'The form could not be read. Try again.');
     if (!(await verifyCsrf(services, request, form.get('csrf'), { preSession: true })))
       return again(403, 'The sign-in form expired or was not sent from this site. Try again.');
@@ -112,8 +114,11 @@ export async function loginRoutes(app: FastifyInstance, services: Services, metr
       metrics.loginThrottled.inc({ reason: decision.reason });
       // RFC 6585 §4 / RFC 9110 §10.2.3: 429 with Retry-After, on a page that still lets the user try again.
       const seconds = Math.max(1, Math.ceil((decision.until - services.ctx.now()) / 1000));
-      reply.header('retry-after', String(seconds));
-      return again(429, `Too many failed sign-in attempts. Try again in ${duration(seconds)}.`);
+      return again(
+        429,
+        `Too many failed sign-in attempts. Try again in ${duration(seconds)}.`,
+        decision.until,
+      );
     }
     if (decision.pauseMs > 0) {
       metrics.loginThrottled.inc({ reason: 'account_slowed' });

@@ -16,7 +16,7 @@ import { DomainError } from '../../domain/errors.js';
 import type { Services } from '../../services.js';
 import { sendPage } from '../../web/render.js';
 import { type FormErrors, type Hub, isAdmin, seeOther, toFormErrors } from '../context.js';
-import { putFlash } from '../flash.js';
+import { hubFlashes } from '../flash.js';
 import type { Refusal } from '../refusals.js';
 import { hubAction, hubPage, NoParams } from '../route.js';
 import { Alert, CopyableId, Csrf, DateText, Dialog, DialogButton, Empty } from '../ui/components.js';
@@ -405,7 +405,7 @@ async function resourceServerCandidates(hub: Hub, api?: Api): Promise<App[]> {
  * `?flash=ID` (see route.ts), for a step that re-shows the form as typed without saving ("Add a row").
  */
 function showOnce(hub: Hub, reply: FastifyReply, path: string, page: VNode): FastifyReply {
-  const id = putFlash(hub.session.idHash, path, `<!doctype html>${render(page)}`);
+  const id = hubFlashes.put(hub.session.idHash, path, `<!doctype html>${render(page)}`);
   return seeOther(reply, `${path}?flash=${id}`);
 }
 

@@ -5,6 +5,7 @@ import { DomainError } from '../../domain/errors.js';
 import { mailEnabled } from '../../domain/mail.js';
 import type { Services } from '../../services.js';
 import { duration } from '../../web/date-format.js';
+import { flashStatus, redirectWithFlash, takeFlash } from '../../web/form-flash.js';
 import { Layout } from '../../web/layout.js';
 import { sendPage } from '../../web/render.js';
 import { Form, noStore, seeOther } from '../context.js';
@@ -105,14 +106,32 @@ const BAD_LINK =
 export async function passwordResetRoutes(app: FastifyInstance, services: Services): Promise<void> {
   app.get('/login/forgot', async (request, reply) => {
     const csrf = await csrfToken(services, request, reply);
-    return sendPage(reply, 200, ForgotPage({ csrf, email: '', noMail: !mailEnabled(services.ctx) }));
+    const flash = takeFlash(services, request);
+    return sendPage(
+      reply,
+      flashStatus(services, reply, flash),
+      ForgotPage({
+        csrf,
+        email: flash?.values?.email ?? '',
+        error: flash?.error,
+        sent: flash?.done,
+        noMail: !mailEnabled(services.ctx),
+      }),
+    );
   });
 
   app.post('/login/forgot', async (request, reply) => {
     const form = Form.of(request);
     const email = form.get('email').slice(0, 320).trim();
-    const again = async (status: number, error: string) =>
-      sendPage(reply, status, ForgotPage({ csrf: await csrfToken(services, request, reply), email, error }));
+    // Redirect after POST, the confirmation included (a reload must not send another mail): the GET shows
+    // the outcome once, with the email typed.
+    const again = (status: number, error: string, retryAt?: number) =>
+      redirectWithFlash(services, request, reply, '/login/forgot', {
+        status,
+        error,
+        retryAt,
+        values: { email },
+      });
     if (!mailEnabled(services.ctx))
       return sendPage(reply, 404, ForgotPage({ csrf: '', email, noMail: true }));
     if (!(await verifyCsrf(services, request, form.get('csrf') || undefined, { preSession: true })))
@@ -121,11 +140,18 @@ export async function passwordResetRoutes(app: FastifyInstance, services: Servic
     const decision = services.auth.signupThrottle.take(request.ip);
     if (decision.kind === 'wait') {
       const seconds = Math.max(1, Math.ceil((decision.until - services.ctx.now()) / 1000));
-      reply.header('retry-after', String(seconds));
-      return again(429, `Too many requests from your network. Try again in ${duration(seconds)}.`);
+      return again(
+        429,
+        `Too many requests from your network. Try again in ${duration(seconds)}.`,
+        decision.until,
+      );
     }
     await requestPasswordReset(services.ctx, email, mailLinks(services));
-    return sendPage(noStore(reply), 200, ForgotPage({ csrf: '', email, sent: true }));
+    return redirectWithFlash(services, request, reply, '/login/forgot', {
+      status: 200,
+      done: true,
+      values: { email },
+    });
   });
 
   app.get('/login/reset', async (request, reply) => {
@@ -133,33 +159,41 @@ export async function passwordResetRoutes(app: FastifyInstance, services: Servic
     const token = typeof q.token === 'string' ? q.token.slice(0, 200) : '';
     const usable = token !== '' && (await resetLinkUsable(services.ctx, token));
     const csrf = await csrfToken(services, request, reply);
+    const flash = takeFlash(services, request);
     return sendPage(
       noStore(reply),
-      usable ? 200 : 400,
-      ResetPage({ csrf, token, usable, error: usable ? undefined : BAD_LINK }),
+      flashStatus(services, reply, flash, usable ? 200 : 400),
+      ResetPage({
+        csrf,
+        token,
+        usable,
+        error: usable ? flash?.error : BAD_LINK,
+        passwordError: flash?.fields?.password,
+      }),
     );
   });
 
   app.post('/login/reset', async (request, reply) => {
     const form = Form.of(request);
     const token = form.get('token').slice(0, 200);
-    const page = async (status: number, p: { error?: string; passwordError?: string; usable: boolean }) =>
-      sendPage(
-        noStore(reply),
-        status,
-        ResetPage({ csrf: await csrfToken(services, request, reply), token, ...p }),
-      );
+    // Failures go back to the page the mail's link opened (the token is in its address, as it was there;
+    // the flash holds only the messages), which checks the link again: a used or expired one says so.
+    const again = (flash: { error?: string; fields?: Record<string, string> }) =>
+      redirectWithFlash(services, request, reply, `/login/reset?token=${encodeURIComponent(token)}`, {
+        status: 400,
+        ...flash,
+      });
     if (!(await verifyCsrf(services, request, form.get('csrf') || undefined, { preSession: true })))
-      return page(403, {
+      return redirectWithFlash(services, request, reply, `/login/reset?token=${encodeURIComponent(token)}`, {
+        status: 403,
         error: 'The form expired or was not sent from this site. Try again.',
-        usable: true,
       });
     try {
       await resetPassword(services.ctx, token, form.get('password').slice(0, 300));
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
-      if (e.fields.password) return page(400, { passwordError: e.fields.password, usable: true });
-      return page(400, { error: BAD_LINK, usable: false });
+      if (e.fields.password) return again({ fields: { password: e.fields.password } });
+      return again({ error: BAD_LINK });
     }
     return seeOther(reply, '/login?reset=done');
   });

@@ -8,6 +8,7 @@ import { createSandbox, type Sandbox } from '../../domain/sandbox.js';
 import { passwordProblem } from '../../domain/users.js';
 import type { Services } from '../../services.js';
 import { duration } from '../../web/date-format.js';
+import { flashStatus, redirectWithFlash, takeFlash } from '../../web/form-flash.js';
 import { Layout } from '../../web/layout.js';
 import { hubNav } from '../../web/nav.js';
 import { sendPage } from '../../web/render.js';
@@ -190,26 +191,43 @@ function SignupClosed() {
 /**
  * Public sign-up (unless CLAVIS_SIGNUP_ENABLED=false): creates a developer sandbox and signs the user in.
  * Sign-ups are limited per source address and overall per hour ({@link SignupThrottle}), checked before the
- * password is hashed; a refused one gets the form back with 429 and `Retry-After`.
+ * password is hashed; a refused one gets the form back with 429 and `Retry-After`. Failed forms answer 303 to
+ * their page, which shows the errors once (src/web/form-flash.ts).
  */
 export async function signupRoutes(app: FastifyInstance, services: Services): Promise<void> {
   app.get('/signup', async (request, reply) => {
     if (!services.config.signupEnabled) return sendPage(reply, 404, SignupClosed());
+    const flash = takeFlash(services, request);
+    if (flash?.done)
+      return sendPage(noStore(reply), 200, CheckInboxPage({ email: flash.values?.email ?? '' }));
     if (await getSession(services, request)) return seeOther(reply, '/');
     const csrf = await csrfToken(services, request, reply);
-    return sendPage(reply, 200, SignupPage({ csrf, values: { name: '', email: '' }, errors: {} }));
+    return sendPage(
+      reply,
+      flashStatus(services, reply, flash),
+      SignupPage({
+        csrf,
+        values: { name: flash?.values?.name ?? '', email: flash?.values?.email ?? '' },
+        errors: flash?.fields ?? {},
+        formError: flash?.error,
+      }),
+    );
   });
 
   app.post('/signup', async (request, reply) => {
     if (!services.config.signupEnabled) return sendPage(reply, 404, SignupClosed());
     const form = Form.of(request);
     const values = { name: form.get('name').slice(0, 200), email: form.get('email').slice(0, 320) };
-    const again = async (status: number, errors: Record<string, string>, formError?: string) =>
-      sendPage(
-        reply,
+    // Redirect after POST, failures included: /signup shows the errors once with the name and email typed
+    // (never the password), answered with the status this POST would have had (see flashStatus).
+    const again = (status: number, errors: Record<string, string>, formError?: string, retryAt?: number) =>
+      redirectWithFlash(services, request, reply, '/signup', {
         status,
-        SignupPage({ csrf: await csrfToken(services, request, reply), values, errors, formError }),
-      );
+        fields: errors,
+        error: formError,
+        values,
+        retryAt,
+      });
     if (!(await verifyCsrf(services, request, form.get('csrf') || undefined, { preSession: true })))
       return again(
         403,
@@ -235,13 +253,13 @@ export async function signupRoutes(app: FastifyInstance, services: Services): Pr
     if (decision.kind === 'wait') {
       // RFC 6585 §4 / RFC 9110 §10.2.3: 429 with Retry-After, on the form with what was typed.
       const seconds = Math.max(1, Math.ceil((decision.until - services.ctx.now()) / 1000));
-      reply.header('retry-after', String(seconds));
       return again(
         429,
         {},
         decision.reason === 'address'
           ? `Too many accounts were created from your network recently. Try again in ${duration(seconds)}.`
           : `Too many accounts were created on this server recently. Try again in ${duration(seconds)}.`,
+        decision.until,
       );
     }
     if (mailEnabled(services.ctx)) {
@@ -257,7 +275,12 @@ export async function signupRoutes(app: FastifyInstance, services: Services): Pr
         if (!(e instanceof DomainError)) throw e;
         return again(400, e.fields, Object.keys(e.fields).length ? undefined : e.message);
       }
-      return sendPage(noStore(reply), 200, CheckInboxPage({ email: values.email.trim() }));
+      // A reload of "check your inbox" must not send another mail: it is shown by a GET too.
+      return redirectWithFlash(services, request, reply, '/signup', {
+        status: 200,
+        done: true,
+        values: { email: values.email.trim() },
+      });
     }
     let sandbox: Sandbox;
     try {
@@ -281,32 +304,32 @@ export async function signupRoutes(app: FastifyInstance, services: Services): Pr
     const token = typeof q.token === 'string' ? q.token.slice(0, 200) : '';
     // A page with a button, not an action on GET: mail scanners that open links must not use it up.
     const csrf = await csrfToken(services, request, reply);
-    return sendPage(noStore(reply), 200, ConfirmSignupPage({ csrf, token }));
+    const flash = takeFlash(services, request);
+    return sendPage(
+      noStore(reply),
+      flashStatus(services, reply, flash),
+      ConfirmSignupPage({ csrf, token, error: flash?.error }),
+    );
   });
 
   app.post('/signup/verify', async (request, reply) => {
     const form = Form.of(request);
     const token = form.get('token').slice(0, 200);
+    // Failures go back to the page the mail's link opened (the token is in its address, as it was there;
+    // the flash holds only the message).
+    const again = (status: number, error: string) =>
+      redirectWithFlash(services, request, reply, `/signup/verify?token=${encodeURIComponent(token)}`, {
+        status,
+        error,
+      });
     if (!(await verifyCsrf(services, request, form.get('csrf') || undefined, { preSession: true })))
-      return sendPage(
-        reply,
-        403,
-        ConfirmSignupPage({
-          csrf: await csrfToken(services, request, reply),
-          token,
-          error: 'The form expired or was not sent from this site. Try again.',
-        }),
-      );
+      return again(403, 'The form expired or was not sent from this site. Try again.');
     let sandbox: Sandbox;
     try {
       sandbox = await completeSignup(services.ctx, token);
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
-      return sendPage(
-        reply,
-        e.code === 'conflict' ? 409 : 400,
-        ConfirmSignupPage({ csrf: await csrfToken(services, request, reply), token, error: e.message }),
-      );
+      return again(e.code === 'conflict' ? 409 : 400, e.message);
     }
     const csrf = await createSession(services, reply, sandbox.user.id);
     return sendPage(noStore(reply), 201, SandboxReadyPage({ sandbox, csrf }));
