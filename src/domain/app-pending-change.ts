@@ -129,7 +129,7 @@ export function readPendingChange(
 
 /** A short description of a pending change for its owner and the reviewer, e.g. "added scopes (a, b), name". */
 export function describePendingChange(
-  change: Pick<PendingChange, 'fields' | 'added_scopes' | 'values'> & { added_grant_types?: string[] },
+  change: Pick<PendingChange, 'fields' | 'added_scopes' | 'added_grant_types' | 'values'>,
 ): string {
   return change.fields
     .map((f) => {
@@ -138,7 +138,7 @@ export function describePendingChange(
           ? `added scopes (${change.added_scopes.join(', ')})`
           : `scopes (${(change.values.scopes ?? []).join(', ')})`;
       if (f === 'grant_types')
-        return change.added_grant_types?.length
+        return change.added_grant_types.length
           ? `added grant types (${change.added_grant_types.join(', ')})`
           : `grant types (${(change.values.grant_types ?? []).join(', ')})`;
       if (f === 'default_scopes') return 'default scopes';

@@ -426,14 +426,14 @@ async function planChange(ctx: DomainContext, actor: Actor, app: App, patch: App
 
 /** What in a change needs review, e.g. "added scopes (a, b), callback URL". */
 export function reviewedChangeSummary(
-  change: Pick<AppChange, 'reviewRequired' | 'addedScopes'> & { addedGrantTypes?: string[] },
+  change: Pick<AppChange, 'reviewRequired' | 'addedScopes' | 'addedGrantTypes'>,
 ): string {
   return change.reviewRequired
     .map((f) =>
       f === 'scopes'
         ? `added scopes (${change.addedScopes.join(', ')})`
         : f === 'grant_types'
-          ? `added grant types (${(change.addedGrantTypes ?? []).join(', ')})`
+          ? `added grant types (${change.addedGrantTypes.join(', ')})`
           : isPendingField(f)
             ? PENDING_FIELD_WORDS[f]
             : f,
@@ -443,7 +443,7 @@ export function reviewedChangeSummary(
 
 /** A sentence for the app's owner naming what sent it back to review. */
 export function reviewRequiredNote(
-  change: Pick<AppChange, 'reviewRequired' | 'addedScopes'> & { addedGrantTypes?: string[] },
+  change: Pick<AppChange, 'reviewRequired' | 'addedScopes' | 'addedGrantTypes'>,
 ): string {
   return `Changed after review: ${reviewedChangeSummary(change)}. Users of other tenants can't authorize the app until it is submitted and approved again.`;
 }
@@ -656,7 +656,11 @@ async function approvePendingChange(ctx: DomainContext, actor: Actor, app: App):
       actor: actor.id,
       tenantId: app.tenant_id,
       appId: app.id,
-      data: { fields: pending.fields, added_scopes: pending.added_scopes },
+      data: {
+        fields: pending.fields,
+        added_scopes: pending.added_scopes,
+        ...(pending.added_grant_types.length ? { added_grant_types: pending.added_grant_types } : {}),
+      },
     });
     // The reviewed change goes live now: for webhooks that is when the app is updated.
     await publishAppEvent(ctx, trx, 'app.updated', { ...app, ...values }, actor.id, {

@@ -58,9 +58,10 @@ export type AuthorizeOutcome =
   | { kind: 'login'; returnTo: string; loginHint?: string }
   /**
    * `prompt=select_account` with a session: ask whether to continue as `user` or use another account; either
-   * answer goes on with `returnTo` (the request without the prompt), after a sign-out for another account.
+   * answer goes on with `request` (the request's query without the prompt), after a sign-out for another
+   * account.
    */
-  | { kind: 'select_account'; user: User; returnTo: string }
+  | { kind: 'select_account'; user: User; request: string }
   /** Ask the user to consent to `scopes` (each with its API's description), shown grouped by API. */
   | {
       kind: 'consent';
@@ -182,11 +183,7 @@ export async function decideAuthorization(
       loginHint: req.oidc.loginHint ?? undefined,
     };
   if (check.kind === 'select_account')
-    return {
-      kind: 'select_account',
-      user: signedIn.user,
-      returnTo: `/oauth/authorize?${afterSignIn(req.raw)}`,
-    };
+    return { kind: 'select_account', user: signedIn.user, request: afterSignIn(req.raw) };
   const problem = authorizationProblem(req.app, signedIn.user);
   // prompt=none must never show a page (OIDC Core §3.1.2.1): the refusal goes straight back to the client.
   if (problem && none)

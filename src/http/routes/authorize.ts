@@ -105,7 +105,7 @@ async function sendOutcome(
           csrf: await csrfToken(services, request, reply),
           app: appSummary(req),
           user: outcome.user,
-          request: outcome.returnTo.slice(AUTHORIZE_QUERY.length),
+          request: outcome.request,
         }),
       );
     case 'consent':
