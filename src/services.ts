@@ -15,7 +15,6 @@ import { type CacheGuard, ClientRegistry } from './oauth/client-registry.js';
 import type { GrantHandler } from './oauth/grant.js';
 import { clientCredentialsGrant } from './oauth/grants/client-credentials.js';
 import { type AccessTokenLiveness, DefaultLiveness, type TokenIntrospector } from './oauth/introspection.js';
-import { BackchannelLogout } from './oauth/oidc/backchannel-logout.js';
 import { IdTokens } from './oauth/oidc/id-token.js';
 import type { TokenRevoker } from './oauth/revocation.js';
 import { RevocationList } from './oauth/revocation-list.js';
@@ -34,7 +33,6 @@ export interface Services {
   /** OpenID Connect ID tokens and logout tokens. */
   readonly idTokens: IdTokens;
   /** Back-channel logout deliveries (in the background, retried, audited). */
-  readonly backchannel: BackchannelLogout;
   readonly registry: ClientRegistry;
   /** The APIs tokens are issued for, cached like the clients. */
   readonly apis: ApiRegistry;
@@ -152,12 +150,6 @@ export async function createServices(
     await keys.init();
     const tokens = new AccessTokens(ctx, keys);
     const idTokens = new IdTokens(ctx, keys);
-    const backchannel = new BackchannelLogout(ctx, idTokens);
-    // On close: no more retries, and the deliveries under way finish before the database closes.
-    onClose.push(async () => {
-      backchannel.close();
-      await backchannel.settled();
-    });
     const gate = database.pgPool
       ? new VersionGate(database.pgPool)
       : database.sqlite
@@ -195,7 +187,6 @@ export async function createServices(
       keys,
       tokens,
       idTokens,
-      backchannel,
       registry,
       apis,
       usage: new SecretUsage(ctx),

@@ -6,6 +6,7 @@ import { registerMailHandler } from './domain/mail.js';
 import { registerWebhookHandlers } from './domain/webhook-delivery.js';
 import { type BuildOptions, buildServer } from './http/server.js';
 import { startExpiryScan, startMaintenance, startOutboxWorker } from './maintenance.js';
+import { registerBackchannelLogoutHandler } from './oauth/oidc/backchannel-logout.js';
 import { closeServices, createServices, type Services } from './services.js';
 
 export interface RunningServer {
@@ -44,6 +45,7 @@ export async function startServer(
   const stopMaintenance = startMaintenance(services, app.log);
   const closeMail = registerMailHandler(config);
   registerWebhookHandlers();
+  registerBackchannelLogoutHandler(services.idTokens);
   const stopOutbox = startOutboxWorker(services, app.log);
   const stopExpiryScan = startExpiryScan(services, app.log);
   let url = config.issuer;

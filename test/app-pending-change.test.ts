@@ -146,3 +146,81 @@ describe('a change awaiting review on an approved public app', () => {
     expect(saved.pending_change).toBeNull();
   });
 });
+
+describe('OpenID Connect fields and grant types', () => {
+  const DEVICE = 'urn:ietf:params:oauth:grant-type:device_code';
+
+  it('new logout URIs and added grant types wait for review; the ID token algorithm and removals apply', async () => {
+    const { app } = await approvedApp();
+    const saved = await updateApp(ctx(), admin, app.id, {
+      id_token_signed_response_alg: 'EdDSA',
+      post_logout_redirect_uri: 'https://live.acme-corp.io/bye',
+      backchannel_logout_uri: 'https://live.acme-corp.io/bc',
+      grant_types: [...app.grant_types, DEVICE],
+    });
+    expect(saved).toMatchObject({
+      status: 'approved',
+      id_token_signed_response_alg: 'EdDSA',
+      post_logout_redirect_uri: null,
+      backchannel_logout_uri: null,
+      grant_types: app.grant_types,
+    });
+    expect(saved.pending_change).toMatchObject({
+      fields: ['grant_types', 'post_logout_redirect_uri', 'backchannel_logout_uri'],
+      added_grant_types: [DEVICE],
+    });
+    const [review] = (await listAuditEvents(ctx(), { appId: app.id, limit: 100 })).items.filter(
+      (e) => e.type === 'app.review_required',
+    );
+    expect(review!.data).toMatchObject({
+      fields: ['grant_types', 'post_logout_redirect_uri', 'backchannel_logout_uri'],
+      added_grant_types: [DEVICE],
+      pending: true,
+    });
+
+    // Rejecting discards the change: the live values never moved.
+    const rejected = await rejectApp(ctx(), admin, app.id, 'Not that endpoint');
+    expect(rejected).toMatchObject({
+      status: 'approved',
+      pending_change: null,
+      backchannel_logout_uri: null,
+    });
+
+    // Removing a grant type narrows: applies at once, nothing pending.
+    const narrowed = await updateApp(ctx(), admin, app.id, { grant_types: ['authorization_code'] });
+    expect(narrowed).toMatchObject({ grant_types: ['authorization_code'], pending_change: null });
+  });
+
+  it('on an app in review a new back-channel URI sends it back to draft, naming it', async () => {
+    const { app } = await createTestApp(
+      ts,
+      {
+        visibility: 'public',
+        callback_url: 'https://rev-oidc.acme-corp.io/cb',
+        scopes: ['profile:read'],
+        default_scopes: ['profile:read'],
+      },
+      { status: 'in_review' },
+    );
+    const saved = await updateApp(ctx(), admin, app.id, {
+      backchannel_logout_uri: 'https://rev-oidc.acme-corp.io/bc',
+    });
+    expect(saved.status).toBe('draft');
+    expect(saved.backchannel_logout_uri).toBe('https://rev-oidc.acme-corp.io/bc');
+    expect(saved.review_note).toContain('back-channel logout URI');
+    // The signing algorithm alone does not.
+    const { app: other } = await createTestApp(
+      ts,
+      {
+        visibility: 'public',
+        callback_url: 'https://rev-oidc.acme-corp.io/cb',
+        scopes: ['profile:read'],
+        default_scopes: ['profile:read'],
+      },
+      { status: 'in_review' },
+    );
+    expect((await updateApp(ctx(), admin, other.id, { id_token_signed_response_alg: 'ES256' })).status).toBe(
+      'in_review',
+    );
+  });
+});

@@ -5,9 +5,15 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, SignJW
 import * as oauth from 'oauth4webapi';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SealedBox } from '../src/crypto/sealed-box.js';
 import type { App } from '../src/domain/apps.js';
 import { updateApp } from '../src/domain/apps.js';
-import { BackchannelLogout } from '../src/oauth/oidc/backchannel-logout.js';
+import type { DomainContext } from '../src/domain/context.js';
+import { BACKCHANNEL_LOGOUT_KIND } from '../src/domain/oidc.js';
+import { drainOutbox } from '../src/domain/outbox.js';
+import { KeyStore } from '../src/keys/key-store.js';
+import { LOGOUT_RETRY_MS, registerBackchannelLogoutHandler } from '../src/oauth/oidc/backchannel-logout.js';
+import { IdTokens } from '../src/oauth/oidc/id-token.js';
 import { authorize, Browser, parseForms } from './helpers/browser.js';
 import { pkce } from './helpers/flow.js';
 import {
@@ -33,7 +39,10 @@ const AFTER_LOGOUT = 'http://127.0.0.1/signed-out';
 
 beforeAll(async () => {
   // The back-channel logout receivers of these tests listen on loopback, which delivery refuses without it.
-  ts = await startTestServer({ env: { CLAVIS_WEBHOOKS_ALLOW_PRIVATE: 'true' } });
+  // Its outbox worker stays out of the way (CLAVIS_OUTBOX_POLL_MS): the back-channel tests drain by hand.
+  ts = await startTestServer({
+    env: { CLAVIS_WEBHOOKS_ALLOW_PRIVATE: 'true', CLAVIS_OUTBOX_POLL_MS: '600000' },
+  });
   bob = await createUser(ts);
 });
 afterAll(async () => ts?.close());
@@ -464,10 +473,23 @@ describe('oidcc-basic-certification-test-plan', () => {
 
   it('oidcc-claims-essential: the claims parameter is not supported and a well-formed one is ignored; a malformed one is invalid_request', async () => {
     const { app, secret } = await oidcApp();
+    // OIDC Core §5.5: an OP without support SHOULD answer with the claims it thinks useful; here the scopes
+    // alone decide. Asking for name and email (essential) with only `openid` releases neither.
     const t = await tokens(app, secret, {
-      claims: JSON.stringify({ userinfo: { name: { essential: true } } }),
+      claims: JSON.stringify({
+        userinfo: { name: { essential: true }, email: null },
+        id_token: { email: { essential: true }, auth_time: { essential: true } },
+      }),
     });
     expect(t.id_token).toBeDefined();
+    expect(t.scope.split(' ')).toEqual(['openid']);
+    const { payload } = await verifyIdToken(t.id_token!, app);
+    expect(payload.email).toBeUndefined();
+    expect(payload.name).toBeUndefined();
+    const info = await userinfo(t.access_token);
+    expect(info.status).toBe(200);
+    expect(await info.json()).toEqual({ sub: bob.user.id });
+    // Not a JSON object: refused, whatever the shape of the error would be otherwise.
     const bad = await new Browser(ts.url).get(
       `${ts.url}/oauth/authorize?${params(app, { claims: '[1' }).query}`,
     );
@@ -669,7 +691,9 @@ describe('RP-initiated logout', () => {
 /** A relying party's back-channel logout endpoint: records logout tokens; answers `statuses` in turn. */
 async function logoutReceiver(statuses: number[] = [200]) {
   const received: string[] = [];
+  const contentTypes: string[] = [];
   const server: Server = createServer((req, res) => {
+    contentTypes.push(req.headers['content-type'] ?? '');
     let body = '';
     req.on('data', (c) => {
       body += c;
@@ -682,7 +706,7 @@ async function logoutReceiver(statuses: number[] = [200]) {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/bc-logout`;
-  return { url, received, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return { url, received, contentTypes, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
 
 async function auditTypes(appId: string): Promise<Array<{ type: string; data: Record<string, unknown> }>> {
@@ -695,6 +719,29 @@ async function auditTypes(appId: string): Promise<Array<{ type: string; data: Re
   return rows.map((r) => ({ type: r.type, data: JSON.parse(r.data) }));
 }
 
+/** Back-channel logout messages in the outbox, by status. */
+async function logoutRows() {
+  return ts.server.services.ctx.db
+    .selectFrom('outbox')
+    .select(['id', 'status', 'attempts', 'payload', 'created_at'])
+    .where('kind', '=', BACKCHANNEL_LOGOUT_KIND)
+    .execute();
+}
+
+/** Runs the outbox worker once for back-channel logouts, at `now` (default: the real clock). */
+function drainLogouts(now?: number, ctx: DomainContext = ts.server.services.ctx) {
+  return drainOutbox(now === undefined ? ctx : { ...ctx, now: () => now }, {
+    kinds: [BACKCHANNEL_LOGOUT_KIND],
+  });
+}
+
+/** Signs `browser` out of Clavis with the hub's sign-out form. */
+async function hubSignOut(browser: Browser) {
+  const home = await browser.get(`${ts.url}/account/connected-apps`);
+  const csrf = parseForms(home.html).find((f) => f.action === '/logout')!.fields.csrf!;
+  return browser.post(`${ts.url}/logout`, { csrf });
+}
+
 describe('back-channel logout', () => {
   it('POSTs a signed logout token when the user signs out, and when they revoke the app', async () => {
     const rp = await logoutReceiver();
@@ -703,19 +750,34 @@ describe('back-channel logout', () => {
       const browser = new Browser(ts.url);
       const t = await tokens(app, secret, {}, browser);
       const sid = decodeJwt(t.id_token!).sid;
-      const home = await browser.get(`${ts.url}/account/connected-apps`);
-      const csrf = parseForms(home.html).find((f) => f.action === '/logout')!.fields.csrf!;
-      const out = await browser.post(`${ts.url}/logout`, { csrf });
+      const out = await hubSignOut(browser);
       expect(out.status).toBe(303);
-      await ts.server.services.backchannel.settled();
+      // The sign-out wrote one outbox message for the (app, session) and returned without delivering it.
+      const queued = (await logoutRows()).filter((r) => JSON.parse(r.payload).app_id === app.id);
+      expect(queued).toHaveLength(1);
+      expect(JSON.parse(queued[0]!.payload)).toEqual({ app_id: app.id, user_id: bob.user.id, sid });
+      expect(rp.received).toHaveLength(0);
+      expect(await drainLogouts()).toMatchObject({ delivered: 1, failed: 0, retried: 0 });
       expect(rp.received).toHaveLength(1);
+      expect(rp.contentTypes[0]).toBe('application/x-www-form-urlencoded');
       const { payload, protectedHeader } = await jwtVerify(rp.received[0]!, jwks(), {
         issuer: ts.url,
         audience: app.client_id,
         typ: 'logout+jwt',
       });
       expect(protectedHeader.alg).toBe('RS256');
+      expect(Object.keys(payload).sort()).toEqual([
+        'aud',
+        'events',
+        'exp',
+        'iat',
+        'iss',
+        'jti',
+        'sid',
+        'sub',
+      ]);
       expect(payload).toMatchObject({ sub: bob.user.id, sid });
+      expect(payload.exp! - payload.iat!).toBe(120);
       expect(payload.events).toEqual({ 'http://schemas.openid.net/event/backchannel-logout': {} });
       expect(payload.nonce).toBeUndefined();
       expect(typeof payload.jti).toBe('string');
@@ -729,7 +791,8 @@ describe('back-channel logout', () => {
       )!;
       const revoked = await browser2.post(form.action, form.fields);
       expect(revoked.status).toBe(303);
-      await ts.server.services.backchannel.settled();
+      expect(rp.received).toHaveLength(1);
+      expect(await drainLogouts()).toMatchObject({ delivered: 2 });
       // Each of the user's sessions there ends: the one signed out before (whose grant still stood) and this one.
       expect(rp.received).toHaveLength(3);
       const sids = rp.received.slice(1).map((t) => decodeJwt(t).sid);
@@ -743,36 +806,82 @@ describe('back-channel logout', () => {
     }
   });
 
-  it('retries a failed delivery, audits the outcome, and never blocks the sign-out', async () => {
+  it('retries a failed delivery with backoff, audits the outcome, and never blocks the sign-out', async () => {
     const flaky = await logoutReceiver([500, 200]);
     const dead = await logoutReceiver([503]);
     try {
-      const services = ts.server.services;
       const a = await oidcApp({ backchannel_logout_uri: flaky.url });
       const b = await oidcApp({ backchannel_logout_uri: dead.url });
       const browser = new Browser(ts.url);
       const ta = await tokens(a.app, a.secret, {}, browser);
       await tokens(b.app, b.secret, {}, browser);
       const sid = decodeJwt(ta.id_token!).sid as string;
-      const bc = new BackchannelLogout(services.ctx, services.idTokens, { retryDelaysMs: [20, 20] });
-      const started = Date.now();
-      bc.sessionEnded(sid);
-      expect(Date.now() - started).toBeLessThan(50);
-      await bc.settled();
+      expect((await hubSignOut(browser)).status).toBe(303);
+      expect(flaky.received).toHaveLength(0);
+      const start = Date.now();
+      expect(await drainLogouts(start)).toMatchObject({ delivered: 0, retried: 2 });
+      // Not due again yet: the first retry waits 2.5 to 5 s.
+      expect(await drainLogouts(start + 1000)).toMatchObject({ delivered: 0, retried: 0 });
+      expect(await drainLogouts(start + 10 * 60_000)).toMatchObject({ delivered: 1, retried: 1 });
       expect(flaky.received).toHaveLength(2);
-      expect(dead.received).toHaveLength(3);
       expect(await auditTypes(a.app.id)).toEqual([
         { type: 'backchannel_logout.delivered', data: expect.objectContaining({ attempts: 2, sid }) },
       ]);
+      // Only once retrying has run out (an hour) is the failure final, and audited.
+      expect(await auditTypes(b.app.id)).toEqual([]);
+      expect(await drainLogouts(start + LOGOUT_RETRY_MS + 60_000)).toMatchObject({ failed: 1 });
+      expect(dead.received).toHaveLength(3);
       expect(await auditTypes(b.app.id)).toEqual([
         {
           type: 'backchannel_logout.failed',
-          data: expect.objectContaining({ attempts: 3, error: 'HTTP 503' }),
+          data: expect.objectContaining({ attempts: 3, error: 'HTTP 503', sid }),
         },
       ]);
     } finally {
       await flaky.close();
       await dead.close();
+    }
+  });
+
+  it('survives a crash: a message claimed by a worker that died is delivered by a fresh worker', async () => {
+    const rp = await logoutReceiver([200]);
+    const services = ts.server.services;
+    try {
+      const { app, secret } = await oidcApp({ backchannel_logout_uri: rp.url });
+      const browser = new Browser(ts.url);
+      const t = await tokens(app, secret, {}, browser);
+      await hubSignOut(browser);
+      const [row] = (await logoutRows()).filter((r) => JSON.parse(r.payload).app_id === app.id);
+      // A node claimed it and died mid-delivery: its lease still holds for a while.
+      const now = Date.now();
+      await services.ctx.db
+        .updateTable('outbox')
+        .set({ claimed_by: 'crashed-node', claimed_until: now + 15_000, attempts: 1, last_attempt_at: now })
+        .where('id', '=', row!.id)
+        .execute();
+      // A restarted process: a fresh key store and ID token signer, its handler registered anew.
+      const keys = new KeyStore(services.ctx, new SealedBox(services.config.secretKey));
+      await keys.init();
+      registerBackchannelLogoutHandler(new IdTokens(services.ctx, keys));
+      try {
+        expect(await drainLogouts(now + 1000)).toMatchObject({ delivered: 0 });
+        expect(rp.received).toHaveLength(0);
+        expect(await drainLogouts(now + 16_000)).toMatchObject({ delivered: 1 });
+      } finally {
+        registerBackchannelLogoutHandler(services.idTokens);
+      }
+      expect(rp.received).toHaveLength(1);
+      const { payload } = await jwtVerify(rp.received[0]!, jwks(), {
+        issuer: ts.url,
+        audience: app.client_id,
+        typ: 'logout+jwt',
+      });
+      expect(payload.sid).toBe(decodeJwt(t.id_token!).sid);
+      expect(await auditTypes(app.id)).toEqual([
+        { type: 'backchannel_logout.delivered', data: expect.objectContaining({ attempts: 2 }) },
+      ]);
+    } finally {
+      await rp.close();
     }
   });
 
@@ -782,18 +891,16 @@ describe('back-channel logout', () => {
       const services = ts.server.services;
       const a = await oidcApp({ backchannel_logout_uri: rp.url });
       const browser = new Browser(ts.url);
-      const ta = await tokens(a.app, a.secret, {}, browser);
-      const sid = decodeJwt(ta.id_token!).sid as string;
+      await tokens(a.app, a.secret, {}, browser);
+      await hubSignOut(browser);
       // The server as deployed: the flag unset.
       const ctx = { ...services.ctx, config: { ...services.ctx.config, webhooksAllowPrivate: false } };
-      const bc = new BackchannelLogout(ctx, services.idTokens, { retryDelaysMs: [] });
-      bc.sessionEnded(sid);
-      await bc.settled();
+      expect(await drainLogouts(undefined, ctx)).toMatchObject({ failed: 1 });
       expect(rp.received).toHaveLength(0);
       const [audit] = await auditTypes(a.app.id);
       expect(audit).toEqual({
         type: 'backchannel_logout.failed',
-        // Refused before connecting: http, and a loopback address (the webhooks' rule).
+        // Refused before connecting, and not retried: http, and a loopback address (the webhooks' rule).
         data: expect.objectContaining({ attempts: 1, error: 'The URL must use https.' }),
       });
     } finally {

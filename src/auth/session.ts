@@ -1,5 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomToken } from '../crypto/random.js';
+import { inTransaction } from '../db/transaction.js';
+import { queueSessionLogout } from '../domain/oidc.js';
 import { toUser, type User } from '../domain/users.js';
 import type { Services } from '../services.js';
 import type { AuthState } from './auth-state.js';
@@ -133,9 +135,10 @@ export async function createSession(
 }
 
 /**
- * Ends the request's session (row deleted, cookie cleared).
+ * Ends the request's session (row deleted, cookie cleared) and, in the same transaction, queues a
+ * back-channel logout for every app that signed the user in during it (delivered by the outbox worker).
  *
- * @returns the ended session's `sid` and user, for back-channel logout; `null` when there was none.
+ * @returns the ended session's `sid` and user; `null` when there was none.
  */
 export async function destroySession(
   services: Services,
@@ -147,12 +150,18 @@ export async function destroySession(
   let ended: { sid: string; userId: string } | null = null;
   if (raw) {
     const idHash = services.ctx.hasher.hash(`session:${raw}`);
-    const row = await services.ctx.db
-      .deleteFrom('sessions')
-      .where('id_hash', '=', idHash)
-      .returning('user_id')
-      .executeTakeFirst();
-    if (row) ended = { sid: sessionSid(services, idHash), userId: row.user_id };
+    const sid = sessionSid(services, idHash);
+    // The session ends and its back-channel logouts are queued in one transaction: neither without the other.
+    ended = await inTransaction(services.ctx.db, async (trx) => {
+      const row = await trx
+        .deleteFrom('sessions')
+        .where('id_hash', '=', idHash)
+        .returning('user_id')
+        .executeTakeFirst();
+      if (!row) return null;
+      await queueSessionLogout({ ...services.ctx, db: trx }, sid);
+      return { sid, userId: row.user_id };
+    });
   }
   reply.clearCookie(state.sessionCookie, { path: '/' });
   cache.set(request, null);

@@ -20,6 +20,8 @@ import {
   type GrantType,
 } from './app-fields.js';
 import {
+  PENDING_FIELD_WORDS,
+  PENDING_FIELDS,
   type PendingChange,
   type PendingField,
   pendingChangeText,
@@ -89,7 +91,7 @@ export function toApp(row: AppTable): App {
     grant_types: readGrantTypes(row),
     status: row.status,
     review_note: row.review_note,
-    pending_change: readPendingChange(row.pending_change, splitScope(row.scopes)),
+    pending_change: readPendingChange(row.pending_change, splitScope(row.scopes), readGrantTypes(row)),
     created_at: row.created_at,
     updated_at: row.updated_at,
     id_token_signed_response_alg: row.id_token_signed_response_alg,
@@ -358,7 +360,7 @@ const PATCH_FIELDS: readonly PatchField[] = [
 ];
 
 const isPendingField = (f: PatchField): f is PendingField =>
-  f === 'name' || f === 'visibility' || f === 'callback_url' || f === 'scopes' || f === 'default_scopes';
+  (PENDING_FIELDS as readonly string[]).includes(f);
 
 /** What a change would do to an app, worked out before anything is written. */
 export interface AppChange {
@@ -368,10 +370,13 @@ export interface AppChange {
   changed: PatchField[];
   /** Scopes the change adds. */
   addedScopes: string[];
+  /** Grant types the change adds. */
+  addedGrantTypes: string[];
   /**
    * The changed fields review checked, on a public app in review or approved: saving sends the app back to
    * draft, so a reviewed app can't be repointed, renamed or widened without another review. Empty when the
-   * change needs no review.
+   * change needs no review. Widening means a new callback URL, post-logout redirect URI or back-channel
+   * logout URI (removing one narrows, and applies at once), added scopes or added grant types.
    */
   reviewRequired: PatchField[];
 }
@@ -382,7 +387,8 @@ const sameList = (a: string[], b: string[]) => a.length === b.length && a.every(
 async function planChange(ctx: DomainContext, actor: Actor, app: App, patch: AppPatch): Promise<AppChange> {
   const next: Partial<Record<PatchField, string | string[] | null>> = {};
   if (patch.name !== undefined) next.name = checkAppName(patch.name);
-  // OpenID Connect settings: applied at once, never held for review (they name no new data to share).
+  // OpenID Connect settings: the URIs are reviewed like the callback URL (see reviewRequired below); the ID
+  // token algorithm widens nothing and applies at once.
   if (patch.id_token_signed_response_alg !== undefined)
     next.id_token_signed_response_alg = checkIdTokenAlg(patch.id_token_signed_response_alg);
   if (patch.post_logout_redirect_uri !== undefined)
@@ -428,6 +434,9 @@ async function planChange(ctx: DomainContext, actor: Actor, app: App, patch: App
     (values as Record<string, string | null>)[f] = Array.isArray(v) ? v.join(' ') : v;
   }
   const addedScopes = changed.includes('scopes') ? scopes.filter((s) => !app.scopes.includes(s)) : [];
+  const addedGrantTypes = changed.includes('grant_types')
+    ? (next.grant_types as string[]).filter((g) => !(app.grant_types as string[]).includes(g))
+    : [];
   const reviewed = app.visibility === 'public' && (app.status === 'approved' || app.status === 'in_review');
   const reviewRequired = reviewed
     ? changed.filter(
@@ -435,27 +444,36 @@ async function planChange(ctx: DomainContext, actor: Actor, app: App, patch: App
           f === 'callback_url' ||
           f === 'visibility' ||
           f === 'name' ||
-          (f === 'scopes' && addedScopes.length),
+          (f === 'scopes' && addedScopes.length) ||
+          (f === 'grant_types' && addedGrantTypes.length) ||
+          // A new place to send the browser or to POST to; removing one applies at once.
+          ((f === 'post_logout_redirect_uri' || f === 'backchannel_logout_uri') && next[f] !== null),
       )
     : [];
-  return { values, changed, addedScopes, reviewRequired };
+  return { values, changed, addedScopes, addedGrantTypes, reviewRequired };
 }
 
 /** What in a change needs review, e.g. "added scopes (a, b), callback URL". */
-export function reviewedChangeSummary(change: Pick<AppChange, 'reviewRequired' | 'addedScopes'>): string {
+export function reviewedChangeSummary(
+  change: Pick<AppChange, 'reviewRequired' | 'addedScopes' | 'addedGrantTypes'>,
+): string {
   return change.reviewRequired
     .map((f) =>
       f === 'scopes'
         ? `added scopes (${change.addedScopes.join(', ')})`
-        : f === 'callback_url'
-          ? 'callback URL'
-          : f,
+        : f === 'grant_types'
+          ? `added grant types (${change.addedGrantTypes.join(', ')})`
+          : isPendingField(f)
+            ? PENDING_FIELD_WORDS[f]
+            : f,
     )
     .join(', ');
 }
 
 /** A sentence for the app's owner naming what sent it back to review. */
-export function reviewRequiredNote(change: Pick<AppChange, 'reviewRequired' | 'addedScopes'>): string {
+export function reviewRequiredNote(
+  change: Pick<AppChange, 'reviewRequired' | 'addedScopes' | 'addedGrantTypes'>,
+): string {
   return `Changed after review: ${reviewedChangeSummary(change)}. Users of other tenants can't authorize the app until it is submitted and approved again.`;
 }
 
@@ -480,8 +498,8 @@ export function changeNeedsNewReview(app: App, change: AppChange): boolean {
   const pending = app.pending_change?.values;
   return change.reviewRequired.some((field) => {
     const next = change.values[field];
-    if (field === 'description' || field === 'grant_types') return true; // never held: applies at once
-    const held = pending?.[field as PendingField];
+    if (!isPendingField(field)) return true; // never held: applies at once
+    const held = pending?.[field];
     if (held === undefined) return true;
     return Array.isArray(held) ? joinScope(held) !== next : held !== next;
   });
@@ -535,6 +553,7 @@ export async function updateApp(ctx: DomainContext, actor: Actor, id: string, pa
         data: {
           fields: change.reviewRequired,
           added_scopes: change.addedScopes,
+          ...(change.addedGrantTypes.length ? { added_grant_types: change.addedGrantTypes } : {}),
           previous_status: app.status,
         },
       });
@@ -600,6 +619,7 @@ async function updateApprovedApp(
       data: {
         fields: change.reviewRequired,
         added_scopes: change.addedScopes,
+        ...(change.addedGrantTypes.length ? { added_grant_types: change.addedGrantTypes } : {}),
         previous_status: app.status,
         pending: true,
       },
@@ -667,7 +687,11 @@ async function approvePendingChange(tx: DomainContext, actor: Actor, app: App): 
     actor: actor.id,
     tenantId: app.tenant_id,
     appId: app.id,
-    data: { fields: pending.fields, added_scopes: pending.added_scopes },
+    data: {
+      fields: pending.fields,
+      added_scopes: pending.added_scopes,
+      ...(pending.added_grant_types.length ? { added_grant_types: pending.added_grant_types } : {}),
+    },
   });
   // The reviewed change goes live now: for webhooks that is when the app is updated.
   await publishAppEvent(tx, trx, 'app.updated', { ...app, ...values }, actor.id, {

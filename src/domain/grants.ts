@@ -2,6 +2,7 @@ import { inTransaction } from '../db/transaction.js';
 import type { App } from './apps.js';
 import type { DomainContext } from './context.js';
 import { grantUser, liveGrantIds, redeemedGrants, revokeGrant } from './grant-store.js';
+import { queueAppRevocationLogout } from './oidc.js';
 import { joinScope, splitScope } from './scopes.js';
 import type { User } from './users.js';
 
@@ -198,13 +199,19 @@ export async function listConnectedApps(ctx: DomainContext, userId: string): Pro
 
 /**
  * A user takes back an app's access: every grant of theirs for the app is revoked (refresh tokens end, access
- * tokens become inactive) and the remembered consent is forgotten, so the next request asks again.
+ * tokens become inactive) and the remembered consent is forgotten, so the next request asks again. In the
+ * same transaction a back-channel logout is queued for each session in which the user signed in to the app
+ * (OIDC Back-Channel Logout 1.0), read before the grants that name the sessions are revoked.
  *
  * @returns how many grants were revoked.
  */
 export async function revokeAppAccess(ctx: DomainContext, userId: string, appId: string): Promise<number> {
-  const grants = await liveGrantIds(ctx, userId, appId);
-  for (const id of grants) await revokeGrant(ctx, id, 'user_revoked', `user:${userId}`);
-  await ctx.db.deleteFrom('consents').where('user_id', '=', userId).where('app_id', '=', appId).execute();
-  return grants.length;
+  return inTransaction(ctx.db, async (trx) => {
+    const tx: DomainContext = { ...ctx, db: trx };
+    await queueAppRevocationLogout(tx, userId, appId);
+    const grants = await liveGrantIds(tx, userId, appId);
+    for (const id of grants) await revokeGrant(tx, id, 'user_revoked', `user:${userId}`);
+    await trx.deleteFrom('consents').where('user_id', '=', userId).where('app_id', '=', appId).execute();
+    return grants.length;
+  });
 }

@@ -1,11 +1,12 @@
 import type { IdTokenAlg } from '../db/schema.js';
 import { recordAudit } from './audit.js';
 import type { DomainContext } from './context.js';
+import { enqueue } from './outbox.js';
 import { splitScope } from './scopes.js';
 
 /*
  * OpenID Connect's view of users and grants: the standard scopes and the claims they release (OIDC Core
- * §5.4), and which apps hear of a sign-out (Back-Channel Logout 1.0 §2.5).
+ * §5.4), and which apps hear of a sign-out (Back-Channel Logout 1.0 §2.5), queued on the outbox.
  */
 
 /** The OIDC standard scopes this server supports: every app may ask for them (OIDC Core §3.1.2.1, §5.4). */
@@ -52,6 +53,9 @@ export async function userClaims(
   return claims;
 }
 
+/** The outbox kind of a back-channel logout delivery (OIDC Back-Channel Logout 1.0). */
+export const BACKCHANNEL_LOGOUT_KIND = 'oidc.backchannel_logout';
+
 /** One app that registered a `backchannel_logout_uri`, and the user and session to tell it about. */
 export interface LogoutTarget {
   appId: string;
@@ -64,16 +68,20 @@ export interface LogoutTarget {
   sid: string | null;
 }
 
+/** What an outbox message of {@link BACKCHANNEL_LOGOUT_KIND} holds: who to tell about which session. */
+export interface LogoutMessage {
+  app_id: string;
+  user_id: string;
+  sid: string | null;
+}
+
 function targetsQuery(ctx: DomainContext) {
   return ctx.db
     .selectFrom('grants')
     .innerJoin('apps', 'apps.id', 'grants.app_id')
     .select([
       'apps.id as app_id',
-      'apps.tenant_id',
-      'apps.client_id',
       'apps.backchannel_logout_uri',
-      'apps.id_token_signed_response_alg',
       'grants.user_id',
       'grants.sid',
       'grants.scope',
@@ -84,59 +92,92 @@ function targetsQuery(ctx: DomainContext) {
     .where('grants.revoked_at', 'is', null);
 }
 
-function uniqueTargets(
+function uniqueMessages(
   rows: Array<{
     app_id: string;
-    tenant_id: string;
-    client_id: string;
     backchannel_logout_uri: string | null;
-    id_token_signed_response_alg: IdTokenAlg;
     user_id: string;
     sid: string | null;
     scope: string;
   }>,
-): LogoutTarget[] {
-  const seen = new Map<string, LogoutTarget>();
+): LogoutMessage[] {
+  const seen = new Map<string, LogoutMessage>();
   for (const r of rows) {
     const key = `${r.app_id}|${r.user_id}|${r.sid ?? ''}`;
     // Only grants that gave the app an ID token signed the user in there.
     if (!seen.has(key) && r.backchannel_logout_uri && splitScope(r.scope).includes('openid'))
-      seen.set(key, {
-        appId: r.app_id,
-        tenantId: r.tenant_id,
-        clientId: r.client_id,
-        uri: r.backchannel_logout_uri,
-        alg: r.id_token_signed_response_alg,
-        userId: r.user_id,
-        sid: r.sid,
-      });
+      seen.set(key, { app_id: r.app_id, user_id: r.user_id, sid: r.sid });
   }
   return [...seen.values()];
 }
 
-/** The apps to notify when the browser session `sid` ends: one per app that got an ID token in it. */
-export async function logoutTargetsForSession(ctx: DomainContext, sid: string): Promise<LogoutTarget[]> {
-  return uniqueTargets(await targetsQuery(ctx).where('grants.sid', '=', sid).execute());
+async function queue(ctx: DomainContext, messages: LogoutMessage[]): Promise<number> {
+  for (const payload of messages)
+    await enqueue(ctx.db, { kind: BACKCHANNEL_LOGOUT_KIND, payload }, ctx.now());
+  return messages.length;
 }
 
 /**
- * The sessions of `userId` to end at `appId` when the user revokes it (each live grant's `sid`): read before
- * the revocation.
+ * Queues a back-channel logout (Back-Channel Logout 1.0 §2.5) for every app that got an ID token in the
+ * browser session `sid`, which is ending: one outbox message per app. Call it in the transaction that ends
+ * the session (`ctx.db` the transaction), so the messages exist exactly when the session is gone; the
+ * outbox worker delivers them later, and the sign-out never waits. Returns how many were queued.
  */
-export async function logoutTargetsForUserApp(
+export async function queueSessionLogout(ctx: DomainContext, sid: string): Promise<number> {
+  return queue(ctx, uniqueMessages(await targetsQuery(ctx).where('grants.sid', '=', sid).execute()));
+}
+
+/**
+ * Queues a back-channel logout for each session in which `userId` signed in to `appId`, which the user is
+ * revoking (one outbox message per session). Call it in the revocation's transaction, before the grants
+ * that name the sessions are revoked. Returns how many were queued.
+ */
+export async function queueAppRevocationLogout(
   ctx: DomainContext,
   userId: string,
   appId: string,
-): Promise<LogoutTarget[]> {
-  return uniqueTargets(
-    await targetsQuery(ctx).where('grants.user_id', '=', userId).where('grants.app_id', '=', appId).execute(),
+): Promise<number> {
+  return queue(
+    ctx,
+    uniqueMessages(
+      await targetsQuery(ctx)
+        .where('grants.user_id', '=', userId)
+        .where('grants.app_id', '=', appId)
+        .execute(),
+    ),
   );
+}
+
+/**
+ * Where a queued logout goes now: the app's current `backchannel_logout_uri` and ID token algorithm.
+ * `null` when the app was deleted; `uri` is `null` when it no longer registers one.
+ */
+export async function logoutTarget(
+  ctx: DomainContext,
+  msg: LogoutMessage,
+): Promise<(Omit<LogoutTarget, 'uri'> & { uri: string | null }) | null> {
+  const app = await ctx.db
+    .selectFrom('apps')
+    .select(['id', 'tenant_id', 'client_id', 'backchannel_logout_uri', 'id_token_signed_response_alg'])
+    .where('id', '=', msg.app_id)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  if (!app) return null;
+  return {
+    appId: app.id,
+    tenantId: app.tenant_id,
+    clientId: app.client_id,
+    uri: app.backchannel_logout_uri,
+    alg: app.id_token_signed_response_alg,
+    userId: msg.user_id,
+    sid: msg.sid,
+  };
 }
 
 /** Records the outcome of a back-channel logout delivery (never the logout token itself). */
 export async function auditLogoutDelivery(
   ctx: DomainContext,
-  target: LogoutTarget,
+  target: Pick<LogoutTarget, 'appId' | 'tenantId' | 'userId' | 'sid'> & { uri: string | null },
   outcome: { delivered: boolean; attempts: number; error?: string },
 ): Promise<void> {
   await recordAudit(ctx, ctx.db, {

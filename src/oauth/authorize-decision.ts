@@ -56,6 +56,12 @@ export interface SignedIn {
 export type AuthorizeOutcome =
   /** Show the sign-in form, which returns to `returnTo`, its email pre-filled with `loginHint`. */
   | { kind: 'login'; returnTo: string; loginHint?: string }
+  /**
+   * `prompt=select_account` with a session: ask whether to continue as `user` or use another account; either
+   * answer goes on with `request` (the request's query without the prompt), after a sign-out for another
+   * account.
+   */
+  | { kind: 'select_account'; user: User; request: string }
   /** Ask the user to consent to `scopes` (each with its API's description), shown grouped by API. */
   | {
       kind: 'consent';
@@ -146,7 +152,8 @@ async function issueCode(
 
 /**
  * Decides a validated authorization request (GET /oauth/authorize): sign-in first, when there is none or
- * `prompt`, `max_age` or `id_token_hint` ask for a new one (`login_required` for `prompt=none`), then refuse
+ * `prompt`, `max_age` or `id_token_hint` ask for a new one (`login_required` for `prompt=none`), or the
+ * account chooser for `prompt=select_account` with a session, then refuse
  * users who may not authorize this app, skip consent when it is remembered (confidential clients only), else
  * ask for consent (or `consent_required` for `prompt=none`).
  */
@@ -175,6 +182,8 @@ export async function decideAuthorization(
       returnTo: `/oauth/authorize?${afterSignIn(req.raw)}`,
       loginHint: req.oidc.loginHint ?? undefined,
     };
+  if (check.kind === 'select_account')
+    return { kind: 'select_account', user: signedIn.user, request: afterSignIn(req.raw) };
   const problem = authorizationProblem(req.app, signedIn.user);
   // prompt=none must never show a page (OIDC Core §3.1.2.1): the refusal goes straight back to the client.
   if (problem && none)

@@ -207,7 +207,7 @@ export async function appRoutes(api: ApiInstance, services: Services): Promise<v
         summary: 'Update an app',
         operationId: 'updateApp',
         description:
-          'Changing the name, callback URL or visibility of a public app, or adding scopes to it, needs review again. On an approved app the change is held as `pending_change` and the answer shows the approved version, which stays live until a platform admin approves the change (`POST /v1/apps/{id}/approve`) or rejects it; a second such change replaces it. On an app in review it sends the app back to draft with a `review_note` naming the change. Either way the audit log records `app.review_required`. Other fields apply at once; only changed fields are recorded.',
+          'Changing the name, callback URL or visibility of a public app, setting a new `post_logout_redirect_uri` or `backchannel_logout_uri`, or adding scopes or grant types to it, needs review again (removing a URI, scopes or grant types, and `id_token_signed_response_alg`, apply at once). On an approved app the change is held as `pending_change` and the answer shows the approved version, which stays live until a platform admin approves the change (`POST /v1/apps/{id}/approve`) or rejects it; a second such change replaces it. On an app in review it sends the app back to draft with a `review_note` naming the change. Either way the audit log records `app.review_required`. Other fields apply at once; only changed fields are recorded.',
         params: IdParams,
         body: UpdateAppBody,
         response: { 200: AppSchema, ...problems(400, 401, 403, 404, 422) },

@@ -19,7 +19,11 @@ import { parseParams } from '../../oauth/form.js';
 import type { Services } from '../../services.js';
 import { type AppSummary, ConsentPage, LoginPage, MessagePage } from '../../web/pages.js';
 import { sendPage } from '../../web/render.js';
+import { SelectAccountPage } from '../../web/select-account-page.js';
 import { allowFormRedirectTo } from '../security-headers.js';
+import { signOut } from './end-session.js';
+
+const AUTHORIZE_QUERY = '/oauth/authorize?';
 
 export function appSummary(v: {
   app: AuthorizationRequest['app'];
@@ -93,6 +97,17 @@ async function sendOutcome(
           app: appSummary(req),
         }),
       );
+    case 'select_account':
+      return sendPage(
+        reply,
+        200,
+        SelectAccountPage({
+          csrf: await csrfToken(services, request, reply),
+          app: appSummary(req),
+          user: outcome.user,
+          request: outcome.request,
+        }),
+      );
     case 'consent':
       allowFormRedirectTo(reply, req.redirectUri);
       return sendPage(
@@ -153,6 +168,42 @@ export async function authorizeRoutes(app: FastifyInstance, services: Services):
   app.post('/oauth/authorize', (request, reply) =>
     handleAuthorize(request, reply, typeof request.body === 'string' ? request.body : ''),
   );
+
+  // The account chooser's answer (prompt=select_account, OIDC Core §3.1.2.1): go on as the signed-in user,
+  // or sign out of Clavis first, so the request shows the sign-in form. Either way the request goes on
+  // without the prompt, so it is asked once.
+  app.post('/oauth/authorize/select-account', async (request, reply) => {
+    let params: ReturnType<typeof parseParams>;
+    try {
+      params = parseParams(typeof request.body === 'string' ? request.body : '');
+    } catch (err) {
+      const message = err instanceof OAuthError ? err.description : 'The form could not be read.';
+      return sendPage(reply, 400, MessagePage({ title: 'Invalid form', message }));
+    }
+    const choice = params.get('choice');
+    if (choice !== 'continue' && choice !== 'other')
+      return sendPage(
+        reply,
+        400,
+        MessagePage({ title: 'Invalid form', message: 'Choose an account to continue with.' }),
+      );
+    const session = await getSession(services, request);
+    if (session && !(await verifyCsrf(services, request, params.get('csrf'))))
+      return sendPage(
+        reply,
+        403,
+        MessagePage({
+          title: 'Form expired',
+          message: 'This form is out of date or was not sent from Clavis. Go back to the app and try again.',
+        }),
+      );
+    const raw = params.get('request') ?? '';
+    const v = await validateAuthorizationRequest(services.ctx, raw);
+    if (v.kind !== 'ok') return sendValidationFailure(services, reply, v, 303);
+    // Signed out meanwhile (another tab): the request shows the sign-in form, whatever was chosen.
+    if (session && choice === 'other') await signOut(services, request, reply);
+    return redirect(reply, `${AUTHORIZE_QUERY}${raw}`, 303);
+  });
 
   app.post('/oauth/authorize/decision', async (request, reply) => {
     try {

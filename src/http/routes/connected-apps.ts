@@ -71,12 +71,8 @@ export async function connectedAppsRoutes(app: FastifyInstance, services: Servic
     // Only the confirmation's form says yes; any other post is sent to the confirmation first.
     if (appId && !confirmed)
       return seeOther(reply, `${CONNECTED_APPS_PATH}?confirm=${encodeURIComponent(appId)}`);
-    if (appId) {
-      // Back-channel logout: the app's sessions for this user end too (read before the grants are revoked).
-      const targets = await services.backchannel.targetsForRevocation(session.user.id, appId);
-      await revokeAppAccess(services.ctx, session.user.id, appId);
-      services.backchannel.appRevoked(session.user.id, appId, targets);
-    }
+    // The app's sessions for this user end too: back-channel logouts are queued with the revocation.
+    if (appId) await revokeAppAccess(services.ctx, session.user.id, appId);
     return seeOther(reply, `${CONNECTED_APPS_PATH}?revoked=1`);
   });
 }

@@ -20,12 +20,11 @@ function readParams(request: FastifyRequest): Params {
 }
 
 /**
- * Ends the request's Clavis session, if any, and tells the apps it signed in to (back-channel logout, in the
- * background).
+ * Ends the request's Clavis session, if any; the apps it signed in to are told by back-channel logout,
+ * queued with the sign-out and delivered by the outbox worker (the sign-out never waits for them).
  */
 export async function signOut(services: Services, request: FastifyRequest, reply: FastifyReply) {
-  const ended = await destroySession(services, request, reply);
-  if (ended) services.backchannel.sessionEnded(ended.sid);
+  await destroySession(services, request, reply);
 }
 
 /**

@@ -20,13 +20,17 @@ const FIELD_LABELS: Record<string, string> = {
   callback_url: 'Callback URL',
   scopes: 'Scopes',
   default_scopes: 'Default scopes',
+  grant_types: 'Grant types',
+  post_logout_redirect_uri: 'Post-logout redirect URI',
+  backchannel_logout_uri: 'Back-channel logout URI',
 };
 
 /** An approved app's change awaiting review: each field, live value then proposed value. */
 function ChangeDiff({ app }: { app: App }) {
   const change = app.pending_change;
   if (!change) return null;
-  const show = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(', ') || 'none' : (v ?? ''));
+  const show = (v: string | readonly string[] | null | undefined) =>
+    Array.isArray(v) ? v.join(', ') || 'none' : ((v as string | null | undefined) ?? 'none');
   return (
     <div class="pending-change">
       <p>
@@ -91,8 +95,8 @@ function ReviewPage(p: {
       <section class="card" aria-labelledby="rq-title">
         <h2 id="rq-title">Public apps waiting for review</h2>
         <p class="section-note">
-          Approve an app when its callback URL, name and scopes look right. Rejecting needs a reason: the
-          owner sees it.
+          Approve an app when its callback URL, name, scopes, grant types and OpenID Connect URIs look right.
+          Rejecting needs a reason: the owner sees it.
         </p>
         {p.items.length === 0 ? (
           <Empty title="Nothing to review." />

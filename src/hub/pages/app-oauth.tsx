@@ -87,6 +87,8 @@ export interface OAuthTabProps {
   confirmRemove?: string;
   grantTypes?: { values: string[]; errors: FormErrors };
   oidc?: { values: OidcFormValues; errors: FormErrors };
+  /** A grant types or OpenID Connect change that needs review again, shown for confirmation. */
+  review?: { change: AppChange; action: string; fields: Array<[string, string]> };
 }
 
 const PRESET_MONTHS = [6, 12, 24];
@@ -483,7 +485,8 @@ const GRANT_TYPE_WORDS: Record<GrantType, string> = {
 
 function GrantTypesCard(p: OAuthTabProps) {
   const { app, hub } = p;
-  const selected = p.grantTypes?.values ?? app.grant_types;
+  // While a change awaits review the form shows it, so saving again keeps the pending change.
+  const selected = p.grantTypes?.values ?? app.pending_change?.values.grant_types ?? app.grant_types;
   const errors = p.grantTypes?.errors ?? { fields: {} };
   // A public client has no secret, so client_credentials is never offered to it.
   const offered = GRANT_TYPES.filter((g) => g !== 'client_credentials' || app.client_type === 'confidential');
@@ -533,6 +536,16 @@ export function OAuthTab(p: OAuthTabProps) {
           action={`${appPath(app, 'oauth')}/scopes`}
           cancelHref={appPath(app, 'oauth')}
           fields={p.scopes.values.map((s) => ['scopes', s])}
+        />
+      ) : null}
+      {p.review ? (
+        <ReviewConfirm
+          hub={hub}
+          app={app}
+          change={p.review.change}
+          action={p.review.action}
+          cancelHref={appPath(app, 'oauth')}
+          fields={p.review.fields}
         />
       ) : null}
       <section class="card" aria-labelledby="ids-title">
@@ -590,6 +603,14 @@ export function OAuthTab(p: OAuthTabProps) {
   );
 }
 
+/** The notice after saving a card: `-saved`, `-pending` (held for review) or `-review` (back to draft). */
+function savedNotice(card: 'grant-types' | 'oidc', before: App, saved: App): string {
+  if (saved.status === 'draft' && before.status !== 'draft') return `${card}-review`;
+  if (saved.pending_change && saved.pending_change.requested_at !== before.pending_change?.requested_at)
+    return `${card}-pending`;
+  return `${card}-saved`;
+}
+
 const NOTICES: Record<string, string> = {
   'secret-revoked': 'The client secret was revoked. It no longer works.',
   'scopes-saved': 'Scopes saved.',
@@ -599,6 +620,14 @@ const NOTICES: Record<string, string> = {
     'Scopes saved. The change awaits review; the approved version stays live until it is approved.',
   'scopes-review':
     'Scopes saved. The app is back to Draft: submit it for approval again so users of other tenants can authorize it.',
+  'grant-types-pending':
+    'Grant types saved. The change awaits review; the approved version stays live until it is approved.',
+  'grant-types-review':
+    'Grant types saved. The app is back to Draft: submit it for approval again so users of other tenants can authorize it.',
+  'oidc-pending':
+    'OpenID Connect settings saved. The new URIs await review; the approved ones stay live until they are approved.',
+  'oidc-review':
+    'OpenID Connect settings saved. The app is back to Draft: submit it for approval again so users of other tenants can authorize it.',
   created: 'Your app is registered. Here is its client_id.',
   ...PERMISSION_NOTICES,
 };
@@ -771,8 +800,17 @@ export async function oauthTabRoutes(app: FastifyInstance, services: Services): 
       const a = await getAppForActor(ctx, hub.actor, id);
       const values = form.all('grant_types');
       try {
-        await updateApp(ctx, hub.actor, a.id, { grant_types: values });
-        return seeOther(reply, `${appPath(a, 'oauth')}?notice=grant-types-saved`);
+        const action = `${appPath(a, 'oauth')}/grant-types`;
+        if (form.get('confirm') !== 'yes') {
+          const change = await previewAppUpdate(ctx, hub.actor, a.id, { grant_types: values });
+          if (changeNeedsNewReview(a, change))
+            return renderOAuthTab(hub, reply, a, {
+              grantTypes: { values, errors: { fields: {} } },
+              review: { change, action, fields: values.map((g) => ['grant_types', g]) },
+            });
+        }
+        const saved = await updateApp(ctx, hub.actor, a.id, { grant_types: values });
+        return seeOther(reply, `${appPath(a, 'oauth')}?notice=${savedNotice('grant-types', a, saved)}`);
       } catch (e) {
         return renderOAuthTab(hub, reply, a, {
           status: 400,
@@ -785,8 +823,20 @@ export async function oauthTabRoutes(app: FastifyInstance, services: Services): 
     const a = await getAppForActor(ctx, hub.actor, id);
     const values = oidcFormValues(form);
     try {
-      await updateApp(ctx, hub.actor, a.id, values);
-      return seeOther(reply, `${appPath(a, 'oauth')}?notice=oidc-saved`);
+      if (form.get('confirm') !== 'yes') {
+        const change = await previewAppUpdate(ctx, hub.actor, a.id, values);
+        if (changeNeedsNewReview(a, change))
+          return renderOAuthTab(hub, reply, a, {
+            oidc: { values, errors: { fields: {} } },
+            review: {
+              change,
+              action: `${appPath(a, 'oauth')}/oidc`,
+              fields: Object.entries(values) as Array<[string, string]>,
+            },
+          });
+      }
+      const saved = await updateApp(ctx, hub.actor, a.id, values);
+      return seeOther(reply, `${appPath(a, 'oauth')}?notice=${savedNotice('oidc', a, saved)}`);
     } catch (e) {
       return renderOAuthTab(hub, reply, a, {
         status: 400,

@@ -23,10 +23,12 @@ export function oidcFormValues(form: { get(name: string): string | undefined }):
 /** The "OAuth & access scopes" tab's OpenID Connect card: ID token algorithm and the logout URIs. */
 export function OidcCard(p: { hub: Hub; app: App; oidc?: { values: OidcFormValues; errors: FormErrors } }) {
   const { app, hub } = p;
+  // While a change awaits review the form shows it, so saving again keeps the pending change.
+  const pending = app.pending_change?.values;
   const v = p.oidc?.values ?? {
     id_token_signed_response_alg: app.id_token_signed_response_alg,
-    post_logout_redirect_uri: app.post_logout_redirect_uri ?? '',
-    backchannel_logout_uri: app.backchannel_logout_uri ?? '',
+    post_logout_redirect_uri: pending?.post_logout_redirect_uri ?? app.post_logout_redirect_uri ?? '',
+    backchannel_logout_uri: pending?.backchannel_logout_uri ?? app.backchannel_logout_uri ?? '',
   };
   const errors = p.oidc?.errors ?? { fields: {} };
   return (

@@ -1,132 +1,96 @@
-import type { DomainContext } from '../../domain/context.js';
 import {
   auditLogoutDelivery,
-  type LogoutTarget,
-  logoutTargetsForSession,
-  logoutTargetsForUserApp,
+  BACKCHANNEL_LOGOUT_KIND,
+  type LogoutMessage,
+  logoutTarget,
 } from '../../domain/oidc.js';
-import { postWebhook } from '../../domain/webhook-http.js';
+import {
+  backoffMs,
+  type DeliveryContext,
+  type OutboxMessage,
+  PermanentFailure,
+  RetryLater,
+  registerOutboxHandler,
+} from '../../domain/outbox.js';
+import { checkWebhookUrl, postWebhook, WebhookAddressRefused } from '../../domain/webhook-http.js';
 import type { IdTokens } from './id-token.js';
 
-/** Delays before each retry of a failed delivery: three more tries within about a minute. */
-export const RETRY_DELAYS_MS: readonly number[] = [2_000, 10_000, 45_000];
-/** How long one POST may take before it counts as failed. */
-const TIMEOUT_MS = 5_000;
+/**
+ * OpenID Connect Back-Channel Logout 1.0, delivered through the durable outbox. Ending a Clavis session
+ * (sign-out, RP-initiated logout) or revoking an app under Connected apps queues one message per (app with a
+ * `backchannel_logout_uri`, session) in the transaction of that change (`queueSessionLogout`,
+ * `queueAppRevocationLogout` in the domain). The worker POSTs a freshly signed logout token (§2.5,
+ * `application/x-www-form-urlencoded`, `logout_token=...`); a network error, timeout or non-2xx answer (§2.8)
+ * is retried with the outbox's exponential backoff and jitter for {@link LOGOUT_RETRY_MS}, and the outcome,
+ * delivered or given up, is audited on the app. A node that dies mid-delivery leaves its claim to run out,
+ * and another node delivers the message then.
+ */
 
-export interface BackchannelOptions {
-  retryDelaysMs?: readonly number[];
-  timeoutMs?: number;
-  /** Reports an unexpected failure (the database gone while auditing); never thrown to the caller. */
-  onError?: (err: unknown) => void;
+/** Retries stop this long after the sign-out; the delivery is then audited as failed. */
+export const LOGOUT_RETRY_MS = 3600_000;
+/** How long one POST may take before it counts as failed. */
+export const LOGOUT_TIMEOUT_MS = 5_000;
+
+/**
+ * Makes one delivery attempt of a queued logout: returns on success (audited), throws {@link RetryLater}
+ * to try again and {@link PermanentFailure} once it has given up (audited).
+ */
+export async function deliverLogout(
+  idTokens: IdTokens,
+  msg: OutboxMessage,
+  ctx: DeliveryContext,
+): Promise<void> {
+  const target = await logoutTarget(ctx, msg.payload as LogoutMessage);
+  // The app was deleted since: nobody to tell.
+  if (!target) return;
+  const attempts = msg.attempt;
+  const giveUp = async (error: string): Promise<never> => {
+    await auditLogoutDelivery(ctx, target, { delivered: false, attempts, error });
+    throw new PermanentFailure(error);
+  };
+  if (target.uri === null) return giveUp('The app no longer registers a back-channel logout URI.');
+  try {
+    // A URL refused by the SSRF rules as written (scheme, literal address) stays refused: no retries.
+    checkWebhookUrl(target.uri, ctx.config.webhooksAllowPrivate);
+  } catch (err) {
+    if (err instanceof WebhookAddressRefused) return giveUp(err.message);
+    throw err;
+  }
+  // Signed at each attempt, so a retried token is as fresh as the first (it lives 2 minutes).
+  const token = idTokens.logoutToken({
+    clientId: target.clientId,
+    alg: target.alg,
+    sub: target.userId,
+    sid: target.sid,
+  });
+  // The webhooks' sender: an address checked after DNS (no loopback, private, link-local or metadata
+  // address unless CLAVIS_WEBHOOKS_ALLOW_PRIVATE), no redirects, one connection, a bounded answer, so an
+  // app's back-channel URI can't make Clavis probe its own network.
+  const r = await postWebhook(
+    target.uri,
+    { 'content-type': 'application/x-www-form-urlencoded' },
+    new URLSearchParams({ logout_token: token }).toString(),
+    { allowPrivate: ctx.config.webhooksAllowPrivate, timeoutMs: LOGOUT_TIMEOUT_MS },
+  );
+  if (r.ok) {
+    await auditLogoutDelivery(ctx, target, { delivered: true, attempts });
+    return;
+  }
+  const error = r.statusCode !== null ? `HTTP ${r.statusCode}` : (r.error ?? 'connection failed');
+  const deadline = msg.created_at + LOGOUT_RETRY_MS;
+  const now = ctx.now();
+  if (now >= deadline) return giveUp(error);
+  // The last retry comes at the deadline at the latest, and is the one that gives up.
+  throw new RetryLater(error, Math.min(backoffMs(attempts), deadline - now));
 }
 
 /**
- * OpenID Connect Back-Channel Logout 1.0: when a Clavis session ends (sign-out, RP-initiated logout) or a
- * user revokes an app, each app that registered a `backchannel_logout_uri` and signed the user in gets a
- * logout token POSTed (§2.5, `logout_token` form parameter). Delivery happens in the background, so it never
- * blocks or fails the sign-out; a failed POST (network error, timeout, non-2xx) is retried in process after
- * {@link RETRY_DELAYS_MS}, and the outcome, delivered or given up, is audited on the app.
+ * Registers the outbox handler of back-channel logouts, signing with `idTokens`' keys. The outbox's own age
+ * limit is only a backstop: {@link deliverLogout} gives up (and audits it) at {@link LOGOUT_RETRY_MS}.
  */
-export class BackchannelLogout {
-  readonly #pending = new Set<Promise<void>>();
-  /** Retries waiting for their delay: closing wakes them (to give up). */
-  readonly #waiting = new Map<NodeJS.Timeout, (go: boolean) => void>();
-  #closed = false;
-
-  constructor(
-    private readonly ctx: DomainContext,
-    private readonly idTokens: IdTokens,
-    private readonly options: BackchannelOptions = {},
-  ) {}
-
-  /** Tells every app the session `sid` signed in to that it ended. Returns at once. */
-  sessionEnded(sid: string): void {
-    this.#track(logoutTargetsForSession(this.ctx, sid).then((targets) => this.#deliverAll(targets)));
-  }
-
-  /** Tells `appId` that `userId` revoked it, for each of the user's sessions there. Returns at once. */
-  appRevoked(userId: string, appId: string, targets?: LogoutTarget[]): void {
-    this.#track(
-      (targets ? Promise.resolve(targets) : logoutTargetsForUserApp(this.ctx, userId, appId)).then((t) =>
-        this.#deliverAll(t),
-      ),
-    );
-  }
-
-  /** The apps to tell when `userId` revokes `appId`: read before the revocation removes what names them. */
-  targetsForRevocation(userId: string, appId: string): Promise<LogoutTarget[]> {
-    return logoutTargetsForUserApp(this.ctx, userId, appId);
-  }
-
-  /** Waits for every delivery under way, retries included (tests, and a graceful close). */
-  async settled(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
-  }
-
-  /** Stops retrying: deliveries still waiting for a retry are abandoned (audited as failed). */
-  close(): void {
-    this.#closed = true;
-    for (const [t, wake] of this.#waiting) {
-      clearTimeout(t);
-      wake(false);
-    }
-    this.#waiting.clear();
-  }
-
-  #track(work: Promise<void>): void {
-    const p = work.catch((err) => this.options.onError?.(err)).finally(() => this.#pending.delete(p));
-    this.#pending.add(p);
-  }
-
-  async #deliverAll(targets: LogoutTarget[]): Promise<void> {
-    await Promise.all(targets.map((t) => this.#deliver(t)));
-  }
-
-  async #deliver(target: LogoutTarget): Promise<void> {
-    const delays = this.options.retryDelaysMs ?? RETRY_DELAYS_MS;
-    let attempts = 0;
-    let error = '';
-    for (const delay of [0, ...delays]) {
-      if (attempts > 0 && !(await this.#wait(delay))) break;
-      attempts++;
-      error = await this.#post(target);
-      if (error === '') {
-        await auditLogoutDelivery(this.ctx, target, { delivered: true, attempts });
-        return;
-      }
-    }
-    await auditLogoutDelivery(this.ctx, target, { delivered: false, attempts, error });
-  }
-
-  #wait(ms: number): Promise<boolean> {
-    if (this.#closed) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.#waiting.delete(t);
-        resolve(!this.#closed);
-      }, ms);
-      this.#waiting.set(t, resolve);
-    });
-  }
-
-  /** One POST of a fresh logout token; '' on success (any 2xx, §2.8), else what went wrong. */
-  async #post(target: LogoutTarget): Promise<string> {
-    const token = this.idTokens.logoutToken({
-      clientId: target.clientId,
-      alg: target.alg,
-      sub: target.userId,
-      sid: target.sid,
-    });
-    // The webhooks' sender: an address checked after DNS (no loopback, private, link-local or metadata
-    // address unless CLAVIS_WEBHOOKS_ALLOW_PRIVATE), no redirects, one connection, a bounded answer, so an
-    // app's back-channel URI can't make Clavis probe its own network.
-    const r = await postWebhook(
-      target.uri,
-      { 'content-type': 'application/x-www-form-urlencoded' },
-      new URLSearchParams({ logout_token: token }).toString(),
-      { allowPrivate: this.ctx.config.webhooksAllowPrivate, timeoutMs: this.options.timeoutMs ?? TIMEOUT_MS },
-    );
-    if (r.ok) return '';
-    return r.statusCode !== null ? `HTTP ${r.statusCode}` : (r.error ?? 'connection failed');
-  }
+export function registerBackchannelLogoutHandler(idTokens: IdTokens): void {
+  registerOutboxHandler(BACKCHANNEL_LOGOUT_KIND, (msg, ctx) => deliverLogout(idTokens, msg, ctx), {
+    maxAgeMs: LOGOUT_RETRY_MS + 3600_000,
+    timeoutMs: LOGOUT_TIMEOUT_MS + 5_000,
+  });
 }

@@ -35,8 +35,12 @@ function bounded(params: Params, name: string, max: number): string | null {
 /**
  * Reads and checks the OpenID Connect parameters of an authorization request. `ui_locales` and
  * `claims_locales` are accepted and ignored (the pages have one language). The `claims` parameter is not
- * supported (discovery says `claims_parameter_supported: false`); a well-formed one is ignored, as Core §5.5
- * asks of such servers (there is no registered error for it), a malformed one is `invalid_request`.
+ * supported (discovery says `claims_parameter_supported: false`). A well-formed one is ignored and the
+ * scopes alone decide the claims: OIDC Core §5.5 makes support optional and says an OP that does not support
+ * it "SHOULD return a set of Claims to the RP that it believes would be useful", and no error code is
+ * registered for it (unlike `request_not_supported` for request objects), so refusing would break RPs the
+ * spec expects to work (the conformance suite's `oidcc-claims-essential`). A malformed one (not a JSON
+ * object) is `invalid_request`, like any other unreadable parameter.
  *
  * @throws {InvalidRequest} for a bad `prompt`, `max_age`, `nonce`, `login_hint`, `id_token_hint` or `claims`.
  */
@@ -62,6 +66,7 @@ export function parseOidcRequest(params: Params, scope: readonly string[]): Oidc
       throw new InvalidRequest('The max_age parameter must be a number of seconds (0 or more).');
     maxAge = Number(rawMaxAge);
   }
+  // OIDC Core §5.5: unsupported, so a well-formed `claims` is read for its shape only and then ignored.
   const claims = params.get('claims');
   if (claims !== undefined) {
     let parsed: unknown;
