@@ -524,7 +524,7 @@ export async function redeemedGrants(ctx: DomainContext, userId: string): Promis
  * better-sqlite3 the event loop too, for as long as it runs: one DELETE of millions of expired rows would
  * stall every request for seconds, so the purge deletes in small batches and yields between them.
  */
-export const PURGE_BATCH_ROWS = 500;
+export const PURGE_BATCH_ROWS = 200;
 
 /** Runs `batch` until it deletes fewer than `size` rows, letting waiting requests run between batches. */
 async function deleteInBatches(
