@@ -296,12 +296,32 @@ async function registerBenchApi(dbUrl: string): Promise<void> {
   }
 }
 
-/** `client_credentials` for a custom API: the same request with `resource=` (Clavis only). */
-function ccResourceJob(t: Target, seconds = duration): LoadJob {
-  return {
+/**
+ * `client_credentials` for a custom API: the same request with `resource=` (Clavis only). One token is checked
+ * first: its `aud` must be the API's identifier and its `scope` the asked scope, else the scenario fails.
+ */
+async function ccResourceJob(t: Target, seconds = duration): Promise<LoadJob> {
+  const job = {
     ...ccJob(t, seconds),
     body: `grant_type=client_credentials&resource=${encodeURIComponent(BENCH_API.identifier)}&scope=${encodeURIComponent(BENCH_API.scope)}`,
   };
+  const r = await postForm(
+    `${t.proc.url}/oauth/token`,
+    { grant_type: 'client_credentials', resource: BENCH_API.identifier, scope: BENCH_API.scope },
+    { authorization: basic(t.clientId, t.secret) },
+  );
+  const token = r.json?.access_token;
+  if (typeof token !== 'string')
+    throw new Error(`resource= token request gave ${r.status} ${r.text.slice(0, 160)}`);
+  const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as {
+    aud?: unknown;
+    scope?: unknown;
+  };
+  if (claims.aud !== BENCH_API.identifier || claims.scope !== BENCH_API.scope)
+    throw new Error(
+      `resource= token has aud ${JSON.stringify(claims.aud)} scope ${JSON.stringify(claims.scope)}`,
+    );
+  return job;
 }
 
 async function setupAuthCode(t: Target, dbUrl: string): Promise<AuthCodeTarget> {
