@@ -25,6 +25,10 @@ export interface LoadJob {
   refreshTokens?: string[];
   /** Seconds of unrecorded load first (JIT, pools, caches), in the same process. */
   warmup?: number;
+  /** Record every response's time (epoch ms) and latency (ms), for latency within a time window. */
+  timeline?: boolean;
+  /** Stop early when a line arrives on stdin (the run then lasts at most `duration`). */
+  stopOnStdin?: boolean;
 }
 
 export interface LoadResult {
@@ -38,6 +42,9 @@ export interface LoadResult {
   mismatches: number;
   /** First bad response body seen (truncated), for the report. */
   sample?: string;
+  /** With `timeline`: when each response arrived (epoch ms) and its latency (ms), in the same order. */
+  at?: number[];
+  latency?: number[];
 }
 
 const job = JSON.parse(process.argv[2] ?? '{}') as LoadJob;
@@ -96,7 +103,20 @@ if (job.warmup && job.warmup > 0) {
   sample = undefined;
   badChain = 0;
 }
-const result = await autocannon(opts);
+const run = autocannon(opts) as unknown as autocannon.Instance & Promise<autocannon.Result>;
+const at: number[] = [];
+const latency: number[] = [];
+if (job.timeline)
+  run.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
+    at.push(Date.now());
+    latency.push(+responseTime.toFixed(2));
+  });
+if (job.stopOnStdin) {
+  process.stdin.once('data', () => run.stop());
+  process.stdin.resume();
+}
+const result = await run;
+if (job.stopOnStdin) process.stdin.pause();
 const out: LoadResult = {
   requests: result.requests.total,
   rps: result.requests.average,
@@ -107,5 +127,6 @@ const out: LoadResult = {
   timeouts: result.timeouts,
   mismatches: result.mismatches + badChain,
   sample,
+  ...(job.timeline ? { at, latency } : {}),
 };
 process.stdout.write(`${JSON.stringify(out)}\n`);

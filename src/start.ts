@@ -42,7 +42,7 @@ export async function startServer(
   }
   const boot = await bootstrap(services.ctx, database.kind);
   const app = await buildServer(services, options);
-  const stopMaintenance = startMaintenance(services, app.log);
+  const stopMaintenance = startMaintenance(services, app.log, services.config.purgeIntervalSec * 1000);
   const closeMail = registerMailHandler(config);
   registerWebhookHandlers();
   registerBackchannelLogoutHandler(services.idTokens);

@@ -60,6 +60,14 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...base, CLAVIS_TRUST_PROXY: 'maybe' })).toThrow(/CLAVIS_TRUST_PROXY/);
   });
 
+  it('reads CLAVIS_PURGE_INTERVAL in seconds (default 60), refusing values that are not whole seconds from 1', () => {
+    const base = { CLAVIS_SECRET_KEY: KEY, CLAVIS_DATABASE_URL: 'sqlite::memory:' };
+    expect(loadConfig(base).purgeIntervalSec).toBe(60);
+    expect(loadConfig({ ...base, CLAVIS_PURGE_INTERVAL: '2' }).purgeIntervalSec).toBe(2);
+    expect(() => loadConfig({ ...base, CLAVIS_PURGE_INTERVAL: '0' })).toThrow(/CLAVIS_PURGE_INTERVAL/);
+    expect(() => loadConfig({ ...base, CLAVIS_PURGE_INTERVAL: '1.5' })).toThrow(/CLAVIS_PURGE_INTERVAL/);
+  });
+
   it('falls back to DATABASE_URL', () => {
     const c = loadConfig({ DATABASE_URL: 'postgres://u@h/db', CLAVIS_SECRET_KEY: KEY });
     expect(c.database).toEqual({ kind: 'postgres', url: 'postgres://u@h/db' });

@@ -80,6 +80,8 @@ export interface Config {
   readonly outboxPollMs: number;
   /** How often the server scans for secrets nearing expiry, in seconds (`CLAVIS_NOTIFY_INTERVAL`). */
   readonly notifyIntervalSec: number;
+  /** How often the server purges expired rows (codes, refresh tokens, sessions…), in seconds (`CLAVIS_PURGE_INTERVAL`). */
+  readonly purgeIntervalSec: number;
   /**
    * `CLAVIS_WEBHOOKS_ALLOW_PRIVATE`: webhooks may use http and reach loopback, private and link-local
    * addresses (development and tests). Off: https only, public addresses only (SSRF).
@@ -340,6 +342,7 @@ export function loadConfig(env: Env = process.env): Config {
     mail: parseMailConfig(env, issuer),
     outboxPollMs: intVar(env, 'CLAVIS_OUTBOX_POLL_MS', 1000, 50, 600_000),
     notifyIntervalSec: intVar(env, 'CLAVIS_NOTIFY_INTERVAL', 3600, 10, 7 * 86400),
+    purgeIntervalSec: intVar(env, 'CLAVIS_PURGE_INTERVAL', 60, 1, 86400),
     webhooksAllowPrivate: boolVar(env, 'CLAVIS_WEBHOOKS_ALLOW_PRIVATE', false),
   };
 }

@@ -615,18 +615,65 @@ export async function redeemedGrants(ctx: DomainContext, userId: string): Promis
   }));
 }
 
-/** Purges expired codes, expired refresh tokens, and unredeemed grants whose code has expired. */
-export async function purgeGrantData(ctx: DomainContext): Promise<number> {
+/**
+ * Rows one purge statement deletes at most. On SQLite a statement holds the write lock, and with
+ * better-sqlite3 the event loop too, for as long as it runs: one DELETE of millions of expired rows would
+ * stall every request for seconds, so the purge deletes in small batches and yields between them.
+ */
+export const PURGE_BATCH_ROWS = 200;
+
+/** Runs `batch` until it deletes fewer than `size` rows, letting waiting requests run between batches. */
+async function deleteInBatches(
+  size: number,
+  batch: () => Promise<{ numDeletedRows: bigint }>,
+): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = Number((await batch()).numDeletedRows);
+    total += n;
+    if (n < size) return total;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/**
+ * Purges expired codes, expired refresh tokens, and unredeemed grants whose code has expired, in batches of
+ * `batchSize` rows (see {@link PURGE_BATCH_ROWS}).
+ */
+export async function purgeGrantData(ctx: DomainContext, batchSize = PURGE_BATCH_ROWS): Promise<number> {
   const now = ctx.now();
-  const codes = await ctx.db
-    .deleteFrom('authorization_codes')
-    .where('expires_at', '<', now)
-    .executeTakeFirst();
-  const rts = await ctx.db.deleteFrom('refresh_tokens').where('expires_at', '<', now).executeTakeFirst();
-  const stale = await ctx.db
-    .deleteFrom('grants')
-    .where('redeemed_at', 'is', null)
-    .where('created_at', '<', now - CODE_TTL_MS * 2)
-    .executeTakeFirst();
-  return Number(codes.numDeletedRows) + Number(rts.numDeletedRows) + Number(stale.numDeletedRows);
+  const codes = await deleteInBatches(batchSize, () =>
+    ctx.db
+      .deleteFrom('authorization_codes')
+      .where('code_hash', 'in', (eb) =>
+        eb
+          .selectFrom('authorization_codes')
+          .select('code_hash')
+          .where('expires_at', '<', now)
+          .limit(batchSize),
+      )
+      .executeTakeFirst(),
+  );
+  const rts = await deleteInBatches(batchSize, () =>
+    ctx.db
+      .deleteFrom('refresh_tokens')
+      .where('token_hash', 'in', (eb) =>
+        eb.selectFrom('refresh_tokens').select('token_hash').where('expires_at', '<', now).limit(batchSize),
+      )
+      .executeTakeFirst(),
+  );
+  const stale = await deleteInBatches(batchSize, () =>
+    ctx.db
+      .deleteFrom('grants')
+      .where('id', 'in', (eb) =>
+        eb
+          .selectFrom('grants')
+          .select('id')
+          .where('redeemed_at', 'is', null)
+          .where('created_at', '<', now - CODE_TTL_MS * 2)
+          .limit(batchSize),
+      )
+      .executeTakeFirst(),
+  );
+  return codes + rts + stale;
 }
