@@ -1,9 +1,11 @@
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishEvent } from '../src/domain/events.js';
 import { attemptDelivery } from '../src/domain/webhook-delivery.js';
 import { WEBHOOK_EVENT_NAMES } from '../src/domain/webhook-events.js';
+import { MAX_SOCKETS_PER_URL } from '../src/domain/webhook-http.js';
 import { ApiClient, otherTenant } from './helpers/api.js';
-import { managementToken, startTestServer, type TestServer } from './helpers/server.js';
+import { defaultTenantId, managementToken, startTestServer, type TestServer } from './helpers/server.js';
 import { startTestSmtp, type TestSmtp } from './helpers/smtp.js';
 import { waitFor } from './helpers/wait.js';
 import { WebhookReceiver } from './helpers/webhook-receiver.js';
@@ -315,6 +317,35 @@ describe('delivery', () => {
     expect(attempt.duration_ms).toBeGreaterThanOrEqual(9_900);
     expect(attempt.duration_ms).toBeLessThan(12_000);
     await api.delete(`/v1/webhooks/${ep.id}`);
+  });
+
+  it('a receiver that hangs holds at most 16 connections and never holds up other endpoints', {
+    timeout: 40_000,
+  }, async () => {
+    const hung = await newEndpoint('/hang?many', ['app.updated']);
+    const ok = await newEndpoint('/ok?beside-hung', ['app.updated']);
+    const ctx = ts.server.services.ctx;
+    const tenant_id = await defaultTenantId(ts);
+    const n = 40;
+    const started = Date.now();
+    await ctx.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < n; i++)
+        await publishEvent(trx, {
+          type: 'app.updated',
+          tenant_id,
+          data: { app: { id: `beside-hung-${i}`, client_id: `c${i}`, name: `App ${i}` } },
+        });
+    });
+    const other = () => receiver.received.filter((r) => r.url === '/ok?beside-hung');
+    await waitFor(() => other().length === n, { timeoutMs: 20_000, intervalMs: 50 });
+    // All of the other endpoint's deliveries arrived before the first hung request's 10 s were over ...
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // ... while the hung receiver held no more than its 16 connections.
+    const hanging = receiver.received.filter((r) => r.url === '/hang?many').length;
+    expect(hanging).toBeGreaterThan(0);
+    expect(hanging).toBeLessThanOrEqual(MAX_SOCKETS_PER_URL);
+    await api.delete(`/v1/webhooks/${hung.id}`);
+    await api.delete(`/v1/webhooks/${ok.id}`);
   });
 
   it('SSRF: without the flag, a name that resolves to loopback is refused at delivery, after DNS', async () => {

@@ -456,7 +456,11 @@ export async function redeliverWebhook(
     if (!d) throw notFound('Webhook delivery');
     const set = { status: 'pending' as const, retry_until: now + DELIVERY_RETRY_MS, completed_at: null };
     await trx.updateTable('webhook_deliveries').set(set).where('id', '=', d.id).execute();
-    await enqueue(trx, { kind: WEBHOOK_DELIVERY_KIND, payload: { delivery_id: d.id } }, now);
+    await enqueue(
+      trx,
+      { kind: WEBHOOK_DELIVERY_KIND, payload: { delivery_id: d.id, endpoint_id: d.endpoint_id } },
+      now,
+    );
     return { ...d, ...set };
   });
   const attempts = await ctx.db
