@@ -5,6 +5,7 @@ import { attemptDelivery } from '../src/domain/webhook-delivery.js';
 import { WEBHOOK_EVENT_NAMES } from '../src/domain/webhook-events.js';
 import { MAX_SOCKETS_PER_URL } from '../src/domain/webhook-http.js';
 import { ApiClient, otherTenant } from './helpers/api.js';
+import { Browser } from './helpers/browser.js';
 import { defaultTenantId, managementToken, startTestServer, type TestServer } from './helpers/server.js';
 import { startTestSmtp, type TestSmtp } from './helpers/smtp.js';
 import { waitFor } from './helpers/wait.js';
@@ -184,6 +185,63 @@ describe('endpoints API', () => {
     // A management client with clavis:apps only is no admin.
     expect((await theirs.get('/v1/webhooks')).status).toBe(403);
     expect((await theirs.get(`/v1/webhooks/${mine.id}`)).status).toBe(403);
+  });
+});
+
+describe('audit', () => {
+  it('create, change, pause, rotate and delete are audited (never the signing secret), and the hub shows them', async () => {
+    const ep = await newEndpoint('/ok?audited', ['app.created']);
+    expect(
+      (await api.patch(`/v1/webhooks/${ep.id}`, { events: ['app.created', 'app.deleted'], enabled: false }))
+        .status,
+    ).toBe(200);
+    // A PATCH that changes nothing records nothing.
+    expect((await api.patch(`/v1/webhooks/${ep.id}`, { description: '/ok?audited' })).status).toBe(200);
+    const rotated = await api.post(`/v1/webhooks/${ep.id}/secret/rotate`, { overlap_hours: 2 });
+    expect(rotated.status, rotated.text).toBe(200);
+    expect((await api.delete(`/v1/webhooks/${ep.id}`)).status).toBe(204);
+
+    const events = (await api.get('/v1/audit-events?limit=100')).json.items.filter(
+      (e: { data: { endpoint_id?: string } }) => e.data.endpoint_id === ep.id,
+    );
+    expect(events.map((e: { type: string }) => e.type).reverse()).toEqual([
+      'webhook.created',
+      'webhook.updated',
+      'webhook.secret_rotated',
+      'webhook.deleted',
+    ]);
+    const [deleted, rotation, updated, created] = events;
+    const actor = created.actor;
+    expect(actor).toMatch(/^(user|client):/);
+    expect(created).toMatchObject({
+      tenant_id: expect.any(String),
+      data: { url: ep.url, events: ['app.created'], description: '/ok?audited' },
+    });
+    expect(updated).toMatchObject({
+      actor,
+      data: { fields: ['events', 'enabled'], events: ['app.created', 'app.deleted'], enabled: false },
+    });
+    expect(rotation.data).toMatchObject({ overlap_hours: 2, previous_secret_until: expect.any(String) });
+    expect(deleted.data).toMatchObject({ url: ep.url });
+    const stored = JSON.stringify(
+      await ts.server.services.ctx.db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('type', 'like', 'webhook.%')
+        .execute(),
+    );
+    expect(stored).not.toContain('whsec_');
+    expect(stored).not.toContain(ep.secret.slice(6, 20));
+    expect(stored).not.toContain(rotated.json.secret.slice(6, 20));
+
+    const b = new Browser(ts.url);
+    await b.submit(await b.get('/login'), '/login', ts.admin);
+    const html = (await b.get('/admin/webhooks')).html;
+    expect(html).toContain('Recent changes');
+    for (const words of ['Endpoint added', 'Endpoint changed', 'Signing secret rotated', 'Endpoint deleted'])
+      expect(html).toContain(words);
+    expect(html).toContain('changed events, enabled; paused');
+    expect(html).not.toContain('whsec_');
   });
 });
 
