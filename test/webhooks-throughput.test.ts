@@ -34,7 +34,7 @@ describe('webhook throughput', () => {
   let rate = 0;
 
   it('drains pending deliveries, each once, and reports the rate', {
-    timeout: 120_000,
+    timeout: 300_000,
   }, async () => {
     const n = Number(process.env.CLAVIS_WEBHOOK_BENCH_N ?? 1000);
     const ctx = ts.server.services.ctx;
