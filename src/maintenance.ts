@@ -50,9 +50,12 @@ export function startOutboxWorker(
 ): () => Promise<void> {
   let running: Promise<void> | undefined;
   let stopped = false;
+  // A drain goes on while a slow receiver holds some of its messages (claiming new ones meanwhile): stopping
+  // ends its claiming, and waits for what it already runs.
+  const stop = new AbortController();
   const tick = () => {
     if (running || stopped) return;
-    running = drainOutbox(services.ctx, { log })
+    running = drainOutbox(services.ctx, { log, signal: stop.signal })
       .then((r) => {
         if (r.delivered + r.failed + r.retried > 0) log.debug(r, 'outbox drained');
       })
@@ -65,6 +68,7 @@ export function startOutboxWorker(
   timer.unref();
   return async () => {
     stopped = true;
+    stop.abort();
     clearInterval(timer);
     await running;
   };

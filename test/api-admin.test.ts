@@ -55,6 +55,7 @@ describe('tenant settings', () => {
       secret_max_lifetime_days: 730,
       secret_allow_never_expire: false,
       leaked_secret_policy: 'revoke',
+      expiry_notice_recipients: 'owner_and_admins',
     });
     const noScope = await appsOnly.patch('/v1/tenant/settings', { users_can_register_apps: false });
     expect(noScope.status).toBe(403);

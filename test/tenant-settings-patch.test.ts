@@ -44,3 +44,44 @@ describe('PATCH /api/v1/tenant/settings with an empty body', () => {
     await admin.patch('/v1/tenant/settings', { users_can_register_apps: true });
   });
 });
+
+describe('expiry_notice_recipients in /api/v1/tenant/settings', () => {
+  it('is read and changed like the other settings, and the expiry scan uses it', async () => {
+    const before = await admin.get('/v1/tenant/settings');
+    expect(before.json.expiry_notice_recipients).toBe('owner_and_admins');
+    for (const value of ['owner', 'admins', 'none', 'owner_and_admins']) {
+      const r = await admin.patch('/v1/tenant/settings', { expiry_notice_recipients: value });
+      expect(r.status, r.text).toBe(200);
+      expect(r.json.expiry_notice_recipients).toBe(value);
+      expect((await admin.get('/v1/tenant/settings')).json.expiry_notice_recipients).toBe(value);
+      // Stored where the expiry scan reads it.
+      const row = await ts.server.services.ctx.db
+        .selectFrom('tenants')
+        .select('expiry_notice_recipients')
+        .where('id', '=', await defaultTenantId(ts))
+        .executeTakeFirstOrThrow();
+      expect(row.expiry_notice_recipients).toBe(value);
+    }
+  });
+
+  it('a bad value is a 400 naming the field, and changes nothing', async () => {
+    await admin.patch('/v1/tenant/settings', { expiry_notice_recipients: 'owner' });
+    const events = await auditCount();
+    for (const bad of ['everyone', '', 42, null, ['owner']]) {
+      const r = await admin.patch('/v1/tenant/settings', { expiry_notice_recipients: bad });
+      expect(r.status, r.text).toBe(400);
+      expect(r.headers.get('content-type')).toContain('application/problem+json');
+      expect(r.text).toContain('expiry_notice_recipients');
+    }
+    expect((await admin.get('/v1/tenant/settings')).json.expiry_notice_recipients).toBe('owner');
+    expect(await auditCount()).toBe(events);
+    await admin.patch('/v1/tenant/settings', { expiry_notice_recipients: 'owner_and_admins' });
+  });
+
+  it('the OpenAPI document describes it in both the answer and the change', async () => {
+    const doc = await (await fetch(`${ts.url}/api/openapi.json`)).json();
+    const text = JSON.stringify(doc.paths['/api/v1/tenant/settings']);
+    expect(text).toContain('expiry_notice_recipients');
+    expect(JSON.stringify(doc).match(/"owner_and_admins"/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+  });
+});

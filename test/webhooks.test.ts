@@ -1,9 +1,12 @@
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishEvent } from '../src/domain/events.js';
 import { attemptDelivery } from '../src/domain/webhook-delivery.js';
 import { WEBHOOK_EVENT_NAMES } from '../src/domain/webhook-events.js';
+import { MAX_SOCKETS_PER_URL } from '../src/domain/webhook-http.js';
 import { ApiClient, otherTenant } from './helpers/api.js';
-import { managementToken, startTestServer, type TestServer } from './helpers/server.js';
+import { Browser } from './helpers/browser.js';
+import { defaultTenantId, managementToken, startTestServer, type TestServer } from './helpers/server.js';
 import { startTestSmtp, type TestSmtp } from './helpers/smtp.js';
 import { waitFor } from './helpers/wait.js';
 import { WebhookReceiver } from './helpers/webhook-receiver.js';
@@ -185,6 +188,63 @@ describe('endpoints API', () => {
   });
 });
 
+describe('audit', () => {
+  it('create, change, pause, rotate and delete are audited (never the signing secret), and the hub shows them', async () => {
+    const ep = await newEndpoint('/ok?audited', ['app.created']);
+    expect(
+      (await api.patch(`/v1/webhooks/${ep.id}`, { events: ['app.created', 'app.deleted'], enabled: false }))
+        .status,
+    ).toBe(200);
+    // A PATCH that changes nothing records nothing.
+    expect((await api.patch(`/v1/webhooks/${ep.id}`, { description: '/ok?audited' })).status).toBe(200);
+    const rotated = await api.post(`/v1/webhooks/${ep.id}/secret/rotate`, { overlap_hours: 2 });
+    expect(rotated.status, rotated.text).toBe(200);
+    expect((await api.delete(`/v1/webhooks/${ep.id}`)).status).toBe(204);
+
+    const events = (await api.get('/v1/audit-events?limit=100')).json.items.filter(
+      (e: { data: { endpoint_id?: string } }) => e.data.endpoint_id === ep.id,
+    );
+    expect(events.map((e: { type: string }) => e.type).reverse()).toEqual([
+      'webhook.created',
+      'webhook.updated',
+      'webhook.secret_rotated',
+      'webhook.deleted',
+    ]);
+    const [deleted, rotation, updated, created] = events;
+    const actor = created.actor;
+    expect(actor).toMatch(/^(user|client):/);
+    expect(created).toMatchObject({
+      tenant_id: expect.any(String),
+      data: { url: ep.url, events: ['app.created'], description: '/ok?audited' },
+    });
+    expect(updated).toMatchObject({
+      actor,
+      data: { fields: ['events', 'enabled'], events: ['app.created', 'app.deleted'], enabled: false },
+    });
+    expect(rotation.data).toMatchObject({ overlap_hours: 2, previous_secret_until: expect.any(String) });
+    expect(deleted.data).toMatchObject({ url: ep.url });
+    const stored = JSON.stringify(
+      await ts.server.services.ctx.db
+        .selectFrom('audit_events')
+        .selectAll()
+        .where('type', 'like', 'webhook.%')
+        .execute(),
+    );
+    expect(stored).not.toContain('whsec_');
+    expect(stored).not.toContain(ep.secret.slice(6, 20));
+    expect(stored).not.toContain(rotated.json.secret.slice(6, 20));
+
+    const b = new Browser(ts.url);
+    await b.submit(await b.get('/login'), '/login', ts.admin);
+    const html = (await b.get('/admin/webhooks')).html;
+    expect(html).toContain('Recent changes');
+    for (const words of ['Endpoint added', 'Endpoint changed', 'Signing secret rotated', 'Endpoint deleted'])
+      expect(html).toContain(words);
+    expect(html).toContain('changed events, enabled; paused');
+    expect(html).not.toContain('whsec_');
+  });
+});
+
 describe('delivery', () => {
   it('app and secret events arrive signed (standardwebhooks verifies), with names and no secret value', async () => {
     await newEndpoint('/ok');
@@ -315,6 +375,35 @@ describe('delivery', () => {
     expect(attempt.duration_ms).toBeGreaterThanOrEqual(9_900);
     expect(attempt.duration_ms).toBeLessThan(12_000);
     await api.delete(`/v1/webhooks/${ep.id}`);
+  });
+
+  it('a receiver that hangs holds at most 16 connections and never holds up other endpoints', {
+    timeout: 40_000,
+  }, async () => {
+    const hung = await newEndpoint('/hang?many', ['app.updated']);
+    const ok = await newEndpoint('/ok?beside-hung', ['app.updated']);
+    const ctx = ts.server.services.ctx;
+    const tenant_id = await defaultTenantId(ts);
+    const n = 40;
+    const started = Date.now();
+    await ctx.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < n; i++)
+        await publishEvent(trx, {
+          type: 'app.updated',
+          tenant_id,
+          data: { app: { id: `beside-hung-${i}`, client_id: `c${i}`, name: `App ${i}` } },
+        });
+    });
+    const other = () => receiver.received.filter((r) => r.url === '/ok?beside-hung');
+    await waitFor(() => other().length === n, { timeoutMs: 20_000, intervalMs: 50 });
+    // All of the other endpoint's deliveries arrived before the first hung request's 10 s were over ...
+    expect(Date.now() - started).toBeLessThan(10_000);
+    // ... while the hung receiver held no more than its 16 connections.
+    const hanging = receiver.received.filter((r) => r.url === '/hang?many').length;
+    expect(hanging).toBeGreaterThan(0);
+    expect(hanging).toBeLessThanOrEqual(MAX_SOCKETS_PER_URL);
+    await api.delete(`/v1/webhooks/${hung.id}`);
+    await api.delete(`/v1/webhooks/${ok.id}`);
   });
 
   it('SSRF: without the flag, a name that resolves to loopback is refused at delivery, after DNS', async () => {

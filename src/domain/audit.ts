@@ -44,6 +44,10 @@ export type AuditType =
   | 'app_permission.requested'
   | 'app_permission.granted'
   | 'app_permission.removed'
+  | 'webhook.created'
+  | 'webhook.updated'
+  | 'webhook.deleted'
+  | 'webhook.secret_rotated'
   | 'webhook.disabled';
 
 export interface AuditInput {
@@ -87,14 +91,21 @@ export interface AuditEvent {
  * Lists audit events, newest first, with cursor pagination.
  *
  * @param filter.cursor The `next_cursor` of the previous page.
+ * @param filter.types Only events of these types.
  */
 export async function listAuditEvents(
   ctx: DomainContext,
-  filter: { tenantId?: string | null; appId?: string; type?: string } & PageRequest,
+  filter: {
+    tenantId?: string | null;
+    appId?: string;
+    type?: string;
+    types?: readonly string[];
+  } & PageRequest,
 ): Promise<Page<AuditEvent>> {
   let q = ctx.db.selectFrom('audit_events').selectAll();
   if (filter.tenantId) q = q.where('tenant_id', '=', filter.tenantId);
   if (filter.appId) q = q.where('app_id', '=', filter.appId);
   if (filter.type) q = q.where('type', '=', filter.type);
+  if (filter.types) q = q.where('type', 'in', filter.types.length ? [...filter.types] : ['']);
   return keysetPage(q, filter, (r) => ({ ...r, data: JSON.parse(r.data) as Record<string, unknown> }));
 }

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { uuid } from '../crypto/random.js';
 import type { Db } from '../db/database.js';
 import type { OutboxStatus } from '../db/schema.js';
+import { Coalescer } from './coalescer.js';
 import type { DomainContext } from './context.js';
 
 /**
@@ -47,6 +48,13 @@ export interface OutboxHandlerOptions {
   timeoutMs?: number;
   /** The longest wait between two attempts. Default 1 hour. */
   maxBackoffMs?: number;
+  /**
+   * Groups messages (e.g. by webhook endpoint, from the payload): at most `maxPerKey` of one key run at once
+   * in a drain. Undefined: no limit.
+   */
+  keyOf?: (payload: unknown) => string | undefined;
+  /** The most messages of one key running at once. Default 8. */
+  maxPerKey?: number;
 }
 
 /** Thrown by a handler to retry, optionally after a given delay (e.g. an SMTP 4xx, an HTTP 429). */
@@ -73,6 +81,8 @@ interface Registered {
   maxAgeMs: number;
   timeoutMs: number;
   maxBackoffMs: number;
+  keyOf?: (payload: unknown) => string | undefined;
+  maxPerKey: number;
 }
 
 const handlers = new Map<string, Registered>();
@@ -85,6 +95,8 @@ const BASE_BACKOFF_MS = 5_000;
 /** A claim outlives the handler's timeout by this margin (at most the timeout itself). */
 const LEASE_MARGIN_MS = 30_000;
 const MAX_ERROR_LENGTH = 1000;
+/** How long a drain waits with nothing it may start before it gives the waiting messages back and claims anew. */
+const IDLE_RECLAIM_MS = 1_000;
 
 /**
  * Registers the delivery function of a kind (replacing any earlier one). It returns normally on success and
@@ -100,6 +112,8 @@ export function registerOutboxHandler(
     maxAgeMs: opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS,
     timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     maxBackoffMs: opts.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
+    keyOf: opts.keyOf,
+    maxPerKey: opts.maxPerKey ?? 8,
   });
 }
 
@@ -123,27 +137,21 @@ export interface NewOutboxMessage {
  */
 export async function enqueue(trx: Db, msg: NewOutboxMessage, now: number = Date.now()): Promise<string> {
   const id = uuid();
-  const row = {
-    id,
-    kind: msg.kind,
-    payload: JSON.stringify(msg.payload ?? null),
-    dedupe_key: msg.dedupe_key ?? null,
-    status: 'pending' as const,
-    attempts: 0,
-    available_at: msg.available_at ?? now,
-    created_at: now,
-  };
+  const payload = JSON.stringify(msg.payload ?? null);
+  const availableAt = msg.available_at ?? now;
+  // One plain statement (it is on the path of every change that publishes, e.g. a secret refresh): a SQL
+  // template costs a fraction of the query builder's build and compile, and its text never changes, so
+  // SQLite reuses the prepared statement.
+  const values = sql`(${id}, ${msg.kind}, ${payload}, ${msg.dedupe_key ?? null}, 'pending', 0, ${availableAt}, ${now})`;
+  const insert = sql`INSERT INTO outbox (id, kind, payload, dedupe_key, status, attempts, available_at, created_at) VALUES ${values}`;
   if (msg.dedupe_key === undefined) {
-    await trx.insertInto('outbox').values(row).execute();
+    await insert.execute(trx);
     return id;
   }
-  const inserted = await trx
-    .insertInto('outbox')
-    .values(row)
-    .onConflict((oc) => oc.column('dedupe_key').doNothing())
-    .returning('id')
-    .executeTakeFirst();
-  if (inserted) return inserted.id;
+  const inserted = await sql<{
+    id: string;
+  }>`${insert} ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`.execute(trx);
+  if (inserted.rows[0]) return inserted.rows[0].id;
   const existing = await trx
     .selectFrom('outbox')
     .select('id')
@@ -155,13 +163,15 @@ export async function enqueue(trx: Db, msg: NewOutboxMessage, now: number = Date
 export interface DrainOptions {
   /** The most messages claimed per batch. Default 100. */
   batchSize?: number;
-  /** Messages delivered at once. Default 20. */
+  /** Messages delivered at once. Default 32. */
   concurrency?: number;
-  /** Stop after this many batches (default: until nothing is due). */
+  /** Stop after this many claims (default: until nothing is due). */
   maxBatches?: number;
   /** Only these kinds (default: all). */
   kinds?: readonly string[];
   log?: OutboxLogger;
+  /** Once aborted, no more messages are claimed; those claimed are delivered and the drain ends. */
+  signal?: AbortSignal;
 }
 
 export interface DrainResult {
@@ -280,54 +290,52 @@ function withTimeout<T>(run: (signal: AbortSignal) => Promise<T>, ms: number): P
 type Outcome = 'delivered' | 'failed' | 'retried';
 
 /**
- * Records deliveries as done in groups: while one UPDATE is running, the messages delivered meanwhile wait
- * for the next, so a busy worker writes once per group rather than once per message, and a quiet one at
- * once. Each delivery waits for its own record, so nothing is reported delivered before it is recorded.
+ * Records deliveries as done in groups (see {@link Coalescer}): one UPDATE per group and claim rather than
+ * one per message. Each delivery waits for its own record, so nothing is reported delivered before it is
+ * recorded.
  */
-class DoneRecorder {
-  #waiting: Array<{ id: string; resolve: () => void; reject: (err: unknown) => void }> = [];
-  #running = false;
+function doneRecorder(ctx: DomainContext): Coalescer<{ id: string; claim: string }, void> {
+  return new Coalescer<{ id: string; claim: string }, void>(async (items) => {
+    const byClaim = new Map<string, string[]>();
+    for (const { id, claim } of items) byClaim.set(claim, [...(byClaim.get(claim) ?? []), id]);
+    for (const [claim, ids] of byClaim)
+      await ctx.db
+        .updateTable('outbox')
+        .set({ status: 'done', claimed_by: null, claimed_until: null, last_error: null, done_at: ctx.now() })
+        .where('id', 'in', ids)
+        .where('claimed_by', '=', claim)
+        .execute();
+    return items.map(() => undefined);
+  });
+}
 
-  constructor(
-    private readonly ctx: DomainContext,
-    private readonly claim: string,
-  ) {}
+/** A claimed row waiting in a drain's queue, with its claim and when the claim was made. */
+interface Queued {
+  row: ClaimedRow;
+  claim: string;
+  claimedAt: number;
+  key: string | undefined;
+}
 
-  record(id: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ id, resolve, reject });
-      if (!this.#running) void this.#flush();
-    });
-  }
-
-  async #flush(): Promise<void> {
-    this.#running = true;
-    while (this.#waiting.length > 0) {
-      const group = this.#waiting.splice(0, 500);
-      try {
-        await this.ctx.db
-          .updateTable('outbox')
-          .set({
-            status: 'done',
-            claimed_by: null,
-            claimed_until: null,
-            last_error: null,
-            done_at: this.ctx.now(),
-          })
-          .where(
-            'id',
-            'in',
-            group.map((g) => g.id),
-          )
-          .where('claimed_by', '=', this.claim)
-          .execute();
-        for (const g of group) g.resolve();
-      } catch (err) {
-        for (const g of group) g.reject(err);
-      }
-    }
-    this.#running = false;
-  }
+/**
+ * Gives claimed messages back untouched (their attempt not counted), due again at `availableAt`: for another
+ * worker or a later drain.
+ */
+async function postpone(ctx: DomainContext, items: Queued[], availableAt: number): Promise<void> {
+  const byClaim = new Map<string, string[]>();
+  for (const { row, claim } of items) byClaim.set(claim, [...(byClaim.get(claim) ?? []), row.id]);
+  for (const [claim, ids] of byClaim)
+    await ctx.db
+      .updateTable('outbox')
+      .set({
+        claimed_by: null,
+        claimed_until: null,
+        attempts: sql<number>`attempts - 1`,
+        available_at: availableAt,
+      })
+      .where('id', 'in', ids)
+      .where('claimed_by', '=', claim)
+      .execute();
 }
 
 async function deliverOne(
@@ -335,7 +343,7 @@ async function deliverOne(
   claim: string,
   row: ClaimedRow,
   log: OutboxLogger,
-  done: DoneRecorder,
+  done: Coalescer<{ id: string; claim: string }, void>,
 ): Promise<Outcome> {
   const registered = handlers.get(row.kind);
   if (!registered) {
@@ -384,39 +392,145 @@ async function deliverOne(
     await finish(ctx, row.id, claim, { status: 'pending', available_at: at, last_error: message });
     return 'retried';
   }
-  await done.record(row.id);
+  await done.add({ id: row.id, claim });
   return 'delivered';
+}
+
+/** The per-handler key of a message (e.g. its webhook endpoint), whose messages run at most `maxPerKey` at once. */
+function keyOf(row: ClaimedRow): string | undefined {
+  const registered = handlers.get(row.kind);
+  if (!registered?.keyOf) return undefined;
+  try {
+    const key = registered.keyOf(JSON.parse(row.payload));
+    return key === undefined ? undefined : `${row.kind} ${key}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * Claims due messages, runs their handlers and records each attempt (delivered, retried with backoff, or
- * failed), batch after batch until nothing is due (or `maxBatches`). Safe to run on every node at once.
+ * failed), until nothing is due (or `maxBatches` claims were made, or `signal` is aborted). Safe to run on
+ * every node at once.
+ *
+ * `concurrency` messages run at once, taken from a queue that is claimed again (one claim at a time) as it
+ * runs low, so a slow message never holds up the next claim. Messages of one key (a webhook endpoint) run at
+ * most their handler's `maxPerKey` at once, so a receiver that hangs holds that many workers for its timeout
+ * while the others go on with other keys; its other queued messages are given back after a second with
+ * nothing finished (due a second later, their attempt not counted) and claiming goes on meanwhile. A queued
+ * message whose claim would run out before its handler's timeout is given back rather than started, so it
+ * never runs on two nodes at once.
  */
 export async function drainOutbox(ctx: DomainContext, opts: DrainOptions = {}): Promise<DrainResult> {
   const result: DrainResult = { delivered: 0, failed: 0, retried: 0 };
   const batchSize = opts.batchSize ?? 100;
-  const concurrency = Math.max(1, opts.concurrency ?? 20);
+  const concurrency = Math.max(1, opts.concurrency ?? 32);
   const log = opts.log ?? silent;
-  for (let batch = 0; opts.maxBatches === undefined || batch < opts.maxBatches; batch++) {
+  const done = doneRecorder(ctx);
+  const queue: Queued[] = [];
+  const running = new Map<string, number>();
+  let claims = 0;
+  let exhausted = false;
+  let claiming: Promise<void> | undefined;
+  let freed: (() => void) | undefined;
+  let whenFreed: Promise<void> | undefined;
+
+  const claimMore = async () => {
+    if (opts.maxBatches !== undefined && claims >= opts.maxBatches) {
+      exhausted = true;
+      return;
+    }
+    claims++;
     const claim = uuid();
+    const claimedAt = ctx.now();
     const rows = await claimDue(ctx, claim, batchSize, opts.kinds);
-    if (rows.length === 0) break;
-    const done = new DoneRecorder(ctx, claim);
-    let next = 0;
-    const worker = async () => {
-      while (next < rows.length) {
-        const row = rows[next++]!;
-        const outcome = await deliverOne(ctx, claim, row, log, done).catch((err: unknown) => {
-          // The database failed while recording: the lease runs out and the message is tried again.
-          log.warn({ err, outbox_id: row.id }, 'outbox bookkeeping failed');
-          return 'retried' as const;
-        });
-        result[outcome]++;
+    if (rows.length < batchSize) exhausted = true;
+    for (const row of rows) queue.push({ row, claim, claimedAt, key: keyOf(row) });
+  };
+  const take = (): Queued | undefined => {
+    const i = queue.findIndex(
+      (q) => q.key === undefined || (running.get(q.key) ?? 0) < (handlers.get(q.row.kind)?.maxPerKey ?? 0),
+    );
+    return i < 0 ? undefined : queue.splice(i, 1)[0];
+  };
+  const waitForFree = () => {
+    whenFreed ??= new Promise<void>((resolve) => {
+      freed = resolve;
+    });
+    return whenFreed;
+  };
+  /**
+   * Nothing can start: wait until a running message is over, or a second. After a second with nothing over,
+   * the keys in the queue are slow (a receiver that hangs): their queued messages are given back for a
+   * second later, and claiming starts again, so new messages of other keys go out meanwhile.
+   */
+  let idle: Promise<void> | undefined;
+  const idleWait = () => {
+    idle ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const over = await Promise.race([
+        waitForFree().then(() => true),
+        new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), IDLE_RECLAIM_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (over || opts.signal?.aborted) return;
+      const blocked = queue.splice(0, queue.length);
+      await postpone(ctx, blocked, ctx.now() + IDLE_RECLAIM_MS);
+      if (opts.maxBatches === undefined) exhausted = false;
+    })().finally(() => {
+      idle = undefined;
+    });
+    return idle;
+  };
+
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const q = take();
+      if (!q) {
+        if (!exhausted && !opts.signal?.aborted && queue.length < batchSize) {
+          claiming ??= claimMore().finally(() => {
+            claiming = undefined;
+          });
+          await claiming;
+          continue;
+        }
+        if (running.size === 0) {
+          // Nothing runs, so nothing queued was held back by its key: the queue is empty.
+          return;
+        }
+        await idleWait();
+        continue;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, rows.length) }, worker));
-    if (rows.length < batchSize) break;
-  }
+      if (q.key !== undefined) running.set(q.key, (running.get(q.key) ?? 0) + 1);
+      try {
+        const registered = handlers.get(q.row.kind);
+        const timeoutMs = registered?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+        // Its claim would run out before its timeout: given back, so it never runs on two nodes at once.
+        if (ctx.now() + timeoutMs > q.claimedAt + leaseMs(timeoutMs)) {
+          await postpone(ctx, [q], ctx.now());
+          continue;
+        }
+        result[await deliverOne(ctx, q.claim, q.row, log, done)]++;
+      } catch (err) {
+        // The database failed while recording: the lease runs out and the message is tried again.
+        log.warn({ err, outbox_id: q.row.id }, 'outbox bookkeeping failed');
+        result.retried++;
+      } finally {
+        if (q.key !== undefined) {
+          const n = (running.get(q.key) ?? 1) - 1;
+          if (n === 0) running.delete(q.key);
+          else running.set(q.key, n);
+        }
+        const wake = freed;
+        freed = undefined;
+        whenFreed = undefined;
+        wake?.();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
   return result;
 }
 

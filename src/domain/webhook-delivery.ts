@@ -5,6 +5,7 @@ import type { Db } from '../db/database.js';
 import type { WebhookEndpointTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
 import { recordAudit } from './audit.js';
+import { Coalescer } from './coalescer.js';
 import type { DomainContext } from './context.js';
 import { EVENT_KIND, type EventPayload } from './events.js';
 import {
@@ -16,7 +17,7 @@ import {
   registerOutboxHandler,
 } from './outbox.js';
 import { subscribes } from './webhook-events.js';
-import { postWebhook, type WebhookAttemptResult } from './webhook-http.js';
+import { MAX_SOCKETS_PER_URL, postWebhook, type WebhookAttemptResult } from './webhook-http.js';
 import { mailEndpointDisabled } from './webhook-mail.js';
 import {
   DELIVERY_RETRY_MS,
@@ -97,7 +98,11 @@ export async function fanOutEvent(ctx: DomainContext, eventId: string, event: Ev
       if (Number(res.numInsertedOrUpdatedRows ?? 0) === 0) continue;
       await enqueue(
         trx,
-        { kind: WEBHOOK_DELIVERY_KIND, payload: { delivery_id: id }, dedupe_key: `webhook:${id}` },
+        {
+          kind: WEBHOOK_DELIVERY_KIND,
+          payload: { delivery_id: id, endpoint_id: endpoint.id } satisfies DeliveryPayload,
+          dedupe_key: `webhook:${id}`,
+        },
         now,
       );
       written++;
@@ -112,12 +117,17 @@ export type DeliveryOutcome =
   | { kind: 'retry'; retryUntil: number; error: string }
   | { kind: 'failed'; error: string };
 
-/**
- * Makes one attempt of a delivery and records it. A delivery already sent or failed, or whose endpoint
- * was deleted, is skipped; one whose endpoint is disabled fails without a request.
- */
-export async function attemptDelivery(ctx: DomainContext, id: string): Promise<DeliveryOutcome> {
-  const row = await ctx.db
+/** The payload of a `webhook.delivery` message (`endpoint_id` is missing on messages written before it was added). */
+export interface DeliveryPayload {
+  delivery_id: string;
+  endpoint_id?: string;
+}
+
+/** What an attempt needs of a delivery and its endpoint. */
+type DeliveryRow = Awaited<ReturnType<typeof loadDeliveries>>[number];
+
+function loadDeliveries(db: Db, ids: string[]) {
+  return db
     .selectFrom('webhook_deliveries')
     .innerJoin('webhook_endpoints', 'webhook_endpoints.id', 'webhook_deliveries.endpoint_id')
     .select([
@@ -133,8 +143,107 @@ export async function attemptDelivery(ctx: DomainContext, id: string): Promise<D
       'webhook_endpoints.disabled_at',
       'webhook_endpoints.failing_since',
     ])
-    .where('webhook_deliveries.id', '=', id)
-    .executeTakeFirst();
+    .where('webhook_deliveries.id', 'in', ids)
+    .execute();
+}
+
+/** A successful attempt waiting to be recorded with others. */
+interface Success {
+  row: { id: string; endpoint_id: string; failing_since: number | null };
+  attemptedAt: number;
+  now: number;
+  result: WebhookAttemptResult;
+}
+
+/**
+ * The deliveries that a busy worker runs at once read their rows in one query and record their successes
+ * in one transaction (see {@link Coalescer}); a failed attempt is recorded on its own, as it may disable
+ * its endpoint. One pair per database.
+ */
+const batchers = new WeakMap<
+  Db,
+  { load: Coalescer<string, DeliveryRow | undefined>; succeeded: Coalescer<Success, void> }
+>();
+
+function batchersOf(db: Db) {
+  let b = batchers.get(db);
+  if (!b) {
+    b = {
+      load: new Coalescer(async (ids) => {
+        const rows = new Map((await loadDeliveries(db, [...new Set(ids)])).map((r) => [r.id, r]));
+        return ids.map((id) => rows.get(id));
+      }, 200),
+      succeeded: new Coalescer<Success, void>(async (items) => {
+        await recordSuccesses(db, items);
+        return items.map(() => undefined);
+      }, 200),
+    };
+    batchers.set(db, b);
+  }
+  return b;
+}
+
+/** `CASE id WHEN … THEN … END` over a group's rows, cast to the column's type. */
+function perRow(items: Success[], value: (s: Success) => number | null, type: 'bigint' | 'integer') {
+  const cases = items.map((s) => sql`WHEN ${s.row.id} THEN CAST(${value(s)} AS ${sql.raw(type)})`);
+  return sql<number>`CASE id ${sql.join(cases, sql` `)} END`;
+}
+
+/** Records a group of successful attempts: their attempt rows, their deliveries, and healed endpoints. */
+async function recordSuccesses(db: Db, items: Success[]): Promise<void> {
+  await inTransaction(db, async (trx) => {
+    await trx
+      .insertInto('webhook_attempts')
+      .values(
+        items.map((s) => ({
+          id: uuid(),
+          delivery_id: s.row.id,
+          attempted_at: s.attemptedAt,
+          duration_ms: s.result.durationMs,
+          status_code: s.result.statusCode,
+          error: null,
+          ok: 1,
+        })),
+      )
+      .execute();
+    await trx
+      .updateTable('webhook_deliveries')
+      .set({
+        status: 'succeeded',
+        attempts: sql<number>`attempts + 1`,
+        last_attempt_at: perRow(items, (s) => s.attemptedAt, 'bigint'),
+        last_status_code: perRow(items, (s) => s.result.statusCode, 'integer'),
+        last_duration_ms: perRow(items, (s) => s.result.durationMs, 'integer'),
+        last_error: null,
+        completed_at: perRow(items, (s) => s.now, 'bigint'),
+      })
+      .where(
+        'id',
+        'in',
+        items.map((s) => s.row.id),
+      )
+      .execute();
+    // A healthy endpoint (the usual case) needs no write; a failing one is healthy again.
+    const healed = [
+      ...new Set(items.filter((s) => s.row.failing_since !== null).map((s) => s.row.endpoint_id)),
+    ];
+    if (healed.length > 0)
+      await trx
+        .updateTable('webhook_endpoints')
+        .set({ failing_since: null })
+        .where('id', 'in', healed)
+        .where('failing_since', 'is not', null)
+        .execute();
+  });
+}
+
+/**
+ * Makes one attempt of a delivery and records it. A delivery already sent or failed, or whose endpoint
+ * was deleted, is skipped; one whose endpoint is disabled fails without a request.
+ */
+export async function attemptDelivery(ctx: DomainContext, id: string): Promise<DeliveryOutcome> {
+  const batch = batchersOf(ctx.db);
+  const row = await batch.load.add(id);
   if (row?.status !== 'pending') return { kind: 'skipped' };
   if (row.disabled_at !== null) {
     const error = 'The endpoint is disabled.';
@@ -153,12 +262,16 @@ export async function attemptDelivery(ctx: DomainContext, id: string): Promise<D
     allowPrivate: ctx.config.webhooksAllowPrivate,
     timeoutMs: DELIVERY_TIMEOUT_MS,
   });
-  return recordAttempt(ctx, row, attemptedAt, result);
+  if (result.ok) {
+    await batch.succeeded.add({ row, attemptedAt, now: ctx.now(), result });
+    return { kind: 'sent' };
+  }
+  return recordFailure(ctx, row, attemptedAt, result);
 }
 
-async function recordAttempt(
+async function recordFailure(
   ctx: DomainContext,
-  row: { id: string; endpoint_id: string; retry_until: number; failing_since: number | null },
+  row: { id: string; endpoint_id: string; retry_until: number },
   attemptedAt: number,
   result: WebhookAttemptResult,
 ): Promise<DeliveryOutcome> {
@@ -174,7 +287,7 @@ async function recordAttempt(
         duration_ms: result.durationMs,
         status_code: result.statusCode,
         error,
-        ok: result.ok ? 1 : 0,
+        ok: 0,
       })
       .execute();
     const last = {
@@ -184,22 +297,6 @@ async function recordAttempt(
       last_duration_ms: result.durationMs,
       last_error: error,
     };
-    if (result.ok) {
-      await trx
-        .updateTable('webhook_deliveries')
-        .set({ ...last, status: 'succeeded', completed_at: now })
-        .where('id', '=', row.id)
-        .execute();
-      // A healthy endpoint (the usual case) needs no write; a failing one is healthy again.
-      if (row.failing_since !== null)
-        await trx
-          .updateTable('webhook_endpoints')
-          .set({ failing_since: null })
-          .where('id', '=', row.endpoint_id)
-          .where('failing_since', 'is not', null)
-          .execute();
-      return { kind: 'sent' } as const;
-    }
     await trx
       .updateTable('webhook_endpoints')
       .set({ failing_since: sql<number>`coalesce(failing_since, ${attemptedAt})` })
@@ -271,7 +368,7 @@ export function registerWebhookHandlers(): void {
   registerOutboxHandler(
     WEBHOOK_DELIVERY_KIND,
     async (msg: OutboxMessage, ctx) => {
-      const { delivery_id } = msg.payload as { delivery_id: string };
+      const { delivery_id } = msg.payload as DeliveryPayload;
       const outcome = await attemptDelivery(ctx, delivery_id);
       if (outcome.kind === 'failed') throw new PermanentFailure(outcome.error);
       if (outcome.kind === 'retry') {
@@ -281,6 +378,13 @@ export function registerWebhookHandlers(): void {
     },
     // The delivery's own `retry_until` ends the retries (a redelivery starts a new 24 hours); the outbox's
     // limit is only a backstop. The attempt itself is bounded by its 10 s.
-    { maxAgeMs: DELIVERY_RETRY_MS + 3600_000, timeoutMs: DELIVERY_TIMEOUT_MS + 10_000 },
+    // Deliveries to one endpoint run at most as many at once as it has connections, so one that hangs holds
+    // that many workers for its 10 s while the others go on with other endpoints.
+    {
+      maxAgeMs: DELIVERY_RETRY_MS + 3600_000,
+      timeoutMs: DELIVERY_TIMEOUT_MS + 10_000,
+      keyOf: (payload) => (payload as DeliveryPayload).endpoint_id,
+      maxPerKey: MAX_SOCKETS_PER_URL,
+    },
   );
 }

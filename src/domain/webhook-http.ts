@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import { hostAddress, isPublicAddress } from './webhook-address.js';
 
@@ -75,9 +75,55 @@ function guardedLookup(allowPrivate: boolean): LookupFunction {
 /** How much of an answer is read (and thrown away) before the connection is closed. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 
+/** Connections open to one URL at most (further requests to it wait for one of them). */
+export const MAX_SOCKETS_PER_URL = 16;
+/** An idle kept-alive connection is closed after this long (below the 5 s common receivers keep one). */
+const IDLE_SOCKET_MS = 4_000;
+/** Agents kept (one per URL); past this the least recently used is closed, so the map stays bounded. */
+const MAX_AGENTS = 1_000;
+
+const agents = new Map<string, HttpAgent>();
+
 /**
- * POSTs one webhook: one fresh connection (no agent, no keep-alive), to an address checked after DNS,
- * redirects not followed (a 3xx is a failure), everything over within `timeoutMs` (10 s).
+ * The keep-alive agent of a URL (of an endpoint: two endpoints on one host do not share connections, so one
+ * that hangs cannot hold up the other). A connection is opened through the guarded lookup, so every socket
+ * the agent holds is connected to an address checked after DNS; reusing it reuses that pinned address, and
+ * a new connection resolves and checks again. The key includes `allowPrivate`, so a socket opened under one
+ * rule is never handed to a request under the other.
+ */
+function agentFor(url: URL, allowPrivate: boolean): HttpAgent {
+  const key = `${allowPrivate ? 'private' : 'public'} ${url.href}`;
+  let agent = agents.get(key);
+  if (agent) {
+    // Most recently used last, so the first entry is the one to close when the map is full.
+    agents.delete(key);
+    agents.set(key, agent);
+    return agent;
+  }
+  const options = {
+    keepAlive: true,
+    maxSockets: MAX_SOCKETS_PER_URL,
+    maxFreeSockets: MAX_SOCKETS_PER_URL,
+    timeout: IDLE_SOCKET_MS,
+    scheduling: 'lifo' as const,
+    lookup: guardedLookup(allowPrivate),
+  };
+  agent = url.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
+  if (agents.size >= MAX_AGENTS) {
+    const [oldestKey, oldest] = agents.entries().next().value as [string, HttpAgent];
+    agents.delete(oldestKey);
+    oldest.destroy();
+  }
+  agents.set(key, agent);
+  return agent;
+}
+// Idle connections are unreferenced by the agent, so they never keep a stopping process alive.
+
+/**
+ * POSTs one webhook on a kept-alive connection of its URL (at most {@link MAX_SOCKETS_PER_URL} per URL), to an address checked after DNS, redirects not followed (a 3xx is a failure), everything over
+ * within `timeoutMs` (10 s, counted from the call, so waiting for a free connection counts too). A request
+ * that times out or whose answer is too long destroys its connection: a slow receiver ties up one connection
+ * for at most its 10 s, and never gets it back half-read.
  */
 export function postWebhook(
   rawUrl: string,
@@ -118,14 +164,12 @@ export function postWebhook(
       url,
       {
         method: 'POST',
-        agent: false,
-        lookup: guardedLookup(opts.allowPrivate),
+        agent: agentFor(url, opts.allowPrivate),
         headers: {
           'content-type': 'application/json',
           ...headers,
           'content-length': String(Buffer.byteLength(body)),
           'user-agent': 'Clavis-Webhooks/1',
-          connection: 'close',
         },
       },
       (res: IncomingMessage) => {

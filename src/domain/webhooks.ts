@@ -4,6 +4,7 @@ import { generateWebhookSecret } from '../crypto/webhook-signature.js';
 import type { Db } from '../db/database.js';
 import type { WebhookAttemptTable, WebhookDeliveryTable, WebhookEndpointTable } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
+import { recordAudit } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
 import { conflict, DomainError, FieldErrors, forbidden, invalid, notFound } from './errors.js';
 import { enqueue } from './outbox.js';
@@ -263,6 +264,11 @@ export async function createWebhookEndpoint(
     if (Number(n.n) >= MAX_ENDPOINTS_PER_TENANT)
       throw conflict(`A tenant can have at most ${MAX_ENDPOINTS_PER_TENANT} webhook endpoints.`);
     await trx.insertInto('webhook_endpoints').values(row).execute();
+    await auditEndpoint(ctx, trx, 'webhook.created', actor, row, {
+      url,
+      events,
+      description,
+    });
   });
   return { ...toEndpoint(row, now), secret };
 }
@@ -321,13 +327,47 @@ export async function updateWebhookEndpoint(
     Object.assign(set, { disabled_at: null, disabled_reason: null, failing_since: null });
   if (patch.enabled === false && row.disabled_at === null)
     Object.assign(set, { disabled_at: now, disabled_reason: `Disabled by ${actor.id}.` });
-  await ctx.db.updateTable('webhook_endpoints').set(set).where('id', '=', id).execute();
+  // What changed, for the audit log (nothing is recorded when nothing did).
+  const changed: Record<string, unknown> = {};
+  if (url !== row.url) Object.assign(changed, { url, previous_url: row.url });
+  if (events !== row.events) changed.events = events.split(' ');
+  if (description !== row.description) changed.description = description;
+  if (set.disabled_at !== undefined) changed.enabled = set.disabled_at === null;
+  await inTransaction(ctx.db, async (trx) => {
+    await trx.updateTable('webhook_endpoints').set(set).where('id', '=', id).execute();
+    if (Object.keys(changed).length > 0)
+      await auditEndpoint(ctx, trx, 'webhook.updated', actor, row, {
+        url: row.url,
+        fields: Object.keys(changed).filter((k) => k !== 'previous_url'),
+        ...changed,
+      });
+  });
   return toEndpoint({ ...row, ...set }, now);
+}
+
+/**
+ * Records a change to an endpoint in the audit log, in the change's transaction. `data` names the endpoint
+ * (`endpoint_id`, its `url`) and what changed; never a signing secret.
+ */
+async function auditEndpoint(
+  ctx: DomainContext,
+  trx: Db,
+  type: 'webhook.created' | 'webhook.updated' | 'webhook.deleted' | 'webhook.secret_rotated',
+  actor: Actor,
+  endpoint: Pick<WebhookEndpointTable, 'id' | 'tenant_id' | 'url'>,
+  data: Record<string, unknown> = {},
+): Promise<void> {
+  await recordAudit(ctx, trx, {
+    type,
+    actor: actor.id,
+    tenantId: endpoint.tenant_id,
+    data: { endpoint_id: endpoint.id, url: endpoint.url, ...data },
+  });
 }
 
 /** Deletes an endpoint with its deliveries; deliveries not yet sent are dropped. */
 export async function deleteWebhookEndpoint(ctx: DomainContext, actor: Actor, id: string): Promise<void> {
-  await endpointRow(ctx, actor, id);
+  const row = await endpointRow(ctx, actor, id);
   await inTransaction(ctx.db, async (trx) => {
     await trx
       .deleteFrom('webhook_attempts')
@@ -338,7 +378,10 @@ export async function deleteWebhookEndpoint(ctx: DomainContext, actor: Actor, id
       )
       .execute();
     await trx.deleteFrom('webhook_deliveries').where('endpoint_id', '=', id).execute();
-    await trx.deleteFrom('webhook_endpoints').where('id', '=', id).execute();
+    const res = await trx.deleteFrom('webhook_endpoints').where('id', '=', id).executeTakeFirst();
+    // Deleted twice at once: recorded once.
+    if (Number(res.numDeletedRows) > 0)
+      await auditEndpoint(ctx, trx, 'webhook.deleted', actor, row, { events: row.events.split(' ') });
   });
 }
 
@@ -367,7 +410,16 @@ export async function rotateWebhookSecret(
     previous_secret_expires_at: overlapHours > 0 ? now + overlapHours * 3600_000 : null,
     updated_at: now,
   };
-  await ctx.db.updateTable('webhook_endpoints').set(set).where('id', '=', id).execute();
+  await inTransaction(ctx.db, async (trx) => {
+    await trx.updateTable('webhook_endpoints').set(set).where('id', '=', id).execute();
+    await auditEndpoint(ctx, trx, 'webhook.secret_rotated', actor, row, {
+      overlap_hours: overlapHours,
+      previous_secret_until:
+        set.previous_secret_expires_at === null
+          ? null
+          : new Date(set.previous_secret_expires_at).toISOString(),
+    });
+  });
   return { ...toEndpoint({ ...row, ...set }, now), secret };
 }
 
@@ -456,7 +508,11 @@ export async function redeliverWebhook(
     if (!d) throw notFound('Webhook delivery');
     const set = { status: 'pending' as const, retry_until: now + DELIVERY_RETRY_MS, completed_at: null };
     await trx.updateTable('webhook_deliveries').set(set).where('id', '=', d.id).execute();
-    await enqueue(trx, { kind: WEBHOOK_DELIVERY_KIND, payload: { delivery_id: d.id } }, now);
+    await enqueue(
+      trx,
+      { kind: WEBHOOK_DELIVERY_KIND, payload: { delivery_id: d.id, endpoint_id: d.endpoint_id } },
+      now,
+    );
     return { ...d, ...set };
   });
   const attempts = await ctx.db

@@ -9,6 +9,7 @@ import { type ApiInstance, authenticate, checkCursor } from './context.js';
 import {
   apiTenantSettings,
   apiUser,
+  ExpiryNoticeRecipientsSchema,
   IdParams,
   LeakedSecretPolicySchema,
   Page,
@@ -70,7 +71,7 @@ export async function adminRoutes(api: ApiInstance, services: Services): Promise
         summary: "The tenant's settings",
         operationId: 'getTenantSettings',
         description:
-          'App registration and the client secret policy. Readable by every member; changed by admins.',
+          'App registration, the client secret policy, what a leak report does and who gets expiry notices. Readable by every member; changed by admins.',
         querystring: TenantQuery,
         response: { 200: TenantSettingsSchema, ...problems(400, 401, 403, 404) },
       },
@@ -95,6 +96,7 @@ export async function adminRoutes(api: ApiInstance, services: Services): Promise
             secret_max_lifetime_days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
             secret_allow_never_expire: Type.Optional(Type.Boolean()),
             leaked_secret_policy: Type.Optional(LeakedSecretPolicySchema),
+            expiry_notice_recipients: Type.Optional(ExpiryNoticeRecipientsSchema),
           },
           { additionalProperties: false },
         ),

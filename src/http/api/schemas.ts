@@ -208,6 +208,14 @@ export const LeakedSecretPolicySchema = Type.Union([Type.Literal('revoke'), Type
     'What a report of a leaked live client secret does (`POST /api/v1/credential-leaks`, GitHub secret scanning): `revoke` it at once (default), or `notify` the owner and admins only.',
 });
 
+export const ExpiryNoticeRecipientsSchema = Type.Union(
+  [Type.Literal('owner_and_admins'), Type.Literal('owner'), Type.Literal('admins'), Type.Literal('none')],
+  {
+    description:
+      "Who is mailed a client secret's expiry notices (30, 7 and 1 days before, and when it expires): the app's owner and the tenant's admins (`owner_and_admins`, default), only the `owner`, only the `admins`, or nobody (`none`; the `secret.expiring` and `secret.expired` webhooks are sent all the same).",
+  },
+);
+
 export const TenantSettingsSchema = Type.Object({
   tenant_id: Type.String(),
   users_can_register_apps: Type.Boolean({
@@ -218,6 +226,7 @@ export const TenantSettingsSchema = Type.Object({
     description: 'Whether client secrets may be created without expiry.',
   }),
   leaked_secret_policy: LeakedSecretPolicySchema,
+  expiry_notice_recipients: ExpiryNoticeRecipientsSchema,
 });
 
 export const AppRequestSchema = Type.Object({

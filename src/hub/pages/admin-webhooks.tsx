@@ -1,5 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { type AuditEvent, listAuditEvents } from '../../domain/audit.js';
+import { userEmails } from '../../domain/display-names.js';
 import { WEBHOOK_EVENT_TYPES } from '../../domain/webhook-events.js';
 import {
   type CreatedWebhookEndpoint,
@@ -43,6 +45,64 @@ interface EndpointValues {
 }
 
 const sessionKey = (hub: Hub) => hub.session.idHash;
+
+/** The audit events of webhook endpoints, and what the hub calls them. */
+const AUDIT_WORDS: Record<string, string> = {
+  'webhook.created': 'Endpoint added',
+  'webhook.updated': 'Endpoint changed',
+  'webhook.deleted': 'Endpoint deleted',
+  'webhook.secret_rotated': 'Signing secret rotated',
+  'webhook.disabled': 'Endpoint disabled after 3 days of failures',
+};
+
+function auditDetail(e: AuditEvent): string {
+  const d = e.data;
+  const url = typeof d.url === 'string' ? d.url : '';
+  if (e.type === 'webhook.updated' && Array.isArray(d.fields)) {
+    const enabled = d.enabled === true ? '; enabled' : d.enabled === false ? '; paused' : '';
+    const moved = typeof d.previous_url === 'string' ? ` (was ${d.previous_url})` : '';
+    return `${url}${moved}: changed ${d.fields.join(', ')}${enabled}`;
+  }
+  if (e.type === 'webhook.secret_rotated')
+    return typeof d.previous_secret_until === 'string'
+      ? `${url}: the previous secret signs too until ${d.previous_secret_until}`
+      : `${url}: the previous secret stopped at once`;
+  return url;
+}
+
+/** Recent changes to the tenant's endpoints, from the audit log (never a signing secret). */
+function WebhookAudit(p: { events: AuditEvent[]; names: Map<string, string> }) {
+  return (
+    <section class="card" aria-labelledby="wh-audit-title">
+      <h2 id="wh-audit-title">Recent changes</h2>
+      <p class="section-note">Endpoints added, changed, deleted and rotated, newest first. Times are UTC.</p>
+      {p.events.length === 0 ? (
+        <Empty title="Nothing recorded yet." />
+      ) : (
+        <ul class="audit-list">
+          {p.events.map((e) => (
+            <li key={e.id}>
+              <span
+                class={
+                  e.type === 'webhook.deleted' || e.type === 'webhook.disabled'
+                    ? 'audit-dot dot-danger'
+                    : 'audit-dot'
+                }
+                aria-hidden="true"
+              />
+              <div>
+                <strong>{AUDIT_WORDS[e.type] ?? e.type}</strong>
+                <div class="cell-sub">by {p.names.get(e.actor) ?? e.actor}</div>
+                <div class="cell-sub mono">{auditDetail(e)}</div>
+              </div>
+              <DateText at={e.created_at} withTime />
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
 
 function EventChoices(p: { selected: string[]; error?: string }) {
   return (
@@ -138,6 +198,7 @@ function EndpointStatus({ e }: { e: WebhookEndpoint }) {
 function ListPage(p: {
   hub: Hub;
   endpoints: WebhookEndpoint[];
+  audit: { events: AuditEvent[]; names: Map<string, string> };
   values?: EndpointValues;
   errors?: FormErrors;
   notice?: string;
@@ -201,6 +262,7 @@ function ListPage(p: {
           </button>
         </form>
       </section>
+      <WebhookAudit {...p.audit} />
     </AdminShell>
   );
 }
@@ -403,6 +465,13 @@ const DeliveryParams = Type.Object({
 
 export async function adminWebhooksRoutes(app: FastifyInstance, services: Services): Promise<void> {
   const ctx = services.ctx;
+  /** `user:<id>` as the user's email, `system` as Clavis. */
+  const actorNames = async (events: AuditEvent[]) => {
+    const ids = [...new Set(events.filter((e) => e.actor.startsWith('user:')).map((e) => e.actor.slice(5)))];
+    const names = new Map<string, string>([['system', 'Clavis']]);
+    for (const [id, email] of await userEmails(ctx, ids)) names.set(`user:${id}`, email);
+    return names;
+  };
   const admins = { deny: adminsOnly };
   const onEndpoint = { params: EndpointParams, what: 'webhook endpoint', ...admins };
 
@@ -413,10 +482,21 @@ export async function adminWebhooksRoutes(app: FastifyInstance, services: Servic
     extra: Partial<Parameters<typeof ListPage>[0]> = {},
   ) => {
     const page = await listWebhookEndpoints(ctx, hub.actor, hub.tenant.id, { limit: 200 });
+    const audit = await listAuditEvents(ctx, {
+      tenantId: hub.tenant.id,
+      types: Object.keys(AUDIT_WORDS),
+      limit: 20,
+    });
     return sendPage(
       noStore(reply),
       status,
-      ListPage({ hub, endpoints: page.items, nonce: newNonce(), ...extra }),
+      ListPage({
+        hub,
+        endpoints: page.items,
+        audit: { events: audit.items, names: await actorNames(audit.items) },
+        nonce: newNonce(),
+        ...extra,
+      }),
     );
   };
   const renderEndpoint = async (
