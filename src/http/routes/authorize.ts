@@ -18,7 +18,7 @@ import { OAuthError } from '../../oauth/errors.js';
 import { parseParams } from '../../oauth/form.js';
 import type { Services } from '../../services.js';
 import { type AppSummary, ConsentPage, LoginPage, MessagePage } from '../../web/pages.js';
-import { sendPage } from '../../web/render.js';
+import { sendFormExpired, sendPage } from '../../web/render.js';
 import { SelectAccountPage } from '../../web/select-account-page.js';
 import { allowFormRedirectTo } from '../security-headers.js';
 import { signOut } from './end-session.js';
@@ -188,15 +188,7 @@ export async function authorizeRoutes(app: FastifyInstance, services: Services):
         MessagePage({ title: 'Invalid form', message: 'Choose an account to continue with.' }),
       );
     const session = await getSession(services, request);
-    if (session && !(await verifyCsrf(services, request, params.get('csrf'))))
-      return sendPage(
-        reply,
-        403,
-        MessagePage({
-          title: 'Form expired',
-          message: 'This form is out of date or was not sent from Clavis. Go back to the app and try again.',
-        }),
-      );
+    if (session && !(await verifyCsrf(services, request, params.get('csrf')))) return sendFormExpired(reply);
     const raw = params.get('request') ?? '';
     const v = await validateAuthorizationRequest(services.ctx, raw);
     if (v.kind !== 'ok') return sendValidationFailure(services, reply, v, 303);
@@ -224,16 +216,7 @@ export async function authorizeRoutes(app: FastifyInstance, services: Services):
             message: 'Your session has ended. Go back to the app and start again.',
           }),
         );
-      if (!(await verifyCsrf(services, request, params.get('csrf'))))
-        return sendPage(
-          reply,
-          403,
-          MessagePage({
-            title: 'Form expired',
-            message:
-              'This form is out of date or was not sent from Clavis. Go back to the app and try again.',
-          }),
-        );
+      if (!(await verifyCsrf(services, request, params.get('csrf')))) return sendFormExpired(reply);
       const v = await validateAuthorizationRequest(services.ctx, params.get('request') ?? '');
       if (v.kind !== 'ok') return sendValidationFailure(services, reply, v, 303);
       const signedIn = { user: session.user, authTime: session.createdAt, sid: session.sid };

@@ -7,7 +7,7 @@ import { decideEndSession } from '../../oauth/oidc/end-session.js';
 import type { Services } from '../../services.js';
 import { LogoutConfirmPage, SignedOutPage } from '../../web/logout-pages.js';
 import { MessagePage } from '../../web/pages.js';
-import { sendPage } from '../../web/render.js';
+import { sendFormExpired, sendPage } from '../../web/render.js';
 import { allowFormRedirectTo } from '../security-headers.js';
 
 export const END_SESSION_PATH = '/oauth/end-session';
@@ -48,14 +48,7 @@ export async function endSessionRoutes(app: FastifyInstance, services: Services)
     const session = await getSession(services, request);
     const confirmed = request.method === 'POST' && params.get('confirm') === 'yes';
     if (confirmed && !(await verifyCsrf(services, request, params.get('csrf'))))
-      return sendPage(
-        reply,
-        403,
-        MessagePage({
-          title: 'Form expired',
-          message: 'This form is out of date or was not sent from Clavis. Go back to the app and try again.',
-        }),
-      );
+      return sendFormExpired(reply);
     const decision = await decideEndSession(deps, params, session && { userId: session.user.id }, confirmed);
     if (decision.kind === 'error')
       return sendPage(reply, 400, MessagePage({ title: decision.title, message: decision.message }));
