@@ -15,7 +15,7 @@ import {
   decideConsent,
 } from '../../oauth/authorize-decision.js';
 import { OAuthError } from '../../oauth/errors.js';
-import { parseParams } from '../../oauth/form.js';
+import { type Params, parseParams } from '../../oauth/form.js';
 import type { Services } from '../../services.js';
 import { type AppSummary, ConsentPage, LoginPage, MessagePage } from '../../web/pages.js';
 import { sendFormExpired, sendPage } from '../../web/render.js';
@@ -38,6 +38,17 @@ function rawQuery(url: string): string {
 }
 
 /** Sends the browser back to the client: 302 after a GET, 303 after a form POST. */
+/** The form a page of this flow posted, or `null` once a 400 page saying why it could not be read was sent. */
+function readPageForm(request: FastifyRequest, reply: FastifyReply): Params | null {
+  try {
+    return parseParams(typeof request.body === 'string' ? request.body : '');
+  } catch (err) {
+    const message = err instanceof OAuthError ? err.description : 'The form could not be read.';
+    sendPage(reply, 400, MessagePage({ title: 'Invalid form', message }));
+    return null;
+  }
+}
+
 function redirect(reply: FastifyReply, location: string, status: 302 | 303): FastifyReply {
   return reply.code(status).header('location', location).header('cache-control', 'no-store').send();
 }
@@ -173,13 +184,8 @@ export async function authorizeRoutes(app: FastifyInstance, services: Services):
   // or sign out of Clavis first, so the request shows the sign-in form. Either way the request goes on
   // without the prompt, so it is asked once.
   app.post('/oauth/authorize/select-account', async (request, reply) => {
-    let params: ReturnType<typeof parseParams>;
-    try {
-      params = parseParams(typeof request.body === 'string' ? request.body : '');
-    } catch (err) {
-      const message = err instanceof OAuthError ? err.description : 'The form could not be read.';
-      return sendPage(reply, 400, MessagePage({ title: 'Invalid form', message }));
-    }
+    const params = readPageForm(request, reply);
+    if (!params) return reply;
     const choice = params.get('choice');
     if (choice !== 'continue' && choice !== 'other')
       return sendPage(
@@ -199,13 +205,8 @@ export async function authorizeRoutes(app: FastifyInstance, services: Services):
 
   app.post('/oauth/authorize/decision', async (request, reply) => {
     try {
-      let params: ReturnType<typeof parseParams>;
-      try {
-        params = parseParams(typeof request.body === 'string' ? request.body : '');
-      } catch (err) {
-        const message = err instanceof OAuthError ? err.description : 'The form could not be read.';
-        return sendPage(reply, 400, MessagePage({ title: 'Invalid form', message }));
-      }
+      const params = readPageForm(request, reply);
+      if (!params) return reply;
       const session = await getSession(services, request);
       if (!session)
         return sendPage(
