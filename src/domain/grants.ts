@@ -1,7 +1,7 @@
 import { inTransaction } from '../db/transaction.js';
 import type { App } from './apps.js';
 import type { DomainContext } from './context.js';
-import { grantUser, liveGrantIds, redeemedGrants, revokeGrant } from './grant-store.js';
+import { liveGrantIds, redeemedGrants, revokeGrant } from './grant-store.js';
 import { queueAppRevocationLogout } from './oidc.js';
 import { joinScope, splitScope } from './scopes.js';
 import type { User } from './users.js';
@@ -41,23 +41,18 @@ export function authorizationProblem(
 
 /**
  * Whether the user may still use the app a grant is for (exists, not disabled, still in a tenant allowed to
- * authorize it): checked again at every code redemption and refresh. `user` is the grant's user as the grant
+ * authorize it): checked again at every code redemption, device-code redemption and refresh. `user` is the grant's user as the grant
  * store read it, `undefined` when it no longer exists.
  */
-export function userMayStillUseWith(
+export function userMayStillUse(
   app: App,
   user: Pick<User, 'tenant_id' | 'disabled_at'> | undefined,
 ): boolean {
   return !!user && authorizationProblem(app, user) === null;
 }
 
-/** {@link userMayStillUseWith}, reading the user first. */
-export async function userMayStillUse(ctx: DomainContext, app: App, userId: string): Promise<boolean> {
-  return userMayStillUseWith(app, await grantUser(ctx, userId));
-}
-
 /** Whether the user exists and is not disabled. */
-export function userIsActiveWith(user: Pick<User, 'disabled_at'> | undefined): boolean {
+export function userIsActive(user: Pick<User, 'disabled_at'> | undefined): boolean {
   return !!user && user.disabled_at === null;
 }
 

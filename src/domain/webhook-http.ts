@@ -89,7 +89,8 @@ const agents = new Map<string, HttpAgent>();
  * that hangs cannot hold up the other). A connection is opened through the guarded lookup, so every socket
  * the agent holds is connected to an address checked after DNS; reusing it reuses that pinned address, and
  * a new connection resolves and checks again. The key includes `allowPrivate`, so a socket opened under one
- * rule is never handed to a request under the other.
+ * rule is never handed to a request under the other. Idle connections are unreferenced by the agent, so they
+ * never keep a stopping process alive.
  */
 function agentFor(url: URL, allowPrivate: boolean): HttpAgent {
   const key = `${allowPrivate ? 'private' : 'public'} ${url.href}`;
@@ -117,11 +118,10 @@ function agentFor(url: URL, allowPrivate: boolean): HttpAgent {
   agents.set(key, agent);
   return agent;
 }
-// Idle connections are unreferenced by the agent, so they never keep a stopping process alive.
 
 /**
- * POSTs one webhook on a kept-alive connection of its URL (at most {@link MAX_SOCKETS_PER_URL} per URL), to an address checked after DNS, redirects not followed (a 3xx is a failure), everything over
- * within `timeoutMs` (10 s, counted from the call, so waiting for a free connection counts too). A request
+ * POSTs one webhook on a kept-alive connection of its URL (at most {@link MAX_SOCKETS_PER_URL} per URL), to
+ * an address checked after DNS, redirects not followed (a 3xx is a failure), everything over within `timeoutMs` (10 s, counted from the call, so waiting for a free connection counts too). A request
  * that times out or whose answer is too long destroys its connection: a slow receiver ties up one connection
  * for at most its 10 s, and never gets it back half-read.
  */

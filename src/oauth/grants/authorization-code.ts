@@ -5,7 +5,7 @@ import {
   redeemGrant,
   revokeGrant,
 } from '../../domain/grant-store.js';
-import { userMayStillUseWith } from '../../domain/grants.js';
+import { userMayStillUse } from '../../domain/grants.js';
 import type { AccessTokens } from '../access-token.js';
 import { InvalidGrant, InvalidRequest } from '../errors.js';
 import {
@@ -76,7 +76,7 @@ export function authorizationCodeGrant(
         await revokeGrant(ctx, grant.id, 'code_replayed', `client:${client.app.client_id}`);
         throw new InvalidGrant('The authorization code has already been used.');
       }
-      if (grant.revokedAt !== null || !userMayStillUseWith(client.app, stored.user))
+      if (grant.revokedAt !== null || !userMayStillUse(client.app, stored.user))
         throw new InvalidGrant('The authorization is no longer valid.');
 
       const refreshToken = await redeemGrant(

@@ -6,7 +6,7 @@ import {
   SLOW_DOWN_STEP_S,
 } from '../../domain/device-codes.js';
 import { grantUser } from '../../domain/grant-store.js';
-import { authorizationProblem } from '../../domain/grants.js';
+import { userMayStillUse } from '../../domain/grants.js';
 import type { AccessTokens } from '../access-token.js';
 import {
   AccessDenied,
@@ -58,7 +58,7 @@ export function deviceCodeGrant(ctx: DomainContext, tokens: AccessTokens, apis: 
       const target = await targetForGrant(apis, stored.apiId, params);
       // Approved: the user must still be allowed to use the app (not disabled, still in a tenant that may).
       const user = stored.userId === null ? undefined : await grantUser(ctx, stored.userId);
-      if (!user || authorizationProblem(client.app, user) !== null)
+      if (!user || !userMayStillUse(client.app, user))
         throw new InvalidGrant('The authorization is no longer valid.');
       const redeemed = await redeemDeviceCode(
         ctx,

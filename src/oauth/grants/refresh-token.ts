@@ -6,7 +6,7 @@ import {
   rotateRefreshTokenAgain,
   type StoredRefreshToken,
 } from '../../domain/grant-store.js';
-import { userIsActiveWith, userMayStillUseWith } from '../../domain/grants.js';
+import { userIsActive, userMayStillUse } from '../../domain/grants.js';
 import { joinScope, parseScope } from '../../domain/scopes.js';
 import type { AccessTokens, IssuedAccessToken } from '../access-token.js';
 import type { AuthenticatedClient } from '../client-auth.js';
@@ -78,7 +78,7 @@ export function refreshTokenGrant(
           );
         if (requested.length > 0) scope = requested;
       }
-      if (!userMayStillUseWith(client.app, stored.user))
+      if (!userMayStillUse(client.app, stored.user))
         throw new InvalidGrant('The authorization is no longer valid.');
 
       // Rotation is the one check for reuse: exactly one use (of any number of concurrent ones) gets the
@@ -142,7 +142,7 @@ export function refreshTokenIntrospector(ctx: DomainContext): TokenIntrospector 
       stored.expiresAt <= now
     )
       return { active: false };
-    if (!userIsActiveWith(stored.user)) return { active: false };
+    if (!userIsActive(stored.user)) return { active: false };
     return {
       active: true,
       token_type: 'refresh_token',
