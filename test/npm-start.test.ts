@@ -116,10 +116,11 @@ describe('npm start', () => {
     }
   }, 45_000);
 
-  // Issue 17: `npm start` on a built tree is ready within 1.5 s of the command, and builds nothing. The median of
-  // three starts is held to 1.5 s unless the machine is oversubscribed (load average above its core count), when
-  // only a rebuild-sized delay fails it; the measured values are printed either way.
-  it('on a built tree is ready within 1.5 s (median of 3) and does not rebuild', async () => {
+  // Issue 17: `npm start` on a built tree builds nothing, and is ready within 1.5 s of the command. The rebuild
+  // checks always hold. The median of three starts is held to 1.5 s, except on an oversubscribed machine (load
+  // average above its core count), where a timing says nothing: there the test reports itself skipped after the
+  // rebuild checks, instead of passing on a looser bound. The measured values are printed either way.
+  it('on a built tree does not rebuild, and is ready within 1.5 s (median of 3)', async (ctx) => {
     expect(stale(), 'run `npm run build` first: this test starts the built tree').toBeNull();
     const bundle = join(ROOT, 'dist', 'bin', 'clavis.js');
     const builtAt = statSync(bundle).mtimeMs;
@@ -174,9 +175,13 @@ describe('npm start', () => {
       const median = [...times].sort((a, b) => a - b)[1]!;
       const busy = loadavg()[0]! > availableParallelism();
       console.info(
-        `npm start to ready: median ${median} ms of ${times.join(', ')} ms (load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores${busy ? ': oversubscribed, bound 6000 ms' : ''})`,
+        `npm start to ready: median ${median} ms of ${times.join(', ')} ms (load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores${busy ? ': oversubscribed, the 1.5 s bound not checked' : ''})`,
       );
-      expect(median).toBeLessThanOrEqual(busy ? 6000 : 1500);
+      ctx.skip(
+        busy,
+        'the machine is oversubscribed: start-up timing not checked (the rebuild checks passed)',
+      );
+      expect(median).toBeLessThanOrEqual(1500);
     } finally {
       rmSync(data, { recursive: true, force: true });
       await db.drop();
