@@ -29,11 +29,11 @@ import {
   readPendingChange,
 } from './app-pending-change.js';
 import { syncBuiltInPermissions } from './app-permission-store.js';
-import { recordAudit } from './audit.js';
+import { type AuditInput, recordAudit } from './audit.js';
 import { callbackUrlReviewProblem } from './callback-url.js';
 import type { Actor, DomainContext } from './context.js';
 import { conflict, type DomainError, forbidden, invalid, notFound } from './errors.js';
-import { publishAppEvent } from './event-data.js';
+import { recordAppEvent } from './event-data.js';
 import { keysetPage, type Page, type PageRequest } from './pagination.js';
 import { joinScope, splitScope, validateAppScopes } from './scopes.js';
 import { type CreatedSecret, insertSecret } from './secret-issuance.js';
@@ -275,18 +275,21 @@ export async function createApp(
     if (clash) throw conflict('That client_id is taken.', 'client_id_taken');
     await trx.insertInto('apps').values(row).execute();
     await syncBuiltInPermissions(ctx, trx, row.id, scopes, actor.id);
-    await recordAudit(ctx, trx, {
-      type: 'app.created',
-      actor: actor.id,
-      tenantId,
-      appId: row.id,
-      data: { name: row.name, visibility: row.visibility, client_type: row.client_type },
-    });
-    await publishAppEvent(ctx, trx, 'app.created', row, actor.id, {
-      visibility: row.visibility,
-      client_type: row.client_type,
-      status: row.status,
-    });
+    await recordAppEvent(
+      ctx,
+      trx,
+      {
+        type: 'app.created',
+        actor: actor.id,
+        tenantId,
+        appId: row.id,
+        data: { name: row.name, visibility: row.visibility, client_type: row.client_type },
+      },
+      'app.created',
+      row,
+      actor.id,
+      { visibility: row.visibility, client_type: row.client_type, status: row.status },
+    );
     if (row.client_type === 'confidential' && !options.withoutSecret) {
       secret = await insertSecret(ctx, trx, actor, row, { description: 'Created with the app' });
     }
@@ -533,17 +536,15 @@ export async function updateApp(ctx: DomainContext, actor: Actor, id: string, pa
     await tx.changes.announce(trx, 'client', app.client_id);
     const data: Record<string, unknown> = { fields: change.changed };
     if (change.addedScopes.length) data.added_scopes = change.addedScopes;
-    await recordAudit(tx, trx, {
-      type: 'app.updated',
-      actor: actor.id,
-      tenantId: app.tenant_id,
-      appId: app.id,
-      data,
-    });
-    await publishAppEvent(tx, trx, 'app.updated', { ...app, ...values }, actor.id, {
-      ...data,
-      status: values.status ?? app.status,
-    });
+    await recordAppEvent(
+      tx,
+      trx,
+      { type: 'app.updated', actor: actor.id, tenantId: app.tenant_id, appId: app.id, data },
+      'app.updated',
+      { ...app, ...values },
+      actor.id,
+      { ...data, status: values.status ?? app.status },
+    );
     if (review)
       await recordAudit(tx, trx, {
         type: 'app.review_required',
@@ -606,11 +607,15 @@ async function updateApprovedApp(
     await tx.changes.announce(trx, 'client', app.client_id);
     const data: Record<string, unknown> = { fields: applied };
     if (appliedAdded.length) data.added_scopes = appliedAdded;
-    await recordAudit(tx, trx, { ...audit, type: 'app.updated', data });
-    await publishAppEvent(tx, trx, 'app.updated', { ...app, ...values }, actor.id, {
-      ...data,
-      status: app.status,
-    });
+    await recordAppEvent(
+      tx,
+      trx,
+      { ...audit, type: 'app.updated', data },
+      'app.updated',
+      { ...app, ...values },
+      actor.id,
+      { ...data, status: app.status },
+    );
   }
   if (held.size > 0)
     await recordAudit(tx, trx, {
@@ -682,23 +687,26 @@ async function approvePendingChange(tx: DomainContext, actor: Actor, app: App): 
   if (values.scopes !== undefined)
     await syncBuiltInPermissions(tx, trx, app.id, splitScope(values.scopes), actor.id);
   await tx.changes.announce(trx, 'client', app.client_id);
-  await recordAudit(tx, trx, {
-    type: 'app.change_approved',
-    actor: actor.id,
-    tenantId: app.tenant_id,
-    appId: app.id,
-    data: {
-      fields: pending.fields,
-      added_scopes: pending.added_scopes,
-      ...(pending.added_grant_types.length ? { added_grant_types: pending.added_grant_types } : {}),
-    },
-  });
   // The reviewed change goes live now: for webhooks that is when the app is updated.
-  await publishAppEvent(tx, trx, 'app.updated', { ...app, ...values }, actor.id, {
-    fields: pending.fields,
-    added_scopes: pending.added_scopes,
-    status: app.status,
-  });
+  await recordAppEvent(
+    tx,
+    trx,
+    {
+      type: 'app.change_approved',
+      actor: actor.id,
+      tenantId: app.tenant_id,
+      appId: app.id,
+      data: {
+        fields: pending.fields,
+        added_scopes: pending.added_scopes,
+        ...(pending.added_grant_types.length ? { added_grant_types: pending.added_grant_types } : {}),
+      },
+    },
+    'app.updated',
+    { ...app, ...values },
+    actor.id,
+    { fields: pending.fields, added_scopes: pending.added_scopes, status: app.status },
+  );
 }
 
 /**
@@ -734,18 +742,19 @@ async function setStatus(
   if (reviewNote !== undefined) values.review_note = reviewNote;
   await trx.updateTable('apps').set(values).where('id', '=', app.id).execute();
   await tx.changes.announce(trx, 'client', app.client_id);
-  await recordAudit(tx, trx, {
+  const audit: AuditInput = {
     type,
     actor: actor.id,
     tenantId: app.tenant_id,
     appId: app.id,
     data: reviewNote ? { reason: reviewNote } : {},
-  });
+  };
   if (type === 'app.approved' || type === 'app.rejected' || type === 'app.disabled')
-    await publishAppEvent(tx, trx, type, app, actor.id, {
+    await recordAppEvent(tx, trx, audit, type, app, actor.id, {
       status,
       ...(reviewNote ? { reason: reviewNote } : {}),
     });
+  else await recordAudit(tx, trx, audit);
   const result = { ...app, status, review_note: reviewNote !== undefined ? reviewNote : app.review_note };
   return { result, announced: true };
 }
@@ -885,8 +894,8 @@ export async function deleteApp(ctx: DomainContext, actor: Actor, id: string): P
       .where('revoked_at', 'is', null)
       .execute();
     await tx.changes.announce(trx, 'client', app.client_id);
-    await recordAudit(tx, trx, { type: 'app.deleted', actor: actor.id, tenantId: app.tenant_id, appId: id });
-    await publishAppEvent(tx, trx, 'app.deleted', app, actor.id);
+    const audit: AuditInput = { type: 'app.deleted', actor: actor.id, tenantId: app.tenant_id, appId: id };
+    await recordAppEvent(tx, trx, audit, 'app.deleted', app, actor.id);
     return { result: undefined, announced: true };
   });
 }

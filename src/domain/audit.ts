@@ -61,19 +61,24 @@ export interface AuditInput {
 
 /** Appends an audit event. Pass a transaction as `db` to record it atomically with the change. */
 export async function recordAudit(ctx: Pick<DomainContext, 'now'>, db: Db, event: AuditInput): Promise<void> {
-  await db
-    .insertInto('audit_events')
-    .values({
-      id: uuid(),
-      type: event.type,
-      actor: event.actor,
-      tenant_id: event.tenantId ?? null,
-      app_id: event.appId ?? null,
-      secret_id: event.secretId ?? null,
-      data: JSON.stringify(event.data ?? {}),
-      created_at: ctx.now(),
-    })
-    .execute();
+  await auditWrite(ctx, db, event).execute();
+}
+
+/**
+ * The insert of an audit event, not yet run: for `executeTogether`, which writes it in one statement with
+ * other writes of the same change (e.g. the change's event). {@link recordAudit} runs it alone.
+ */
+export function auditWrite(ctx: Pick<DomainContext, 'now'>, db: Db, event: AuditInput) {
+  return db.insertInto('audit_events').values({
+    id: uuid(),
+    type: event.type,
+    actor: event.actor,
+    tenant_id: event.tenantId ?? null,
+    app_id: event.appId ?? null,
+    secret_id: event.secretId ?? null,
+    data: JSON.stringify(event.data ?? {}),
+    created_at: ctx.now(),
+  });
 }
 
 export interface AuditEvent {

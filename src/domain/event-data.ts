@@ -1,6 +1,8 @@
 import type { Db } from '../db/database.js';
+import { executeTogether } from '../db/write-together.js';
+import { type AuditInput, auditWrite } from './audit.js';
 import type { DomainContext } from './context.js';
-import { publishEvent } from './events.js';
+import { type ClavisEvent, eventWrite, publishEvent } from './events.js';
 import type { WebhookEventType } from './webhook-events.js';
 
 /**
@@ -30,6 +32,19 @@ export const secretData = (s: SecretRef) => ({
   expires_at: s.expires_at === null ? null : new Date(s.expires_at).toISOString(),
 });
 
+/** The event about an app (and, with `secret`, one of its secrets), for the app's tenant. */
+function appEvent(
+  type: WebhookEventType,
+  app: AppRef,
+  actor: string,
+  extra: { secret?: SecretRef } & Record<string, unknown>,
+): ClavisEvent {
+  const { secret, ...rest } = extra;
+  const data: Record<string, unknown> = { app: appData(app), ...rest, actor };
+  if (secret) data.secret = secretData(secret);
+  return { type, tenant_id: app.tenant_id, data };
+}
+
 /**
  * Publishes an event about an app (and, with `secret`, one of its secrets) to the app's tenant, in the
  * caller's transaction: it exists exactly when the change commits.
@@ -43,8 +58,25 @@ export async function publishAppEvent(
   extra: { secret?: SecretRef } & Record<string, unknown> = {},
   opts: { dedupe_key?: string } = {},
 ): Promise<void> {
-  const { secret, ...rest } = extra;
-  const data: Record<string, unknown> = { app: appData(app), ...rest, actor };
-  if (secret) data.secret = secretData(secret);
-  await publishEvent(trx, { type, tenant_id: app.tenant_id, data }, { now: ctx.now(), ...opts });
+  await publishEvent(trx, appEvent(type, app, actor, extra), { now: ctx.now(), ...opts });
+}
+
+/**
+ * Records a change to an app in the audit log and publishes its event, in the caller's transaction and in one
+ * statement where the database allows it (`executeTogether`): the outbox write then costs no round trip of
+ * its own on a change such as a secret refresh (issue 16: at most 5%).
+ */
+export async function recordAppEvent(
+  ctx: Pick<DomainContext, 'now'>,
+  trx: Db,
+  audit: AuditInput,
+  type: WebhookEventType,
+  app: AppRef,
+  actor: string,
+  extra: { secret?: SecretRef } & Record<string, unknown> = {},
+): Promise<void> {
+  await executeTogether(trx, [
+    auditWrite(ctx, trx, audit),
+    eventWrite(appEvent(type, app, actor, extra), ctx.now()),
+  ]);
 }

@@ -1,5 +1,5 @@
 import type { Db } from '../db/database.js';
-import { enqueue } from './outbox.js';
+import { enqueue, outboxWrite } from './outbox.js';
 
 /**
  * An event for webhooks (`app.created`, `secret.expiring`, ...). `data` names what it is about (an app by
@@ -34,4 +34,13 @@ export async function publishEvent(
   const timestamp = opts.now ?? Date.now();
   const payload: EventPayload = { ...event, timestamp };
   return enqueue(trx, { kind: EVENT_KIND, payload, dedupe_key: opts.dedupe_key }, timestamp);
+}
+
+/**
+ * The outbox write of an event (no `dedupe_key`), not yet run: for `executeTogether`, which writes it in one
+ * statement with the change's other writes. {@link publishEvent} runs one alone.
+ */
+export function eventWrite(event: ClavisEvent, now: number = Date.now()) {
+  const payload: EventPayload = { ...event, timestamp: now };
+  return outboxWrite({ kind: EVENT_KIND, payload }, now).write;
 }

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import { uuid } from '../crypto/random.js';
 import type { Db } from '../db/database.js';
 import type { OutboxStatus } from '../db/schema.js';
@@ -136,21 +136,14 @@ export interface NewOutboxMessage {
  * its own). Returns its id; with a `dedupe_key` already used, the id of the message written then.
  */
 export async function enqueue(trx: Db, msg: NewOutboxMessage, now: number = Date.now()): Promise<string> {
-  const id = uuid();
-  const payload = JSON.stringify(msg.payload ?? null);
-  const availableAt = msg.available_at ?? now;
-  // One plain statement (it is on the path of every change that publishes, e.g. a secret refresh): a SQL
-  // template costs a fraction of the query builder's build and compile, and its text never changes, so
-  // SQLite reuses the prepared statement.
-  const values = sql`(${id}, ${msg.kind}, ${payload}, ${msg.dedupe_key ?? null}, 'pending', 0, ${availableAt}, ${now})`;
-  const insert = sql`INSERT INTO outbox (id, kind, payload, dedupe_key, status, attempts, available_at, created_at) VALUES ${values}`;
+  const { id, write } = outboxWrite(msg, now);
   if (msg.dedupe_key === undefined) {
-    await insert.execute(trx);
+    await write.execute(trx);
     return id;
   }
   const inserted = await sql<{
     id: string;
-  }>`${insert} ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`.execute(trx);
+  }>`${write} ON CONFLICT (dedupe_key) DO NOTHING RETURNING id`.execute(trx);
   if (inserted.rows[0]) return inserted.rows[0].id;
   const existing = await trx
     .selectFrom('outbox')
@@ -158,6 +151,26 @@ export async function enqueue(trx: Db, msg: NewOutboxMessage, now: number = Date
     .where('dedupe_key', '=', msg.dedupe_key)
     .executeTakeFirstOrThrow();
   return existing.id;
+}
+
+/**
+ * The insert of a message, not yet run, and its id: for `executeTogether`, which writes it in one statement
+ * with the other writes of the change that causes it. A message with a `dedupe_key` needs {@link enqueue},
+ * which answers with the id of an earlier message of the same key.
+ */
+export function outboxWrite(
+  msg: NewOutboxMessage,
+  now: number = Date.now(),
+): { id: string; write: RawBuilder<unknown> } {
+  const id = uuid();
+  const payload = JSON.stringify(msg.payload ?? null);
+  const availableAt = msg.available_at ?? now;
+  // One plain statement (it is on the path of every change that publishes, e.g. a secret refresh): a SQL
+  // template costs a fraction of the query builder's build and compile, and its text never changes, so
+  // SQLite reuses the prepared statement.
+  const values = sql`(${id}, ${msg.kind}, ${payload}, ${msg.dedupe_key ?? null}, 'pending', 0, ${availableAt}, ${now})`;
+  const write = sql`INSERT INTO outbox (id, kind, payload, dedupe_key, status, attempts, available_at, created_at) VALUES ${values}`;
+  return { id, write };
 }
 
 export interface DrainOptions {

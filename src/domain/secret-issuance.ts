@@ -2,10 +2,10 @@ import { crc32 } from '../crypto/crc32.js';
 import { BASE62, randomBase62, uuid } from '../crypto/random.js';
 import type { Db } from '../db/database.js';
 import type { AppTable, ClientSecretTable } from '../db/schema.js';
-import { recordAudit } from './audit.js';
+import type { AuditInput } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
 import { invalid } from './errors.js';
-import { publishAppEvent } from './event-data.js';
+import { recordAppEvent } from './event-data.js';
 import { type SecretStatus, secretStatus } from './secret-status.js';
 import { getTenant } from './tenants.js';
 
@@ -262,7 +262,7 @@ export async function insertSecret(
   };
   await trx.insertInto('client_secrets').values(row).execute();
   await ctx.changes.announce(trx, 'client', app.client_id);
-  await recordAudit(ctx, trx, {
+  const audit: AuditInput = {
     type: auditType,
     actor: actor.id,
     tenantId: app.tenant_id,
@@ -274,7 +274,7 @@ export async function insertSecret(
       expires_at: row.expires_at === null ? null : new Date(row.expires_at).toISOString(),
       ...extra,
     },
-  });
-  await publishAppEvent(ctx, trx, auditType, app, actor.id, { secret: row, ...extra });
+  };
+  await recordAppEvent(ctx, trx, audit, auditType, app, actor.id, { secret: row, ...extra });
   return { ...toSecret(row, ctx.now()), value };
 }

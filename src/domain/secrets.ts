@@ -2,10 +2,10 @@ import type { Db } from '../db/database.js';
 import { inTransaction } from '../db/transaction.js';
 import type { App } from './apps.js';
 import { getAppForActor } from './apps.js';
-import { recordAudit } from './audit.js';
+import type { AuditInput } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
 import { conflict, DomainError, notFound } from './errors.js';
-import { publishAppEvent } from './event-data.js';
+import { recordAppEvent } from './event-data.js';
 import {
   type ClientSecret,
   type CreatedSecret,
@@ -160,14 +160,14 @@ export async function revokeSecret(
     if (existing.revoked_at !== null) return existing;
     await trx.updateTable('client_secrets').set({ revoked_at: now }).where('id', '=', secretId).execute();
     await ctx.changes.announce(trx, 'client', app.client_id);
-    await recordAudit(ctx, trx, {
+    const audit: AuditInput = {
       type: 'secret.revoked',
       actor: actor.id,
       tenantId: app.tenant_id,
       appId: app.id,
       secretId,
-    });
-    await publishAppEvent(ctx, trx, 'secret.revoked', app, actor.id, { secret: existing });
+    };
+    await recordAppEvent(ctx, trx, audit, 'secret.revoked', app, actor.id, { secret: existing });
     return { ...existing, revoked_at: now };
   });
   await ctx.changes.publish('client', app.client_id);
