@@ -55,6 +55,58 @@ function withStatementCache(sqlite: SQLite.Database): {
   };
 }
 
+/** The most SQL texts given a server-side name; later texts run unnamed (see {@link namedStatementClient}). */
+const MAX_NAMED_STATEMENTS = 1000;
+
+/**
+ * A pg client class whose queries run as named prepared statements: PostgreSQL parses and plans a named
+ * statement once per connection and then only binds and executes it, where an unnamed one is parsed and
+ * planned on every run. On the token endpoint's small indexed queries that planning is a large share of the
+ * server's work. Kysely sends the same text for the same query (`prepared.ts` compiles the hot ones once), so
+ * each text gets one name for the life of the process; a text is named only from its second use, and only
+ * the first {@link MAX_NAMED_STATEMENTS} texts, since texts built with inlined values or varying `IN` lists
+ * could otherwise grow every connection's statement cache without bound. Only plain single DML statements
+ * are named (never DDL, `BEGIN`/`COMMIT` or anything a migration runs before the tables it reads exist).
+ */
+function namedStatementClient(Base: typeof pg.Client): typeof pg.Client {
+  const names = new Map<string, string>();
+  const seen = new Set<string>();
+  let counter = 0;
+  const nameOf = (text: string): string | undefined => {
+    const name = names.get(text);
+    if (name !== undefined || names.size >= MAX_NAMED_STATEMENTS) return name;
+    if (!/^\s*(select|insert|update|delete|with)\s/i.test(text)) return undefined;
+    if (!seen.has(text)) {
+      if (seen.size >= MAX_NAMED_STATEMENTS) seen.clear();
+      seen.add(text);
+      return undefined;
+    }
+    seen.delete(text);
+    const fresh = `clavis_${++counter}`;
+    names.set(text, fresh);
+    return fresh;
+  };
+  class NamedStatementClient extends Base {}
+  const query = Base.prototype.query as unknown as (this: pg.Client, ...a: unknown[]) => Promise<unknown>;
+  // Kysely calls query(text, values) and expects a promise; every other form passes through unchanged.
+  NamedStatementClient.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const [text, values] = args;
+    const name =
+      typeof text === 'string' && Array.isArray(values) && args.length === 2 ? nameOf(text) : undefined;
+    if (name === undefined) return query.apply(this, args);
+    return query.call(this, { name, text, values }).catch((err: unknown) => {
+      // A migration that changes a table under a prepared `SELECT *` (a rolling upgrade) makes PostgreSQL
+      // refuse the old statement ("cached plan must not change result type", 0A000). The text is then
+      // prepared afresh under a new name; outside a transaction the query is also retried at once.
+      if ((err as { code?: string }).code !== '0A000') throw err;
+      if (names.get(text as string) === name) names.delete(text as string);
+      if (this.getTransactionStatus() !== 'I') throw err;
+      return query.call(this, text, values);
+    });
+  } as unknown as typeof Base.prototype.query;
+  return NamedStatementClient;
+}
+
 /**
  * Marks whatever stops the pool from handing out a connection (refused, timed out, a database that does not
  * accept connections, 55000) as an outage rather than a fault in the request. Every user of the pool goes
@@ -97,6 +149,7 @@ export function openDatabase(
     connectionString: config.url,
     max: options.poolSize ?? 10,
     types: pgTypes,
+    Client: namedStatementClient(pgModule().Client),
     options: options.searchPath ? `-c search_path=${options.searchPath}` : undefined,
     // A server that does not answer (network down) fails the request instead of holding it forever.
     connectionTimeoutMillis: 10_000,
