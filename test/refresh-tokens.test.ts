@@ -182,6 +182,38 @@ describe('what ends a grant at once', () => {
     expect((await t.browser.get('/account/connected-apps')).status).toBe(303);
   });
 
+  it('a refused refresh leaves the token as it was: no successor, usable once the reason is gone', async () => {
+    // The lookup rotates at once (one round trip); a request then refused must undo that rotation.
+    const u = await createUser(ts);
+    const t = await tokensFor(conf, u);
+    const db = ts.server.services.ctx.db;
+    const liveTokens = async () =>
+      (
+        await db
+          .selectFrom('refresh_tokens')
+          .innerJoin('grants', 'grants.id', 'refresh_tokens.grant_id')
+          .select('refresh_tokens.token_hash')
+          .where('grants.user_id', '=', u.user.id)
+          .where('refresh_tokens.used_at', 'is', null)
+          .execute()
+      ).length;
+    expect(await liveTokens()).toBe(1);
+    const wide = await refresh(conf, t.refresh_token, { scope: 'contacts:read contacts:write' });
+    expect(wide.json.error).toBe('invalid_scope');
+    const target = await refresh(conf, t.refresh_token, { resource: 'https://unknown.example/api' });
+    expect(target.status).toBe(400);
+    expect(await liveTokens()).toBe(1);
+    await db.updateTable('users').set({ disabled_at: Date.now() }).where('id', '=', u.user.id).execute();
+    expect((await refresh(conf, t.refresh_token)).json.error).toBe('invalid_grant');
+    expect(await liveTokens()).toBe(1);
+    await db.updateTable('users').set({ disabled_at: null }).where('id', '=', u.user.id).execute();
+    const ok = await refresh(conf, t.refresh_token);
+    expect(ok.status).toBe(200);
+    // Rotated for real now: the old token is reuse.
+    expect(await liveTokens()).toBe(1);
+    expect((await refresh(conf, ok.json.refresh_token)).status).toBe(200);
+  });
+
   it('removing the user', async () => {
     const u = await createUser(ts);
     const t = await tokensFor(conf, u);

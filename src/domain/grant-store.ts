@@ -340,7 +340,8 @@ export interface StoredRefreshToken {
 }
 
 // The refresh grant's statements are prepared: they run on every refresh (see `prepared`).
-const findRefreshTokenQuery = prepared((db) =>
+/** A refresh token with its grant and the grant's user, by `hash`. */
+const selectRefreshToken = (db: Db) =>
   db
     .selectFrom('refresh_tokens')
     .innerJoin('grants', 'grants.id', 'refresh_tokens.grant_id')
@@ -362,8 +363,32 @@ const findRefreshTokenQuery = prepared((db) =>
       'grants.acr',
       ...GRANT_USER_COLUMNS,
     ])
-    .where('refresh_tokens.token_hash', '=', slot<string>('hash')),
-);
+    .where('refresh_tokens.token_hash', '=', slot<string>('hash'));
+type RefreshTokenRow = Awaited<ReturnType<ReturnType<typeof selectRefreshToken>['executeTakeFirstOrThrow']>>;
+
+const findRefreshTokenQuery = prepared(selectRefreshToken);
+
+function storedRefreshTokenOf(row: RefreshTokenRow): StoredRefreshToken {
+  return {
+    tokenHash: row.token_hash,
+    clientId: row.client_id,
+    scope: splitScope(row.scope),
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    usedAt: row.used_at,
+    grant: {
+      id: row.grant_id,
+      userId: row.user_id,
+      tenantId: row.tenant_id,
+      authTime: row.auth_time,
+      revokedAt: row.revoked_at,
+      apiId: row.api_id,
+      sid: row.sid,
+      acr: row.acr,
+    },
+    user: grantUserOf(row),
+  };
+}
 
 const markRefreshTokenUsed = prepared((db) =>
   db
@@ -386,22 +411,6 @@ const insertRefreshTokenQuery = prepared((db) =>
   }),
 );
 
-/** PostgreSQL: the whole rotation in one statement (see {@link rotateRefreshToken}). */
-const rotateRefreshTokenPg = prepared((db) => ({
-  compile: () =>
-    sql`
-      with used as (
-        update refresh_tokens set used_at = ${slot<number>('now')}::int8
-        where token_hash = ${slot<string>('old_hash')} and used_at is null
-        returning grant_id
-      )
-      insert into refresh_tokens (token_hash, grant_id, client_id, scope, created_at, expires_at, used_at, replaces)
-      select ${slot<string>('token_hash')}::text, used.grant_id, ${slot<string>('client_id')}::text,
-        ${slot<string>('scope')}::text, ${slot<number>('created_at')}::int8, ${slot<number>('expires_at')}::int8,
-        null, ${slot<string>('replaces')}::text
-      from used`.compile(db),
-}));
-
 /**
  * Looks up a refresh token (used or not, expired or not, its grant revoked or not) with its grant and the
  * grant's user, in one query; `undefined` when unknown.
@@ -412,57 +421,117 @@ export async function findRefreshToken(
 ): Promise<StoredRefreshToken | undefined> {
   if (token.length > MAX_REFRESH_TOKEN_LENGTH) return undefined;
   const row = (await findRefreshTokenQuery.run(ctx.db, { hash: refreshHash(ctx, token) })).rows[0];
-  if (!row) return undefined;
-  return {
-    tokenHash: row.token_hash,
-    clientId: row.client_id,
-    scope: splitScope(row.scope),
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    usedAt: row.used_at,
-    grant: {
-      id: row.grant_id,
-      userId: row.user_id,
-      tenantId: row.tenant_id,
-      authTime: row.auth_time,
-      revokedAt: row.revoked_at,
-      apiId: row.api_id,
-      sid: row.sid,
-      acr: row.acr,
-    },
-    user: grantUserOf(row),
-  };
+  return row && storedRefreshTokenOf(row);
+}
+
+// PostgreSQL: the lookup and the rotation in one statement. `t` reads the token as the statement's snapshot
+// sees it; `used` marks it used only if it may rotate (unused, this client's, unexpired, grant not revoked),
+// and the conditional update is the one check for reuse: a concurrent rotation waits for the row lock and
+// then finds the token used, so exactly one wins (a single statement is atomic);
+// `ins` inserts the successor only when `used` won.
+const findAndRotateRefreshTokenPg = prepared((db) => ({
+  compile: () =>
+    sql<RefreshTokenRow & { rotated: number }>`
+      with t as (${selectRefreshToken(db)}),
+      used as (
+        update refresh_tokens set used_at = ${slot<number>('now')}::int8
+        where token_hash = ${slot<string>('hash')} and used_at is null
+          and client_id = ${slot<string>('client_id')}::text and expires_at > ${slot<number>('now')}::int8
+          and exists (select 1 from t where t.revoked_at is null)
+        returning grant_id, scope
+      ),
+      ins as (
+        insert into refresh_tokens (token_hash, grant_id, client_id, scope, created_at, expires_at, used_at, replaces)
+        select ${slot<string>('token_hash')}::text, used.grant_id, ${slot<string>('client_id')}::text, used.scope,
+          ${slot<number>('created_at')}::int8, ${slot<number>('expires_at')}::int8, null, ${slot<string>('hash')}::text
+        from used
+      )
+      select t.*, (select count(*) from used)::int as rotated from t`.compile(db),
+}));
+
+/** What {@link findAndRotateRefreshToken} found, and the successor when it rotated. */
+export interface FoundRefreshToken {
+  /** The token as it was before this request (`usedAt` null even when this request rotated it). */
+  stored: StoredRefreshToken;
+  /** The successor, when this request rotated the token; `null` when it did not (see the function). */
+  next: string | null;
 }
 
 /**
- * Rotates a refresh token (RFC 9700 §4.14.2): marks it used and issues its successor with the same grant,
- * client and `scope`, atomically. The conditional update is the one check for reuse: of any number of
- * concurrent rotations exactly one succeeds.
+ * Looks up a refresh token and, when it may rotate, rotates it (RFC 9700 §4.14.2), in one round trip: the
+ * refresh grant's common case (no `scope` or `resource` parameter to check first) then costs one statement on
+ * PostgreSQL instead of a lookup and a rotation. It rotates only a token that is unused, issued to
+ * `clientId`, unexpired and of a grant not revoked; the successor keeps the token's grant, client and scope.
+ * Of any number of concurrent rotations of one token exactly one gets the successor. A caller whose later checks fail calls {@link undoRotation}.
  *
- * On PostgreSQL it is one statement, so one round trip: a data-modifying CTE marks the token used, and the
- * insert takes its rows from the CTE, so the successor exists exactly when the update won (a single statement
- * is atomic). SQLite has no data-modifying CTEs; there it is one transaction of two prepared statements, which
- * better-sqlite3 runs without leaving the thread.
- *
- * @returns the new refresh token, or `null` when the token was already used (reuse).
+ * @returns `undefined` for an unknown token; else the token as it was and, when this call rotated it, the
+ * successor (`next` is `null` for a token that may not rotate, and for one that another request rotated
+ * first, which the caller tells apart by `usedAt`).
  */
-export async function rotateRefreshToken(
+export async function findAndRotateRefreshToken(
   ctx: DomainContext,
-  token: StoredRefreshToken,
-  scope: string[],
+  token: string,
+  clientId: string,
   now: number,
-): Promise<string | null> {
+): Promise<FoundRefreshToken | undefined> {
+  if (token.length > MAX_REFRESH_TOKEN_LENGTH) return undefined;
+  const hash = refreshHash(ctx, token);
   const next = randomToken(32);
-  const row = refreshTokenRow(ctx, next, token.grant.id, token.clientId, scope, token.tokenHash, now);
+  const successor = (grantId: string, scope: string) =>
+    refreshTokenRow(ctx, next, grantId, clientId, splitScope(scope), hash, now);
   if (ctx.config.database.kind === 'postgres') {
-    const res = await rotateRefreshTokenPg.run(ctx.db, { ...row, now, old_hash: token.tokenHash });
-    return Number(res.numAffectedRows ?? 0) === 1 ? next : null;
+    const { token_hash, created_at, expires_at } = successor('', '');
+    const row = (
+      await findAndRotateRefreshTokenPg.run(ctx.db, {
+        hash,
+        now,
+        client_id: clientId,
+        token_hash,
+        created_at,
+        expires_at,
+      })
+    ).rows[0];
+    return row && { stored: storedRefreshTokenOf(row), next: row.rotated === 1 ? next : null };
   }
+  // SQLite: one transaction of prepared statements, run without leaving the thread.
   return inTransaction(ctx.db, async (trx) => {
-    const res = await markRefreshTokenUsed.run(trx, { now, hash: token.tokenHash });
-    if (Number(res.numAffectedRows ?? 0) !== 1) return null;
-    await insertRefreshTokenQuery.run(trx, row);
-    return next;
+    const row = (await findRefreshTokenQuery.run(trx, { hash })).rows[0];
+    if (!row) return undefined;
+    const stored = storedRefreshTokenOf(row);
+    const mayRotate =
+      row.used_at === null && row.client_id === clientId && row.expires_at > now && row.revoked_at === null;
+    if (!mayRotate) return { stored, next: null };
+    const res = await markRefreshTokenUsed.run(trx, { now, hash });
+    if (Number(res.numAffectedRows ?? 0) !== 1) return { stored, next: null };
+    await insertRefreshTokenQuery.run(trx, successor(row.grant_id, row.scope));
+    return { stored, next };
+  });
+}
+
+/**
+ * Undoes a rotation by {@link findAndRotateRefreshToken} whose request then failed a check (a scope or
+ * resource it may not have, a user who may no longer use the app): the successor, still unused, is deleted
+ * and the token is unused again, so a refused request never costs the client its token. Nothing changes
+ * when the successor is gone or was used meanwhile.
+ */
+export async function undoRotation(
+  ctx: DomainContext,
+  stored: StoredRefreshToken,
+  next: string,
+): Promise<void> {
+  await inTransaction(ctx.db, async (trx) => {
+    const res = await trx
+      .deleteFrom('refresh_tokens')
+      .where('token_hash', '=', refreshHash(ctx, next))
+      .where('replaces', '=', stored.tokenHash)
+      .where('used_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(res.numDeletedRows) !== 1) return;
+    await trx
+      .updateTable('refresh_tokens')
+      .set({ used_at: null })
+      .where('token_hash', '=', stored.tokenHash)
+      .execute();
   });
 }
 

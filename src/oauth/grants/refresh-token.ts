@@ -1,10 +1,11 @@
 import type { DomainContext } from '../../domain/context.js';
 import {
+  findAndRotateRefreshToken,
   findRefreshToken,
   revokeGrant,
-  rotateRefreshToken,
   rotateRefreshTokenAgain,
   type StoredRefreshToken,
+  undoRotation,
 } from '../../domain/grant-store.js';
 import { userIsActive, userMayStillUse } from '../../domain/grants.js';
 import { joinScope, parseScope } from '../../domain/scopes.js';
@@ -52,44 +53,42 @@ export function refreshTokenGrant(
     async handle({ params, client }: TokenRequest): Promise<TokenResponse> {
       const presented = params.get('refresh_token');
       if (presented === undefined) throw new InvalidRequest('The refresh_token parameter is required.');
-      const stored = await findRefreshToken(ctx, presented);
-      if (!stored || stored.clientId !== client.app.client_id)
-        throw new InvalidGrant('The refresh token is invalid, expired or revoked.');
-      const { grant } = stored;
       const now = ctx.now();
+      // The lookup rotates the token too when it may (one round trip): unused, this client's, unexpired, of
+      // a live grant. Rotation is the one check for reuse: exactly one use (of any number of concurrent
+      // ones) gets the successor; every other, earlier or concurrent, counts as reuse.
+      const found = await findAndRotateRefreshToken(ctx, presented, client.app.client_id, now);
+      if (!found || found.stored.clientId !== client.app.client_id)
+        throw new InvalidGrant('The refresh token is invalid, expired or revoked.');
+      const { stored } = found;
+      const { grant } = stored;
       if (grant.revokedAt !== null || stored.expiresAt <= now)
         throw new InvalidGrant('The refresh token is invalid, expired or revoked.');
       // RFC 9700 §4.14.2: any presentation of an already rotated token is reuse, whatever else the request
       // says, so it is decided before the scope and user checks (a replay with a bad scope must not probe
-      // the token without consequence). Concurrent first uses are decided by the rotation below. Within the
-      // reuse grace the previous token is handled like a first use, and the store decides whether it may.
+      // the token without consequence); so is a first use that lost the race to a concurrent one. Within
+      // the reuse grace the previous token is handled like a first use, and the store decides whether it may.
       const retry = stored.usedAt !== null;
-      if (retry && !withinReuseGrace(ctx, stored, now)) return reuse(grant.id, client);
-      // RFC 8707 §2.2: a refresh may ask for a token for another API the grant covers.
-      const target = await targetForGrant(apis, grant.apiId, params);
-      let scope = grantScopes(target, stored.scope, client.permissions);
-      const rawScope = params.get('scope');
-      if (rawScope !== undefined) {
-        const requested = parseScope(rawScope);
-        if (requested === null) throw new InvalidScope('The scope parameter is malformed.');
-        if (requested.some((s) => !scope.includes(s)))
-          throw new InvalidScope(
-            'A refresh may narrow the scope, never widen it beyond what the user granted.',
-          );
-        if (requested.length > 0) scope = requested;
-      }
-      if (!userMayStillUse(client.app, stored.user))
-        throw new InvalidGrant('The authorization is no longer valid.');
-
-      // Rotation is the one check for reuse: exactly one use (of any number of concurrent ones) gets the
-      // successor; every other, earlier or concurrent, counts as reuse. The successor keeps the original scope.
-      const rotation = retry
-        ? rotateRefreshTokenAgain(ctx, stored, stored.scope)
-        : rotateRefreshToken(ctx, stored, stored.scope, now);
-      // The access token is signed while the rotation's write is in flight (a round trip on PostgreSQL), and
-      // answered only once it has committed: a token for a lost rotation is dropped unseen.
+      if (retry ? !withinReuseGrace(ctx, stored, now) : found.next === null) return reuse(grant.id, client);
+      let scope: string[];
+      let target: Awaited<ReturnType<typeof targetForGrant>>;
       let issued: IssuedAccessToken;
       try {
+        // RFC 8707 §2.2: a refresh may ask for a token for another API the grant covers.
+        target = await targetForGrant(apis, grant.apiId, params);
+        scope = grantScopes(target, stored.scope, client.permissions);
+        const rawScope = params.get('scope');
+        if (rawScope !== undefined) {
+          const requested = parseScope(rawScope);
+          if (requested === null) throw new InvalidScope('The scope parameter is malformed.');
+          if (requested.some((s) => !scope.includes(s)))
+            throw new InvalidScope(
+              'A refresh may narrow the scope, never widen it beyond what the user granted.',
+            );
+          if (requested.length > 0) scope = requested;
+        }
+        if (!userMayStillUse(client.app, stored.user))
+          throw new InvalidGrant('The authorization is no longer valid.');
         issued = tokens.issue({
           sub: grant.userId,
           clientId: client.app.client_id,
@@ -101,10 +100,12 @@ export function refreshTokenGrant(
           ttl: target.api.access_token_ttl,
         });
       } catch (err) {
-        await rotation.catch(() => {});
+        // A refused request never costs the client its token: the rotation this lookup made is undone.
+        if (found.next !== null) await undoRotation(ctx, stored, found.next);
         throw err;
       }
-      const refreshToken = await rotation;
+      // The successor keeps the original scope.
+      const refreshToken = found.next ?? (await rotateRefreshTokenAgain(ctx, stored, stored.scope));
       if (refreshToken === null) return reuse(grant.id, client);
       // OIDC Core §12.2: a new ID token with the same sub and auth_time, and no nonce.
       // The grant's scope decides, whichever API this access token is for: a grant the user gave `openid`
