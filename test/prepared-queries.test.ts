@@ -1,23 +1,11 @@
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DatabaseHandle, migrateToLatest } from '../src/db/database.js';
+import { describe, expect, it } from 'vitest';
 import { prepared, slot } from '../src/db/prepared.js';
 import { inTransaction } from '../src/db/transaction.js';
-import { createTestDatabase, type TestDatabase } from './helpers/db.js';
+import { useMigratedTestDatabase } from './helpers/migrated-db.js';
 
 /** Queries compiled once and run with values by name (`src/db/prepared.ts`), on the test's database. */
-let tdb: TestDatabase;
-let handle: DatabaseHandle;
-
-beforeAll(async () => {
-  tdb = await createTestDatabase();
-  handle = tdb.open();
-  await migrateToLatest(handle);
-});
-afterAll(async () => {
-  await handle?.close();
-  await tdb?.drop();
-});
+const tdb = useMigratedTestDatabase();
 
 // A table of the schema with no foreign keys: change_version is (id, version).
 const readVersion = prepared((db) =>
@@ -33,34 +21,36 @@ const setVersion = prepared((db) =>
 
 describe('prepared queries', () => {
   it('bind values by name, whatever order the compiler emits them in', async () => {
-    const before = Number((await readVersion.run(handle.db, { id: 1 })).rows[0]?.version);
+    const before = Number((await readVersion.run(tdb.handle.db, { id: 1 })).rows[0]?.version);
     expect(Number.isFinite(before)).toBe(true);
     // "version" appears twice (set and where), "id" once between them.
-    const res = await setVersion.run(handle.db, { version: before + 5, id: 1 });
+    const res = await setVersion.run(tdb.handle.db, { version: before + 5, id: 1 });
     expect(Number(res.numAffectedRows)).toBe(1);
-    expect(Number((await readVersion.run(handle.db, { id: 1 })).rows[0]?.version)).toBe(before + 5);
+    expect(Number((await readVersion.run(tdb.handle.db, { id: 1 })).rows[0]?.version)).toBe(before + 5);
     // The same values again: the where clause now excludes the row.
-    expect(Number((await setVersion.run(handle.db, { version: before + 5, id: 1 })).numAffectedRows)).toBe(0);
-    expect((await readVersion.run(handle.db, { id: 2 })).rows).toEqual([]);
+    expect(
+      Number((await setVersion.run(tdb.handle.db, { version: before + 5, id: 1 })).numAffectedRows),
+    ).toBe(0);
+    expect((await readVersion.run(tdb.handle.db, { id: 2 })).rows).toEqual([]);
   });
 
   it('run inside a transaction, and roll back with it', async () => {
-    const before = Number((await readVersion.run(handle.db, { id: 1 })).rows[0]?.version);
+    const before = Number((await readVersion.run(tdb.handle.db, { id: 1 })).rows[0]?.version);
     await expect(
-      inTransaction(handle.db, async (trx) => {
+      inTransaction(tdb.handle.db, async (trx) => {
         await setVersion.run(trx, { version: before + 1, id: 1 });
         expect(Number((await readVersion.run(trx, { id: 1 })).rows[0]?.version)).toBe(before + 1);
         throw new Error('roll back');
       }),
     ).rejects.toThrow('roll back');
-    expect(Number((await readVersion.run(handle.db, { id: 1 })).rows[0]?.version)).toBe(before);
+    expect(Number((await readVersion.run(tdb.handle.db, { id: 1 })).rows[0]?.version)).toBe(before);
   });
 
   it('work for raw SQL, and refuse to run with a value missing', async () => {
     const raw = prepared((db) => ({
       compile: () => sql<{ n: number }>`select ${slot<number>('a')} + 0 as n`.compile(db),
     }));
-    expect(Number((await raw.run(handle.db, { a: 41 })).rows[0]?.n)).toBe(41);
-    expect(() => raw.run(handle.db, {})).toThrow(/no value for slot "a"/);
+    expect(Number((await raw.run(tdb.handle.db, { a: 41 })).rows[0]?.n)).toBe(41);
+    expect(() => raw.run(tdb.handle.db, {})).toThrow(/no value for slot "a"/);
   });
 });

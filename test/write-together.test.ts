@@ -1,33 +1,21 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DatabaseHandle, migrateToLatest } from '../src/db/database.js';
+import { describe, expect, it } from 'vitest';
 import { inTransaction } from '../src/db/transaction.js';
 import { executeTogether } from '../src/db/write-together.js';
 import { auditWrite } from '../src/domain/audit.js';
 import { eventWrite } from '../src/domain/events.js';
-import { createTestDatabase, type TestDatabase } from './helpers/db.js';
+import { useMigratedTestDatabase } from './helpers/migrated-db.js';
 
 /**
  * Writes of one change run as one statement on PostgreSQL (data-modifying CTEs) and one after another on
  * SQLite (`src/db/write-together.ts`); either way they commit or fail together.
  */
-let tdb: TestDatabase;
-let handle: DatabaseHandle;
+const tdb = useMigratedTestDatabase();
 const ctx = { now: () => Date.now() };
-
-beforeAll(async () => {
-  tdb = await createTestDatabase();
-  handle = tdb.open();
-  await migrateToLatest(handle);
-});
-afterAll(async () => {
-  await handle?.close();
-  await tdb?.drop();
-});
 
 const auditCount = async (type: string) =>
   Number(
     (
-      await handle.db
+      await tdb.handle.db
         .selectFrom('audit_events')
         .select((eb) => eb.fn.countAll().as('n'))
         .where('actor', '=', type)
@@ -37,7 +25,7 @@ const auditCount = async (type: string) =>
 const outboxCount = async (marker: string) =>
   Number(
     (
-      await handle.db
+      await tdb.handle.db
         .selectFrom('outbox')
         .select((eb) => eb.fn.countAll().as('n'))
         .where('payload', 'like', `%${marker}%`)
@@ -48,14 +36,14 @@ const outboxCount = async (marker: string) =>
 describe('executeTogether', () => {
   it('writes an audit row and its event, with parameters of both numbered right', async () => {
     const actor = `actor-${Math.random()}`;
-    await executeTogether(handle.db, [
-      auditWrite(ctx, handle.db, { type: 'app.updated', actor, data: { n: 1 } }),
+    await executeTogether(tdb.handle.db, [
+      auditWrite(ctx, tdb.handle.db, { type: 'app.updated', actor, data: { n: 1 } }),
       eventWrite({ type: 'app.updated', tenant_id: null, data: { marker: actor } }),
-      auditWrite(ctx, handle.db, { type: 'app.deleted', actor, data: { n: 2 } }),
+      auditWrite(ctx, tdb.handle.db, { type: 'app.deleted', actor, data: { n: 2 } }),
     ]);
     expect(await auditCount(actor)).toBe(2);
     expect(await outboxCount(actor)).toBe(1);
-    const rows = await handle.db
+    const rows = await tdb.handle.db
       .selectFrom('audit_events')
       .select(['type', 'data'])
       .where('actor', '=', actor)
@@ -68,9 +56,9 @@ describe('executeTogether', () => {
 
   it('fails as a whole inside a transaction: no write of a failed change is left', async () => {
     const actor = `actor-${Math.random()}`;
-    const dup = auditWrite(ctx, handle.db, { type: 'app.updated', actor });
+    const dup = auditWrite(ctx, tdb.handle.db, { type: 'app.updated', actor });
     await expect(
-      inTransaction(handle.db, async (trx) => {
+      inTransaction(tdb.handle.db, async (trx) => {
         await executeTogether(trx, [
           eventWrite({ type: 'app.updated', tenant_id: null, data: { marker: actor } }),
           dup,
@@ -83,9 +71,9 @@ describe('executeTogether', () => {
   });
 
   it('does nothing for no writes, and runs a single write as itself', async () => {
-    await executeTogether(handle.db, []);
+    await executeTogether(tdb.handle.db, []);
     const actor = `actor-${Math.random()}`;
-    await executeTogether(handle.db, [auditWrite(ctx, handle.db, { type: 'app.updated', actor })]);
+    await executeTogether(tdb.handle.db, [auditWrite(ctx, tdb.handle.db, { type: 'app.updated', actor })]);
     expect(await auditCount(actor)).toBe(1);
   });
 });

@@ -120,6 +120,29 @@ function grantUserOf(row: {
     : { tenant_id: row.user_tenant_id, disabled_at: row.user_disabled_at };
 }
 
+/** The grant of a row that selects the grant's columns as `grant_id`, `user_id`, `tenant_id`, ... */
+function storedGrantOf(row: {
+  grant_id: string;
+  user_id: string;
+  tenant_id: string;
+  auth_time: number;
+  revoked_at: number | null;
+  api_id: string | null;
+  sid: string | null;
+  acr: string | null;
+}): StoredGrant {
+  return {
+    id: row.grant_id,
+    userId: row.user_id,
+    tenantId: row.tenant_id,
+    authTime: row.auth_time,
+    revokedAt: row.revoked_at,
+    apiId: row.api_id,
+    sid: row.sid,
+    acr: row.acr,
+  };
+}
+
 /** A stored authorization code with its grant, as {@link findAuthorizationCode} returns it. */
 export interface StoredCode {
   readonly codeHash: string;
@@ -180,16 +203,7 @@ export async function findAuthorizationCode(
     expiresAt: row.expires_at,
     consumedAt: row.consumed_at,
     scope: splitScope(row.scope),
-    grant: {
-      id: row.grant_id,
-      userId: row.user_id,
-      tenantId: row.tenant_id,
-      authTime: row.auth_time,
-      revokedAt: row.revoked_at,
-      apiId: row.api_id,
-      sid: row.sid,
-      acr: row.acr,
-    },
+    grant: storedGrantOf(row),
     user: grantUserOf(row),
   };
 }
@@ -376,16 +390,7 @@ function storedRefreshTokenOf(row: RefreshTokenRow): StoredRefreshToken {
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     usedAt: row.used_at,
-    grant: {
-      id: row.grant_id,
-      userId: row.user_id,
-      tenantId: row.tenant_id,
-      authTime: row.auth_time,
-      revokedAt: row.revoked_at,
-      apiId: row.api_id,
-      sid: row.sid,
-      acr: row.acr,
-    },
+    grant: storedGrantOf(row),
     user: grantUserOf(row),
   };
 }
