@@ -11,7 +11,7 @@ import { adminActor, createTestApp, startTestServer, type TestServer } from './h
  * it: three variants in one transaction each, a refresh alone (R), with one more audit row (A), and with one
  * more audit row and its event (B), after a warm-up, in rotating order so all see the same load. The cost is
  * (median B - median A) / median R. A timing measurement, so it runs only with CLAVIS_BENCH=1
- * (CLAVIS_BENCH_ROUNDS, default 1500). Numbers are in the README (Speed).
+ * (CLAVIS_BENCH_ROUNDS, default 1500). Numbers are in the README (Mail and the outbox).
  */
 let ts: TestServer;
 beforeAll(async () => {
