@@ -467,7 +467,8 @@ export interface FoundRefreshToken {
  * refresh grant's common case (no `scope` or `resource` parameter to check first) then costs one statement on
  * PostgreSQL instead of a lookup and a rotation. It rotates only a token that is unused, issued to
  * `clientId`, unexpired and of a grant not revoked; the successor keeps the token's grant, client and scope.
- * Of any number of concurrent rotations of one token exactly one gets the successor. A caller whose later checks fail calls {@link undoRotation}.
+ * Of any number of concurrent rotations of one token exactly one gets the successor. A caller whose later
+ * checks fail calls {@link undoRotation}.
  *
  * @returns `undefined` for an unknown token; else the token as it was and, when this call rotated it, the
  * successor (`next` is `null` for a token that may not rotate, and for one that another request rotated
@@ -482,20 +483,10 @@ export async function findAndRotateRefreshToken(
   if (token.length > MAX_REFRESH_TOKEN_LENGTH) return undefined;
   const hash = refreshHash(ctx, token);
   const next = randomToken(32);
-  const successor = (grantId: string, scope: string) =>
-    refreshTokenRow(ctx, next, grantId, clientId, splitScope(scope), hash, now);
+  // The successor's own values; its grant and scope are the presented token's, read by the rotation itself.
+  const successor = refreshTokenRow(ctx, next, '', clientId, [], hash, now);
   if (ctx.config.database.kind === 'postgres') {
-    const { token_hash, created_at, expires_at } = successor('', '');
-    const row = (
-      await findAndRotateRefreshTokenPg.run(ctx.db, {
-        hash,
-        now,
-        client_id: clientId,
-        token_hash,
-        created_at,
-        expires_at,
-      })
-    ).rows[0];
+    const row = (await findAndRotateRefreshTokenPg.run(ctx.db, { ...successor, hash, now })).rows[0];
     return row && { stored: storedRefreshTokenOf(row), next: row.rotated === 1 ? next : null };
   }
   // SQLite: one transaction of prepared statements, run without leaving the thread.
@@ -508,7 +499,7 @@ export async function findAndRotateRefreshToken(
     if (!mayRotate) return { stored, next: null };
     const res = await markRefreshTokenUsed.run(trx, { now, hash });
     if (Number(res.numAffectedRows ?? 0) !== 1) return { stored, next: null };
-    await insertRefreshTokenQuery.run(trx, successor(row.grant_id, row.scope));
+    await insertRefreshTokenQuery.run(trx, { ...successor, grant_id: row.grant_id, scope: row.scope });
     return { stored, next };
   });
 }

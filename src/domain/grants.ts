@@ -41,8 +41,8 @@ export function authorizationProblem(
 
 /**
  * Whether the user may still use the app a grant is for (exists, not disabled, still in a tenant allowed to
- * authorize it): checked again at every code redemption, device-code redemption and refresh. `user` is the grant's user as the grant
- * store read it, `undefined` when it no longer exists.
+ * authorize it): checked again at every code redemption, device-code redemption and refresh. `user` is the
+ * grant's user as the grant store read it, `undefined` when it no longer exists.
  */
 export function userMayStillUse(
   app: App,

@@ -121,7 +121,8 @@ function agentFor(url: URL, allowPrivate: boolean): HttpAgent {
 
 /**
  * POSTs one webhook on a kept-alive connection of its URL (at most {@link MAX_SOCKETS_PER_URL} per URL), to
- * an address checked after DNS, redirects not followed (a 3xx is a failure), everything over within `timeoutMs` (10 s, counted from the call, so waiting for a free connection counts too). A request
+ * an address checked after DNS, redirects not followed (a 3xx is a failure), everything over within
+ * `timeoutMs` (10 s, counted from the call, so waiting for a free connection counts too). A request
  * that times out or whose answer is too long destroys its connection: a slow receiver ties up one connection
  * for at most its 10 s, and never gets it back half-read.
  */

@@ -70,13 +70,11 @@ export function refreshTokenGrant(
       // the reuse grace the previous token is handled like a first use, and the store decides whether it may.
       const retry = stored.usedAt !== null;
       if (retry ? !withinReuseGrace(ctx, stored, now) : found.next === null) return reuse(grant.id, client);
-      let scope: string[];
-      let target: Awaited<ReturnType<typeof targetForGrant>>;
       let issued: IssuedAccessToken;
       try {
         // RFC 8707 §2.2: a refresh may ask for a token for another API the grant covers.
-        target = await targetForGrant(apis, grant.apiId, params);
-        scope = grantScopes(target, stored.scope, client.permissions);
+        const target = await targetForGrant(apis, grant.apiId, params);
+        let scope = grantScopes(target, stored.scope, client.permissions);
         const rawScope = params.get('scope');
         if (rawScope !== undefined) {
           const requested = parseScope(rawScope);
