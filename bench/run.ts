@@ -13,6 +13,8 @@
  *   --no-pg            skip Clavis on PostgreSQL.  --pg-url=URL  admin URL (default postgres://postgres@127.0.0.1:5432/postgres).
  *   --out=PATH         results file (default bench/results/latest.json; --quick writes bench/results/quick.json).
  *   --cpu-prof=DIR     start Clavis (SQLite) under `node --cpu-prof --cpu-prof-dir=DIR`.
+ *   --only=A,B         only these scenarios (cc, cc-resource, introspect, refresh); --servers=A,B only these
+ *                      servers (sqlite, pg, peer, limit). Skips start-up, verifier, scaling, seeded; no README.
  *   --readme           (full runs) write the tables into README.md's Performance section.
  */
 import { spawn } from 'node:child_process';
@@ -60,6 +62,16 @@ const outPath = resolve(opt('out', join(repoRoot, 'bench', 'results', quick ? 'q
 const cpuProfDir = opt('cpu-prof', '');
 const writeReadme = flag('readme');
 const seedScale = Number(opt('seed-scale', '1'));
+/**
+ * `--only=cc,refresh` runs just those scenarios (cc, cc-resource, introspect, refresh) and
+ * `--servers=sqlite,peer` just those servers (sqlite, pg, peer, limit): a focused A/B while working on one
+ * path. Such a run skips the start-up, verifier, scaling and seeded parts and never writes the README.
+ */
+const only = opt('only', '').split(',').filter(Boolean);
+const servers = opt('servers', '').split(',').filter(Boolean);
+const partial = only.length > 0 || servers.length > 0;
+const runs = (scenario: string) => only.length === 0 || only.includes(scenario);
+const wanted = (server: string) => servers.length === 0 || servers.includes(server);
 const log = (...a: unknown[]) => process.stderr.write(`${a.join(' ')}\n`);
 
 // --------------------------------------------------------------------------------------------- targets
@@ -113,20 +125,15 @@ async function startClavis(
 
 /** Starts Clavis on a database, stops it, starts it again: the second start is "start to ready on an existing DB". */
 async function startClavisMeasured(name: string, dbUrl: string, times: number) {
-  const first = await startClavis(name, dbUrl);
+  const profile =
+    cpuProfDir && name === 'clavis-sqlite' ? [`--cpu-prof`, `--cpu-prof-dir=${cpuProfDir}`] : [];
+  const first = await startClavis(name, dbUrl, {}, times === 0 ? profile : []);
   const firstMs = first.readyMs;
   const readyMs: number[] = [];
   let proc: ServerProc | undefined = first;
   for (let i = 0; i < times; i++) {
     if (proc) await proc.stop();
-    proc = await startClavis(
-      name,
-      dbUrl,
-      {},
-      i === times - 1 && cpuProfDir && name === 'clavis-sqlite'
-        ? [`--cpu-prof`, `--cpu-prof-dir=${cpuProfDir}`]
-        : [],
-    );
+    proc = await startClavis(name, dbUrl, {}, i === times - 1 ? profile : []);
     readyMs.push(proc.readyMs);
   }
   await sleep(quick ? 300 : 1000);
@@ -1286,8 +1293,8 @@ async function main(): Promise<number> {
   const startup: Record<string, unknown> = {};
   results.startup = startup;
   // `npm start` as a user runs it, before any server runs (its own database).
-  if (!quick) startup.npmStart = await measureNpmStart(`sqlite:${join(work, 'npm-start.db')}`, 5);
-  const restarts = quick ? 0 : 3;
+  if (!quick && !partial) startup.npmStart = await measureNpmStart(`sqlite:${join(work, 'npm-start.db')}`, 5);
+  const restarts = quick || partial ? 0 : 3;
   const slots: Array<Target | undefined> = [];
 
   // Clavis on SQLite.
@@ -1387,7 +1394,16 @@ async function main(): Promise<number> {
       refreshClient: { clientId: 'bench-client', secret: benchSecret },
     };
   };
-  const starters = [startSqlite, startPg, startPeer, startLimit];
+  const starters = (
+    [
+      ['sqlite', startSqlite],
+      ['pg', startPg],
+      ['peer', startPeer],
+      ['limit', startLimit],
+    ] as const
+  )
+    .filter(([name]) => wanted(name))
+    .map(([, start]) => start);
   // Quick mode starts all four at once to fit its time budget; the full run starts them one by one so the
   // start-to-ready times are not inflated by each other.
   if (quick) await Promise.all(starters.map((f) => f()));
@@ -1401,16 +1417,18 @@ async function main(): Promise<number> {
 
   // Authorization code (Clavis only): set up first, since the refresh scenario needs its refresh tokens.
   const authCode: Record<string, unknown> = {};
-  if (!quick) {
+  if (!quick && runs('refresh')) {
     for (const t of targets.filter((x) => x.role === 'clavis'))
-      authCode[t.key] = await setupRefreshSource(t, dbUrls.get(t.key)!, true);
+      authCode[t.key] = await setupRefreshSource(t, dbUrls.get(t.key)!, !partial);
     results.authorizationCode = authCode;
   }
 
-  log('\n== client_credentials');
-  scenarios.client_credentials = await loadScenario('cc', targets, ccJob);
-  log('\n== client_credentials with resource= (a custom API)');
-  for (const t of targets) {
+  if (runs('cc')) {
+    log('\n== client_credentials');
+    scenarios.client_credentials = await loadScenario('cc', targets, ccJob);
+  }
+  if (runs('cc-resource')) log('\n== client_credentials with resource= (a custom API)');
+  for (const t of runs('cc-resource') ? targets : []) {
     if (t.role !== 'clavis') {
       t.na['cc-resource'] = 'n/a: Clavis only (needs an API registered in Clavis)';
       continue;
@@ -1421,10 +1439,13 @@ async function main(): Promise<number> {
       t.na['cc-resource'] = `n/a: ${(e as Error).message.slice(0, 120)}`;
     }
   }
-  scenarios.client_credentials_resource = await loadScenario('cc-resource', targets, ccResourceJob);
-  log('\n== introspection');
-  scenarios.introspection = await loadScenario('introspect', targets, introspectJob);
-  if (!quick) {
+  if (runs('cc-resource'))
+    scenarios.client_credentials_resource = await loadScenario('cc-resource', targets, ccResourceJob);
+  if (runs('introspect')) {
+    log('\n== introspection');
+    scenarios.introspection = await loadScenario('introspect', targets, introspectJob);
+  }
+  if (!quick && runs('refresh')) {
     log('\n== refresh_token (rotation)');
     scenarios.refresh_token = await loadScenario('refresh', targets, refreshJob);
   }
@@ -1443,7 +1464,7 @@ async function main(): Promise<number> {
   results.memory = memory;
 
   // SDK verifier vs raw jose (in this process, while the servers are idle).
-  if (!quick) {
+  if (!quick && !partial) {
     try {
       results.verifier = await verifierScenario(targets[0]!);
     } catch (e) {
@@ -1452,7 +1473,7 @@ async function main(): Promise<number> {
   }
 
   // Cluster scaling: only when the server really runs workers.
-  if (!quick) {
+  if (!quick && !partial && wanted('sqlite')) {
     const w2 = await startClavis('clavis-sqlite-w2', sqliteUrl, { CLAVIS_WORKERS: '2' }).catch(
       (e: Error) => e,
     );
@@ -1475,7 +1496,7 @@ async function main(): Promise<number> {
   }
 
   // Seeded databases vs empty, and the purge under load.
-  if (seeded) {
+  if (seeded && !partial) {
     const seededResults: Record<string, unknown> = { scale: seedScale, scaled: seedScale !== 1 };
     for (const t of targets.filter((x) => x.role === 'clavis')) {
       const db = t.key === 'clavis-pg' ? 'PostgreSQL' : 'SQLite';
@@ -1504,15 +1525,16 @@ async function main(): Promise<number> {
     `Clavis benchmark — ${results.date} — ${(results.machine as { cpu: string }).cpu}, ${cpus().length} cores, Node ${process.version}; ${connections} connections, ${duration} s per run, ${rounds} round(s), medians.`,
     '',
   );
-  md.push(table('client_credentials', scenarios.client_credentials!), '');
+  if (scenarios.client_credentials) md.push(table('client_credentials', scenarios.client_credentials), '');
   if (scenarios.client_credentials_resource)
     md.push(
       table('client_credentials with resource= (custom API)', scenarios.client_credentials_resource),
       '',
     );
-  md.push(table('introspection (JWT access token)', scenarios.introspection!), '');
+  if (scenarios.introspection)
+    md.push(table('introspection (JWT access token)', scenarios.introspection), '');
   if (scenarios.refresh_token) md.push(table('refresh_token with rotation', scenarios.refresh_token), '');
-  if (!quick) {
+  if (!quick && !partial) {
     md.push('### authorization code round trip (sequential latency, ms)', '');
     for (const [k, v] of Object.entries(authCode))
       md.push(`- ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
@@ -1533,7 +1555,7 @@ async function main(): Promise<number> {
       : 'RESULT: ok (every response checked)',
   );
   results.markdown = md.join('\n');
-  if (writeReadme && !quick) updateReadme(results.markdown as string);
+  if (writeReadme && !quick && !partial) updateReadme(results.markdown as string);
 
   mkdirSync(resolve(outPath, '..'), { recursive: true });
   writeFileSync(outPath, `${JSON.stringify(results, null, 2)}\n`);

@@ -5,6 +5,7 @@ import { prepared, slot } from '../db/prepared.js';
 import { inTransaction } from '../db/transaction.js';
 import type { App } from './apps.js';
 import { recordAudit } from './audit.js';
+import { Coalescer } from './coalescer.js';
 import type { DomainContext } from './context.js';
 import { publishAppEvent } from './event-data.js';
 import { joinScope, splitScope } from './scopes.js';
@@ -489,19 +490,99 @@ export async function findAndRotateRefreshToken(
     const row = (await findAndRotateRefreshTokenPg.run(ctx.db, { ...successor, hash, now })).rows[0];
     return row && { stored: storedRefreshTokenOf(row), next: row.rotated === 1 ? next : null };
   }
-  // SQLite: one transaction of prepared statements, run without leaving the thread.
-  return inTransaction(ctx.db, async (trx) => {
-    const row = (await findRefreshTokenQuery.run(trx, { hash })).rows[0];
-    if (!row) return undefined;
-    const stored = storedRefreshTokenOf(row);
-    const mayRotate =
-      row.used_at === null && row.client_id === clientId && row.expires_at > now && row.revoked_at === null;
-    if (!mayRotate) return { stored, next: null };
-    const res = await markRefreshTokenUsed.run(trx, { now, hash });
-    if (Number(res.numAffectedRows ?? 0) !== 1) return { stored, next: null };
-    await insertRefreshTokenQuery.run(trx, { ...successor, grant_id: row.grant_id, scope: row.scope });
-    return { stored, next };
+  const request: SqliteRotation = { hash, clientId, now, successor, next };
+  // Inside a caller's transaction the rotation is part of it; otherwise it joins the next group.
+  if (ctx.db.isTransaction) return rotateOnSqlite(ctx.db, request);
+  const outcome = await sqliteRotationsOf(ctx.db).add(request);
+  if (outcome instanceof RotationFailed) throw outcome.cause;
+  return outcome;
+}
+
+/** One rotation asked of SQLite: the presented token's hash and the successor to insert if it may rotate. */
+interface SqliteRotation {
+  hash: string;
+  clientId: string;
+  now: number;
+  successor: ReturnType<typeof refreshTokenRow>;
+  next: string;
+}
+
+/** A rotation of a group that failed on its own (its savepoint rolled back); the others went on. */
+class RotationFailed {
+  constructor(readonly cause: unknown) {}
+}
+
+/** SQLite: the lookup and, when the token may rotate, the rotation, as prepared statements. */
+async function rotateOnSqlite(trx: Db, r: SqliteRotation): Promise<FoundRefreshToken | undefined> {
+  const row = (await findRefreshTokenQuery.run(trx, { hash: r.hash })).rows[0];
+  if (!row) return undefined;
+  const stored = storedRefreshTokenOf(row);
+  const mayRotate =
+    row.used_at === null && row.client_id === r.clientId && row.expires_at > r.now && row.revoked_at === null;
+  if (!mayRotate) return { stored, next: null };
+  const res = await markRefreshTokenUsed.run(trx, { now: r.now, hash: r.hash });
+  if (Number(res.numAffectedRows ?? 0) !== 1) return { stored, next: null };
+  await insertRefreshTokenQuery.run(trx, { ...r.successor, grant_id: row.grant_id, scope: row.scope });
+  return { stored, next: r.next };
+}
+
+const statement = (text: string) => prepared((db) => ({ compile: () => sql.raw(text).compile(db) }));
+const groupSql = {
+  // IMMEDIATE takes the write lock at once (waiting up to busy_timeout for another process's writer), so a
+  // group never reads a snapshot that another worker's commit then makes stale (SQLITE_BUSY_SNAPSHOT).
+  begin: statement('begin immediate'),
+  commit: statement('commit'),
+  rollback: statement('rollback'),
+  savepoint: statement('savepoint rotation'),
+  undo: statement('rollback to rotation'),
+  release: statement('release rotation'),
+};
+
+/** Runs one group of rotations as one SQLite transaction, each rotation under its own savepoint. */
+function rotateGroup(db: Db, items: SqliteRotation[]) {
+  return db.connection().execute(async (conn) => {
+    await groupSql.begin.run(conn, {});
+    try {
+      const out: Array<FoundRefreshToken | undefined | RotationFailed> = [];
+      for (const item of items) {
+        await groupSql.savepoint.run(conn, {});
+        try {
+          out.push(await rotateOnSqlite(conn, item));
+        } catch (err) {
+          await groupSql.undo.run(conn, {});
+          out.push(new RotationFailed(err));
+        }
+        await groupSql.release.run(conn, {});
+      }
+      await groupSql.commit.run(conn, {});
+      return out;
+    } catch (err) {
+      await groupSql.rollback.run(conn, {}).catch(() => {});
+      throw err;
+    }
   });
+}
+
+/**
+ * SQLite commits the rotations that arrive together as one transaction (group commit, see
+ * {@link Coalescer}): a commit writes each changed page to the WAL once, and a busy server's rotations share
+ * the pages they change (the table's last leaf, the expiry index's), so a group costs much less than its
+ * rotations one by one. Each rotation runs under its own savepoint and in arrival order, so each is decided
+ * exactly as it would be alone: a token presented twice in one group rotates once, and the second finds it
+ * used (reuse). A rotation that fails rolls back only its savepoint. One group runner per database.
+ */
+const sqliteRotations = new WeakMap<
+  Db,
+  Coalescer<SqliteRotation, FoundRefreshToken | undefined | RotationFailed>
+>();
+
+function sqliteRotationsOf(db: Db) {
+  let c = sqliteRotations.get(db);
+  if (!c) {
+    c = new Coalescer((items) => rotateGroup(db, items), 64);
+    sqliteRotations.set(db, c);
+  }
+  return c;
 }
 
 /**
