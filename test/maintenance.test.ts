@@ -3,6 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purgeGrantData } from '../src/domain/grant-store.js';
 import { purgeExpired } from '../src/maintenance.js';
+import { queryPlan } from './helpers/query-plan.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 let ts: TestServer;
@@ -108,20 +109,11 @@ describe('background purge', () => {
 
 describe('purge lookups', () => {
   it('find never-redeemed grants through their partial index, not a scan of every grant', async () => {
-    const { ctx, config } = ts.server.services;
-    const query = 'select id from grants where redeemed_at is null and created_at < 1 limit 200';
-    let plan: string;
-    if (config.database.kind === 'postgres') {
-      // The planner prefers a scan on a table this small; with scans off it shows whether the index serves.
-      const rows = await ctx.db.transaction().execute(async (trx) => {
-        await sql`set local enable_seqscan = off`.execute(trx);
-        return (await sql<{ 'QUERY PLAN': string }>`explain ${sql.raw(query)}`.execute(trx)).rows;
-      });
-      plan = rows.map((r) => r['QUERY PLAN']).join('\n');
-    } else {
-      const rows = (await sql<{ detail: string }>`explain query plan ${sql.raw(query)}`.execute(ctx.db)).rows;
-      plan = rows.map((r) => r.detail).join('\n');
-    }
+    const { ctx } = ts.server.services;
+    const plan = await queryPlan(
+      ctx,
+      'select id from grants where redeemed_at is null and created_at < 1 limit 200',
+    );
     expect(plan).toContain('grants_unredeemed_idx');
   });
 });

@@ -5,6 +5,7 @@ import {
   findRefreshToken,
   insertRedeemedGrant,
 } from '../src/domain/grant-store.js';
+import { queryPlan } from './helpers/query-plan.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 // Rotations that arrive together: on SQLite they commit as one transaction (group commit), on PostgreSQL each
@@ -140,5 +141,17 @@ describe('refresh rotations that arrive together', () => {
     // Once the cause is gone, the token rotates as if nothing had happened.
     const retried = await findAndRotateRefreshToken(ctx, tokens[2]!, client, Date.now());
     expect(typeof retried?.next).toBe('string');
+  });
+});
+
+describe('refresh token chain lookups', () => {
+  it("a grant's tokens, and the successor of one of them, are found through one index", async () => {
+    const { ctx } = ts.server.services;
+    // Revoking a grant (and its cascade) reads by grant; the reuse-grace re-rotation by grant and predecessor.
+    for (const query of [
+      "delete from refresh_tokens where grant_id = 'g'",
+      "delete from refresh_tokens where replaces = 'h' and grant_id = 'g' and used_at is null",
+    ])
+      expect(await queryPlan(ctx, query)).toContain('refresh_tokens_grant_replaces_idx');
   });
 });

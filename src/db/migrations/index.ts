@@ -13,6 +13,7 @@ import * as m0011 from './0011_outbox_mail.js';
 import * as m0012 from './0012_webhooks.js';
 import * as m0013 from './0013_credential_leaks.js';
 import * as m0014 from './0014_purge_indexes.js';
+import * as m0015 from './0015_refresh_token_chain_index.js';
 
 /** Every migration, in order. Add new ones here with the next number. */
 const migrations: Record<string, Migration> = {
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   '0012_webhooks': m0012,
   '0013_credential_leaks': m0013,
   '0014_purge_indexes': m0014,
+  '0015_refresh_token_chain_index': m0015,
 };
 
 /** Migrations compiled into the program, so they run the same from source, from dist, and in tests. */
