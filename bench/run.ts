@@ -12,7 +12,7 @@
  *   --rounds=N         rounds (default 3); --duration=S seconds per run (default 8); --connections=N (32).
  *   --no-pg            skip Clavis on PostgreSQL.  --pg-url=URL  admin URL (default postgres://postgres@127.0.0.1:5432/postgres).
  *   --out=PATH         results file (default bench/results/latest.json; --quick writes bench/results/quick.json).
- *   --cpu-prof=DIR     start Clavis (SQLite) under `node --cpu-prof --cpu-prof-dir=DIR`.
+ *   --cpu-prof=DIR     start Clavis (SQLite and PostgreSQL) under `node --cpu-prof --cpu-prof-dir=DIR`.
  *   --only=A,B         only these scenarios (cc, cc-resource, introspect, refresh); --servers=A,B only these
  *                      servers (sqlite, pg, peer, limit). Skips start-up, verifier, scaling, seeded; no README.
  *   --readme           (full runs) write the tables into README.md's Performance section.
@@ -126,7 +126,7 @@ async function startClavis(
 /** Starts Clavis on a database, stops it, starts it again: the second start is "start to ready on an existing DB". */
 async function startClavisMeasured(name: string, dbUrl: string, times: number) {
   const profile =
-    cpuProfDir && name === 'clavis-sqlite' ? [`--cpu-prof`, `--cpu-prof-dir=${cpuProfDir}`] : [];
+    cpuProfDir && name.startsWith('clavis-') ? [`--cpu-prof`, `--cpu-prof-dir=${cpuProfDir}`] : [];
   const first = await startClavis(name, dbUrl, {}, times === 0 ? profile : []);
   const firstMs = first.readyMs;
   const readyMs: number[] = [];

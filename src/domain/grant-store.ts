@@ -356,7 +356,7 @@ export interface StoredRefreshToken {
 
 // The refresh grant's statements are prepared: they run on every refresh (see `prepared`).
 /** A refresh token with its grant and the grant's user, by `hash`. */
-const selectRefreshToken = (db: Db) =>
+const refreshTokenColumns = (db: Db) =>
   db
     .selectFrom('refresh_tokens')
     .innerJoin('grants', 'grants.id', 'refresh_tokens.grant_id')
@@ -377,8 +377,9 @@ const selectRefreshToken = (db: Db) =>
       'grants.sid',
       'grants.acr',
       ...GRANT_USER_COLUMNS,
-    ])
-    .where('refresh_tokens.token_hash', '=', slot<string>('hash'));
+    ]);
+const selectRefreshToken = (db: Db) =>
+  refreshTokenColumns(db).where('refresh_tokens.token_hash', '=', slot<string>('hash'));
 type RefreshTokenRow = Awaited<ReturnType<ReturnType<typeof selectRefreshToken>['executeTakeFirstOrThrow']>>;
 
 const findRefreshTokenQuery = prepared(selectRefreshToken);
@@ -455,6 +456,35 @@ const findAndRotateRefreshTokenPg = prepared((db) => ({
       select t.*, (select count(*) from used)::int as rotated from t`.compile(db),
 }));
 
+// PostgreSQL, a group of rotations in one statement: the single statement above with one row of `req` per
+// rotation (the group's tokens are distinct; see `rotateGroupPg`). Each rotation keeps its own client,
+// time and successor, and the conditional update decides each token as the single statement does.
+const findAndRotateRefreshTokensPg = prepared((db) => ({
+  compile: () =>
+    sql<RefreshTokenRow & { rotated: boolean }>`
+      with req as (
+        select * from unnest(${slot<string[]>('hashes')}::text[], ${slot<string[]>('client_ids')}::text[],
+          ${slot<string[]>('successors')}::text[], ${slot<number[]>('nows')}::int8[],
+          ${slot<number[]>('expiries')}::int8[]) as req(hash, client_id, successor, now, expires_at)
+      ),
+      t as (${refreshTokenColumns(db).where(sql<boolean>`refresh_tokens.token_hash = any(${slot<string[]>('hashes')}::text[])`)}),
+      used as (
+        update refresh_tokens rt set used_at = req.now
+        from req
+        where rt.token_hash = req.hash and rt.used_at is null and rt.client_id = req.client_id
+          and rt.expires_at > req.now
+          and exists (select 1 from t where t.token_hash = req.hash and t.revoked_at is null)
+        returning rt.token_hash, rt.grant_id, rt.scope, req.client_id, req.successor, req.now, req.expires_at
+      ),
+      ins as (
+        insert into refresh_tokens (token_hash, grant_id, client_id, scope, created_at, expires_at, used_at, replaces)
+        select successor, grant_id, client_id, scope, now, expires_at, null, token_hash from used
+      )
+      select t.*, exists (select 1 from used where used.token_hash = t.token_hash) as rotated from t`.compile(
+      db,
+    ),
+}));
+
 /** What {@link findAndRotateRefreshToken} found, and the successor when it rotated. */
 export interface FoundRefreshToken {
   /** The token as it was before this request (`usedAt` null even when this request rotated it). */
@@ -486,20 +516,16 @@ export async function findAndRotateRefreshToken(
   const next = randomToken(32);
   // The successor's own values; its grant and scope are the presented token's, read by the rotation itself.
   const successor = refreshTokenRow(ctx, next, '', clientId, [], hash, now);
-  if (ctx.config.database.kind === 'postgres') {
-    const row = (await findAndRotateRefreshTokenPg.run(ctx.db, { ...successor, hash, now })).rows[0];
-    return row && { stored: storedRefreshTokenOf(row), next: row.rotated === 1 ? next : null };
-  }
-  const request: SqliteRotation = { hash, clientId, now, successor, next };
+  const request: Rotation = { hash, clientId, now, successor, next };
   // Inside a caller's transaction the rotation is part of it; otherwise it joins the next group.
-  if (ctx.db.isTransaction) return rotateOnSqlite(ctx.db, request);
-  const outcome = await sqliteRotationsOf(ctx.db).add(request);
+  if (ctx.db.isTransaction) return rotateOne(ctx, ctx.db, request);
+  const outcome = await rotationsOf(ctx).add(request);
   if (outcome instanceof RotationFailed) throw outcome.cause;
   return outcome;
 }
 
-/** One rotation asked of SQLite: the presented token's hash and the successor to insert if it may rotate. */
-interface SqliteRotation {
+/** One rotation asked for: the presented token's hash, and the successor to insert if it may rotate. */
+interface Rotation {
   hash: string;
   clientId: string;
   now: number;
@@ -507,27 +533,34 @@ interface SqliteRotation {
   next: string;
 }
 
-/** A rotation of a group that failed on its own (its savepoint rolled back); the others went on. */
+/** A rotation of a group that failed on its own; the others of its group went on. */
 class RotationFailed {
   constructor(readonly cause: unknown) {}
 }
 
-/** SQLite: the lookup and, when the token may rotate, the rotation, as prepared statements. */
-async function rotateOnSqlite(trx: Db, r: SqliteRotation): Promise<FoundRefreshToken | undefined> {
-  const row = (await findRefreshTokenQuery.run(trx, { hash: r.hash })).rows[0];
+type RotationOutcome = FoundRefreshToken | undefined | RotationFailed;
+
+/** One rotation on its own, inside `db` (a transaction on SQLite): the lookup and, when it may, the rotation. */
+async function rotateOne(ctx: DomainContext, db: Db, r: Rotation): Promise<FoundRefreshToken | undefined> {
+  if (ctx.config.database.kind === 'postgres') {
+    const row = (await findAndRotateRefreshTokenPg.run(db, { ...r.successor, hash: r.hash, now: r.now }))
+      .rows[0];
+    return row && { stored: storedRefreshTokenOf(row), next: row.rotated === 1 ? r.next : null };
+  }
+  const row = (await findRefreshTokenQuery.run(db, { hash: r.hash })).rows[0];
   if (!row) return undefined;
   const stored = storedRefreshTokenOf(row);
   const mayRotate =
     row.used_at === null && row.client_id === r.clientId && row.expires_at > r.now && row.revoked_at === null;
   if (!mayRotate) return { stored, next: null };
-  const res = await markRefreshTokenUsed.run(trx, { now: r.now, hash: r.hash });
+  const res = await markRefreshTokenUsed.run(db, { now: r.now, hash: r.hash });
   if (Number(res.numAffectedRows ?? 0) !== 1) return { stored, next: null };
-  await insertRefreshTokenQuery.run(trx, { ...r.successor, grant_id: row.grant_id, scope: row.scope });
+  await insertRefreshTokenQuery.run(db, { ...r.successor, grant_id: row.grant_id, scope: row.scope });
   return { stored, next: r.next };
 }
 
 const statement = (text: string) => prepared((db) => ({ compile: () => sql.raw(text).compile(db) }));
-const groupSql = {
+const sqliteGroupSql = {
   // IMMEDIATE takes the write lock at once (waiting up to busy_timeout for another process's writer), so a
   // group never reads a snapshot that another worker's commit then makes stale (SQLITE_BUSY_SNAPSHOT).
   begin: statement('begin immediate'),
@@ -538,49 +571,112 @@ const groupSql = {
   release: statement('release rotation'),
 };
 
-/** Runs one group of rotations as one SQLite transaction, each rotation under its own savepoint. */
-function rotateGroup(db: Db, items: SqliteRotation[]) {
-  return db.connection().execute(async (conn) => {
-    await groupSql.begin.run(conn, {});
+/** SQLite: one group as one transaction, each rotation in arrival order under its own savepoint. */
+function rotateGroupSqlite(ctx: DomainContext, items: Rotation[]): Promise<RotationOutcome[]> {
+  const q = sqliteGroupSql;
+  return ctx.db.connection().execute(async (conn) => {
+    await q.begin.run(conn, {});
     try {
-      const out: Array<FoundRefreshToken | undefined | RotationFailed> = [];
+      const out: RotationOutcome[] = [];
       for (const item of items) {
-        await groupSql.savepoint.run(conn, {});
+        await q.savepoint.run(conn, {});
         try {
-          out.push(await rotateOnSqlite(conn, item));
+          out.push(await rotateOne(ctx, conn, item));
         } catch (err) {
-          await groupSql.undo.run(conn, {});
+          await q.undo.run(conn, {});
           out.push(new RotationFailed(err));
         }
-        await groupSql.release.run(conn, {});
+        await q.release.run(conn, {});
       }
-      await groupSql.commit.run(conn, {});
+      await q.commit.run(conn, {});
       return out;
     } catch (err) {
-      await groupSql.rollback.run(conn, {}).catch(() => {});
+      await q.rollback.run(conn, {}).catch(() => {});
       throw err;
     }
   });
 }
 
 /**
- * SQLite commits the rotations that arrive together as one transaction (group commit, see
- * {@link Coalescer}): a commit writes each changed page to the WAL once, and a busy server's rotations share
- * the pages they change (the table's last leaf, the expiry index's), so a group costs much less than its
- * rotations one by one. Each rotation runs under its own savepoint and in arrival order, so each is decided
- * exactly as it would be alone: a token presented twice in one group rotates once, and the second finds it
- * used (reuse). A rotation that fails rolls back only its savepoint. One group runner per database.
+ * PostgreSQL: one group as one statement. A token presented more than once in a group is decided by its
+ * first presentation here and its others in a group after it, so each sees what the one before it did, as
+ * it would alone. When the statement fails (it changes nothing then), each rotation runs on its own, so one
+ * that cannot succeed fails only its own request.
  */
-const sqliteRotations = new WeakMap<
-  Db,
-  Coalescer<SqliteRotation, FoundRefreshToken | undefined | RotationFailed>
->();
+async function rotateGroupPg(ctx: DomainContext, items: Rotation[]): Promise<RotationOutcome[]> {
+  const seen = new Set<string>();
+  const first: number[] = [];
+  const later: number[] = [];
+  for (const [i, item] of items.entries()) {
+    if (seen.has(item.hash)) later.push(i);
+    else {
+      seen.add(item.hash);
+      first.push(i);
+    }
+  }
+  const out: RotationOutcome[] = new Array(items.length);
+  const batch = first.map((i) => items[i] as Rotation);
+  let rows: Array<RefreshTokenRow & { rotated: boolean }> | undefined;
+  if (batch.length > 1) {
+    try {
+      rows = (
+        await findAndRotateRefreshTokensPg.run(ctx.db, {
+          hashes: batch.map((r) => r.hash),
+          client_ids: batch.map((r) => r.clientId),
+          successors: batch.map((r) => r.successor.token_hash),
+          nows: batch.map((r) => r.now),
+          expiries: batch.map((r) => r.successor.expires_at),
+        })
+      ).rows;
+    } catch {
+      rows = undefined;
+    }
+  }
+  if (rows) {
+    const byHash = new Map(rows.map((row) => [row.token_hash, row]));
+    for (const i of first) {
+      const item = items[i] as Rotation;
+      const row = byHash.get(item.hash);
+      out[i] = row && { stored: storedRefreshTokenOf(row), next: row.rotated ? item.next : null };
+    }
+  } else {
+    const alone = await Promise.allSettled(batch.map((r) => rotateOne(ctx, ctx.db, r)));
+    for (const [k, i] of first.entries()) {
+      const settled = alone[k] as PromiseSettledResult<FoundRefreshToken | undefined>;
+      out[i] = settled.status === 'fulfilled' ? settled.value : new RotationFailed(settled.reason);
+    }
+  }
+  if (later.length > 0) {
+    const rest = await rotateGroupPg(
+      ctx,
+      later.map((i) => items[i] as Rotation),
+    );
+    for (const [k, i] of later.entries()) out[i] = rest[k];
+  }
+  return out;
+}
 
-function sqliteRotationsOf(db: Db) {
-  let c = sqliteRotations.get(db);
+/**
+ * Rotations that arrive together run as one group (see {@link Coalescer}), each decided exactly as it would
+ * be alone (of concurrent uses of one token exactly one rotates; a rotation that fails fails only its own
+ * request):
+ * - SQLite commits a group as one transaction (group commit): a commit writes each changed page to the WAL
+ *   once, and a busy server's rotations share the pages they change (the table's last leaf, the expiry
+ *   index's), so a group costs much less than its rotations one by one.
+ * - PostgreSQL runs a group as one statement: one round trip, one plan and one commit (one WAL flush) for the
+ *   group, where each rotation cost one of each.
+ * One group runner per database.
+ */
+const rotations = new WeakMap<Db, Coalescer<Rotation, RotationOutcome>>();
+
+function rotationsOf(ctx: DomainContext): Coalescer<Rotation, RotationOutcome> {
+  let c = rotations.get(ctx.db);
   if (!c) {
-    c = new Coalescer((items) => rotateGroup(db, items), 64);
-    sqliteRotations.set(db, c);
+    // SQLite has one writer, so one group at a time; PostgreSQL works on several statements at once.
+    const pg = ctx.config.database.kind === 'postgres';
+    const run = pg ? rotateGroupPg : rotateGroupSqlite;
+    c = new Coalescer((items) => run(ctx, items), 64, pg ? 4 : 1);
+    rotations.set(ctx.db, c);
   }
   return c;
 }
