@@ -8,6 +8,7 @@ import { markConnectionError } from './errors.js';
 import { migrationProvider } from './migrations/index.js';
 import { pgModule } from './pg-module.js';
 import type { Database } from './schema.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 
 export type Db = Kysely<Database>;
 
@@ -143,7 +144,12 @@ export function openDatabase(
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-    return { db, kind: 'sqlite', sqlite, close: () => db.destroy() };
+    const checkpointer = config.path === ':memory:' ? null : new SqliteCheckpointer(sqlite, config.path);
+    const close = async () => {
+      await checkpointer?.close();
+      await db.destroy();
+    };
+    return { db, kind: 'sqlite', sqlite, close };
   }
   const pool = new (pgModule().Pool)({
     connectionString: config.url,
