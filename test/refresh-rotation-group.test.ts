@@ -8,8 +8,8 @@ import {
 import { queryPlan } from './helpers/query-plan.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
-// Rotations that arrive together: on SQLite they commit as one transaction (group commit), on PostgreSQL each
-// is one statement. Either way each must be decided exactly as it would be alone.
+// Rotations that arrive together: on SQLite they commit as one transaction (group commit), on PostgreSQL they
+// run as one statement. Either way each must be decided exactly as it would be alone.
 
 let ts: TestServer;
 beforeAll(async () => {
