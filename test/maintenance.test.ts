@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { purgeGrantData } from '../src/domain/grant-store.js';
 import { purgeExpired } from '../src/maintenance.js';
