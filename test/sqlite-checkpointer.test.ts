@@ -41,7 +41,7 @@ describe('SqliteCheckpointer', () => {
       await sleep(10);
     }
     expect(ck.threadRunning).toBe(true);
-    expect(autocheckpoint(sqlite)).toBe(20_000);
+    expect(autocheckpoint(sqlite)).toBe(2000);
     // 3,000 more commits of a page or more each (12 MB of WAL frames), far below the connection's own
     // backstop: only the thread's checkpoints let the writer start the WAL over, so it hardly grows.
     const before = statSync(`${path}-wal`).size;
