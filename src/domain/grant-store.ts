@@ -499,7 +499,8 @@ export interface FoundRefreshToken {
  * PostgreSQL instead of a lookup and a rotation. It rotates only a token that is unused, issued to
  * `clientId`, unexpired and of a grant not revoked; the successor keeps the token's grant, client and scope.
  * Of any number of concurrent rotations of one token exactly one gets the successor. A caller whose later
- * checks fail calls {@link undoRotation}.
+ * checks fail calls {@link undoRotation}. Outside a transaction, rotations that arrive together are written
+ * together (see `rotationsOf`), each decided as it would be alone.
  *
  * @returns `undefined` for an unknown token; else the token as it was and, when this call rotated it, the
  * successor (`next` is `null` for a token that may not rotate, and for one that another request rotated
