@@ -29,6 +29,8 @@ export interface LoadJob {
   timeline?: boolean;
   /** Stop early when a line arrives on stdin (the run then lasts at most `duration`). */
   stopOnStdin?: boolean;
+  /** Requests per second over all connections (autocannon's overallRate); unset: as fast as answered. */
+  rate?: number;
 }
 
 export interface LoadResult {
@@ -63,6 +65,7 @@ const opts: autocannon.Options = {
   connections: job.connections,
   duration: job.duration,
   timeout: 10,
+  ...(job.rate ? { overallRate: job.rate } : {}),
 };
 
 if (job.kind === 'refresh') {
