@@ -1,5 +1,6 @@
 import { recordAudit } from '../domain/audit.js';
 import type { DomainContext } from '../domain/context.js';
+import { recordSecretUse } from '../domain/secret-use.js';
 import type { ClientRecord } from './client-registry.js';
 
 const MINUTE = 60_000;
@@ -7,8 +8,8 @@ const MINUTE = 60_000;
 /**
  * Records when secrets are used, precise to the minute, without a database write per token request: a
  * secret's `last_used_at` is written at most once a minute per node, and the first use writes a
- * `secret.first_used` audit event exactly once (a conditional update decides which node wins). A
- * single-purpose store: the only writer of `client_secrets.last_used_at`, beside the domain's secrets.
+ * `secret.first_used` audit event exactly once (the domain's {@link recordSecretUse} decides which node
+ * wins). This class holds only the node's memo of what it wrote.
  */
 export class SecretUsage {
   /** secret id → the minute this node last wrote. */
@@ -27,43 +28,10 @@ export class SecretUsage {
     // Keep a cached client record current, so this node doesn't rewrite within the minute.
     secret.last_used_at = now;
     if (this.#written.size > 50_000) this.#written.clear();
-    this.#write(client, secret.id, wasUnused, now, minute).catch(() => {
+    const owner = { clientId: client.app.client_id, tenantId: client.app.tenant_id, appId: client.app.id };
+    recordSecretUse(this.ctx, owner, secret.id, wasUnused, now).catch(() => {
       this.#written.delete(secret.id);
     });
-  }
-
-  async #write(
-    client: ClientRecord,
-    secretId: string,
-    maybeFirst: boolean,
-    now: number,
-    minute: number,
-  ): Promise<void> {
-    const db = this.ctx.db;
-    if (maybeFirst) {
-      const res = await db
-        .updateTable('client_secrets')
-        .set({ last_used_at: now })
-        .where('id', '=', secretId)
-        .where('last_used_at', 'is', null)
-        .executeTakeFirst();
-      if (Number(res.numUpdatedRows) === 1) {
-        await recordAudit(this.ctx, db, {
-          type: 'secret.first_used',
-          actor: `client:${client.app.client_id}`,
-          tenantId: client.app.tenant_id,
-          appId: client.app.id,
-          secretId,
-        });
-        return;
-      }
-    }
-    await db
-      .updateTable('client_secrets')
-      .set({ last_used_at: now })
-      .where('id', '=', secretId)
-      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', minute * MINUTE)]))
-      .execute();
   }
 
   /** Audits a presented secret that matched but had expired (it is refused like a wrong one). */

@@ -1,0 +1,53 @@
+import { recordAudit } from './audit.js';
+import type { DomainContext } from './context.js';
+
+const MINUTE = 60_000;
+
+/** The app a used secret belongs to, as the audit event names it. */
+export interface SecretOwner {
+  clientId: string;
+  tenantId: string;
+  appId: string;
+}
+
+/**
+ * Records that a secret authenticated a request at `now`, precise to the minute: the only writer of
+ * `client_secrets.last_used_at`. When `maybeFirst` (the caller saw no earlier use), a conditional update
+ * decides which request, on whichever node, was the first use, and that one alone records a
+ * `secret.first_used` audit event. Otherwise the time is written only if the stored one is from an earlier
+ * minute, so concurrent nodes don't rewrite it.
+ */
+export async function recordSecretUse(
+  ctx: DomainContext,
+  owner: SecretOwner,
+  secretId: string,
+  maybeFirst: boolean,
+  now: number,
+): Promise<void> {
+  const db = ctx.db;
+  if (maybeFirst) {
+    const res = await db
+      .updateTable('client_secrets')
+      .set({ last_used_at: now })
+      .where('id', '=', secretId)
+      .where('last_used_at', 'is', null)
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 1) {
+      await recordAudit(ctx, db, {
+        type: 'secret.first_used',
+        actor: `client:${owner.clientId}`,
+        tenantId: owner.tenantId,
+        appId: owner.appId,
+        secretId,
+      });
+      return;
+    }
+  }
+  const minuteStart = Math.floor(now / MINUTE) * MINUTE;
+  await db
+    .updateTable('client_secrets')
+    .set({ last_used_at: now })
+    .where('id', '=', secretId)
+    .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', minuteStart)]))
+    .execute();
+}
