@@ -1065,29 +1065,25 @@ function targetTable(
   scenarios: Record<string, ScenarioRow[]>,
 ): { rows: Goal[]; markdown: string } {
   const rows: Goal[] = [];
+  /** A target row; without `ok` it is a figure reported beside the targets, and its "met" column says "—". */
   const add = (
     target: string,
     goal: string,
     value: number | undefined | null,
-    ok: (v: number) => boolean,
+    ok: ((v: number) => boolean) | null,
     d = 2,
     unit = '×',
-  ) =>
+  ) => {
+    const measured = value !== undefined && value !== null && !Number.isNaN(value);
     rows.push({
       target,
       goal,
-      measured:
-        value === undefined || value === null || Number.isNaN(value)
-          ? 'not measured'
-          : `${formatAgreeing(value, ok, d)}${unit}`,
-      met: value === undefined || value === null || Number.isNaN(value) ? null : ok(value),
+      measured: measured ? `${formatAgreeing(value, ok ?? (() => true), d)}${unit}` : 'not measured',
+      met: measured && ok ? ok(value) : null,
     });
-  /** A figure printed beside the targets, with no goal: its "met" column says "—", not "yes". */
-  const report = (target: string, value: number | undefined | null, d = 2, unit = '×') => {
-    add(target, '—', value, () => true, d, unit);
-    const last = rows[rows.length - 1];
-    if (last) last.met = null;
   };
+  const report = (target: string, value: number | undefined | null, d = 2, unit = '×') =>
+    add(target, '—', value, null, d, unit);
   const row = (scenario: string, db: string) =>
     (scenarios[scenario] ?? []).find((r) => r.target === `Clavis (${db})`);
   const DBS = ['SQLite', 'PostgreSQL'] as const;

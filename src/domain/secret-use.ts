@@ -1,7 +1,13 @@
 import { recordAudit } from './audit.js';
 import type { DomainContext } from './context.js';
 
-const MINUTE = 60_000;
+/** Secret use is recorded to the minute: at most one write per secret and minute on each node. */
+export const SECRET_USE_PRECISION_MS = 60_000;
+
+/** The minute (since the epoch) a time falls in, as secret use is counted. */
+export function useMinute(at: number): number {
+  return Math.floor(at / SECRET_USE_PRECISION_MS);
+}
 
 /** The app a used secret belongs to, as the audit event names it. */
 export interface SecretOwner {
@@ -43,7 +49,7 @@ export async function recordSecretUse(
       return;
     }
   }
-  const minuteStart = Math.floor(now / MINUTE) * MINUTE;
+  const minuteStart = useMinute(now) * SECRET_USE_PRECISION_MS;
   await db
     .updateTable('client_secrets')
     .set({ last_used_at: now })

@@ -1,9 +1,7 @@
 import { recordAudit } from '../domain/audit.js';
 import type { DomainContext } from '../domain/context.js';
-import { recordSecretUse } from '../domain/secret-use.js';
+import { recordSecretUse, useMinute } from '../domain/secret-use.js';
 import type { ClientRecord } from './client-registry.js';
-
-const MINUTE = 60_000;
 
 /**
  * Records when secrets are used, precise to the minute, without a database write per token request: a
@@ -20,8 +18,8 @@ export class SecretUsage {
   /** Call after a secret authenticated a request. Never throws; never delays the response. */
   touch(client: ClientRecord, secret: ClientRecord['secrets'][number]): void {
     const now = this.ctx.now();
-    const minute = Math.floor(now / MINUTE);
-    if (secret.last_used_at !== null && Math.floor(secret.last_used_at / MINUTE) >= minute) return;
+    const minute = useMinute(now);
+    if (secret.last_used_at !== null && useMinute(secret.last_used_at) >= minute) return;
     if (this.#written.get(secret.id) === minute) return;
     this.#written.set(secret.id, minute);
     const wasUnused = secret.last_used_at === null;
@@ -38,7 +36,7 @@ export class SecretUsage {
   expiredUse(client: ClientRecord, secretId: string): void {
     // At most one event a minute per secret, so a misconfigured client can't flood the log.
     const key = `expired:${secretId}`;
-    const minute = Math.floor(this.ctx.now() / MINUTE);
+    const minute = useMinute(this.ctx.now());
     if (this.#written.get(key) === minute) return;
     this.#written.set(key, minute);
     recordAudit(this.ctx, this.ctx.db, {
