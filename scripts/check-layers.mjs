@@ -7,8 +7,8 @@
  *   src/mail).
  *   Type-only imports count too. The wiring at the top (src/services.ts, src/features.ts, src/start.ts,
  *   src/maintenance.ts) may import anything, and anything may import the `Services` type from it.
- * - Surfaces and protocol flows hold no SQL: no Kysely `selectFrom`, `insertInto`, `updateTable` or
- *   `deleteFrom` in the surfaces, src/oauth/grants or the authorize flow (src/oauth/authorize*.ts).
+ * - Surfaces and the protocol layer hold no SQL: no Kysely `selectFrom`, `insertInto`, `updateTable` or
+ *   `deleteFrom` in the surfaces or anywhere in src/oauth (the domain owns every table's queries).
  *
  * Prints one line per violation and exits 1 when there is any.
  */
@@ -27,7 +27,7 @@ const LAYERS = [
   { name: 'protocol', rank: 3, dirs: ['oauth'] },
   { name: 'surface', rank: 4, dirs: ['http', 'hub', 'web', 'cli', 'auth'] },
 ];
-const NO_SQL = [/^(http|hub|web|cli|auth)\//, /^oauth\/grants\//, /^oauth\/authorize[^/]*\.tsx?$/];
+const NO_SQL = [/^(http|hub|web|cli|auth)\//, /^oauth\//];
 // `auth/` holds the session store, a single-purpose store in its own file; it is exempt from the SQL rule.
 const SQL_STORES = [/^auth\/session\.ts$/, /^auth\/throttle\.ts$/];
 const SQL = /\.\s*(selectFrom|insertInto|updateTable|deleteFrom)\s*\(/g;
@@ -84,4 +84,4 @@ if (problems.length) {
   console.error(`\n${problems.length} layering problem(s): see "How the code is laid out" in README.md.`);
   process.exit(1);
 }
-console.log('Layers: no upward imports, no SQL in the surfaces or the protocol flows.');
+console.log('Layers: no upward imports, no SQL in the surfaces or the protocol layer.');

@@ -1,7 +1,8 @@
 import { digestMatches } from '../crypto/keyed-hash.js';
+import type { ClientRecord } from '../domain/client-lookup.js';
 import type { DomainContext } from '../domain/context.js';
 import type { ClientAuthThrottle } from './client-auth-throttle.js';
-import type { ClientRecord, ClientRegistry } from './client-registry.js';
+import type { ClientRegistry } from './client-registry.js';
 import { InvalidClient, InvalidRequest } from './errors.js';
 import { CONTROL_CHARACTER, CONTROL_CHARACTER_MESSAGE, type Params } from './form.js';
 import type { SecretUsage } from './secret-usage.js';

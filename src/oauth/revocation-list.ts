@@ -1,10 +1,9 @@
 import type { DomainContext } from '../domain/context.js';
+import { revokedTokens } from '../domain/revoked-tokens.js';
 import type { CacheGuard } from './client-registry.js';
 
 /**
- * The deny-list of revoked access tokens, by `jti`, kept until each token's own expiry (after which the
- * token is dead anyway and the row is purged). A single-purpose store: the only code that touches
- * `revoked_tokens`.
+ * This node's view of the deny-list of revoked access tokens (the domain's {@link revokedTokens}).
  *
  * Under a {@link CacheGuard}, the process holds the whole (small) list in memory: its own revocations are
  * added as they happen, and a change committed elsewhere (the SQLite or PostgreSQL version gate)
@@ -35,31 +34,17 @@ export class RevocationList {
     const trusted = this.guard ? await this.guard() : false;
     if (!trusted) {
       this.#drop();
-      return this.#query(jti);
+      return revokedTokens.has(this.ctx, jti);
     }
     const memory = this.#memory ?? (await this.#load());
     return memory.has(jti);
-  }
-
-  async #query(jti: string): Promise<boolean> {
-    const row = await this.ctx.db
-      .selectFrom('revoked_tokens')
-      .select('jti')
-      .where('jti', '=', jti)
-      .executeTakeFirst();
-    return row !== undefined;
   }
 
   #load(): Promise<Set<string>> {
     if (this.#loading) return this.#loading;
     const generation = this.#generation;
     this.#loading = (async () => {
-      const rows = await this.ctx.db
-        .selectFrom('revoked_tokens')
-        .select('jti')
-        .where('expires_at', '>', this.ctx.now())
-        .execute();
-      const set = new Set(rows.map((r) => r.jti));
+      const set = new Set(await revokedTokens.live(this.ctx));
       // A revocation heard while loading is in the rows or arrives after; only a guard reset voids the load.
       if (generation === this.#generation) this.#memory = set;
       return set;
@@ -70,25 +55,13 @@ export class RevocationList {
   }
 
   /** Adds a token to the deny-list; `expiresAt` is its `exp` in epoch seconds. Idempotent. */
-  async revoke(jti: string, expiresAt: number): Promise<void> {
-    await this.ctx.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('revoked_tokens')
-        .values({ jti, expires_at: expiresAt * 1000 })
-        .onConflict((oc) => oc.column('jti').doNothing())
-        .execute();
-      await this.ctx.changes.announce(trx, 'revoked', jti);
-    });
-    await this.ctx.changes.publish('revoked', jti);
+  revoke(jti: string, expiresAt: number): Promise<void> {
+    return revokedTokens.add(this.ctx, jti, expiresAt);
   }
 
   /** Deletes entries whose tokens have expired. Returns how many. */
   async purge(): Promise<number> {
-    const res = await this.ctx.db
-      .deleteFrom('revoked_tokens')
-      .where('expires_at', '<', this.ctx.now())
-      .executeTakeFirst();
-    const n = Number(res.numDeletedRows);
+    const n = await revokedTokens.purgeExpired(this.ctx);
     if (n > 0) this.#drop();
     return n;
   }

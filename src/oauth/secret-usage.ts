@@ -1,7 +1,7 @@
 import { recordAudit } from '../domain/audit.js';
+import type { ClientRecord } from '../domain/client-lookup.js';
 import type { DomainContext } from '../domain/context.js';
 import { recordSecretUse, useMinute } from '../domain/secret-use.js';
-import type { ClientRecord } from './client-registry.js';
 
 /**
  * Records when secrets are used, precise to the minute, without a database write per token request: a
