@@ -249,7 +249,12 @@ describe('secret lifecycle at the token endpoint', () => {
       },
       { what: 'the secret.expired_use_attempt audit event' },
     );
-    expect(events.map((e) => e.type)).toContain('secret.expired_use_attempt');
+    const attempt = events.find((e) => e.type === 'secret.expired_use_attempt')!;
+    expect(attempt).toMatchObject({
+      actor: `client:${app.client_id}`,
+      app_id: app.id,
+      tenant_id: app.tenant_id,
+    });
     expect(JSON.stringify(events)).not.toContain(s.value);
   });
 });

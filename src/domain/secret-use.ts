@@ -16,6 +16,15 @@ export interface SecretOwner {
   appId: string;
 }
 
+/** An audit event about one secret, done by the client it belongs to. */
+function secretEvent(
+  type: 'secret.first_used' | 'secret.expired_use_attempt',
+  owner: SecretOwner,
+  secretId: string,
+) {
+  return { type, actor: `client:${owner.clientId}`, tenantId: owner.tenantId, appId: owner.appId, secretId };
+}
+
 /**
  * Records that a secret authenticated a request at `now`, precise to the minute: the only writer of
  * `client_secrets.last_used_at`. When `maybeFirst` (the caller saw no earlier use), a conditional update
@@ -39,13 +48,7 @@ export async function recordSecretUse(
       .where('last_used_at', 'is', null)
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) === 1) {
-      await recordAudit(ctx, db, {
-        type: 'secret.first_used',
-        actor: `client:${owner.clientId}`,
-        tenantId: owner.tenantId,
-        appId: owner.appId,
-        secretId,
-      });
+      await recordAudit(ctx, db, secretEvent('secret.first_used', owner, secretId));
       return;
     }
   }
@@ -56,4 +59,16 @@ export async function recordSecretUse(
     .where('id', '=', secretId)
     .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', minuteStart)]))
     .execute();
+}
+
+/**
+ * Records that a presented secret matched but had expired (the request was refused like one with a wrong
+ * secret). Callers limit how often they record it for one secret.
+ */
+export function recordExpiredSecretUse(
+  ctx: DomainContext,
+  owner: SecretOwner,
+  secretId: string,
+): Promise<void> {
+  return recordAudit(ctx, ctx.db, secretEvent('secret.expired_use_attempt', owner, secretId));
 }

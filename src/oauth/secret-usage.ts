@@ -1,7 +1,15 @@
-import { recordAudit } from '../domain/audit.js';
 import type { ClientRecord } from '../domain/client-lookup.js';
 import type { DomainContext } from '../domain/context.js';
-import { recordSecretUse, useMinute } from '../domain/secret-use.js';
+import {
+  recordExpiredSecretUse,
+  recordSecretUse,
+  type SecretOwner,
+  useMinute,
+} from '../domain/secret-use.js';
+
+function ownerOf(client: ClientRecord): SecretOwner {
+  return { clientId: client.app.client_id, tenantId: client.app.tenant_id, appId: client.app.id };
+}
 
 /**
  * Records when secrets are used, precise to the minute, without a database write per token request: a
@@ -26,8 +34,7 @@ export class SecretUsage {
     // Keep a cached client record current, so this node doesn't rewrite within the minute.
     secret.last_used_at = now;
     if (this.#written.size > 50_000) this.#written.clear();
-    const owner = { clientId: client.app.client_id, tenantId: client.app.tenant_id, appId: client.app.id };
-    recordSecretUse(this.ctx, owner, secret.id, wasUnused, now).catch(() => {
+    recordSecretUse(this.ctx, ownerOf(client), secret.id, wasUnused, now).catch(() => {
       this.#written.delete(secret.id);
     });
   }
@@ -39,12 +46,6 @@ export class SecretUsage {
     const minute = useMinute(this.ctx.now());
     if (this.#written.get(key) === minute) return;
     this.#written.set(key, minute);
-    recordAudit(this.ctx, this.ctx.db, {
-      type: 'secret.expired_use_attempt',
-      actor: `client:${client.app.client_id}`,
-      tenantId: client.app.tenant_id,
-      appId: client.app.id,
-      secretId,
-    }).catch(() => {});
+    recordExpiredSecretUse(this.ctx, ownerOf(client), secretId).catch(() => {});
   }
 }
