@@ -8,7 +8,8 @@
  *   Type-only imports count too. The wiring at the top (src/services.ts, src/features.ts, src/start.ts,
  *   src/maintenance.ts) may import anything, and anything may import the `Services` type from it.
  * - Surfaces and the protocol layer hold no SQL: no Kysely `selectFrom`, `insertInto`, `updateTable` or
- *   `deleteFrom` in the surfaces or anywhere in src/oauth (the domain owns every table's queries).
+ *   `deleteFrom` in the surfaces or anywhere in src/oauth (the domain owns every table's queries). The
+ *   protocol layer imports only types from Kysely, so raw `sql` templates stay out of it too.
  *
  * Prints one line per violation and exits 1 when there is any.
  */
@@ -31,6 +32,9 @@ const NO_SQL = [/^(http|hub|web|cli|auth)\//, /^oauth\//];
 // `auth/` holds the session store, a single-purpose store in its own file; it is exempt from the SQL rule.
 const SQL_STORES = [/^auth\/session\.ts$/, /^auth\/throttle\.ts$/];
 const SQL = /\.\s*(selectFrom|insertInto|updateTable|deleteFrom)\s*\(/g;
+/** Where only type imports from Kysely are allowed (no `sql` template, no query builder of one's own). */
+const KYSELY_TYPES_ONLY = [/^oauth\//];
+const KYSELY_IMPORT = /\bimport\s+(type\s+)?([^'"]*?)\s+from\s+['"]kysely['"]/g;
 const IMPORT =
   /(?:\bimport|\bexport)\s+(?:type\s+)?(?:[\w*{}\s,$]+?\s+from\s+)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
 
@@ -76,6 +80,18 @@ for (const file of sourceFiles(src)) {
   if (NO_SQL.some((re) => re.test(rel)) && !SQL_STORES.some((re) => re.test(rel))) {
     for (const m of text.matchAll(SQL))
       problems.push(`src/${rel}:${lineOf(m.index)}: ${m[1]} outside the domain and the stores`);
+  }
+  if (KYSELY_TYPES_ONLY.some((re) => re.test(rel))) {
+    for (const m of text.matchAll(KYSELY_IMPORT)) {
+      if (m[1]) continue; // import type { ... }
+      const names = m[2]
+        .replace(/[{}]/g, '')
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
+      if (names.some((n) => !n.startsWith('type ')))
+        problems.push(`src/${rel}:${lineOf(m.index)}: a value import from kysely in the protocol layer`);
+    }
   }
 }
 
