@@ -32,10 +32,10 @@ async function realToken(): Promise<string> {
 }
 
 /** Signs `payload` (any JSON value) with the server's current signing key and an at+jwt header. */
-function forge(payload: unknown): string {
+async function forge(payload: unknown): Promise<string> {
   const key = ts.server.services.keys.signingKey();
   const input = `${key.atHeader}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
-  return `${input}.${signWithKey(key, input).toString('base64url')}`;
+  return `${input}.${(await signWithKey(key, input)).toString('base64url')}`;
 }
 
 const me = async (token: string) =>
@@ -50,7 +50,7 @@ async function introspectActive(token: string): Promise<boolean> {
 describe('server access-token verifier', () => {
   it('accepts a token with the real claims re-signed (the forging helper is sound)', async () => {
     const claims = decodeJwt(await realToken());
-    const token = forge(claims);
+    const token = await forge(claims);
     expect(await me(token)).toBe(200);
     expect(await introspectActive(token)).toBe(true);
   });
@@ -61,14 +61,14 @@ describe('server access-token verifier', () => {
     ['an array', [1, 2]],
     ['a string', 'claims'],
   ])('answers 401 to a signed token whose payload is %s', async (_name, payload) => {
-    const token = forge(payload);
+    const token = await forge(payload);
     expect(await me(token)).toBe(401);
     expect(await introspectActive(token)).toBe(false);
   });
 
   it('refuses a token that is not valid yet (nbf in the future)', async () => {
     const claims = decodeJwt(await realToken());
-    const token = forge({ ...claims, nbf: Math.floor(now() / 1000) + 3600 });
+    const token = await forge({ ...claims, nbf: Math.floor(now() / 1000) + 3600 });
     expect(await me(token)).toBe(401);
     expect(await introspectActive(token)).toBe(false);
   });
@@ -76,24 +76,24 @@ describe('server access-token verifier', () => {
   it('refuses a token issued in the future (iat beyond the leeway)', async () => {
     const claims = decodeJwt(await realToken());
     const iat = Math.floor(now() / 1000) + 3600;
-    const token = forge({ ...claims, iat, exp: iat + 600 });
+    const token = await forge({ ...claims, iat, exp: iat + 600 });
     expect(await me(token)).toBe(401);
   });
 
   it('allows a small clock skew on iat', async () => {
     const claims = decodeJwt(await realToken());
-    const token = forge({ ...claims, iat: (claims.iat as number) + 5 });
+    const token = await forge({ ...claims, iat: (claims.iat as number) + 5 });
     expect(await me(token)).toBe(200);
   });
 
   it('refuses a token without iat', async () => {
     const { iat: _iat, ...claims } = decodeJwt(await realToken());
-    expect(await me(forge(claims))).toBe(401);
+    expect(await me(await forge(claims))).toBe(401);
   });
 
   it('caps the lifetime at the configured TTL whatever exp says', async () => {
     const claims = decodeJwt(await realToken());
-    const token = forge({ ...claims, exp: (claims.iat as number) + 10 * 365 * 86400 });
+    const token = await forge({ ...claims, exp: (claims.iat as number) + 10 * 365 * 86400 });
     expect(await me(token)).toBe(200);
     offsetMs = 700_000; // past the 600 s TTL and the leeway
     try {
@@ -106,13 +106,14 @@ describe('server access-token verifier', () => {
 
   it('refuses wrong typ, iss and aud', async () => {
     const claims = decodeJwt(await realToken());
-    expect(await me(forge({ ...claims, iss: 'https://elsewhere.example' }))).toBe(401);
-    expect(await me(forge({ ...claims, aud: 'https://elsewhere.example/api' }))).toBe(401);
+    expect(await me(await forge({ ...claims, iss: 'https://elsewhere.example' }))).toBe(401);
+    expect(await me(await forge({ ...claims, aud: 'https://elsewhere.example/api' }))).toBe(401);
     const key = ts.server.services.keys.signingKey();
     const header = Buffer.from(JSON.stringify({ alg: key.alg, typ: 'JWT', kid: key.kid })).toString(
       'base64url',
     );
     const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
-    expect(await me(`${input}.${signWithKey(key, input).toString('base64url')}`)).toBe(401);
+    expect(await me(`${input}.${(await signWithKey(key, input)).toString('base64url')}`)).toBe(401);
   });
+
 });

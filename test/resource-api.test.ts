@@ -119,7 +119,7 @@ describe('protected sample API', () => {
         const key = ts.server.services.keys.signingKey();
         const claims = { ...decodeJwt(token), iat: 1000, exp: 2000 };
         const input = `${key.atHeader}.${b64(claims)}`;
-        return `${input}.${signWithKey(key, input).toString('base64url')}`;
+        return `${input}.${(await signWithKey(key, input)).toString('base64url')}`;
       },
     ],
     [
@@ -129,7 +129,7 @@ describe('protected sample API', () => {
         const key = ts.server.services.keys.signingKey();
         const claims = { ...decodeJwt(token), aud: 'https://other.api' };
         const input = `${key.atHeader}.${b64(claims)}`;
-        return `${input}.${signWithKey(key, input).toString('base64url')}`;
+        return `${input}.${(await signWithKey(key, input)).toString('base64url')}`;
       },
     ],
     [
@@ -139,7 +139,7 @@ describe('protected sample API', () => {
         const key = ts.server.services.keys.signingKey();
         const claims = { ...decodeJwt(token), iss: 'https://evil.test' };
         const input = `${key.atHeader}.${b64(claims)}`;
-        return `${input}.${signWithKey(key, input).toString('base64url')}`;
+        return `${input}.${(await signWithKey(key, input)).toString('base64url')}`;
       },
     ],
     [
@@ -149,7 +149,7 @@ describe('protected sample API', () => {
         const key = ts.server.services.keys.signingKey();
         const header = b64({ alg: key.alg, typ: 'JWT', kid: key.kid });
         const input = `${header}.${token.split('.')[1]}`;
-        return `${input}.${signWithKey(key, input).toString('base64url')}`;
+        return `${input}.${(await signWithKey(key, input)).toString('base64url')}`;
       },
     ],
   ];

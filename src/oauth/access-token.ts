@@ -93,7 +93,7 @@ export class AccessTokens {
     ];
   }
 
-  issue(input: IssueInput): IssuedAccessToken {
+  async issue(input: IssueInput): Promise<IssuedAccessToken> {
     const cfg = this.ctx.config;
     const iat = Math.floor(this.ctx.now() / 1000);
     const ttl = input.ttl ?? cfg.accessTokenTtl;
@@ -112,7 +112,7 @@ export class AccessTokens {
     if (input.authTime) claims.auth_time = input.authTime;
     const key = this.keys.signingKey();
     const signingInput = `${key.atHeader}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
-    const token = `${signingInput}.${signWithKey(key, signingInput).toString('base64url')}`;
+    const token = `${signingInput}.${(await signWithKey(key, signingInput)).toString('base64url')}`;
     return { token, claims, expiresIn: ttl };
   }
 

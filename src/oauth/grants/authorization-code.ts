@@ -87,7 +87,7 @@ export function authorizationCodeGrant(
         now,
         issuesRefreshTokens(client.app),
       );
-      const issued = tokens.issue({
+      const issued = await tokens.issue({
         sub: grant.userId,
         clientId: client.app.client_id,
         scope: grantScopes(target, stored.scope, client.permissions),

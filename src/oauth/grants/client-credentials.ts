@@ -28,7 +28,7 @@ export function clientCredentialsGrant(
         );
       const usable = usableScopes(target, client.permissions, 'client_credentials');
       const scope = resolveScope(target, usable, client.app, params.get('scope'));
-      const issued = tokens.issue({
+      const issued = await tokens.issue({
         sub: client.app.client_id,
         clientId: client.app.client_id,
         scope,

@@ -68,7 +68,7 @@ export function deviceCodeGrant(ctx: DomainContext, tokens: AccessTokens, apis: 
         issuesRefreshTokens(client.app),
       );
       if (!redeemed) throw new InvalidGrant('The device code has already been used.');
-      const issued = tokens.issue({
+      const issued = await tokens.issue({
         sub: stored.userId as string,
         clientId: client.app.client_id,
         scope: grantScopes(target, stored.scope, client.permissions),

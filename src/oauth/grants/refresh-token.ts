@@ -87,7 +87,7 @@ export function refreshTokenGrant(
         }
         if (!userMayStillUse(client.app, stored.user))
           throw new InvalidGrant('The authorization is no longer valid.');
-        issued = tokens.issue({
+        issued = await tokens.issue({
           sub: grant.userId,
           clientId: client.app.client_id,
           scope,

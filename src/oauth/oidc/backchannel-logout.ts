@@ -57,7 +57,7 @@ export async function deliverLogout(
     throw err;
   }
   // Signed at each attempt, so a retried token is as fresh as the first (it lives 2 minutes).
-  const token = idTokens.logoutToken({
+  const token = await idTokens.logoutToken({
     clientId: target.clientId,
     alg: target.alg,
     sub: target.userId,

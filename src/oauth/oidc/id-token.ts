@@ -51,9 +51,9 @@ export interface IdTokenHint {
   sid?: string;
 }
 
-function signJwt(key: LoadedKey, header: string, claims: Record<string, unknown>): string {
+async function signJwt(key: LoadedKey, header: string, claims: Record<string, unknown>): Promise<string> {
   const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
-  return `${input}.${signWithKey(key, input).toString('base64url')}`;
+  return `${input}.${(await signWithKey(key, input)).toString('base64url')}`;
 }
 
 /**
@@ -67,7 +67,7 @@ export class IdTokens {
   ) {}
 
   /** A signed ID token (OIDC Core §2, §3.1.3.6), valid for {@link ID_TOKEN_TTL_SECONDS}. */
-  issue(input: IdTokenInput): string {
+  issue(input: IdTokenInput): Promise<string> {
     const iat = Math.floor(this.ctx.now() / 1000);
     const claims: Record<string, unknown> = {
       iss: this.ctx.config.issuer,
@@ -90,7 +90,12 @@ export class IdTokens {
    * A Back-Channel Logout 1.0 §2.4 logout token for `sub` (and `sid`) at `clientId`: typed `logout+jwt`,
    * with `events`, a `jti`, and never a `nonce`. Valid 2 minutes.
    */
-  logoutToken(input: { clientId: string; alg: IdTokenAlg; sub: string; sid?: string | null }): string {
+  logoutToken(input: {
+    clientId: string;
+    alg: IdTokenAlg;
+    sub: string;
+    sid?: string | null;
+  }): Promise<string> {
     const iat = Math.floor(this.ctx.now() / 1000);
     const key = this.keys.keyFor(input.alg);
     const header = Buffer.from(JSON.stringify({ alg: key.alg, typ: 'logout+jwt', kid: key.kid })).toString(

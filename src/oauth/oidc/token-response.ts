@@ -8,13 +8,13 @@ import type { IdTokens } from './id-token.js';
  * refresh, §12.2): signed with the app's `id_token_signed_response_alg`, `sub` and `auth_time` from the grant,
  * `at_hash` of the access token beside it, and the `nonce` only when given (a code exchange, never a refresh).
  */
-export function withIdToken(
+export async function withIdToken(
   body: TokenResponse,
   idTokens: IdTokens,
   input: { app: App; grant: StoredGrant; scope: readonly string[]; nonce?: string | null },
-): TokenResponse {
+): Promise<TokenResponse> {
   if (!input.scope.includes('openid')) return body;
-  body.id_token = idTokens.issue({
+  body.id_token = await idTokens.issue({
     clientId: input.app.client_id,
     alg: input.app.id_token_signed_response_alg,
     sub: input.grant.userId,
