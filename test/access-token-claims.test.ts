@@ -116,4 +116,25 @@ describe('server access-token verifier', () => {
     expect(await me(`${input}.${(await signWithKey(key, input)).toString('base64url')}`)).toBe(401);
   });
 
+  it('accepts only the header Clavis signs under, even with a good signature and claims', async () => {
+    const claims = decodeJwt(await realToken());
+    const key = ts.server.services.keys.signingKey();
+    const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    const signed = async (header: Record<string, unknown>) => {
+      const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${payload}`;
+      return `${input}.${(await signWithKey(key, input)).toString('base64url')}`;
+    };
+    // The control: the same claims under the key's own header pass.
+    expect(await me(await signed({ alg: key.alg, typ: 'at+jwt', kid: key.kid }))).toBe(200);
+    for (const header of [
+      { alg: key.alg, typ: 'application/at+jwt', kid: key.kid },
+      { alg: key.alg, typ: 'at+jwt', kid: key.kid, jku: 'https://attacker.example/jwks' },
+      { alg: key.alg, typ: 'at+jwt', kid: key.kid, crit: ['exp'], exp: 1 },
+      { kid: key.kid, typ: 'at+jwt', alg: key.alg },
+    ]) {
+      const token = await signed(header);
+      expect(await me(token)).toBe(401);
+      expect(await introspectActive(token)).toBe(false);
+    }
+  });
 });

@@ -1,10 +1,10 @@
-import { accessTokenVerifyOptions } from '@clavis/client';
-import { decodeProtectedHeader, jwtVerify } from 'jose';
+import { accessTokenClaimsPass } from '@clavis/client';
+import { decodeProtectedHeader } from 'jose';
 import { randomToken } from '../crypto/random.js';
 import { builtInIdentifier } from '../domain/apis.js';
 import type { DomainContext } from '../domain/context.js';
 import { joinScope } from '../domain/scopes.js';
-import { type KeyStore, signWithKey } from '../keys/key-store.js';
+import { type KeyStore, signWithKey, verifyWithKey } from '../keys/key-store.js';
 
 /** The claims of a Clavis access token (RFC 9068 §2.2, plus `tid`, the tenant, and `gid`, the user grant). */
 export interface AccessTokenClaims {
@@ -50,6 +50,9 @@ export interface IssuedAccessToken {
   claims: AccessTokenClaims;
   expiresIn: number;
 }
+
+/** JSON is UTF-8 (RFC 8259 §8.1); a payload that is not is refused, as jose refuses it. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 const COMPACT_JWS = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
 /** Base64url characters whose low 4 (or 2) bits are zero: valid last characters of a 2- (or 3-) char group. */
@@ -126,8 +129,9 @@ export class AccessTokens {
 
   /**
    * Verifies a Clavis access token's signature, header and claims with the SDK's rules
-   * ({@link accessTokenVerifyOptions}): `typ` must be `at+jwt`, the algorithm must be the key's own (so
-   * `alg: none` and HS256-with-the-public-key fail), `iss` and `aud` must match, `exp` and `nbf` hold, and
+   * ({@link accessTokenClaimsPass}, which agrees with the SDK's `accessTokenVerifyOptions` for jose): the
+   * header must be the one Clavis signs under (`typ` `at+jwt`, the key's own algorithm, so `alg: none` and
+   * HS256-with-the-public-key fail), the signature is checked on the thread pool, `iss` and `aud` must match, `exp` and `nbf` hold, and
    * `iat` may be neither in the future nor older than the configured access token TTL (a cap on `exp`), all
    * with {@link CLOCK_TOLERANCE_SECONDS} of leeway. The key comes from the key store's cache. Revocation is
    * checked separately. With `audiences: 'own'` (the default) `aud` must be one of the built-in APIs'
@@ -147,23 +151,31 @@ export class AccessTokens {
     if (typeof header.kid !== 'string') return null;
     const key = await this.keys.verificationKey(header.kid);
     if (!key || header.alg !== key.alg) return null;
+    // Clavis signs its access tokens under the key's own pre-encoded header and no other, so a token with any
+    // other header (another `typ`, `crit`, `jku`, `b64`…) is not one of its tokens.
+    const headerEnd = token.indexOf('.');
+    const payloadEnd = token.indexOf('.', headerEnd + 1);
+    if (token.slice(0, headerEnd) !== key.atHeader) return null;
+    const signature = Buffer.from(token.slice(payloadEnd + 1), 'base64url');
+    if (!(await verifyWithKey(key, token.slice(0, payloadEnd), signature))) return null;
+    let claims: unknown;
+    try {
+      claims = JSON.parse(
+        STRICT_UTF8.decode(Buffer.from(token.slice(headerEnd + 1, payloadEnd), 'base64url')),
+      );
+    } catch {
+      return null;
+    }
     const cfg = this.ctx.config;
-    const options = accessTokenVerifyOptions({
+    const rules = {
       issuer: cfg.issuer,
-      audience: this.#ownAudiences,
-      algorithms: [key.alg],
+      audience: audiences === 'own' ? this.#ownAudiences : undefined,
       clockToleranceSeconds: CLOCK_TOLERANCE_SECONDS,
       // Any API's token lives at most a day (API TTLs and CLAVIS_ACCESS_TOKEN_TTL are capped there).
       maxTokenAgeSeconds: audiences === 'own' ? cfg.accessTokenTtl : MAX_ACCESS_TOKEN_TTL,
       currentDate: new Date(this.ctx.now()),
-    });
-    if (audiences === 'any') delete options.audience;
-    let claims: Record<string, unknown>;
-    try {
-      ({ payload: claims } = await jwtVerify(token, key.publicKey, options));
-    } catch {
-      return null;
-    }
+    };
+    if (!accessTokenClaimsPass(header, claims, rules)) return null;
     if (
       typeof claims.jti !== 'string' ||
       typeof claims.client_id !== 'string' ||

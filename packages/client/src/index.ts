@@ -97,6 +97,7 @@ export type {
 export {
   type AccessTokenClaims,
   type AccessTokenRules,
+  accessTokenClaimsPass,
   accessTokenVerifyOptions,
   createVerifier,
   DEFAULT_ALGORITHMS,

@@ -186,6 +186,72 @@ export function accessTokenVerifyOptions(rules: AccessTokenRules): JWTVerifyOpti
   return options;
 }
 
+/** {@link AccessTokenRules} for a caller that checked the signature and its algorithm itself. */
+export type AccessTokenClaimRules = Omit<AccessTokenRules, 'algorithms' | 'audience'> & {
+  /** As in {@link AccessTokenRules}; leave it out to accept any `aud` (the caller checks it). */
+  audience?: string | string[] | undefined;
+};
+
+/** `typ` values compared as media types, as jose does: `at+jwt` is `application/at+jwt` (RFC 7515 §4.1.9). */
+function mediaType(typ: string): string {
+  const t = typ.toLowerCase();
+  return t.includes('/') ? t : `application/${t}`;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === null || proto === Object.prototype;
+}
+
+/**
+ * The checks of {@link accessTokenVerifyOptions}, made directly on a protected header and a decoded claims set,
+ * for a caller that verified the signature itself: header `typ` `at+jwt`; `exp` present; `iss` and `aud` (when
+ * an audience is given) present and matching; `iat`, `nbf` and `exp` numbers when present; `nbf` not in the
+ * future, `exp` not past, and with `maxTokenAgeSeconds`, `iat` present, not in the future and not older than
+ * that; all with the clock tolerance. It gives the same answer as jose's `jwtVerify` with those options on every
+ * claims set (the SDK's tests compare the two on generated ones), and exists because the Clavis server verifies
+ * its own tokens' signatures with node:crypto on the thread pool, which costs the event loop a third of what
+ * jose's WebCrypto call does.
+ *
+ * @example
+ * ```ts
+ * if (!accessTokenClaimsPass(header, claims, { issuer, audience: 'https://api.example.com' })) return null;
+ * ```
+ * @returns whether the claims pass.
+ */
+export function accessTokenClaimsPass(
+  header: { typ?: unknown },
+  claims: unknown,
+  rules: AccessTokenClaimRules,
+): claims is JWTPayload {
+  if (typeof header.typ !== 'string' || mediaType(header.typ) !== 'application/at+jwt') return false;
+  if (!isPlainObject(claims)) return false;
+  const { iss, aud, iat, nbf, exp } = claims;
+  if (!Object.hasOwn(claims, 'iss') || iss !== rules.issuer) return false;
+  if (rules.audience !== undefined) {
+    const wanted = typeof rules.audience === 'string' ? [rules.audience] : rules.audience;
+    const found =
+      typeof aud === 'string'
+        ? wanted.includes(aud)
+        : Array.isArray(aud) && wanted.some((a) => aud.includes(a));
+    if (!found) return false;
+  }
+  if (iat !== undefined && typeof iat !== 'number') return false;
+  if (nbf !== undefined && typeof nbf !== 'number') return false;
+  if (typeof exp !== 'number') return false;
+  const tolerance = rules.clockToleranceSeconds ?? 30;
+  const now = Math.floor((rules.currentDate ?? new Date()).getTime() / 1000);
+  if (nbf !== undefined && nbf > now + tolerance) return false;
+  if (exp <= now - tolerance) return false;
+  if (rules.maxTokenAgeSeconds !== undefined) {
+    if (typeof iat !== 'number') return false;
+    const age = now - iat;
+    if (age - tolerance > rules.maxTokenAgeSeconds || age < -tolerance) return false;
+  }
+  return true;
+}
+
 function assertSafeAlgorithms(algorithms: string[]): void {
   if (algorithms.length === 0) throw new TypeError('algorithms must not be empty');
   for (const alg of algorithms) {
