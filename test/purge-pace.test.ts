@@ -24,7 +24,14 @@ function table(rows: number, msPerRow: number) {
 }
 
 describe('deleteInPacedBatches', () => {
-  const pace: PurgePace = { targetMs: 4, restFactor: 2, minRows: 5, maxRows: 400 };
+  const pace: PurgePace = {
+    targetMs: 4,
+    restFactor: 2,
+    busyRestFactor: 6,
+    busyShare: 0.2,
+    minRows: 5,
+    maxRows: 400,
+  };
 
   it('grows the batches while they are quick, up to the cap, and deletes every row', async () => {
     const t = table(1500, 0);
@@ -52,6 +59,31 @@ describe('deleteInPacedBatches', () => {
       // Timers round to whole milliseconds.
       expect(rest).toBeGreaterThanOrEqual(took * 2 - 1.5);
     }
+  });
+
+  it('rests longer while other work keeps the event loop busy, and goes back once it stops', async () => {
+    const t = table(200, 1); // batches of 10 rows: about 10 ms each
+    // Other work: 3 ms of every 4 ms on the event loop (requests, as far as the purge can tell).
+    const traffic = setInterval(() => busyWait(3), 1);
+    const stopTraffic = setTimeout(() => clearInterval(traffic), 300);
+    try {
+      await deleteInPacedBatches(10, t.batch, { ...pace, targetMs: 10, maxRows: 10 });
+    } finally {
+      clearInterval(traffic);
+      clearTimeout(stopTraffic);
+    }
+    const rests = t.calls.slice(1).map((c, i) => ({
+      at: c.start - t.calls[0]!.start,
+      ratio: (c.start - t.calls[i]!.end) / (t.calls[i]!.end - t.calls[i]!.start),
+    }));
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const during = rests.filter((r) => r.at < 250).slice(1); // the first rest comes before any is measured
+    const after = rests.filter((r) => r.at > 450).slice(1);
+    expect(during.length).toBeGreaterThan(0);
+    expect(after.length).toBeGreaterThan(2);
+    for (const r of during) expect(r.ratio).toBeGreaterThanOrEqual(6 - 0.5);
+    // Idle again: about restFactor (2) times, well under the busy factor (timers may fire a little late).
+    expect(median(after.map((r) => r.ratio))).toBeLessThan(4);
   });
 
   it('stops at the first short batch', async () => {

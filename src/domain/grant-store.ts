@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { randomToken, uuid } from '../crypto/random.js';
 import type { Db } from '../db/database.js';
@@ -871,6 +872,13 @@ export interface PurgePace {
   targetMs: number;
   /** After each batch the purge rests this many times as long as the batch took. */
   restFactor: number;
+  /**
+   * The rest factor while the server is busy: after a rest during which the event loop worked on other things
+   * (requests) more than {@link PurgePace.busyShare} of the time, the next rest is this many times the batch.
+   */
+  busyRestFactor: number;
+  /** The share of a rest (event loop utilisation, 0–1) above which the server counts as busy. */
+  busyShare: number;
   /** Bounds of the batch size (rows). */
   minRows: number;
   maxRows: number;
@@ -881,15 +889,26 @@ export interface PurgePace {
  * runs. At a fixed 200 rows, back to back, batches of the seeded bench's 3M-row table took 5-10 ms each and
  * the token endpoint's p50 under load went from 5 to 18 ms during the purge; paced at 3 ms with a rest of
  * twice that, the write-ahead log still grew fast enough for checkpoints to stall requests (p99 24 ms at 4
- * connections, seeded ×0.25); at this pace it is 16 ms (bench/README.md, "The purge").
+ * connections, seeded ×0.25); at this pace it is 16 ms (bench/README.md, "The purge"). While requests keep the
+ * event loop busy the purge rests nine times as long as a batch, so its writes (and the disk work of the
+ * checkpoints behind them) make way for traffic: p99 11–13 ms against 18–21 ms at four times, seeded ×0.25
+ * (bench/README.md, "The purge yields to traffic, stop 26").
  */
-export const DEFAULT_PURGE_PACE: PurgePace = { targetMs: 2, restFactor: 4, minRows: 10, maxRows: 1000 };
+export const DEFAULT_PURGE_PACE: PurgePace = {
+  targetMs: 2,
+  restFactor: 4,
+  busyRestFactor: 9,
+  busyShare: 0.1,
+  minRows: 10,
+  maxRows: 1000,
+};
 
 /**
  * Runs `batch(size)` until it deletes fewer rows than it was asked to, pacing it ({@link PurgePace}): each
  * batch's size is halved after a batch that took over twice the target and doubled after one that took
  * under half of it (and deleted all it was asked to), and between batches the purge waits on a timer, so
- * requests that arrived during a batch are served before the next one.
+ * requests that arrived during a batch are served before the next one. How long it waits depends on whether
+ * the event loop was busy with other work during the last wait: the purge yields to traffic.
  */
 export async function deleteInPacedBatches(
   firstSize: number,
@@ -898,6 +917,7 @@ export async function deleteInPacedBatches(
 ): Promise<number> {
   let total = 0;
   let size = firstSize;
+  let factor = pace.restFactor;
   for (;;) {
     const started = performance.now();
     const n = Number((await batch(size)).numDeletedRows);
@@ -906,8 +926,10 @@ export async function deleteInPacedBatches(
     if (n < size) return total;
     if (took > 2 * pace.targetMs) size = Math.max(pace.minRows, Math.floor(size / 2));
     else if (took < pace.targetMs / 2) size = Math.min(pace.maxRows, size * 2);
-    const rest = took * pace.restFactor;
-    await new Promise<void>((resolve) => setTimeout(resolve, rest));
+    const before = performance.eventLoopUtilization();
+    await new Promise<void>((resolve) => setTimeout(resolve, took * factor));
+    const busy = performance.eventLoopUtilization(before).utilization > pace.busyShare;
+    factor = busy ? pace.busyRestFactor : pace.restFactor;
   }
 }
 
