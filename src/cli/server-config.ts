@@ -1,9 +1,6 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import SQLite from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import { existsSync } from 'node:fs';
 import { type Config, loadConfig } from '../config/config.js';
-import { type DatabaseHandle, isReady, openDatabase } from '../db/database.js';
-import type { Database } from '../db/schema.js';
+import { type DatabaseHandle, isReady, openDatabase, openDatabaseReadOnly, ping } from '../db/database.js';
 import { CliError, EXIT_SERVER, EXIT_USER } from './output.js';
 
 /**
@@ -43,30 +40,13 @@ export function requireDatabaseFile(config: Config): void {
     );
 }
 
-/** Largest SQLite file `openReadOnly` copies into memory (larger ones are opened read-only in place). */
-const MAX_MEMORY_COPY = 256 * 1024 * 1024;
-
 /**
- * Opens an existing database without writing to it. SQLite: a read-only connection; when no `-wal` file exists
- * (the database is fully checkpointed), an in-memory copy instead, so not even SQLite's `-wal`/`-shm` side files
- * are created. PostgreSQL: an ordinary connection (nothing is created by connecting).
+ * Opens an existing database without writing to it ({@link openDatabaseReadOnly}); a SQLite file that does not
+ * exist is a user error here rather than a driver's.
  */
 export function openReadOnly(config: Config): DatabaseHandle {
-  if (config.database.kind !== 'sqlite') return openDatabase(config.database, { poolSize: 1 });
   requireDatabaseFile(config);
-  const path = config.database.path;
-  let sqlite: SQLite.Database;
-  if (!existsSync(`${path}-wal`) && statSync(path).size <= MAX_MEMORY_COPY) {
-    const bytes = readFileSync(path);
-    // Header bytes 18-19 are 2 in WAL mode; an in-memory copy can only be opened in rollback mode.
-    if (bytes.length >= 20 && bytes[18] === 2 && bytes[19] === 2) bytes[18] = bytes[19] = 1;
-    sqlite = new SQLite(bytes, { readonly: true });
-  } else {
-    sqlite = new SQLite(path, { readonly: true, fileMustExist: true });
-    sqlite.pragma('busy_timeout = 5000');
-  }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, kind: 'sqlite', sqlite, close: () => db.destroy() };
+  return openDatabaseReadOnly(config.database);
 }
 
 /**
@@ -98,7 +78,7 @@ export async function openExistingDeployment(): Promise<{ config: Config; handle
 /** Throws a server error (exit 2) when the database does not answer. */
 export async function checkReachable(handle: DatabaseHandle): Promise<void> {
   try {
-    await sql`select 1`.execute(handle.db);
+    await ping(handle);
   } catch (err) {
     throw new CliError(
       `cannot reach the database (${databaseReason(err)}). Check CLAVIS_DATABASE_URL and that the database server is running.`,

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -167,6 +167,37 @@ export function openDatabase(
   return { db, kind: 'postgres', pgPool: pool, close: () => db.destroy() };
 }
 
+/** Largest SQLite file {@link openDatabaseReadOnly} copies into memory (larger ones are opened read-only in place). */
+const MAX_MEMORY_COPY = 256 * 1024 * 1024;
+
+/**
+ * Opens an existing database without writing to it. SQLite (the file must exist): a read-only connection; when
+ * no `-wal` file exists (the database is fully checkpointed), an in-memory copy instead, so not even SQLite's
+ * `-wal`/`-shm` side files are created. PostgreSQL: an ordinary connection of a pool of one (nothing is created
+ * by connecting).
+ */
+export function openDatabaseReadOnly(config: DatabaseConfig): DatabaseHandle {
+  if (config.kind !== 'sqlite') return openDatabase(config, { poolSize: 1 });
+  const path = config.path;
+  let sqlite: SQLite.Database;
+  if (!existsSync(`${path}-wal`) && statSync(path).size <= MAX_MEMORY_COPY) {
+    const bytes = readFileSync(path);
+    // Header bytes 18-19 are 2 in WAL mode; an in-memory copy can only be opened in rollback mode.
+    if (bytes.length >= 20 && bytes[18] === 2 && bytes[19] === 2) bytes[18] = bytes[19] = 1;
+    sqlite = new SQLite(bytes, { readonly: true });
+  } else {
+    sqlite = new SQLite(path, { readonly: true, fileMustExist: true });
+    sqlite.pragma('busy_timeout = 5000');
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, kind: 'sqlite', sqlite, close: () => db.destroy() };
+}
+
+/** Resolves when the database answers a trivial query; rejects with the driver's error when it does not. */
+export async function ping(handle: DatabaseHandle): Promise<void> {
+  await sql`select 1`.execute(handle.db);
+}
+
 /** Applies every pending migration. Safe to run concurrently from several nodes on PostgreSQL. */
 export async function migrateToLatest(handle: DatabaseHandle): Promise<string[]> {
   const migrator = new Migrator({ db: handle.db, provider: migrationProvider });
@@ -178,7 +209,7 @@ export async function migrateToLatest(handle: DatabaseHandle): Promise<string[]>
 /** True when the database answers and no migration is pending. */
 export async function isReady(handle: DatabaseHandle): Promise<boolean> {
   try {
-    await sql`select 1`.execute(handle.db);
+    await ping(handle);
     const migrator = new Migrator({ db: handle.db, provider: migrationProvider });
     const list = await migrator.getMigrations();
     return list.every((m) => m.executedAt !== undefined);
