@@ -7,12 +7,48 @@ const P = 1;
 const KEYLEN = 32;
 const MAXMEM = 64 * 1024 * 1024;
 
+/**
+ * How many scrypt jobs may hold libuv's thread pool at once: half the pool (4 threads unless
+ * `UV_THREADPOOL_SIZE` says otherwise), at least one. The pool also signs and verifies every token
+ * (`signWithKey`, `verifyWithKey` in src/keys/key-store.ts); a burst of sign-ins, or a spray of login attempts
+ * (unknown users cost an scrypt too), each holding a thread for tens of milliseconds, must not take every
+ * thread and leave the token endpoint queued behind them. Further hashes wait here, in order.
+ */
+const SCRYPT_SLOTS = Math.max(1, Math.floor((Number(process.env.UV_THREADPOOL_SIZE) || 4) / 2));
+let scryptsRunning = 0;
+const scryptQueue: Array<() => void> = [];
+
+/** The number of scrypt jobs on the thread pool right now (tests watch it). */
+export function scryptsInFlight(): number {
+  return scryptsRunning;
+}
+
 function scryptAsync(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scrypt(password.normalize('NFKC'), salt, KEYLEN, { N: n, r, p, maxmem: MAXMEM }, (err, key) =>
-      err ? reject(err) : resolve(key),
-    ),
-  );
+  // The slot passes straight to the next waiting job, so the count never exceeds SCRYPT_SLOTS.
+  const release = () => {
+    const next = scryptQueue.shift();
+    if (next) next();
+    else scryptsRunning--;
+  };
+  const start = (): Promise<Buffer> =>
+    new Promise((resolve, reject) => {
+      try {
+        scrypt(password.normalize('NFKC'), salt, KEYLEN, { N: n, r, p, maxmem: MAXMEM }, (err, key) => {
+          release();
+          if (err) reject(err);
+          else resolve(key);
+        });
+      } catch (err) {
+        // Parameters scrypt refuses outright (a damaged stored hash) never reach the pool.
+        release();
+        reject(err);
+      }
+    });
+  if (scryptsRunning < SCRYPT_SLOTS) {
+    scryptsRunning++;
+    return start();
+  }
+  return new Promise<void>((resolve) => scryptQueue.push(resolve)).then(start);
 }
 
 /**
