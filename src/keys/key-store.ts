@@ -57,8 +57,19 @@ function generate(alg: SigningAlg): { publicJwk: JWK; privateJwk: JWK } {
 }
 
 /**
- * Signs with the signer's own algorithm: ES256 as raw r||s (JWS, RFC 7518 §3.4), RS256 as RSASSA-PKCS1-v1_5
- * with SHA-256 (RFC 7518 §3.3), EdDSA as Ed25519.
+ * What `crypto.sign`/`crypto.verify` take for each algorithm: ES256 as raw r||s (JWS, RFC 7518 §3.4), RS256 as
+ * RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3), EdDSA as Ed25519 (no separate digest).
+ */
+function nodeCryptoArgs(
+  alg: SigningAlg,
+  key: KeyObject,
+): [string | null, KeyObject | { key: KeyObject; dsaEncoding: 'ieee-p1363' }] {
+  if (alg === 'ES256') return ['sha256', { key, dsaEncoding: 'ieee-p1363' }];
+  return [alg === 'RS256' ? 'sha256' : null, key];
+}
+
+/**
+ * Signs with the signer's own algorithm ({@link nodeCryptoArgs}).
  *
  * The signature is made on libuv's thread pool (`crypto.sign` with a callback), not on the event loop: it is
  * the largest piece of work a token request does (an ES256 signature about a third of a client_credentials
@@ -67,13 +78,10 @@ function generate(alg: SigningAlg): { publicJwk: JWK; privateJwk: JWK } {
  * to 18,000 req/s in a bare `node:http` server (bench/README.md, "The bare limit, stop 26").
  */
 export function signWithKey(key: LoadedKey, data: string): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const done = (err: Error | null, signature: Buffer) => (err ? reject(err) : resolve(signature));
-    const input = Buffer.from(data);
-    if (key.alg === 'ES256') sign('sha256', input, { key: key.privateKey, dsaEncoding: 'ieee-p1363' }, done);
-    else if (key.alg === 'RS256') sign('sha256', input, key.privateKey, done);
-    else sign(null, input, key.privateKey, done);
-  });
+  const [digest, privateKey] = nodeCryptoArgs(key.alg, key.privateKey);
+  return new Promise((resolve, reject) =>
+    sign(digest, Buffer.from(data), privateKey, (err, signature) => (err ? reject(err) : resolve(signature))),
+  );
 }
 
 /**
@@ -84,14 +92,10 @@ export function signWithKey(key: LoadedKey, data: string): Promise<Buffer> {
  * @returns whether `signature` is the key's signature of `data`; `false` for a signature of the wrong shape.
  */
 export function verifyWithKey(key: LoadedKey, data: string, signature: Buffer): Promise<boolean> {
+  const [digest, publicKey] = nodeCryptoArgs(key.alg, key.publicKey);
   return new Promise((resolve) => {
-    const done = (err: Error | null, valid: boolean) => resolve(err === null && valid);
-    const input = Buffer.from(data);
     try {
-      if (key.alg === 'ES256')
-        verify('sha256', input, { key: key.publicKey, dsaEncoding: 'ieee-p1363' }, signature, done);
-      else if (key.alg === 'RS256') verify('sha256', input, key.publicKey, signature, done);
-      else verify(null, input, key.publicKey, signature, done);
+      verify(digest, Buffer.from(data), publicKey, signature, (err, valid) => resolve(err === null && valid));
     } catch {
       resolve(false);
     }

@@ -131,12 +131,12 @@ export class AccessTokens {
    * Verifies a Clavis access token's signature, header and claims with the SDK's rules
    * ({@link accessTokenClaimsPass}, which agrees with the SDK's `accessTokenVerifyOptions` for jose): the
    * header must be the one Clavis signs under (`typ` `at+jwt`, the key's own algorithm, so `alg: none` and
-   * HS256-with-the-public-key fail), the signature is checked on the thread pool, `iss` and `aud` must match, `exp` and `nbf` hold, and
-   * `iat` may be neither in the future nor older than the configured access token TTL (a cap on `exp`), all
-   * with {@link CLOCK_TOLERANCE_SECONDS} of leeway. The key comes from the key store's cache. Revocation is
-   * checked separately. With `audiences: 'own'` (the default) `aud` must be one of the built-in APIs'
-   * identifiers; with `'any'` it must be a single string, and the caller looks its API up (the lifetime cap
-   * is then the longest an API may have).
+   * HS256-with-the-public-key fail), the signature is checked on the thread pool, `iss` and `aud` must match,
+   * `exp` and `nbf` hold, and `iat` may be neither in the future nor older than the configured access token
+   * TTL (a cap on `exp`), all with {@link CLOCK_TOLERANCE_SECONDS} of leeway. The key comes from the key
+   * store's cache. Revocation is checked separately. With `audiences: 'own'` (the default) `aud` must be one of
+   * the built-in APIs' identifiers; with `'any'` it must be a single string, and the caller looks its API up
+   * (the lifetime cap is then the longest an API may have).
    *
    * @returns the claims, or `null` for any invalid token.
    */
@@ -150,12 +150,11 @@ export class AccessTokens {
     }
     if (typeof header.kid !== 'string') return null;
     const key = await this.keys.verificationKey(header.kid);
-    if (!key || header.alg !== key.alg) return null;
     // Clavis signs its access tokens under the key's own pre-encoded header and no other, so a token with any
-    // other header (another `typ`, `crit`, `jku`, `b64`…) is not one of its tokens.
+    // other header (another `alg` or `typ`, `crit`, `jku`, `b64`…) is not one of its tokens.
     const headerEnd = token.indexOf('.');
     const payloadEnd = token.indexOf('.', headerEnd + 1);
-    if (token.slice(0, headerEnd) !== key.atHeader) return null;
+    if (!key || token.slice(0, headerEnd) !== key.atHeader) return null;
     const signature = Buffer.from(token.slice(payloadEnd + 1), 'base64url');
     if (!(await verifyWithKey(key, token.slice(0, payloadEnd), signature))) return null;
     let claims: unknown;

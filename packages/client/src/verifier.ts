@@ -228,7 +228,7 @@ export function accessTokenClaimsPass(
   if (typeof header.typ !== 'string' || mediaType(header.typ) !== 'application/at+jwt') return false;
   if (!isPlainObject(claims)) return false;
   const { iss, aud, iat, nbf, exp } = claims;
-  if (!Object.hasOwn(claims, 'iss') || iss !== rules.issuer) return false;
+  if (iss !== rules.issuer) return false;
   if (rules.audience !== undefined) {
     const wanted = typeof rules.audience === 'string' ? [rules.audience] : rules.audience;
     const found =
