@@ -9,6 +9,7 @@ import { SealedBox } from '../src/crypto/sealed-box.js';
 import type { App } from '../src/domain/apps.js';
 import { updateApp } from '../src/domain/apps.js';
 import type { DomainContext } from '../src/domain/context.js';
+import { requestPasswordReset, resetPassword } from '../src/domain/email-links.js';
 import { BACKCHANNEL_LOGOUT_KIND } from '../src/domain/oidc.js';
 import { drainOutbox } from '../src/domain/outbox.js';
 import { KeyStore } from '../src/keys/key-store.js';
@@ -73,12 +74,17 @@ function params(app: App, extra: Record<string, string> = {}) {
   return { query: new URLSearchParams(q).toString(), verifier: p.verifier };
 }
 
-/** Runs the authorization request in `browser` (signing in as bob when asked); returns the redirect's query. */
-async function run(app: App, extra: Record<string, string> = {}, browser = new Browser(ts.url)) {
+/** Runs the authorization request in `browser` (signing in as `who` when asked); returns the redirect's query. */
+async function run(
+  app: App,
+  extra: Record<string, string> = {},
+  browser = new Browser(ts.url),
+  who: TestUser = bob,
+) {
   const { query, verifier } = params(app, extra);
   const r = await authorize(browser, `${ts.url}/oauth/authorize?${query}`, {
-    email: bob.email,
-    password: bob.password,
+    email: who.email,
+    password: who.password,
   });
   if (!r.location) throw new Error(`no redirect: ${r.page.status} ${r.page.html.slice(0, 400)}`);
   return { back: new URL(r.location).searchParams, browser, verifier, sawLogin: r.sawLogin, r };
@@ -96,9 +102,15 @@ async function exchange(app: App, secret: string, code: string, verifier: string
   return postForm(`${ts.url}/oauth/token`, body, { authorization: basicAuth(app.client_id, secret) });
 }
 
-/** Code flow to tokens: the token response body. */
-async function tokens(app: App, secret: string, extra: Record<string, string> = {}, browser?: Browser) {
-  const { back, verifier } = await run(app, extra, browser);
+/** Code flow to tokens (as `who`, bob by default): the token response body. */
+async function tokens(
+  app: App,
+  secret: string,
+  extra: Record<string, string> = {},
+  browser?: Browser,
+  who: TestUser = bob,
+) {
+  const { back, verifier } = await run(app, extra, browser, who);
   const code = back.get('code');
   if (!code) throw new Error(`no code: ${back}`);
   const res = await exchange(app, secret, code, verifier);
@@ -801,6 +813,62 @@ describe('back-channel logout', () => {
       expect((await auditTypes(app.id)).map((e) => e.type)).toEqual(
         Array(3).fill('backchannel_logout.delivered'),
       );
+    } finally {
+      await rp.close();
+    }
+  });
+
+  it('a password reset signs the user out everywhere and tells each app of each session', async () => {
+    const rp = await logoutReceiver();
+    try {
+      const { app, secret } = await oidcApp({ backchannel_logout_uri: rp.url });
+      const quiet = await oidcApp();
+      const carol = await createUser(ts);
+      const ctx = ts.server.services.ctx;
+      // Two browsers, two sessions of carol's signed in to the app; the second one to the quiet app too.
+      const sids: string[] = [];
+      const second = new Browser(ts.url);
+      for (const browser of [new Browser(ts.url), second])
+        sids.push(decodeJwt((await tokens(app, secret, {}, browser, carol)).id_token!).sid as string);
+      await tokens(quiet.app, quiet.secret, {}, second, carol);
+      expect(new Set(sids).size).toBe(2);
+      // Bob, signed in to the same app, is not signed out by carol's reset.
+      await tokens(app, secret);
+      const ofCarol = async () =>
+        (await logoutRows()).filter((r) => JSON.parse(r.payload).user_id === carol.user.id);
+      expect(await ofCarol()).toHaveLength(0);
+      let token = '';
+      await requestPasswordReset(ctx, carol.email, {
+        verify: (t) => t,
+        reset: (t) => {
+          token = t;
+          return `${ts.url}/login/reset?token=${t}`;
+        },
+        login: `${ts.url}/login`,
+        forgot: `${ts.url}/login/forgot`,
+      });
+      expect(token).not.toBe('');
+      const bobsBefore = (await logoutRows()).length - (await ofCarol()).length;
+      await resetPassword(ctx, token, 'carol has a new password 9');
+      const queued = await ofCarol();
+      const bySid = (a: { sid: string }, b: { sid: string }) => (a.sid < b.sid ? -1 : 1);
+      expect(queued.map((r) => JSON.parse(r.payload)).sort(bySid)).toEqual(
+        sids.map((sid) => ({ app_id: app.id, user_id: carol.user.id, sid })).sort(bySid),
+      );
+      expect((await logoutRows()).length - queued.length).toBe(bobsBefore);
+      expect(
+        await ctx.db.selectFrom('sessions').select('id_hash').where('user_id', '=', carol.user.id).execute(),
+      ).toEqual([]);
+      await drainLogouts();
+      const told = rp.received.map((t) => decodeJwt(t)).filter((p) => p.sub === carol.user.id);
+      expect(told.map((p) => p.sid).sort()).toEqual([...sids].sort());
+      const reset = await ctx.db
+        .selectFrom('audit_events')
+        .select('data')
+        .where('type', '=', 'user.password_reset')
+        .where('actor', '=', `user:${carol.user.id}`)
+        .executeTakeFirstOrThrow();
+      expect(JSON.parse(reset.data)).toMatchObject({ sessions_revoked: true, backchannel_logouts: 2 });
     } finally {
       await rp.close();
     }

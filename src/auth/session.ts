@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomToken } from '../crypto/random.js';
 import { inTransaction } from '../db/transaction.js';
-import { queueSessionLogout } from '../domain/oidc.js';
+import { queueSessionLogout, sessionSid } from '../domain/oidc.js';
 import { toUser, type User } from '../domain/users.js';
 import type { Services } from '../services.js';
 import type { AuthState } from './auth-state.js';
@@ -16,15 +16,10 @@ export interface Session {
   /** The CSRF token for forms rendered in this session. */
   csrf: string;
   /**
-   * The OpenID Connect session id (`sid`, Front-/Back-Channel Logout): derived from the row's key with the
-   * server's keyed hash, so it names the session without revealing anything that would let one resume it.
+   * The OpenID Connect session id (`sid`, Front-/Back-Channel Logout): `sessionSid` in the domain's oidc.ts,
+   * which derives it from the row's key.
    */
   sid: string;
-}
-
-/** The public `sid` of the session whose row key is `idHash` (see {@link Session.sid}). */
-export function sessionSid(services: Services, idHash: string): string {
-  return services.ctx.hasher.hash(`sid:${idHash}`).slice(0, 32);
 }
 
 /** Sessions last at most this long; then the user signs in again. */
@@ -79,7 +74,7 @@ export async function getSession(services: Services, request: FastifyRequest): P
         createdAt: s_created,
         expiresAt: s_expires,
         csrf: csrfFor(state, raw),
-        sid: sessionSid(services, id_hash),
+        sid: sessionSid(services.ctx, id_hash),
       };
     }
   }
@@ -150,7 +145,7 @@ export async function destroySession(
   let ended: { sid: string; userId: string } | null = null;
   if (raw) {
     const idHash = services.ctx.hasher.hash(`session:${raw}`);
-    const sid = sessionSid(services, idHash);
+    const sid = sessionSid(services.ctx, idHash);
     // The session ends and its back-channel logouts are queued in one transaction: neither without the other.
     ended = await inTransaction(services.ctx.db, async (trx) => {
       const row = await trx

@@ -118,6 +118,15 @@ async function queue(ctx: DomainContext, messages: LogoutMessage[]): Promise<num
 }
 
 /**
+ * The public OpenID Connect `sid` of the browser session whose row key (`sessions.id_hash`) is `idHash`:
+ * derived with the server's keyed hash, so it names the session (ID tokens, logout tokens) without revealing
+ * anything that would let one resume it.
+ */
+export function sessionSid(ctx: Pick<DomainContext, 'hasher'>, idHash: string): string {
+  return ctx.hasher.hash(`sid:${idHash}`).slice(0, 32);
+}
+
+/**
  * Queues a back-channel logout (Back-Channel Logout 1.0 §2.5) for every app that got an ID token in the
  * browser session `sid`, which is ending: one outbox message per app. Call it in the transaction that ends
  * the session (`ctx.db` the transaction), so the messages exist exactly when the session is gone; the
@@ -125,6 +134,28 @@ async function queue(ctx: DomainContext, messages: LogoutMessage[]): Promise<num
  */
 export async function queueSessionLogout(ctx: DomainContext, sid: string): Promise<number> {
   return queue(ctx, uniqueMessages(await targetsQuery(ctx).where('grants.sid', '=', sid).execute()));
+}
+
+/**
+ * Queues a back-channel logout for every app that got an ID token in any of `userId`'s live browser sessions,
+ * which are all ending (a password reset signs the user out everywhere): one message per (app, session). Call
+ * it in the transaction that deletes the sessions, before the delete. Returns how many were queued.
+ */
+export async function queueUserSessionsLogout(ctx: DomainContext, userId: string): Promise<number> {
+  const sessions = await ctx.db
+    .selectFrom('sessions')
+    .select('id_hash')
+    .where('user_id', '=', userId)
+    .where('expires_at', '>', ctx.now())
+    .execute();
+  if (sessions.length === 0) return 0;
+  const sids = sessions.map((s) => sessionSid(ctx, s.id_hash));
+  return queue(
+    ctx,
+    uniqueMessages(
+      await targetsQuery(ctx).where('grants.user_id', '=', userId).where('grants.sid', 'in', sids).execute(),
+    ),
+  );
 }
 
 /**
