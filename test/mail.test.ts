@@ -47,6 +47,28 @@ describe('configuration', () => {
     expect(c.mail?.smtpUrl).toBe('smtps://u:p%40ss@mail.example.com');
   });
 
+  it('requires STARTTLS on smtp:// unless the relay is on this machine or CLAVIS_SMTP_REQUIRE_TLS=false', () => {
+    const base = { CLAVIS_ISSUER: 'https://id.example.com' };
+    const requireTls = (env: Record<string, string>) => loadConfig({ ...base, ...env }).mail?.requireTls;
+    expect(requireTls({ CLAVIS_SMTP_URL: 'smtp://u:p@mail.example.com:587' })).toBe(true);
+    expect(requireTls({ CLAVIS_SMTP_URL: 'smtp://10.0.0.5:25' })).toBe(true);
+    expect(requireTls({ CLAVIS_SMTP_URL: 'smtps://mail.example.com' })).toBe(true);
+    for (const host of ['127.0.0.1', '127.0.0.53', 'localhost', '[::1]'])
+      expect(requireTls({ CLAVIS_SMTP_URL: `smtp://${host}:25` }), host).toBe(false);
+    // localhost.example.com is not this machine.
+    expect(requireTls({ CLAVIS_SMTP_URL: 'smtp://localhost.example.com' })).toBe(true);
+    expect(requireTls({ CLAVIS_SMTP_URL: 'smtp://mail.internal:25', CLAVIS_SMTP_REQUIRE_TLS: 'false' })).toBe(
+      false,
+    );
+    expect(requireTls({ CLAVIS_SMTP_URL: 'smtp://127.0.0.1:25', CLAVIS_SMTP_REQUIRE_TLS: 'true' })).toBe(
+      true,
+    );
+    // TLS from the start cannot be switched off.
+    expect(requireTls({ CLAVIS_SMTP_URL: 'smtps://mail.example.com', CLAVIS_SMTP_REQUIRE_TLS: 'no' })).toBe(
+      true,
+    );
+  });
+
   it('refuses bad values, naming the variable', () => {
     const bad: Array<[Record<string, string>, string]> = [
       [{ CLAVIS_SMTP_URL: 'http://mail.example.com' }, 'CLAVIS_SMTP_URL'],
@@ -55,6 +77,7 @@ describe('configuration', () => {
       [{ CLAVIS_SMTP_URL: 'smtp://h', CLAVIS_MAIL_FROM: 'a@b.c\r\nBcc: x@y.z' }, 'CLAVIS_MAIL_FROM'],
       [{ CLAVIS_MAIL_FROM: 'a@b.c' }, 'CLAVIS_MAIL_FROM'],
       [{ CLAVIS_SMTP_URL: 'smtp://h', CLAVIS_SMTP_TIMEOUT: '0' }, 'CLAVIS_SMTP_TIMEOUT'],
+      [{ CLAVIS_SMTP_URL: 'smtp://h', CLAVIS_SMTP_REQUIRE_TLS: 'maybe' }, 'CLAVIS_SMTP_REQUIRE_TLS'],
     ];
     for (const [env, variable] of bad) {
       let err: unknown;
@@ -144,6 +167,36 @@ describe('sending', () => {
     expect(row.status).toBe('pending');
     expect(row.available_at).toBeGreaterThan(ctx.now());
     await ctx.db.deleteFrom('outbox').where('id', '=', id).execute();
+  });
+});
+
+describe('a server that offers no STARTTLS', () => {
+  it('gets no mail while TLS is required: the message waits in the outbox for another try', async () => {
+    // The test SMTP server never offers STARTTLS; on loopback TLS is optional unless required explicitly.
+    const env = { CLAVIS_SMTP_URL: smtp.url, CLAVIS_OUTBOX_POLL_MS: '600000' };
+    const strict = await startTestServer({ env: { ...env, CLAVIS_SMTP_REQUIRE_TLS: 'true' } });
+    const to = `tls-${Date.now()}@example.com`;
+    let id: string;
+    try {
+      const sctx = strict.server.services.ctx;
+      const content = verifyEmailMail({ name: 'T', link: 'https://clavis.test/x?token=SECRET', minutes: 60 });
+      id = (await queueMail(sctx, sctx.db, { to, content })) as string;
+      expect(await drainOutbox(sctx, { kinds: ['mail'], log })).toEqual({
+        delivered: 0,
+        failed: 0,
+        retried: 1,
+      });
+      const row = await sctx.db
+        .selectFrom('outbox')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+      expect(row.status).toBe('pending');
+      expect(row.last_error).toMatch(/TLS/i);
+      expect(smtp.to(to)).toHaveLength(0);
+    } finally {
+      await strict.close();
+    }
   });
 });
 

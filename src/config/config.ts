@@ -97,6 +97,13 @@ export interface MailConfig {
   readonly from: string;
   /** Connection, greeting and socket timeout in ms (`CLAVIS_SMTP_TIMEOUT`, seconds, default 30). */
   readonly timeoutMs: number;
+  /**
+   * `smtp://` only: refuse to send unless the server upgrades with STARTTLS (`CLAVIS_SMTP_REQUIRE_TLS`). On by
+   * default except for a loopback host (a relay on the same machine): the mail carries sign-up and password
+   * reset links, and the URL's password would otherwise cross the network in the clear whenever someone in
+   * between strips the server's STARTTLS offer.
+   */
+  readonly requireTls: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -217,7 +224,14 @@ export function parseMailConfig(env: Env, issuer: string): MailConfig | undefine
       'CLAVIS_MAIL_FROM',
       `must be an address like "Clavis <no-reply@example.com>", got "${from}"`,
     );
-  return { smtpUrl: url.toString(), from, timeoutMs: intVar(env, 'CLAVIS_SMTP_TIMEOUT', 30, 1, 600) * 1000 };
+  const loopback =
+    url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(url.hostname);
+  return {
+    smtpUrl: url.toString(),
+    from,
+    timeoutMs: intVar(env, 'CLAVIS_SMTP_TIMEOUT', 30, 1, 600) * 1000,
+    requireTls: url.protocol === 'smtps:' || boolVar(env, 'CLAVIS_SMTP_REQUIRE_TLS', !loopback),
+  };
 }
 
 function parseIssuer(raw: string): string {

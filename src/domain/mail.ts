@@ -87,7 +87,12 @@ export function registerMailHandler(
           dctx.log.warn({ outbox_id: msg.id, to: maskAddress(body.to), smtp: detail }, 'mail bounced');
           throw new PermanentFailure(`bounced: ${detail}`);
         }
-        throw new Error(`mail not sent: ${detail}`);
+        const command = (err as { command?: unknown }).command;
+        if (command === 'STARTTLS')
+          throw new Error(
+            `mail not sent: the SMTP server refused STARTTLS (${detail}), and TLS is required (CLAVIS_SMTP_REQUIRE_TLS)`,
+          );
+        throw new Error(`mail not sent${typeof command === 'string' ? ` (${command})` : ''}: ${detail}`);
       }
     },
     // The SMTP timeouts bound one attempt; the outbox adds a margin before another node may retry it.

@@ -21,17 +21,23 @@ export interface MailTransport {
 export type SmtpFailure = 'permanent' | 'temporary';
 
 /**
- * Classifies a failed send: an SMTP 5xx reply (RFC 5321 §4.2.1, "permanent negative completion") is
- * permanent; 4xx replies, refused connections and timeouts are temporary.
+ * Classifies a failed send: an SMTP 5xx reply (RFC 5321 §4.2.1, "permanent negative completion") to the
+ * message's own commands (MAIL FROM, RCPT TO, DATA) is permanent; 4xx replies, refused connections and
+ * timeouts are temporary. So is a 5xx to the session's set-up (the greeting, EHLO, STARTTLS, AUTH): a wrong
+ * password or a server without the required STARTTLS is the server's configuration, not the message's, and
+ * the mail waits in the outbox for it to be put right instead of each one failing for good.
  */
 export function smtpFailure(err: unknown): SmtpFailure {
-  const code = (err as { responseCode?: unknown }).responseCode;
+  const { responseCode: code, command } = err as { responseCode?: unknown; command?: unknown };
+  if (typeof command === 'string' && /^(CONN|EHLO|HELO|LHLO|STARTTLS|AUTH)\b/i.test(command))
+    return 'temporary';
   return typeof code === 'number' && code >= 500 && code < 600 ? 'permanent' : 'temporary';
 }
 
 /**
- * An SMTP transport for `CLAVIS_SMTP_URL`. `smtp://` upgrades with STARTTLS whenever the server offers it
- * (nodemailer's default; certificates are verified), `smtps://` speaks TLS from the start. Connections are
+ * An SMTP transport for `CLAVIS_SMTP_URL`. `smtp://` upgrades with STARTTLS (certificates are verified) and,
+ * unless `CLAVIS_SMTP_REQUIRE_TLS=false` or the host is a loopback one, sends nothing to a server that does not
+ * offer it; `smtps://` speaks TLS from the start. Connections are
  * pooled, so a burst of mail does not open one connection per message.
  *
  * nodemailer (and the TLS, DNS and zlib modules it pulls in) is loaded on the first send, not at start-up:
@@ -45,6 +51,9 @@ export function createSmtpTransport(config: MailConfig): MailTransport {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: url.port ? Number(url.port) : url.protocol === 'smtps:' ? 465 : 587,
     secure: url.protocol === 'smtps:',
+    // STARTTLS or nothing (nodemailer fails the send, and the outbox retries it) unless the operator allowed
+    // plaintext or the relay is on this machine (MailConfig.requireTls).
+    requireTLS: config.requireTls && url.protocol === 'smtp:',
     auth: url.username
       ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }
       : undefined,
