@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findPhpWithCurl } from './helpers/php.js';
 import { findPythonWithRequests } from './helpers/python.js';
 import { createTestApp, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -16,6 +17,7 @@ const SEED = join(import.meta.dirname, 'fixtures', 'seeds', SEED_NAME);
 const SHARED_SEED = join(import.meta.dirname, '..', '..', 'shared', 'seeds', SEED_NAME);
 
 const python = findPythonWithRequests();
+const php = findPhpWithCurl();
 
 let ts: TestServer;
 beforeAll(async () => {
@@ -76,6 +78,49 @@ describe("the seeds' code, run as written", () => {
         .where('app_id', '=', app.id)
         .execute();
       expect(secretsEvents.map((e) => e.type)).toContain('secret.first_used');
+    },
+  );
+
+  it("the PHP example is the seed's PHP code, unchanged", () => {
+    const seed = readFileSync(SEED, 'utf8');
+    const ours = readFileSync(join(EXAMPLES, 'seed_client.php'), 'utf8');
+    const body = ours.slice(ours.indexOf('function getTokenByClientIdAndClientSecret'));
+    expect(body).toContain('function get_data_from_endpoint($access_token)');
+    for (const line of body.split('\n').filter((l) => l.trim()))
+      expect(seed.includes(line.trimEnd()), `line not in seed: ${line}`).toBe(true);
+  });
+
+  it.skipIf(!php)(
+    'PHP (curl): gets a token and data, and recovers from an expired token through the 401 path',
+    async () => {
+      const { app, secret } = await createTestApp(ts);
+      const dir = mkdtempSync(join(tmpdir(), 'clavis-seed-php-'));
+      try {
+        const code = readFileSync(join(EXAMPLES, 'seed_client.php'), 'utf8')
+          .replace("'MY_CLIENT_ID'", `'${app.client_id}'`)
+          .replace("'MY_CLIENT_SECRET'", `'${secret}'`)
+          .replace("'MY_AUTHENTICATION_URL'", `'${ts.url}/oauth/token'`)
+          .replace('"https://my-api-endpoint"', `"${ts.url}/api/v1/me"`);
+        writeFileSync(join(dir, 'seed_client.php'), code);
+        copyFileSync(join(EXAMPLES, 'run_seed_client.php'), join(dir, 'run_seed_client.php'));
+        const { stdout, stderr } = await run(php!, ['run_seed_client.php', '3'], {
+          cwd: dir,
+          timeout: 20_000,
+        }).catch((e) => {
+          throw new Error(`seed script failed: ${e.stdout}\n${e.stderr}`);
+        });
+        expect(stderr).toBe('');
+        const steps = stdout
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l));
+        expect(steps[0]).toEqual({ step: 'token', ok: true });
+        expect(steps[1]).toMatchObject({ step: 'call', body: { client_id: app.client_id } });
+        // The token expired during the wait: the API said 401, the seed code re-authenticated and retried.
+        expect(steps[2]).toMatchObject({ step: 'after-expiry', body: { client_id: app.client_id } });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     },
   );
 
