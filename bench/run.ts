@@ -11,7 +11,8 @@
  *   --seed-scale=F     seed F × those amounts (flagged as SCALED in every line it affects).
  *   --rounds=N         rounds (default 3); --duration=S seconds per run (default 8); --connections=N (32).
  *   --no-pg            skip Clavis on PostgreSQL.  --pg-url=URL  admin URL (default postgres://postgres@127.0.0.1:5432/postgres).
- *   --out=PATH         results file (default bench/results/latest.json; --quick writes bench/results/quick.json).
+ *   --out=PATH         results file (default bench/results/latest.json; --quick writes quick.json and a
+ *                      partial run (--only, --servers, --base) partial.json, beside it).
  *   --cpu-prof=DIR     start Clavis (SQLite and PostgreSQL) under `node --cpu-prof --cpu-prof-dir=DIR`.
  *   --only=A,B         only these scenarios (cc, cc-resource, introspect, refresh); --servers=A,B only these
  *                      servers (sqlite, pg, peer, limit). Skips start-up, verifier, scaling, seeded; no README.
@@ -60,7 +61,6 @@ const duration = Number(opt('duration', quick ? '2' : '8'));
 const connections = Number(opt('connections', '32'));
 const usePg = !flag('no-pg');
 const pgAdminUrl = opt('pg-url', process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-const outPath = resolve(opt('out', join(repoRoot, 'bench', 'results', quick ? 'quick.json' : 'latest.json')));
 const cpuProfDir = opt('cpu-prof', '');
 const writeReadme = flag('readme');
 const seedScale = Number(opt('seed-scale', '1'));
@@ -75,6 +75,13 @@ const only = opt('only', '').split(',').filter(Boolean);
 const servers = opt('servers', '').split(',').filter(Boolean);
 const baseDir = opt('base', '');
 const partial = only.length > 0 || servers.length > 0 || baseDir !== '';
+// A partial run writes partial.json, so a focused A/B never overwrites the full run that the README shows.
+const outPath = resolve(
+  opt(
+    'out',
+    join(repoRoot, 'bench', 'results', quick ? 'quick.json' : partial ? 'partial.json' : 'latest.json'),
+  ),
+);
 const runs = (scenario: string) => only.length === 0 || only.includes(scenario);
 const wanted = (server: string) => servers.length === 0 || servers.includes(server);
 const log = (...a: unknown[]) => process.stderr.write(`${a.join(' ')}\n`);
