@@ -12,6 +12,7 @@ import type { DomainContext } from '../src/domain/context.js';
 import { requestPasswordReset, resetPassword } from '../src/domain/email-links.js';
 import { BACKCHANNEL_LOGOUT_KIND } from '../src/domain/oidc.js';
 import { drainOutbox } from '../src/domain/outbox.js';
+import { updateUser } from '../src/domain/user-management.js';
 import { KeyStore } from '../src/keys/key-store.js';
 import { LOGOUT_RETRY_MS, registerBackchannelLogoutHandler } from '../src/oauth/oidc/backchannel-logout.js';
 import { IdTokens } from '../src/oauth/oidc/id-token.js';
@@ -869,6 +870,35 @@ describe('back-channel logout', () => {
         .where('actor', '=', `user:${carol.user.id}`)
         .executeTakeFirstOrThrow();
       expect(JSON.parse(reset.data)).toMatchObject({ sessions_revoked: true, backchannel_logouts: 2 });
+    } finally {
+      await rp.close();
+    }
+  });
+
+  it('disabling a user signs them out everywhere and tells the apps; enabling them again tells nobody', async () => {
+    const rp = await logoutReceiver();
+    try {
+      const { app, secret } = await oidcApp({ backchannel_logout_uri: rp.url });
+      const dave = await createUser(ts);
+      const ctx = ts.server.services.ctx;
+      const browser = new Browser(ts.url);
+      const sid = decodeJwt((await tokens(app, secret, {}, browser, dave)).id_token!).sid;
+      const ofDave = async () =>
+        (await logoutRows()).filter((r) => JSON.parse(r.payload).user_id === dave.user.id);
+      const admin = await adminActor(ts);
+      await updateUser(ctx, admin, dave.user.id, { disabled: true });
+      expect((await ofDave()).map((r) => JSON.parse(r.payload))).toEqual([
+        { app_id: app.id, user_id: dave.user.id, sid },
+      ]);
+      expect(
+        await ctx.db.selectFrom('sessions').select('id_hash').where('user_id', '=', dave.user.id).execute(),
+      ).toEqual([]);
+      await drainLogouts();
+      expect(rp.received.map((t) => decodeJwt(t)).filter((p) => p.sub === dave.user.id)).toHaveLength(1);
+      // Disabling again, or enabling, queues nothing more.
+      await updateUser(ctx, admin, dave.user.id, { disabled: true });
+      await updateUser(ctx, admin, dave.user.id, { disabled: false });
+      expect(await ofDave()).toHaveLength(1);
     } finally {
       await rp.close();
     }

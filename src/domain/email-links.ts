@@ -8,7 +8,7 @@ import type { DomainContext } from './context.js';
 import { conflict, DomainError, invalid } from './errors.js';
 import { queueMail } from './mail.js';
 import { accountExistsMail, passwordResetMail, verifyEmailMail } from './mail-templates.js';
-import { queueUserSessionsLogout } from './oidc.js';
+import { endUserSessions } from './oidc.js';
 import { createSandbox, type Sandbox } from './sandbox.js';
 import { emailProblem, normalizeEmail, passwordProblem } from './users.js';
 
@@ -246,9 +246,8 @@ export async function resetPassword(ctx: DomainContext, token: string, password:
       .where('used_at', 'is', null)
       .execute();
     // Signed out everywhere: whoever knew the old password loses their session with it, and every app
-    // those sessions signed in to is told (Back-Channel Logout 1.0 §2.5), queued before the rows go.
-    const logouts = await queueUserSessionsLogout({ ...ctx, db: trx }, user.id);
-    await trx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+    // those sessions signed in to is told (Back-Channel Logout 1.0 §2.5).
+    const logouts = await endUserSessions({ ...ctx, db: trx }, user.id);
     await recordAudit(ctx, trx, {
       type: 'user.password_reset',
       actor: `user:${user.id}`,

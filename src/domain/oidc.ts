@@ -137,25 +137,33 @@ export async function queueSessionLogout(ctx: DomainContext, sid: string): Promi
 }
 
 /**
- * Queues a back-channel logout for every app that got an ID token in any of `userId`'s live browser sessions,
- * which are all ending (a password reset signs the user out everywhere): one message per (app, session). Call
- * it in the transaction that deletes the sessions, before the delete. Returns how many were queued.
+ * Signs `userId` out everywhere: deletes every browser session of the user and, first, queues a back-channel
+ * logout for every app that got an ID token in one of the live ones (one message per app and session). A
+ * password reset and an admin disabling the account both end here. Call it in the transaction of that change
+ * (`ctx.db` the transaction). Returns how many logouts were queued.
  */
-export async function queueUserSessionsLogout(ctx: DomainContext, userId: string): Promise<number> {
+export async function endUserSessions(ctx: DomainContext, userId: string): Promise<number> {
   const sessions = await ctx.db
     .selectFrom('sessions')
     .select('id_hash')
     .where('user_id', '=', userId)
     .where('expires_at', '>', ctx.now())
     .execute();
-  if (sessions.length === 0) return 0;
   const sids = sessions.map((s) => sessionSid(ctx, s.id_hash));
-  return queue(
-    ctx,
-    uniqueMessages(
-      await targetsQuery(ctx).where('grants.user_id', '=', userId).where('grants.sid', 'in', sids).execute(),
-    ),
-  );
+  const queued =
+    sids.length === 0
+      ? 0
+      : await queue(
+          ctx,
+          uniqueMessages(
+            await targetsQuery(ctx)
+              .where('grants.user_id', '=', userId)
+              .where('grants.sid', 'in', sids)
+              .execute(),
+          ),
+        );
+  await ctx.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+  return queued;
 }
 
 /**

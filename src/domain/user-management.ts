@@ -4,6 +4,7 @@ import { inTransaction } from '../db/transaction.js';
 import { recordAudit } from './audit.js';
 import type { Actor, DomainContext } from './context.js';
 import { conflict, forbidden, invalid, notFound } from './errors.js';
+import { endUserSessions } from './oidc.js';
 import { keysetPage, type Page, type PageRequest } from './pagination.js';
 import { getTenant } from './tenants.js';
 import { containsText } from './text-search.js';
@@ -140,11 +141,21 @@ export async function updateUser(
     }
     if (Object.keys(values).length > 0)
       await trx.updateTable('users').set(values).where('id', '=', id).execute();
+    // Disabled: signed out of Clavis at once, and every app a session of theirs signed in to is told.
+    const logouts =
+      patch.disabled === true && user.disabled_at === null
+        ? await endUserSessions({ ...ctx, db: trx }, id)
+        : undefined;
     await recordAudit(ctx, trx, {
       type: 'user.updated',
       actor: actor.id,
       tenantId: user.tenant_id,
-      data: { user_id: id, fields: Object.keys(patch), ...(values.role ? { role: values.role } : {}) },
+      data: {
+        user_id: id,
+        fields: Object.keys(patch),
+        ...(values.role ? { role: values.role } : {}),
+        ...(logouts !== undefined ? { sessions_revoked: true, backchannel_logouts: logouts } : {}),
+      },
     });
   });
   return getUserForAdmin(ctx, actor, id);
