@@ -19,14 +19,13 @@ import { join } from 'node:path';
 import {
   basic,
   benchDir,
+  endpointLoadJob,
   freePort,
   median,
-  postForm,
   repoRoot,
   type ServerProc,
   startProcess,
 } from './lib.js';
-import type { LoadJob } from './load.js';
 
 const argv = process.argv.slice(2);
 const opt = (n: string, d: string) => argv.find((a) => a.startsWith(`--${n}=`))?.slice(n.length + 3) ?? d;
@@ -113,29 +112,12 @@ async function measure(server: string, dbUrl: string | null, work: string): Prom
       port,
     );
   try {
-    const auth = basic('bench-client', secret);
-    let body = 'grant_type=client_credentials';
-    let path = '/oauth/token';
-    if (scenario === 'introspect') {
-      const r = await postForm(
-        `${proc.url}/oauth/token`,
-        { grant_type: 'client_credentials' },
-        { authorization: auth },
-      );
-      if (typeof r.json?.access_token !== 'string') throw new Error(`${server}: no token: ${r.status}`);
-      body = `token=${encodeURIComponent(r.json.access_token)}`;
-      path = '/oauth/introspect';
-    }
-    const job: LoadJob = {
-      url: proc.url,
-      path,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth },
-      body,
-      connections: 32,
-      duration: seconds,
-      kind: scenario === 'introspect' ? 'introspect' : 'token',
-      warmup: 2,
-    };
+    const job = await endpointLoadJob(
+      proc.url,
+      basic('bench-client', secret),
+      scenario as 'cc' | 'introspect',
+      seconds,
+    );
     const load = spawn(process.execPath, [join(benchDir, 'load.js'), JSON.stringify(job)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });

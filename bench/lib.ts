@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LoadJob } from './load.js';
 
 /** dist/bench (where the compiled scripts live) and the repository root. */
 export const benchDir = dirname(fileURLToPath(import.meta.url));
@@ -181,6 +182,42 @@ export async function postForm(
     json = JSON.parse(text) as Record<string, unknown>;
   } catch {}
   return { status: r.status, json, text };
+}
+
+/**
+ * The load the profiling tools drive at a server: client_credentials with `ccBody`, or (`introspect`) the
+ * introspection of one token that it fetches first, at 32 connections for `seconds` after a 2 s warm-up.
+ */
+export async function endpointLoadJob(
+  url: string,
+  auth: string,
+  scenario: 'cc' | 'introspect',
+  seconds: number,
+  ccBody = 'grant_type=client_credentials',
+): Promise<LoadJob> {
+  let body = ccBody;
+  let path = '/oauth/token';
+  if (scenario === 'introspect') {
+    const r = await postForm(
+      `${url}/oauth/token`,
+      { grant_type: 'client_credentials' },
+      { authorization: auth },
+    );
+    if (typeof r.json?.access_token !== 'string')
+      throw new Error(`no token from ${url}: ${r.status} ${r.text}`);
+    body = `token=${encodeURIComponent(r.json.access_token)}`;
+    path = '/oauth/introspect';
+  }
+  return {
+    url,
+    path,
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth },
+    body,
+    connections: 32,
+    duration: seconds,
+    kind: scenario === 'introspect' ? 'introspect' : 'token',
+    warmup: 2,
+  };
 }
 
 export function median(xs: number[]): number {

@@ -10,8 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { basic, benchDir, freePort, postForm, repoRoot, startProcess } from './lib.js';
-import type { LoadJob } from './load.js';
+import { basic, benchDir, endpointLoadJob, freePort, repoRoot, startProcess } from './lib.js';
 import { summarise } from './profile-summary.js';
 
 const argv = process.argv.slice(2);
@@ -44,28 +43,13 @@ const proc = await startProcess(
   env,
   port,
 );
-const auth = basic('bench-client', secret);
-let body = 'grant_type=client_credentials&scope=clavis%3Aapps';
-let path = '/oauth/token';
-if (scenario === 'introspect') {
-  const r = await postForm(
-    `${proc.url}/oauth/token`,
-    { grant_type: 'client_credentials' },
-    { authorization: auth },
-  );
-  body = `token=${encodeURIComponent(String(r.json?.access_token))}`;
-  path = '/oauth/introspect';
-}
-const job: LoadJob = {
-  url: proc.url,
-  path,
-  headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: auth },
-  body,
-  connections: 32,
-  duration: seconds,
-  kind: scenario === 'introspect' ? 'introspect' : 'token',
-  warmup: 2,
-};
+const job = await endpointLoadJob(
+  proc.url,
+  basic('bench-client', secret),
+  scenario === 'introspect' ? 'introspect' : 'cc',
+  seconds,
+  'grant_type=client_credentials&scope=clavis%3Aapps',
+);
 const out = await new Promise<string>((res) => {
   const c = spawn(process.execPath, [join(benchDir, 'load.js'), JSON.stringify(job)], {
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -111,7 +111,12 @@ function uniqueMessages(
   return [...seen.values()];
 }
 
-async function queue(ctx: DomainContext, messages: LogoutMessage[]): Promise<number> {
+/** Queues one logout per (app, user, session) among the grants `filter` keeps; returns how many. */
+async function queueFor(
+  ctx: DomainContext,
+  filter: (q: ReturnType<typeof targetsQuery>) => ReturnType<typeof targetsQuery>,
+): Promise<number> {
+  const messages = uniqueMessages(await filter(targetsQuery(ctx)).execute());
   for (const payload of messages)
     await enqueue(ctx.db, { kind: BACKCHANNEL_LOGOUT_KIND, payload }, ctx.now());
   return messages.length;
@@ -133,7 +138,7 @@ export function sessionSid(ctx: Pick<DomainContext, 'hasher'>, idHash: string): 
  * outbox worker delivers them later, and the sign-out never waits. Returns how many were queued.
  */
 export async function queueSessionLogout(ctx: DomainContext, sid: string): Promise<number> {
-  return queue(ctx, uniqueMessages(await targetsQuery(ctx).where('grants.sid', '=', sid).execute()));
+  return queueFor(ctx, (q) => q.where('grants.sid', '=', sid));
 }
 
 /**
@@ -153,15 +158,7 @@ export async function endUserSessions(ctx: DomainContext, userId: string): Promi
   const queued =
     sids.length === 0
       ? 0
-      : await queue(
-          ctx,
-          uniqueMessages(
-            await targetsQuery(ctx)
-              .where('grants.user_id', '=', userId)
-              .where('grants.sid', 'in', sids)
-              .execute(),
-          ),
-        );
+      : await queueFor(ctx, (q) => q.where('grants.user_id', '=', userId).where('grants.sid', 'in', sids));
   await ctx.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
   return queued;
 }
@@ -176,15 +173,7 @@ export async function queueAppRevocationLogout(
   userId: string,
   appId: string,
 ): Promise<number> {
-  return queue(
-    ctx,
-    uniqueMessages(
-      await targetsQuery(ctx)
-        .where('grants.user_id', '=', userId)
-        .where('grants.app_id', '=', appId)
-        .execute(),
-    ),
-  );
+  return queueFor(ctx, (q) => q.where('grants.user_id', '=', userId).where('grants.app_id', '=', appId));
 }
 
 /**
