@@ -90,7 +90,7 @@ export async function createUser(
 export interface UserPatch {
   role?: UserRole;
   displayName?: string;
-  /** true disables the user (they can no longer sign in); false enables them again. */
+  /** true disables the user (signed out everywhere, and they can no longer sign in); false enables them again. */
   disabled?: boolean;
 }
 

@@ -124,7 +124,12 @@ function UsersPage(p: {
                     ) : (
                       <span class="badge badge-ok">Active</span>
                     )}
-                    {u.is_test_user ? <span class="badge badge-muted">Test user</span> : null}
+                    {u.is_test_user ? (
+                      <>
+                        {' '}
+                        <span class="badge badge-muted">Test user</span>
+                      </>
+                    ) : null}
                   </td>
                   <td class="actions-cell">
                     <form
@@ -132,7 +137,9 @@ function UsersPage(p: {
                       action={`/admin/users/${encodeURIComponent(u.id)}/${u.disabled_at === null ? 'disable' : 'enable'}`}
                       class="inline-form"
                       data-confirm={
-                        u.disabled_at === null ? `Disable ${u.email}? They can no longer sign in.` : undefined
+                        u.disabled_at === null
+                          ? `Disable ${u.email}? They are signed out everywhere and can no longer sign in.`
+                          : undefined
                       }
                     >
                       <Csrf token={p.hub.csrf} />
