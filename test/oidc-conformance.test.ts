@@ -875,6 +875,40 @@ describe('back-channel logout', () => {
     }
   });
 
+  it('signs out a user with more live sessions than SQLite binds parameters in one statement', async () => {
+    const rp = await logoutReceiver();
+    try {
+      const { app, secret } = await oidcApp({ backchannel_logout_uri: rp.url });
+      const erin = await createUser(ts);
+      const ctx = ts.server.services.ctx;
+      const sid = decodeJwt((await tokens(app, secret, {}, new Browser(ts.url), erin)).id_token!).sid;
+      const now = Date.now();
+      const rows = Array.from({ length: 33_000 }, (_, i) => ({
+        id_hash: `bulk-${erin.user.id}-${i}`,
+        user_id: erin.user.id,
+        created_at: now,
+        expires_at: now + 3600_000,
+      }));
+      for (let i = 0; i < rows.length; i += 500)
+        await ctx.db
+          .insertInto('sessions')
+          .values(rows.slice(i, i + 500))
+          .execute();
+      await updateUser(ctx, await adminActor(ts), erin.user.id, { disabled: true });
+      const queued = (await logoutRows()).filter((r) => JSON.parse(r.payload).user_id === erin.user.id);
+      expect(queued.map((r) => JSON.parse(r.payload).sid)).toEqual([sid]);
+      const left = await ctx.db
+        .selectFrom('sessions')
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .where('user_id', '=', erin.user.id)
+        .executeTakeFirstOrThrow();
+      expect(Number(left.n)).toBe(0);
+      await drainLogouts();
+    } finally {
+      await rp.close();
+    }
+  });
+
   it('disabling a user signs them out everywhere and tells the apps; enabling them again tells nobody', async () => {
     const rp = await logoutReceiver();
     try {

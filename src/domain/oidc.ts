@@ -111,12 +111,16 @@ function uniqueMessages(
   return [...seen.values()];
 }
 
-/** Queues one logout per (app, user, session) among the grants `filter` keeps; returns how many. */
+/**
+ * Queues one logout per (app, user, session) among the grants `filter` selects and `keep` (if given) keeps;
+ * returns how many.
+ */
 async function queueFor(
   ctx: DomainContext,
   filter: (q: ReturnType<typeof targetsQuery>) => ReturnType<typeof targetsQuery>,
+  keep: (row: { sid: string | null }) => boolean = () => true,
 ): Promise<number> {
-  const messages = uniqueMessages(await filter(targetsQuery(ctx)).execute());
+  const messages = uniqueMessages((await filter(targetsQuery(ctx)).execute()).filter(keep));
   for (const payload of messages)
     await enqueue(ctx.db, { kind: BACKCHANNEL_LOGOUT_KIND, payload }, ctx.now());
   return messages.length;
@@ -154,11 +158,17 @@ export async function endUserSessions(ctx: DomainContext, userId: string): Promi
     .where('user_id', '=', userId)
     .where('expires_at', '>', ctx.now())
     .execute();
-  const sids = sessions.map((s) => sessionSid(ctx, s.id_hash));
+  // Matched here rather than in an `in (...)` list, which a user with very many sessions would push past
+  // SQLite's limit on bound parameters.
+  const live = new Set(sessions.map((s) => sessionSid(ctx, s.id_hash)));
   const queued =
-    sids.length === 0
+    live.size === 0
       ? 0
-      : await queueFor(ctx, (q) => q.where('grants.user_id', '=', userId).where('grants.sid', 'in', sids));
+      : await queueFor(
+          ctx,
+          (q) => q.where('grants.user_id', '=', userId).where('grants.sid', 'is not', null),
+          (r) => live.has(r.sid as string),
+        );
   await ctx.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
   return queued;
 }
