@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,11 +20,67 @@ const python = findPythonWithRequests();
 const php = findPhpWithCurl();
 
 let ts: TestServer;
+/** Added to the server's clock: the drivers' second call comes after a jump past every token's lifetime. */
+let clockOffsetMs = 0;
 beforeAll(async () => {
-  // Short-lived tokens, so the seeds' expired-token path can be driven for real.
-  ts = await startTestServer({ env: { CLAVIS_ACCESS_TOKEN_TTL: '2' } });
+  ts = await startTestServer({ now: () => Date.now() + clockOffsetMs });
 });
 afterAll(async () => ts?.close());
+
+/** A counter's value from the server's /metrics (0 when the line is not there yet). */
+async function metric(line: string): Promise<number> {
+  const text = await (await fetch(`${ts.url}/metrics`)).text();
+  const hit = text.split('\n').find((l) => l.startsWith(`${line} `));
+  return hit ? Number(hit.slice(line.length + 1)) : 0;
+}
+const ISSUED = 'clavis_tokens_issued_total{grant_type="client_credentials"}';
+const REFUSED = 'clavis_http_request_duration_seconds_count{method="GET",route="/api/v1/me",status="401"}';
+
+/**
+ * Runs a seed driver (examples/seeds/run_seed_client.*) in `cwd` with the seed code filled in for `app`. It
+ * gets a token and calls the API; then the server's clock jumps two hours, past the token's lifetime and the
+ * verifier's clock tolerance, and the driver calls again with the same token. So the API really answers 401,
+ * and the seed code's own re-authentication is what makes the third step succeed: the test checks both
+ * (one more 401 on /api/v1/me and two tokens issued), so it fails if the 401 path is never taken.
+ */
+async function driveSeed(interpreter: string, script: string, cwd: string) {
+  const before = { issued: await metric(ISSUED), refused: await metric(REFUSED) };
+  const child = spawn(interpreter, [script], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d;
+  });
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d;
+    // After the first call (two lines out), the token expires on the server's clock.
+    if (stdout.split('\n').length - 1 === 2) {
+      clockOffsetMs += 2 * 3600_000;
+      child.stdin.end('\n');
+    }
+  });
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill();
+      reject(new Error(`seed driver timed out: ${stdout}\n${stderr}`));
+    }, 20_000);
+    child.on('exit', (c) => {
+      clearTimeout(timer);
+      resolve(c);
+    });
+  });
+  if (code !== 0) throw new Error(`seed driver failed (${code}): ${stdout}\n${stderr}`);
+  const steps = stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  return {
+    steps,
+    stderr,
+    issued: (await metric(ISSUED)) - before.issued,
+    refused: (await metric(REFUSED)) - before.refused,
+  };
+}
 
 describe("the seeds' code, run as written", () => {
   it("the example is the seed's Python code, unchanged", () => {
@@ -55,23 +111,18 @@ describe("the seeds' code, run as written", () => {
         .replace('"https://my-api-endpoint"', `"${ts.url}/api/v1/me"`);
       writeFileSync(join(dir, 'seed_client.py'), code);
       copyFileSync(join(EXAMPLES, 'run_seed_client.py'), join(dir, 'run_seed_client.py'));
-      const { stdout } = await run(python!, ['run_seed_client.py', '3'], { cwd: dir, timeout: 20_000 }).catch(
-        (e) => {
-          throw new Error(`seed script failed: ${e.stdout}\n${e.stderr}`);
-        },
+      const { steps, issued, refused } = await driveSeed(python!, 'run_seed_client.py', dir).finally(() =>
+        rmSync(dir, { recursive: true, force: true }),
       );
-      const steps = stdout
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l));
       expect(steps[0]).toEqual({ step: 'token', ok: true });
       expect(steps[1]).toMatchObject({ step: 'call', status: 200, body: { client_id: app.client_id } });
-      // The token expired during the wait: the API said 401, the seed code re-authenticated and retried.
+      // The token expired: the API said 401, the seed code re-authenticated and retried.
       expect(steps[2]).toMatchObject({
         step: 'after-expiry',
         status: 200,
         body: { client_id: app.client_id },
       });
+      expect({ issued, refused }).toEqual({ issued: 2, refused: 1 });
       const secretsEvents = await ts.server.services.ctx.db
         .selectFrom('audit_events')
         .select('type')
@@ -103,21 +154,13 @@ describe("the seeds' code, run as written", () => {
           .replace('"https://my-api-endpoint"', `"${ts.url}/api/v1/me"`);
         writeFileSync(join(dir, 'seed_client.php'), code);
         copyFileSync(join(EXAMPLES, 'run_seed_client.php'), join(dir, 'run_seed_client.php'));
-        const { stdout, stderr } = await run(php!, ['run_seed_client.php', '3'], {
-          cwd: dir,
-          timeout: 20_000,
-        }).catch((e) => {
-          throw new Error(`seed script failed: ${e.stdout}\n${e.stderr}`);
-        });
+        const { steps, stderr, issued, refused } = await driveSeed(php!, 'run_seed_client.php', dir);
         expect(stderr).toBe('');
-        const steps = stdout
-          .trim()
-          .split('\n')
-          .map((l) => JSON.parse(l));
         expect(steps[0]).toEqual({ step: 'token', ok: true });
         expect(steps[1]).toMatchObject({ step: 'call', body: { client_id: app.client_id } });
-        // The token expired during the wait: the API said 401, the seed code re-authenticated and retried.
+        // The token expired: the API said 401, the seed code re-authenticated and retried.
         expect(steps[2]).toMatchObject({ step: 'after-expiry', body: { client_id: app.client_id } });
+        expect({ issued, refused }).toEqual({ issued: 2, refused: 1 });
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
