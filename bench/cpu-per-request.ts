@@ -9,7 +9,8 @@
  *     [--rounds=3] [--seconds=6] [--pg-url=postgres://postgres@127.0.0.1:5432/postgres]
  *
  * Servers: `limit` (bench/bare-limit.ts), `floor` (bench/fastify-floor.ts: the limit's code in Fastify),
- * `sqlite` and `pg` (Clavis, a new database each). Prints one line per run and the medians per server.
+ * `sqlite` and `pg` (Clavis, a new database each). Prints one line per run and the medians per server, with
+ * the server's CPU split between its main thread (the event loop) and the others (the pool, V8's workers).
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -44,20 +45,28 @@ if (unknown.length || !['introspect', 'cc'].includes(scenario) || !(rounds > 0) 
 }
 const TICK_US = 1e6 / 100; // USER_HZ is 100 on Linux.
 
-/** User and system CPU of every thread of `pid`, µs. */
-function cpuOf(pid: number): { user: number; sys: number } {
+/**
+ * User and system CPU of every thread of `pid`, µs, and of its main thread (the event loop) alone. Node 20
+ * names all its threads `node`, so the others (libuv's pool, which makes the signatures, and V8's workers,
+ * which mark and sweep concurrently) are counted together.
+ */
+function cpuOf(pid: number): { user: number; sys: number; main: number } {
   let user = 0;
   let sys = 0;
+  let main = 0;
   for (const t of readdirSync(`/proc/${pid}/task`)) {
     try {
       const f = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      user += Number(f[11]) * TICK_US;
-      sys += Number(f[12]) * TICK_US;
+      const u = Number(f[11]) * TICK_US;
+      const s = Number(f[12]) * TICK_US;
+      user += u;
+      sys += s;
+      if (Number(t) === pid) main = u + s;
     } catch {
       // The thread ended between the listing and the read.
     }
   }
-  return { user, sys };
+  return { user, sys, main };
 }
 
 async function withPgDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
@@ -83,6 +92,9 @@ interface Run {
   userUs: number;
   sysUs: number;
   loadUs: number;
+  /** Server CPU µs per request on the main thread, and on all the others. */
+  main: number;
+  others: number;
 }
 
 async function measure(server: string, dbUrl: string | null, work: string): Promise<Run> {
@@ -145,7 +157,10 @@ async function measure(server: string, dbUrl: string | null, work: string): Prom
     const n = (res.rps * (t1 - t0)) / 1000;
     const user = (s1.user - s0.user) / n;
     const sys = (s1.sys - s0.sys) / n;
+    const main = (s1.main - s0.main) / n;
     return {
+      main,
+      others: user + sys - main,
       server,
       rps: res.rps,
       serverUs: user + sys,
@@ -170,7 +185,8 @@ try {
           : await measure(server, null, work);
       runs.push(r);
       process.stdout.write(
-        `round ${round} ${server.padEnd(6)} ${r.rps.toFixed(0).padStart(6)} req/s  server ${fmt(r.serverUs)} µs/req (user ${fmt(r.userUs)}, sys ${fmt(r.sysUs)})  load generator ${fmt(r.loadUs)} µs/req\n`,
+        `round ${round} ${server.padEnd(6)} ${r.rps.toFixed(0).padStart(6)} req/s  server ${fmt(r.serverUs)} µs/req (user ${fmt(r.userUs)}, sys ${fmt(r.sysUs)})  load generator ${fmt(r.loadUs)} µs/req\n` +
+          `        main thread ${fmt(r.main)}, other threads ${fmt(r.others)}\n`,
       );
     }
 } finally {
@@ -181,6 +197,7 @@ for (const server of servers) {
   const mine = runs.filter((r) => r.server === server);
   const m = (k: keyof Omit<Run, 'server'>) => median(mine.map((r) => r[k]));
   process.stdout.write(
-    `${server.padEnd(6)} ${m('rps').toFixed(0).padStart(6)} req/s  server ${fmt(m('serverUs'))} µs/req (user ${fmt(m('userUs'))}, sys ${fmt(m('sysUs'))})  load generator ${fmt(m('loadUs'))} µs/req\n`,
+    `${server.padEnd(6)} ${m('rps').toFixed(0).padStart(6)} req/s  server ${fmt(m('serverUs'))} µs/req (user ${fmt(m('userUs'))}, sys ${fmt(m('sysUs'))})  load generator ${fmt(m('loadUs'))} µs/req\n` +
+      `       main thread ${fmt(m('main'))}, other threads ${fmt(m('others'))}\n`,
   );
 }
