@@ -88,25 +88,32 @@ export async function deviceRoutes(app: FastifyInstance, services: Services): Pr
    * Looks a typed user code up, under the throttle: a throttled session or address is answered 429 without
    * the code being checked, and every code that is not pending counts as a failure, answered with the entry
    * form (after a GET) or a redirect to it (after the decision's POST).
+   *
+   * @returns the pending code, or `{ answer }`: the reply to return from the handler. The reply is wrapped
+   *   because a Fastify reply is a thenable: an async function returning it bare would resolve to
+   *   `undefined` once the response is sent, not to the reply.
    */
   async function lookup(
     request: FastifyRequest,
     reply: FastifyReply,
     session: Session,
     typed: string,
-  ): Promise<StoredDeviceCode | FastifyReply> {
+  ): Promise<{ found: StoredDeviceCode } | { answer: FastifyReply | Promise<FastifyReply> }> {
     const wait = throttle.retryAfter(session.idHash, request.ip);
     if (wait > 0) {
       const error = `Too many wrong codes. Try again in ${duration(wait)}.`;
-      if (request.method === 'POST') return back(request, reply, 429, error, typed, ctx.now() + wait * 1000);
+      if (request.method === 'POST')
+        return { answer: back(request, reply, 429, error, typed, ctx.now() + wait * 1000) };
       reply.header('retry-after', String(wait));
-      return codeForm(request, reply, session, 429, { userCode: typed.slice(0, 20), error });
+      return { answer: codeForm(request, reply, session, 429, { userCode: typed.slice(0, 20), error }) };
     }
     const stored = await findPendingUserCode(ctx, typed);
-    if (stored) return stored;
+    if (stored) return { found: stored };
     throttle.recordFailure(session.idHash, request.ip);
-    if (request.method === 'POST') return seeOther(reply, `${VERIFICATION_PATH}?error=invalid`);
-    return codeForm(request, reply, session, 400, { userCode: typed.slice(0, 20), error: INVALID_CODE });
+    if (request.method === 'POST') return { answer: seeOther(reply, `${VERIFICATION_PATH}?error=invalid`) };
+    return {
+      answer: codeForm(request, reply, session, 400, { userCode: typed.slice(0, 20), error: INVALID_CODE }),
+    };
   }
 
   app.get(VERIFICATION_PATH, async (request, reply) => {
@@ -144,8 +151,9 @@ export async function deviceRoutes(app: FastifyInstance, services: Services): Pr
     const typed = query(request, 'user_code');
     if (typed === undefined || typed.trim() === '') return codeForm(request, reply, session, 200);
 
-    const found = await lookup(request, reply, session, typed);
-    if (!('deviceCodeHash' in found)) return found;
+    const looked = await lookup(request, reply, session, typed);
+    if ('answer' in looked) return looked.answer;
+    const { found } = looked;
     const client = await getAppByClientId(ctx, found.clientId);
     const problem = client ? authorizationProblem(client, session.user) : 'This app no longer exists.';
     if (!client || problem)
@@ -196,8 +204,9 @@ export async function deviceRoutes(app: FastifyInstance, services: Services): Pr
         403,
         'This form is out of date or was not sent from Clavis. Enter the code again.',
       );
-    const found = await lookup(request, reply, session, params.get('user_code') ?? '');
-    if (!('deviceCodeHash' in found)) return found;
+    const looked = await lookup(request, reply, session, params.get('user_code') ?? '');
+    if ('answer' in looked) return looked.answer;
+    const { found } = looked;
     const client = await getAppByClientId(ctx, found.clientId);
     const problem = client ? authorizationProblem(client, session.user) : 'This app no longer exists.';
     if (!client || problem)
