@@ -15,17 +15,34 @@ export class OAuthError extends Error {
   readonly headers: Record<string, string> = {};
 
   constructor(error: string, statusCode: number, description: string) {
-    super(description);
+    const ascii = asciiDescription(description);
+    super(ascii);
     this.name = new.target.name;
     this.error = error;
     this.statusCode = statusCode;
-    this.description = description;
+    this.description = ascii;
   }
 
   /** The RFC 6749 §5.2 body. */
   toJSON(): { error: string; error_description: string } {
     return { error: this.error, error_description: this.description };
   }
+}
+
+/**
+ * The description as RFC 6749 §5.2 and RFC 6750 §3 allow it (`%x20-21 / %x23-5B / %x5D-7E`: printable ASCII
+ * without `"` and `\`): typographic quotes and dashes become their ASCII forms, anything else outside the set
+ * a `?`. A character outside it in a `WWW-Authenticate` header is refused by Node.js (a 500 instead of the
+ * error), and strict clients reject such a body.
+ */
+export function asciiDescription(description: string): string {
+  return description
+    .replace(/[\u2018\u2019\u201B\u2032]/g, "'")
+    .replace(/[\u201C\u201D"]/g, "'")
+    .replace(/[\u2013\u2014]/g, '-')
+    .replace(/\u2026/g, '...')
+    .replace(/\\/g, '/')
+    .replace(/[^\x20-\x7E]/g, '?');
 }
 
 /** RFC 6749 §5.2: missing, repeated or malformed parameter. */

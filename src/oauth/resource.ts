@@ -108,6 +108,9 @@ export function usableScopes(
     for (const s of held.scopes) {
       const scope = target.catalogue.get(s);
       if (!scope) continue;
+      // OpenID Connect's scopes ask for a user's identity (OIDC Core §5.4); a client_credentials token has no
+      // user, so they are never in one (the UserInfo endpoint would have no one to describe).
+      if (flow === 'client_credentials' && isStandardScope(s)) continue;
       const granted = held.granted.includes(s);
       if (granted || (flow === 'user' && !scope.admin_consent_required)) out.push(s);
     }
@@ -130,6 +133,7 @@ export function resolveScope(
   usable: readonly string[],
   app: Pick<App, 'default_scopes'>,
   raw: string | undefined,
+  flow: TokenFlow = 'user',
 ): string[] {
   const requested = raw === undefined ? [] : parseScope(raw);
   if (requested === null) throw new InvalidScope('The scope parameter is malformed.');
@@ -152,7 +156,11 @@ export function resolveScope(
   if (unknown.length && target.api.built_in === null)
     throw new InvalidScope(`The API ${target.api.identifier} has no scope ${unknown.join(', ')}.`);
   if (requested.some((s) => !usable.includes(s)))
-    throw new InvalidScope('The requested scope exceeds the scopes this client is allowed.');
+    throw new InvalidScope(
+      flow === 'client_credentials' && requested.some(isStandardScope)
+        ? 'The scopes openid, profile and email are for a user; a client_credentials token has none.'
+        : 'The requested scope exceeds the scopes this client is allowed.',
+    );
   return requested;
 }
 

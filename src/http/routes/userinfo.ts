@@ -43,8 +43,18 @@ export async function userinfoRoutes(app: FastifyInstance, services: Services): 
     }
     const claims = await requireAccessToken(services, request, reply, 'openid', inBody);
     if (!claims) return reply;
+    // Only a user's grant (a code, a device code, their refreshes) has a `gid`; a client_credentials token's
+    // subject is the client, and there is no user to describe (tokens issued before client_credentials left
+    // out the OpenID scopes may still carry openid).
+    if (claims.gid === undefined)
+      return sendBearerError(
+        reply,
+        new InvalidToken(
+          'This access token was issued to a client for itself (client_credentials), not for a user.',
+        ),
+      );
     const user = await userClaims(services.ctx, claims.sub, splitScope(claims.scope));
-    if (!user) return sendBearerError(reply, new InvalidToken('The access token’s user no longer exists.'));
+    if (!user) return sendBearerError(reply, new InvalidToken("The access token's user no longer exists."));
     return reply.send(user);
   };
   app.get(USERINFO_PATH, handler);

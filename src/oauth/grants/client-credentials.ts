@@ -27,7 +27,7 @@ export function clientCredentialsGrant(
           `The API ${target.api.identifier} does not accept tokens from the client_credentials grant.`,
         );
       const usable = usableScopes(target, client.permissions, 'client_credentials');
-      const scope = resolveScope(target, usable, client.app, params.get('scope'));
+      const scope = resolveScope(target, usable, client.app, params.get('scope'), 'client_credentials');
       const issued = await tokens.issue({
         sub: client.app.client_id,
         clientId: client.app.client_id,
