@@ -279,3 +279,58 @@ describe('introspection and revocation parameters', () => {
     }
   });
 });
+
+describe('review mends, stop 28', () => {
+  const strict = (h: Headers) => {
+    expect(h.get('x-content-type-options')).toBe('nosniff');
+    expect(h.get('x-frame-options')).toBe('DENY');
+    expect(h.get('content-security-policy')).toMatch(/frame-ancestors 'none'/);
+  };
+
+  it.each([
+    ['/apps/%ff', 400],
+    ['/api/v1/apps/%E0%A4%A', 400],
+    [`/api/v1/apps/${'x'.repeat(1000)}`, 414],
+  ])('a URL the router cannot take (%s) gets a problem with the strict headers', async (path, status) => {
+    const r = await raw(path, {});
+    expect(r.status, r.text).toBe(status);
+    expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(r.json.detail).toMatch(/URL/);
+    expect(r.text).not.toContain('FST_ERR');
+    expect(r.text).not.toContain('xxxx');
+    strict(r.headers);
+  });
+
+  it('a browser gets a page for such a URL, an OAuth client an RFC 6749 body', async () => {
+    const page = await raw(`/apps/${'x'.repeat(1000)}`, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(414);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(page.text).toContain('A part of the URL is too long.');
+    strict(page.headers);
+    const oauth = await raw('/oauth/%ff', { method: 'POST' });
+    expect(oauth.status).toBe(400);
+    expect(oauth.json.error).toBe('invalid_request');
+    expect(oauth.headers.get('cache-control')).toBe('no-store');
+    strict(oauth.headers);
+  });
+
+  it.each([
+    ['beside HTTP Basic', true],
+    ['alone', false],
+  ])('a client assertion %s is refused, not ignored (RFC 6749 §2.3)', async (_name, withBasic) => {
+    const body = new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: 'eyJhbGciOiJSUzI1NiJ9.e30.c2ln',
+      ...(withBasic ? {} : { client_id: clientId }),
+    });
+    const r = await raw('/oauth/token', {
+      method: 'POST',
+      headers: { 'content-type': FORM, ...(withBasic ? { authorization: auth } : {}) },
+      body: body.toString(),
+    });
+    expect(r.status).toBe(401);
+    expect(r.json.error).toBe('invalid_client');
+    expect(r.json.error_description).toMatch(/assertion/i);
+  });
+});

@@ -6,6 +6,7 @@ import { MessagePage } from '../web/pages.js';
 import { sendPage } from '../web/render.js';
 import { OUTAGE_RETRY_AFTER_SECONDS, sendOAuthError, temporarilyUnavailable } from './oauth-reply.js';
 import { domainProblem, problem, sendProblem } from './problem.js';
+import { setSecurityHeaders } from './security-headers.js';
 
 /** Protocol endpoints answer errors with RFC 6749 bodies; everything else with RFC 9457 problems. */
 export function isProtocolPath(url: string): boolean {
@@ -80,6 +81,37 @@ function sendOutage(request: FastifyRequest, reply: FastifyReply): FastifyReply 
   if (wantsPage(request))
     return sendPage(reply, 503, MessagePage({ title: 'Temporarily unavailable', message }));
   return sendProblem(reply, problem(503, message));
+}
+
+/**
+ * Answers the errors Fastify's router raises before any route or hook runs (Fastify's `frameworkErrors`): a
+ * URL that does not decode (`%ff`, a cut-off escape) and a path segment longer than the router takes. They
+ * get each surface's own error format, like every other error, instead of Fastify's bare JSON that quotes
+ * the URL back.
+ */
+export function answerFrameworkError(
+  error: FastifyError,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  https: boolean,
+): FastifyReply {
+  const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+  const status = tooLong ? 414 : error.code === 'FST_ERR_BAD_URL' ? 400 : 500;
+  if (status === 500) request.log.error({ err: error }, 'router error');
+  const message =
+    status === 500
+      ? 'Something went wrong on our side. Try again.'
+      : tooLong
+        ? 'A part of the URL is too long.'
+        : 'The URL is malformed (it has an invalid percent-encoding).';
+  // The router answers before any hook runs, so the strict headers are set here.
+  const page = wantsPage(request);
+  setSecurityHeaders(reply, https, page ? 'text/html' : 'application/json');
+  if (isProtocolPath(request.url))
+    return sendOAuthError(reply, status === 500 ? new ServerError() : new InvalidRequest(message, status));
+  if (page)
+    return sendPage(reply, status, MessagePage({ title: status === 500 ? 'Error' : 'Bad request', message }));
+  return sendProblem(reply, problem(status, message));
 }
 
 /** Installs the one error handler: no request ever gets a stack trace or an unexplained 500. */

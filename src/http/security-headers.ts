@@ -34,25 +34,29 @@ export function allowFormRedirectTo(reply: FastifyReply, redirectUri: string): v
 }
 
 /**
- * Strict headers on every response; pages also get the CSP. API and protocol responses get
- * `frame-ancestors 'none'` too, and never sniffable content.
+ * Sets the strict headers of a response whose body has `contentType`: pages also get the CSP. API and
+ * protocol responses get `frame-ancestors 'none'` too, and never sniffable content.
  */
+export function setSecurityHeaders(reply: FastifyReply, https: boolean, contentType: string): void {
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('referrer-policy', 'no-referrer');
+  reply.header('x-frame-options', 'DENY');
+  reply.header('cross-origin-opener-policy', 'same-origin');
+  if (contentType.startsWith('text/html')) {
+    // A page may carry a narrower variant of the page CSP (see allowFormRedirectTo); never a looser one.
+    const own = String(reply.getHeader('content-security-policy') ?? '');
+    if (!own.startsWith("default-src 'none'; script-src 'self'; style-src 'self';"))
+      reply.header('content-security-policy', PAGE_CSP);
+  } else if (!reply.hasHeader('content-security-policy'))
+    reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
+  if (https) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+}
+
+/** {@link setSecurityHeaders} on every response that goes through Fastify's hooks. */
 export function registerSecurityHeaders(app: FastifyInstance, options: { https: boolean }): void {
   // A callback-style hook, not an async one: it runs on every response, the token endpoint's included.
   app.addHook('onSend', (_req, reply, payload, done) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('x-frame-options', 'DENY');
-    reply.header('cross-origin-opener-policy', 'same-origin');
-    const type = String(reply.getHeader('content-type') ?? '');
-    if (type.startsWith('text/html')) {
-      // A page may carry a narrower variant of the page CSP (see allowFormRedirectTo); never a looser one.
-      const own = String(reply.getHeader('content-security-policy') ?? '');
-      if (!own.startsWith("default-src 'none'; script-src 'self'; style-src 'self';"))
-        reply.header('content-security-policy', PAGE_CSP);
-    } else if (!reply.hasHeader('content-security-policy'))
-      reply.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
-    if (options.https) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+    setSecurityHeaders(reply, options.https, String(reply.getHeader('content-type') ?? ''));
     done(null, payload);
   });
 }

@@ -4,7 +4,7 @@ import { hubRoutes } from '../hub/index.js';
 import type { Services } from '../services.js';
 import { assetRoutes } from '../web/render.js';
 import { managementApiRoutes } from './api/index.js';
-import { registerErrorHandler } from './error-handler.js';
+import { answerFrameworkError, registerErrorHandler } from './error-handler.js';
 import { registerInputGuard } from './input-guard.js';
 import { lazySchemaController } from './lazy-schemas.js';
 import { loggerOptions } from './logging.js';
@@ -49,6 +49,8 @@ export async function buildServer(services: Services, options: BuildOptions = {}
     }),
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
     return503OnClosing: true,
+    frameworkErrors: (error, request, reply) =>
+      answerFrameworkError(error, request, reply, services.config.issuer.startsWith('https:')),
     // Route schemas compile on first use: most are never needed on a node serving the token endpoint.
     schemaController: lazySchemaController(),
     ...(options.serverFactory ? { serverFactory: options.serverFactory } : {}),

@@ -78,6 +78,13 @@ function parseBasic(header: string): Presented {
 
 /** Extracts the credentials a token-style request presents, enforcing one method per request (RFC 6749 §2.3). */
 export function presentedCredentials(authorization: string | undefined, params: Params): Presented | null {
+  // RFC 7521 §4.2 assertions are another method, one this server does not offer (discovery's
+  // token_endpoint_auth_methods_supported): refused, not ignored, so that one sent beside a secret is not
+  // a second method silently dropped (RFC 6749 §2.3).
+  if (params.get('client_assertion') !== undefined || params.get('client_assertion_type') !== undefined)
+    throw new InvalidClient(
+      'Client assertions (private_key_jwt, client_secret_jwt) are not supported; use client_secret_basic or client_secret_post.',
+    );
   const bodyId = params.get('client_id');
   const bodySecret = params.get('client_secret');
   if (authorization !== undefined && authorization !== '') {
