@@ -34,6 +34,10 @@ describe('submitting for review', () => {
     ['.test domain', 'https://app.acme.test/cb', /example or test/],
     ['IP address', 'https://203.0.113.7/cb', /IP address/],
     ['placeholder', 'https://acme.io/placeholder', /placeholder/],
+    ['localhost with a trailing dot', 'https://localhost./cb', /localhost/],
+    ['LOCALHOST. with a trailing dot', 'https://LOCALHOST./cb', /localhost/],
+    ['example domain with a trailing dot', 'https://example.com./cb', /example/],
+    ['.local with a trailing dot', 'https://printer.local./cb', /localhost/],
   ])('refuses %s and says why', (_name, url, why) => expect(callbackUrlReviewProblem(url)).toMatch(why));
 });
 

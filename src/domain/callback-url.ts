@@ -94,8 +94,9 @@ export function callbackUrlReviewProblem(raw: string): string | null {
   if (basic) return basic;
   const url = new URL(raw);
   if (url.protocol !== 'https:') return 'The callback URL must use https before the app can be submitted.';
-  const host = url.hostname.toLowerCase();
-  if (isLocalHost(url) || host.endsWith('.localhost') || host.endsWith('.local'))
+  // A fully qualified name's trailing dot (`localhost.`, `example.com.`) names the same host.
+  const host = url.hostname.toLowerCase().replace(/\.$/, '');
+  if (isLocalHost(url) || host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.local'))
     return "The callback URL points at this computer (localhost); use your app's public https address.";
   if (/(^|\.)example\.(com|org|net)$/.test(host) || /(^|\.)(example|test|invalid)$/.test(host))
     return 'The callback URL uses an example or test domain; replace the placeholder with your real callback.';
