@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parseRealDate } from '../../domain/dates.js';
 import { secretUsable } from '../../domain/secret-status.js';
 import { ApiClient, type RemoteOptions, remoteOptions } from '../api-client.js';
 import type { ApiCreatedSecret, ApiSecret } from '../api-types.js';
@@ -49,7 +50,7 @@ function expiryBody(opts: ExpiryOptions): Record<string, unknown> | undefined {
     body.expires_in_months = n;
   }
   if (opts.expiresAt !== undefined) {
-    const t = Date.parse(opts.expiresAt);
+    const t = parseRealDate(opts.expiresAt);
     if (Number.isNaN(t))
       throw new CliError('--expires-at must be a date, e.g. 2026-12-31 or 2026-12-31T00:00:00Z.');
     body.expires_at = new Date(t).toISOString();

@@ -7,6 +7,7 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
 } from 'fastify';
+import { parseRealDate } from '../../domain/dates.js';
 import { decodeCursor } from '../../domain/pagination.js';
 import type { Services } from '../../services.js';
 import { type ApiAuth, type ManagementScope, requireScope, resolveApiActor } from './auth.js';
@@ -56,7 +57,7 @@ export function checkCursor(cursor: string | undefined): string | undefined {
 /** Parses an ISO 8601 timestamp given in a body (already format-checked by the schema) to epoch ms. */
 export function parseTime(field: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const t = Date.parse(value);
-  if (Number.isNaN(t)) throw ApiProblem.badField(field, 'Give an ISO 8601 date-time.');
+  const t = parseRealDate(value);
+  if (Number.isNaN(t)) throw ApiProblem.badField(field, 'Give an ISO 8601 date-time (a real date).');
   return t;
 }

@@ -2,6 +2,7 @@ import { FormatRegistry, type TSchema, Type } from '@sinclair/typebox';
 import type { AppRequest } from '../../domain/app-requests.js';
 import type { App } from '../../domain/apps.js';
 import type { AuditEvent } from '../../domain/audit.js';
+import { parseRealDate } from '../../domain/dates.js';
 import { ERROR_CODES, type ErrorCode } from '../../domain/error-codes.js';
 import { SECRET_STATUSES } from '../../domain/secret-status.js';
 import type { ClientSecret, CreatedSecret } from '../../domain/secrets.js';
@@ -17,7 +18,7 @@ import { errorCodeTable, PROBLEM_TYPE_BASE } from '../problem.js';
 
 const ISO_DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/;
 if (!FormatRegistry.Has('date-time'))
-  FormatRegistry.Set('date-time', (v) => ISO_DATE_TIME.test(v) && !Number.isNaN(Date.parse(v)));
+  FormatRegistry.Set('date-time', (v) => ISO_DATE_TIME.test(v) && !Number.isNaN(parseRealDate(v)));
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 export const isoOrNull = (ms: number | null): string | null => (ms === null ? null : iso(ms));

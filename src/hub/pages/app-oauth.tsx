@@ -10,6 +10,7 @@ import {
   previewAppUpdate,
   updateApp,
 } from '../../domain/apps.js';
+import { parseRealDate } from '../../domain/dates.js';
 import { invalid } from '../../domain/errors.js';
 import { listSentExpiryNotices, type SentExpiryNotice } from '../../domain/expiry-notices.js';
 import { listScopes, type Scope } from '../../domain/scopes.js';
@@ -671,7 +672,9 @@ function secretOptions(v: NewSecretValues): SecretOptions {
     // No lifetime given: the domain's default, six months or the policy's maximum if that is shorter.
   } else if (v.expiry === 'custom') {
     if (!v.expires_on.trim()) throw invalid('expires_at', 'Choose an expiry date.');
-    const t = /^\d{4}-\d{2}-\d{2}$/.test(v.expires_on) ? Date.parse(`${v.expires_on}T00:00:00Z`) : Number.NaN;
+    const t = /^\d{4}-\d{2}-\d{2}$/.test(v.expires_on)
+      ? parseRealDate(`${v.expires_on}T00:00:00Z`)
+      : Number.NaN;
     opts.expires_at = t;
   } else opts.expires_in_months = Number(v.expiry);
   return opts;
