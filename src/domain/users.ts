@@ -34,8 +34,17 @@ export function toUser(row: UserTable): User {
   };
 }
 
-/** One `@`, no white space and no control character (a NUL cannot even be stored on PostgreSQL). */
-const EMAIL = /^[^\s@\p{Cc}]{1,64}@[^\s@\p{Cc}]{1,255}$/u;
+/**
+ * An address as people have them (RFC 5322 §3.4.1's dot-atom, with letters and digits of any script as
+ * RFC 6531 allows): a local part of letters, digits and `!#$%&'*+/=?^_\`{|}~.-` (no leading, trailing or
+ * double dot; no quoted local parts), an `@`, and a host name of letter-digit-hyphen labels. So no white
+ * space, control character, `<`, `>`, `"`, comma or second `@`.
+ */
+const LABEL = '[\\p{L}\\p{N}](?:[\\p{L}\\p{N}-]{0,61}[\\p{L}\\p{N}])?';
+const EMAIL = new RegExp(
+  `^(?!\\.)(?!.*\\.\\.)(?!.*\\.@)[\\p{L}\\p{N}!#$%&'*+/=?^_\`{|}~.-]{1,64}@(?=.{1,253}$)${LABEL}(?:\\.${LABEL})*$`,
+  'u',
+);
 
 /** What is wrong with an email address, or null: forms call it to report every field's error at once. */
 export function emailProblem(email: string): string | null {
