@@ -200,6 +200,38 @@ describe('POST /v1/apis', () => {
       undefined,
       'api_identifier_taken',
     );
+    // Nor anything a URL-normalising resource server would take for it (stop 28's review).
+    const id = new URL(taken.json.identifier);
+    for (const lookAlike of [
+      `https://${id.hostname.toUpperCase()}`,
+      `https://${id.hostname}:443`,
+      `https://${id.hostname}/`,
+      `https://${id.hostname}.`,
+    ])
+      expectProblem(
+        await otherAdmin.post('/v1/apis', newApi({ identifier: lookAlike })),
+        409,
+        undefined,
+        'api_identifier_taken',
+      );
+    // Nor the server's own URLs, nor its reserved scope names.
+    for (const own of [ts.config.issuer, `${ts.config.issuer}/`, `${ts.config.issuer}/api/management/`])
+      expectProblem(
+        await otherAdmin.post('/v1/apis', newApi({ identifier: own })),
+        400,
+        'identifier',
+        'api_identifier_invalid',
+      );
+    for (const reserved of ['openid', 'email', 'clavis:admin'])
+      expectProblem(
+        await otherAdmin.post('/v1/apis', newApi({ scopes: [{ name: reserved }] })),
+        400,
+        'scopes',
+        'api_scope_invalid',
+      );
+    // A path of its own on the same host is another API.
+    const sub = await otherAdmin.post('/v1/apis', newApi({ identifier: `https://${id.hostname}/v2` }));
+    expect(sub.status, sub.text).toBe(201);
     expect((await tenantAdmin.get('/v1/apis')).json.items.length).toBe(before + 1);
   });
 

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Config } from '../config/config.js';
 import { uuid } from '../crypto/random.js';
 import type { Db } from '../db/database.js';
@@ -145,6 +146,25 @@ export function checkApiIdentifier(raw: string | undefined): string {
   return v;
 }
 
+/**
+ * The form two identifiers are compared in for uniqueness: what `new URL` makes of them (scheme and host in
+ * lower case, a default port dropped, an empty path as `/`), without a host's trailing dot and a path's
+ * trailing slash. Tokens compare `aud` exactly, but a resource server that normalises URLs would take
+ * `https://API.example.com:443/` for `https://api.example.com`, so another tenant may not register it.
+ */
+export function identifierKey(identifier: string): string {
+  const url = new URL(identifier);
+  const host = url.host.replace(/\.(?=(:\d+)?$)/, '');
+  return `${url.protocol}//${host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/** Whether `identifier` is the issuer's URL or under it: the server's own paths, not a tenant's API. */
+function underIssuer(identifier: string, issuer: string): boolean {
+  const id = identifierKey(identifier);
+  const own = identifierKey(issuer);
+  return id === own || id.startsWith(`${own}/`);
+}
+
 /** @throws DomainError `api_name_invalid`. */
 export function checkApiName(name: string | undefined): string {
   const n = (name ?? '').trim();
@@ -179,12 +199,25 @@ export function checkApiDescription(d: string | undefined): string {
 }
 
 /**
- * An API's scopes: names are RFC 6749 §3.3 scope tokens (at most 100 characters), unique within the API;
- * descriptions (shown on the consent page) at most 300 visible characters.
+ * Scope names a tenant's API may not define: OpenID Connect's (their meaning is the user's identity, and the
+ * server adds them to user grants itself) and the management API's `clavis:` namespace.
+ */
+function reservedScopeName(name: string): boolean {
+  return ['openid', 'profile', 'email', 'offline_access'].includes(name) || name.startsWith('clavis:');
+}
+
+/**
+ * An API's scopes: names are RFC 6749 §3.3 scope tokens (at most 100 characters), unique within the API and
+ * not reserved ({@link reservedScopeName}) unless `reservedAllowed` lets them (the built-in APIs; a tenant's
+ * API keeps the ones it had before the rule); descriptions (shown on the consent page) at most 300 visible
+ * characters.
  *
  * @throws DomainError `api_scope_invalid`.
  */
-export function checkApiScopes(scopes: unknown): ApiScope[] {
+export function checkApiScopes(
+  scopes: unknown,
+  reservedAllowed: ReadonlySet<string> | 'all' = new Set(),
+): ApiScope[] {
   const fail = (m: string) => invalid('scopes', m, 'api_scope_invalid');
   if (!Array.isArray(scopes))
     throw fail('Scopes must be a list of {name, description, admin_consent_required}.');
@@ -200,6 +233,10 @@ export function checkApiScopes(scopes: unknown): ApiScope[] {
     if (name.length > 100)
       throw fail(`The scope name "${name.slice(0, 20)}…" is too long (100 characters at most).`);
     if (seen.has(name)) throw fail(`The scope "${name}" is listed twice.`);
+    if (reservedScopeName(name) && reservedAllowed !== 'all' && !reservedAllowed.has(name))
+      throw fail(
+        `The scope name "${name}" is reserved: OpenID Connect's scopes and the clavis: names belong to the server.`,
+      );
     seen.add(name);
     const d = description === undefined ? '' : description;
     if (typeof d !== 'string') throw fail(`The description of "${name}" must be text.`);
@@ -411,6 +448,12 @@ export async function createApi(
     identifier === builtInIdentifier(ctx.config, 'management')
   )
     throw identifierTaken();
+  if (underIssuer(identifier as string, ctx.config.issuer))
+    throw invalid(
+      'identifier',
+      "The identifier names this Clavis server (its issuer URL, or a path under it); use your API's own URI.",
+      'api_identifier_invalid',
+    );
   const now = ctx.now();
   const row: ApiTable = {
     id: uuid(),
@@ -429,12 +472,18 @@ export async function createApi(
   };
   try {
     await inTransaction(ctx.db, async (trx) => {
-      const clash = await trx
+      // Unique as written (the column's constraint) and as compared (identifierKey): the candidates share
+      // the scheme and host, in any case, with any port or path.
+      const url = new URL(row.identifier);
+      const prefix = `${url.protocol}//${url.hostname.replace(/\.$/, '')}`.replace(/[\\%_]/g, '\\$&');
+      const key = identifierKey(row.identifier);
+      const near = await trx
         .selectFrom('apis')
-        .select('id')
-        .where('identifier', '=', row.identifier)
-        .executeTakeFirst();
-      if (clash) throw identifierTaken();
+        .select('identifier')
+        .where(sql<string>`lower(identifier)`, 'like', sql<string>`${`${prefix}%`} escape '\\'`)
+        .execute();
+      if (near.some((a) => a.identifier === row.identifier || identifierKey(a.identifier) === key))
+        throw identifierTaken();
       await trx.insertInto('apis').values(row).execute();
       await ctx.changes.announce(trx, 'api', row.id);
       await recordAudit(ctx, trx, {
@@ -518,7 +567,8 @@ export async function updateApi(
   }
   let scopes = api.scopes;
   if (patch.scopes !== undefined) {
-    const v = errors.check(() => checkApiScopes(patch.scopes));
+    const kept = api.built_in !== null ? 'all' : new Set(api.scopes.map((x) => x.name));
+    const v = errors.check(() => checkApiScopes(patch.scopes, kept));
     if (v !== undefined) {
       scopes = v;
       set('scopes', JSON.stringify(v), JSON.stringify(v) !== JSON.stringify(api.scopes));
