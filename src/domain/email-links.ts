@@ -204,13 +204,21 @@ export async function requestPasswordReset(
   });
 }
 
-/** Whether a reset link is still usable (to show the form or say it is not). Uses nothing up. */
-export async function resetLinkUsable(ctx: DomainContext, token: string): Promise<boolean> {
+/**
+ * Whether a mailed link (a password reset or a sign-up confirmation) is still usable, to show its form or
+ * say it is not. Uses nothing up.
+ */
+export async function emailLinkUsable(
+  ctx: DomainContext,
+  purpose: 'reset_password' | 'verify_email',
+  token: string,
+): Promise<boolean> {
+  if (token === '') return false;
   const row = await ctx.db
     .selectFrom('email_tokens')
     .select('token_hash')
     .where('token_hash', '=', ctx.hasher.hash(token))
-    .where('purpose', '=', 'reset_password')
+    .where('purpose', '=', purpose)
     .where('used_at', 'is', null)
     .where('expires_at', '>', ctx.now())
     .executeTakeFirst();

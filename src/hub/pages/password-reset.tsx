@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { csrfToken, verifyCsrf } from '../../auth/session.js';
-import { requestPasswordReset, resetLinkUsable, resetPassword } from '../../domain/email-links.js';
+import { emailLinkUsable, requestPasswordReset, resetPassword } from '../../domain/email-links.js';
 import { DomainError } from '../../domain/errors.js';
 import { mailEnabled } from '../../domain/mail.js';
 import type { Services } from '../../services.js';
@@ -157,7 +157,7 @@ export async function passwordResetRoutes(app: FastifyInstance, services: Servic
   app.get('/login/reset', async (request, reply) => {
     const q = request.query as Record<string, unknown>;
     const token = typeof q.token === 'string' ? q.token.slice(0, 200) : '';
-    const usable = token !== '' && (await resetLinkUsable(services.ctx, token));
+    const usable = await emailLinkUsable(services.ctx, 'reset_password', token);
     const csrf = await csrfToken(services, request, reply);
     const flash = takeFlash(services, request);
     return sendPage(

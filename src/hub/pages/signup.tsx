@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { createSession, csrfToken, getSession, verifyCsrf } from '../../auth/session.js';
 import { SignupThrottle } from '../../auth/signup-throttle.js';
-import { completeSignup, type LinkBuilder, startSignup } from '../../domain/email-links.js';
+import { completeSignup, emailLinkUsable, type LinkBuilder, startSignup } from '../../domain/email-links.js';
 import { DomainError } from '../../domain/errors.js';
 import { mailEnabled } from '../../domain/mail.js';
 import { createSandbox, type Sandbox } from '../../domain/sandbox.js';
@@ -142,20 +142,32 @@ function CheckInboxPage({ email }: { email: string }) {
   );
 }
 
-function ConfirmSignupPage({ csrf, token, error }: { csrf: string; token: string; error?: string }) {
+const BAD_SIGNUP_LINK =
+  'This confirmation link is not valid: it was used already, has expired (links last a day), or is incomplete.';
+
+function ConfirmSignupPage(p: { csrf: string; token: string; usable: boolean; error?: string }) {
   return (
     <Layout title="Confirm your account" narrow>
       <div class="card">
         <h1>Confirm your account</h1>
-        {error ? <Alert kind="error">{error}</Alert> : null}
-        <p>Your address is confirmed once you create the account.</p>
-        <form method="post" action="/signup/verify">
-          <Csrf token={csrf} />
-          <input type="hidden" name="token" value={token} />
-          <button type="submit" class="btn btn-primary btn-block">
-            Create my account
-          </button>
-        </form>
+        {p.error ? <Alert kind="error">{p.error}</Alert> : null}
+        {p.usable ? (
+          <>
+            <p>Your address is confirmed once you create the account.</p>
+            <form method="post" action="/signup/verify">
+              <Csrf token={p.csrf} />
+              <input type="hidden" name="token" value={p.token} />
+              <button type="submit" class="btn btn-primary btn-block">
+                Create my account
+              </button>
+            </form>
+          </>
+        ) : (
+          <p>
+            Already confirmed? <a href="/login">Sign in</a>. Otherwise <a href="/signup">sign up again</a> to
+            get a new link.
+          </p>
+        )}
       </div>
     </Layout>
   );
@@ -302,13 +314,20 @@ export async function signupRoutes(app: FastifyInstance, services: Services): Pr
   app.get('/signup/verify', async (request, reply) => {
     const q = request.query as Record<string, unknown>;
     const token = typeof q.token === 'string' ? q.token.slice(0, 200) : '';
-    // A page with a button, not an action on GET: mail scanners that open links must not use it up.
+    // A page with a button, not an action on GET: mail scanners that open links must not use it up. A link
+    // that can no longer be used says so at once (as the reset link does), without the button.
+    const usable = await emailLinkUsable(services.ctx, 'verify_email', token);
     const csrf = await csrfToken(services, request, reply);
     const flash = takeFlash(services, request);
     return sendPage(
       noStore(reply),
-      flashStatus(services, reply, flash),
-      ConfirmSignupPage({ csrf, token, error: flash?.error }),
+      flashStatus(services, reply, flash, usable ? 200 : 400),
+      ConfirmSignupPage({
+        csrf,
+        token,
+        usable,
+        error: flash?.error ?? (usable ? undefined : BAD_SIGNUP_LINK),
+      }),
     );
   });
 
