@@ -226,7 +226,7 @@ export class ApiClient {
           'login_expired',
         );
       const next = await this.#refresh(current, current.refresh_token);
-      saveLogin(next);
+      saveLogin(next, { makeDefault: false });
       this.#login = next;
       return next.access_token;
     });

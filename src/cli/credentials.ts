@@ -61,20 +61,34 @@ export function normalizeServer(url: string): string {
   return `${u.origin}${u.pathname}`.replace(/\/+$/, '');
 }
 
+/**
+ * The saved logins. A missing file is none; a file that cannot be read or parsed is an error that says so,
+ * not "none": saving over it would lose every other login in it.
+ *
+ * @throws {CliError} for an unreadable or damaged file.
+ */
 export function readCredentials(): CredentialsFile {
+  const path = credentialsPath();
+  const unreadable = (why: string) =>
+    new CliError(
+      `the saved logins in ${path} cannot be read (${why}). Move the file aside (or delete it), then log in again.`,
+    );
   let text: string;
   try {
-    text = readFileSync(credentialsPath(), 'utf8');
-  } catch {
-    return { servers: {} };
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { servers: {} };
+    throw unreadable((err as NodeJS.ErrnoException).code ?? 'read error');
   }
+  let parsed: CredentialsFile;
   try {
-    const parsed = JSON.parse(text) as CredentialsFile;
-    if (!parsed || typeof parsed !== 'object' || typeof parsed.servers !== 'object') return { servers: {} };
-    return parsed;
+    parsed = JSON.parse(text) as CredentialsFile;
   } catch {
-    return { servers: {} };
+    throw unreadable('it is not valid JSON');
   }
+  if (!parsed || typeof parsed !== 'object' || !parsed.servers || typeof parsed.servers !== 'object')
+    throw unreadable('it has no "servers" object');
+  return parsed;
 }
 
 /** Creates the config directory (mode 0700); its parents get the default mode. */
@@ -102,11 +116,15 @@ export function getLogin(server: string): SavedLogin | undefined {
   return readCredentials().servers[normalizeServer(server)];
 }
 
-export function saveLogin(login: SavedLogin): void {
+/**
+ * Saves a server's login. A login (`clavis login`) makes it the default server; a refresh of the tokens
+ * (`makeDefault: false`) does not, or a command run once with `--server` would retarget every later one.
+ */
+export function saveLogin(login: SavedLogin, options: { makeDefault?: boolean } = {}): void {
   const file = readCredentials();
   const key = normalizeServer(login.server);
   file.servers[key] = { ...login, server: key };
-  file.default_server = key;
+  if (options.makeDefault !== false || file.default_server === undefined) file.default_server = key;
   writeCredentials(file);
 }
 

@@ -86,4 +86,16 @@ function fail(err: unknown): never {
   process.exit(EXIT_SERVER);
 }
 
+// console.log ignores write errors, so a full disk or a closed pipe lost the output (a secret shown once, a
+// token) and the command still exited 0. The first such error is reported and the exit code says it.
+let outputLost = false;
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (outputLost) return;
+  outputLost = true;
+  process.stderr.write(
+    `clavis: could not write the output (${err.code ?? err.message}); what it held, such as a secret shown once, is lost.\n`,
+  );
+  process.exitCode = EXIT_USER;
+});
+
 program.parseAsync(process.argv).catch(fail);
