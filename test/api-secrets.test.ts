@@ -167,6 +167,12 @@ describe('client secrets', () => {
     const past = await api.post(`/v1/apps/${app.id}/secrets`, { expires_at: '2001-01-01T00:00:00Z' });
     expect(past.status).toBe(422);
     expect((await api.post(`/v1/apps/${app.id}/secrets`, { expires_at: 'next tuesday' })).status).toBe(400);
+    // A date that does not exist is refused, not rolled over into the next month (2027-03-02).
+    const feb30 = await api.post(`/v1/apps/${app.id}/secrets`, {
+      expires_at: `${new Date().getUTCFullYear() + 1}-02-30T00:00:00Z`,
+    });
+    expect(feb30.status, feb30.text).toBe(400);
+    expect(JSON.stringify(feb30.json)).toMatch(/expires_at/);
     expect((await api.post(`/v1/apps/${app.id}/secrets`, { expires_in_months: 'six' })).status).toBe(400);
     expect(
       (await api.post(`/v1/apps/${app.id}/secrets`, { expires_in_months: 6, never_expires: true })).status,

@@ -219,6 +219,17 @@ describe('apps and client secrets', () => {
     expect(bad.html).toContain('value="Too long-lived"');
     expect(bad.html).toMatch(/policy allows client secrets to live at most/);
     expect(bad.html).toMatch(/<dialog[^>]*id="new-secret"[^>]*open/);
+    // A date that does not exist is refused, not rolled over into the next month.
+    const feb30 = await followFailure(
+      b,
+      await b.submit(list, `/apps/${id}/oauth/secrets`, {
+        description: 'Impossible date',
+        expiry: 'custom',
+        expires_on: `${new Date().getUTCFullYear() + 1}-02-30`,
+      }),
+      `/apps/${id}/oauth`,
+    );
+    expect(feb30.html).toContain('The expiry date is not valid.');
 
     // Revoke: 303 and the secret no longer works.
     const oauthHtml = (await b.get(`/apps/${id}/oauth`)).html;
