@@ -11,6 +11,7 @@ import { recordAudit } from './audit.js';
 import { isLocalHost } from './callback-url.js';
 import type { Actor, DomainContext } from './context.js';
 import { conflict, FieldErrors, forbidden, invalid, notFound } from './errors.js';
+import { isStandardScope } from './oidc.js';
 import { joinScope, parseScope, splitScope } from './scopes.js';
 
 export type { ApiVisibility, BuiltInApi } from '../db/schema.js';
@@ -203,7 +204,7 @@ export function checkApiDescription(d: string | undefined): string {
  * server adds them to user grants itself) and the management API's `clavis:` namespace.
  */
 function reservedScopeName(name: string): boolean {
-  return ['openid', 'profile', 'email', 'offline_access'].includes(name) || name.startsWith('clavis:');
+  return isStandardScope(name) || name === 'offline_access' || name.startsWith('clavis:');
 }
 
 /**
@@ -482,8 +483,7 @@ export async function createApi(
         .select('identifier')
         .where(sql<string>`lower(identifier)`, 'like', sql<string>`${`${prefix}%`} escape '\\'`)
         .execute();
-      if (near.some((a) => a.identifier === row.identifier || identifierKey(a.identifier) === key))
-        throw identifierTaken();
+      if (near.some((a) => identifierKey(a.identifier) === key)) throw identifierTaken();
       await trx.insertInto('apis').values(row).execute();
       await ctx.changes.announce(trx, 'api', row.id);
       await recordAudit(ctx, trx, {

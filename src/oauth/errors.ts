@@ -29,6 +29,9 @@ export class OAuthError extends Error {
   }
 }
 
+/** RFC 6749 §5.2's `error_description` characters. */
+const DESCRIPTION_CHARS = /^[\x20\x21\x23-\x5B\x5D-\x7E]*$/;
+
 /**
  * The description as RFC 6749 §5.2 and RFC 6750 §3 allow it (`%x20-21 / %x23-5B / %x5D-7E`: printable ASCII
  * without `"` and `\`): typographic quotes and dashes become their ASCII forms, anything else outside the set
@@ -36,6 +39,8 @@ export class OAuthError extends Error {
  * error), and strict clients reject such a body.
  */
 export function asciiDescription(description: string): string {
+  // Nearly every description is fixed ASCII text already: one test, no copies.
+  if (DESCRIPTION_CHARS.test(description)) return description;
   return description
     .replace(/[\u2018\u2019\u201B\u2032]/g, "'")
     .replace(/[\u201C\u201D"]/g, "'")
