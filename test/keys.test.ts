@@ -71,6 +71,58 @@ describe('signing keys', () => {
     expect((await jwks()).map((k) => k.kid)).not.toContain(oldKid);
   });
 
+  it('a reload asked for while an older read is in flight reads again, and sees the change', async () => {
+    const { KeyStore } = await import('../src/keys/key-store.js');
+    const { SealedBox } = await import('../src/crypto/sealed-box.js');
+    const { ctx, config } = ts.server.services;
+    // Holds every result of this store's reads until released (after the connection is given back), so
+    // the first read is surely in flight while the change is written.
+    let hold: Promise<void> | null = null;
+    const held = <T extends object>(qb: T): T =>
+      new Proxy(qb, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop);
+          if (typeof value !== 'function') return value;
+          if (prop === 'execute')
+            return async () => {
+              const rows = await value.apply(target);
+              if (hold) await hold;
+              return rows;
+            };
+          return (...args: unknown[]) => {
+            const next = value.apply(target, args);
+            return next && typeof next === 'object' && 'execute' in next ? held(next) : next;
+          };
+        },
+      });
+    const db = new Proxy(ctx.db, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop);
+        if (prop === 'selectFrom') return (...args: unknown[]) => held(value.apply(target, args));
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const ks = new KeyStore({ ...ctx, db } as typeof ctx, new SealedBox(config.secretKey));
+    await ks.reload();
+    const kid = ks.publishedKeys()[0]!.kid;
+    let release = () => {};
+    hold = new Promise((r) => {
+      release = r;
+    });
+    const first = ks.reload();
+    // The change lands while that read is held open; a reload asked for now must not hand back its result.
+    await ctx.db
+      .updateTable('signing_keys')
+      .set({ retired_at: Date.now() - 3 * 3600_000 })
+      .where('kid', '=', kid)
+      .execute();
+    const second = ks.reload();
+    hold = null;
+    release();
+    await Promise.all([first, second]);
+    expect(ks.publishedKeys().map((k) => k.kid)).not.toContain(kid);
+  });
+
   it('refuses to start with a different secret key, saying which variable to check', async () => {
     const { randomBytes } = await import('node:crypto');
     const { loadConfig } = await import('../src/config/config.js');

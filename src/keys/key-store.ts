@@ -112,6 +112,7 @@ export class KeyStore {
   #loadedAt = 0;
   #lastMissReload = 0;
   #reloading: Promise<void> | null = null;
+  #rereading: Promise<void> | null = null;
 
   constructor(
     private readonly ctx: DomainContext,
@@ -148,9 +149,21 @@ export class KeyStore {
     return kid;
   }
 
-  /** Re-reads the published keys from the database. */
+  /**
+   * Re-reads the published keys from the database. Calls made while a read is in flight share one further
+   * read that starts after it: that read began before the caller's change (a rotation on another node, a
+   * retirement), so joining it would return the keys as they were.
+   */
   async reload(): Promise<void> {
-    if (this.#reloading) return this.#reloading;
+    if (this.#reloading) {
+      this.#rereading ??= this.#reloading
+        .catch(() => {})
+        .then(() => {
+          this.#rereading = null;
+          return this.reload();
+        });
+      return this.#rereading;
+    }
     this.#reloading = (async () => {
       const now = this.ctx.now();
       const keep = now - this.ctx.config.accessTokenTtl * 1000 - RETIRED_GRACE_MS;
