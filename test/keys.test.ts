@@ -1,5 +1,6 @@
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { heldReads } from './helpers/held-reads.js';
 import { basicAuth, createTestApp, postForm, startTestServer, type TestServer } from './helpers/server.js';
 
 let ts: TestServer;
@@ -75,41 +76,14 @@ describe('signing keys', () => {
     const { KeyStore } = await import('../src/keys/key-store.js');
     const { SealedBox } = await import('../src/crypto/sealed-box.js');
     const { ctx, config } = ts.server.services;
-    // Holds every result of this store's reads until released (after the connection is given back), so
-    // the first read is surely in flight while the change is written.
-    let hold: Promise<void> | null = null;
-    const held = <T extends object>(qb: T): T =>
-      new Proxy(qb, {
-        get(target, prop) {
-          const value = Reflect.get(target, prop);
-          if (typeof value !== 'function') return value;
-          if (prop === 'execute')
-            return async () => {
-              const rows = await value.apply(target);
-              if (hold) await hold;
-              return rows;
-            };
-          return (...args: unknown[]) => {
-            const next = value.apply(target, args);
-            return next && typeof next === 'object' && 'execute' in next ? held(next) : next;
-          };
-        },
-      });
-    const db = new Proxy(ctx.db, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop);
-        if (prop === 'selectFrom') return (...args: unknown[]) => held(value.apply(target, args));
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    });
-    const ks = new KeyStore({ ...ctx, db } as typeof ctx, new SealedBox(config.secretKey));
+    // The first read is held open while the change is written.
+    const reads = heldReads(ctx.db);
+    const ks = new KeyStore({ ...ctx, db: reads.db } as typeof ctx, new SealedBox(config.secretKey));
     await ks.reload();
     const kid = ks.publishedKeys()[0]!.kid;
-    let release = () => {};
-    hold = new Promise((r) => {
-      release = r;
-    });
+    reads.hold();
     const first = ks.reload();
+    await reads.reading();
     // The change lands while that read is held open; a reload asked for now must not hand back its result.
     await ctx.db
       .updateTable('signing_keys')
@@ -117,8 +91,7 @@ describe('signing keys', () => {
       .where('kid', '=', kid)
       .execute();
     const second = ks.reload();
-    hold = null;
-    release();
+    reads.release();
     await Promise.all([first, second]);
     expect(ks.publishedKeys().map((k) => k.kid)).not.toContain(kid);
   });

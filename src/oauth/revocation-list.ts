@@ -13,6 +13,8 @@ export class RevocationList {
   #memory: Set<string> | null = null;
   #loading: Promise<Set<string>> | null = null;
   #generation = 0;
+  /** Revocations announced while the current load is in flight, added to its result. */
+  #heardWhileLoading: string[] | null = null;
 
   constructor(
     private readonly ctx: DomainContext,
@@ -22,12 +24,17 @@ export class RevocationList {
   /** Notes a revocation announced by any node (`*`: reload everything). */
   heard(jti: string): void {
     if (jti === '*') this.#drop();
-    else this.#memory?.add(jti);
+    else if (this.#memory) this.#memory.add(jti);
+    // The load in flight may have read before this revocation was committed.
+    else this.#heardWhileLoading?.push(jti);
   }
 
   #drop(): void {
     this.#generation++;
     this.#memory = null;
+    // A load in flight may have read before the change that caused this drop: later callers must not join it.
+    this.#loading = null;
+    this.#heardWhileLoading = null;
   }
 
   async isRevoked(jti: string): Promise<boolean> {
@@ -43,15 +50,20 @@ export class RevocationList {
   #load(): Promise<Set<string>> {
     if (this.#loading) return this.#loading;
     const generation = this.#generation;
-    this.#loading = (async () => {
+    const heard: string[] = [];
+    this.#heardWhileLoading = heard;
+    const loading = (async () => {
       const set = new Set(await revokedTokens.live(this.ctx));
-      // A revocation heard while loading is in the rows or arrives after; only a guard reset voids the load.
+      for (const jti of heard) set.add(jti);
+      // A revocation committed while loading is in the rows or was heard meanwhile; a guard reset voids the load.
       if (generation === this.#generation) this.#memory = set;
       return set;
     })().finally(() => {
-      this.#loading = null;
+      if (this.#loading === loading) this.#loading = null;
+      if (this.#heardWhileLoading === heard) this.#heardWhileLoading = null;
     });
-    return this.#loading;
+    this.#loading = loading;
+    return loading;
   }
 
   /** Adds a token to the deny-list; `expiresAt` is its `exp` in epoch seconds. Idempotent. */
