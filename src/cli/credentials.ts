@@ -2,6 +2,7 @@ import {
   chmodSync,
   closeSync,
   existsSync,
+  fstatSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -147,6 +148,8 @@ export function lockPath(env: NodeJS.ProcessEnv = process.env): string {
 
 /** A lock older than this is taken over: its holder hung or died without cleaning up. */
 export const LOCK_STALE_MS = 60_000;
+/** A takeover lock older than this was left by a process that died while taking over a stale lock. */
+const TAKEOVER_STALE_MS = 5_000;
 /** How long to wait for another process's lock before giving up. */
 const LOCK_WAIT_MS = 70_000;
 
@@ -190,13 +193,7 @@ export async function withCredentialsLock<T>(fn: () => Promise<T>): Promise<T> {
       const age = Date.now() - seen.mtimeMs;
       // A holder that has just created the file may not have written its pid yet: only trust age then.
       if (age > LOCK_STALE_MS || (age > 1000 && holderIsGone(path))) {
-        try {
-          // Remove the stale lock only if it is still the same file, not one another waiter just took: inode
-          // numbers are reused at once when a file is deleted and another created, so the modification time
-          // (a new lock's is now, a stale one's is over a second old) must match too.
-          const current = statSync(path);
-          if (current.ino === seen.ino && current.mtimeMs === seen.mtimeMs) rmSync(path, { force: true });
-        } catch {}
+        removeStaleLock(path, seen);
         continue;
       }
       if (Date.now() > deadline)
@@ -209,7 +206,45 @@ export async function withCredentialsLock<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } finally {
+    // Ours unless it was taken over as stale (this process hung for a minute): then it is another's now.
+    try {
+      if (statSync(path).ino === fstatSync(fd).ino) rmSync(path, { force: true });
+    } catch {}
     closeSync(fd);
-    rmSync(path, { force: true });
+  }
+}
+
+/**
+ * Removes the stale lock `seen`, if it is still the one in place. Waiters that find the same stale lock
+ * take turns through a second lock (`.takeover`, created with O_EXCL): otherwise one could check the file,
+ * another remove it and take a new lock in between, and the first then remove that live lock, so that two
+ * processes would present the same refresh token. Only this function removes another process's lock file,
+ * and never without holding the takeover lock.
+ */
+function removeStaleLock(path: string, seen: { ino: number; mtimeMs: number }): void {
+  const guard = `${path}.takeover`;
+  let fd: number;
+  try {
+    fd = openSync(guard, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    // Another waiter is taking over. A takeover lock is held for two system calls; one left for seconds
+    // belongs to a process that died in between.
+    try {
+      if (Date.now() - statSync(guard).mtimeMs > TAKEOVER_STALE_MS) rmSync(guard, { force: true });
+    } catch {}
+    return;
+  }
+  try {
+    // Still the same file, not one another waiter took after the stale one was removed: inode numbers are
+    // reused at once, so the modification time (a new lock's is now, a stale one's over a second old) must
+    // match too.
+    const current = statSync(path);
+    if (current.ino === seen.ino && current.mtimeMs === seen.mtimeMs) rmSync(path, { force: true });
+  } catch {
+    // gone already
+  } finally {
+    closeSync(fd);
+    rmSync(guard, { force: true });
   }
 }
