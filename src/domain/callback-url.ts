@@ -106,3 +106,24 @@ export function callbackUrlReviewProblem(raw: string): string | null {
     return 'The callback URL looks like a placeholder; replace it with your real callback.';
   return null;
 }
+
+/**
+ * Whether a browser page at `origin` (an `Origin` header: scheme, host and port) is where the app whose
+ * callback URL is `callbackUrl` runs: the callback's own origin, or for a loopback IP callback the same
+ * address on any port (as {@link redirectUriMatches} allows, RFC 8252 §7.3). The opaque origin `null` never
+ * matches.
+ */
+export function originMatchesCallback(callbackUrl: string, origin: string): boolean {
+  let reg: URL;
+  let req: URL;
+  try {
+    reg = new URL(callbackUrl);
+    req = new URL(origin);
+  } catch {
+    return false;
+  }
+  // An Origin header is the serialised origin and nothing else (RFC 6454 §6.2).
+  if (req.origin !== origin) return false;
+  if (req.origin === reg.origin) return true;
+  return isLoopbackIpUrl(reg) && isLoopbackIpUrl(req) && reg.hostname === req.hostname;
+}

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { publicScopeNames } from '../../domain/apis.js';
 import type { Services } from '../../services.js';
+import { allowAnyOrigin } from '../cors.js';
 import { openIdMetadata } from './oidc-discovery.js';
 
 /**
@@ -43,13 +44,16 @@ export async function serverMetadata(services: Services): Promise<Record<string,
 }
 
 export async function discoveryRoutes(app: FastifyInstance, services: Services): Promise<void> {
-  app.get('/.well-known/oauth-authorization-server', async () => serverMetadata(services));
-  app.get('/.well-known/openid-configuration', async () =>
-    openIdMetadata(services, await serverMetadata(services)),
+  // Public documents: any page may read them (cors.ts).
+  app.get('/.well-known/oauth-authorization-server', async (_req, reply) =>
+    allowAnyOrigin(reply).send(await serverMetadata(services)),
+  );
+  app.get('/.well-known/openid-configuration', async (_req, reply) =>
+    allowAnyOrigin(reply).send(await openIdMetadata(services, await serverMetadata(services))),
   );
   app.get('/.well-known/jwks.json', async (_req, reply) => {
     await services.keys.refreshIfStale();
-    return reply
+    return allowAnyOrigin(reply)
       .header('cache-control', 'public, max-age=300')
       .header('content-type', 'application/jwk-set+json')
       .send(services.keys.jwks());

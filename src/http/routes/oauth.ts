@@ -7,6 +7,7 @@ import { introspect } from '../../oauth/introspection.js';
 import { revoke } from '../../oauth/revocation.js';
 import { handleTokenRequest } from '../../oauth/token-endpoint.js';
 import type { Services } from '../../services.js';
+import { allowClientOrigin, answerPreflight } from '../cors.js';
 import type { Metrics } from '../metrics.js';
 import { sendNoStore } from '../oauth-reply.js';
 
@@ -65,10 +66,24 @@ export async function oauthRoutes(app: FastifyInstance, services: Services, metr
   const endpoints = ['/oauth/token', '/oauth/introspect', '/oauth/revoke'];
   if (device) endpoints.push('/oauth/device_authorization');
   for (const url of endpoints)
-    app.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'], url, handler: methodNotAllowed });
+    app.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH'], url, handler: methodNotAllowed });
+  // Pages (single-page apps, public clients) call all but introspection: see cors.ts.
+  for (const url of endpoints)
+    app.options(url, (request, reply) =>
+      url !== '/oauth/introspect' && answerPreflight(request, reply, 'POST')
+        ? reply
+        : methodNotAllowed(request, reply),
+    );
+  /** The client a page's request names: a public client sends its client_id in the body, never a secret. */
+  const pageClient = (request: FastifyRequest, params: Params) =>
+    request.headers.origin === undefined || request.headers.authorization !== undefined
+      ? undefined
+      : params.get('client_id');
 
   app.post('/oauth/token', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
     const params = formParams(request);
+    if (request.headers.origin !== undefined)
+      await allowClientOrigin(services, request, reply, pageClient(request, params));
     try {
       const response = await handleTokenRequest(
         services,
@@ -88,6 +103,8 @@ export async function oauthRoutes(app: FastifyInstance, services: Services, metr
   if (device)
     app.post('/oauth/device_authorization', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
       const params = formParams(request);
+      if (request.headers.origin !== undefined)
+        await allowClientOrigin(services, request, reply, pageClient(request, params));
       const answer = await handleDeviceAuthorization(
         services,
         request.headers.authorization,
@@ -107,6 +124,8 @@ export async function oauthRoutes(app: FastifyInstance, services: Services, metr
 
   app.post('/oauth/revoke', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
     const params = formParams(request);
+    if (request.headers.origin !== undefined)
+      await allowClientOrigin(services, request, reply, pageClient(request, params));
     await revoke(services, request.headers.authorization, params, guard(request)).catch(counted);
     return reply.code(200).header('cache-control', 'no-store').send();
   });

@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { decodeJwt } from 'jose';
 import { userClaims } from '../../domain/oidc.js';
 import { splitScope } from '../../domain/scopes.js';
 import { InvalidRequest, InvalidToken } from '../../oauth/errors.js';
 import { parseParams } from '../../oauth/form.js';
 import type { Services } from '../../services.js';
-import { requireAccessToken, sendBearerError } from '../bearer.js';
+import { bearerToken, requireAccessToken, sendBearerError } from '../bearer.js';
+import { allowClientOrigin, answerPreflight } from '../cors.js';
 
 export const USERINFO_PATH = '/oauth/userinfo';
 
@@ -28,6 +30,21 @@ function bodyToken(request: FastifyRequest): string | undefined {
 }
 
 /**
+ * The client a page's access token was issued to, read without verifying it: it only decides which page may
+ * read the answer (cors.ts), which is an error unless the token verifies.
+ */
+function tokenClient(value: string | undefined): string | undefined {
+  const token = value === undefined ? undefined : (bearerToken(value) ?? value);
+  if (!token) return undefined;
+  try {
+    const clientId = decodeJwt(token).client_id;
+    return typeof clientId === 'string' ? clientId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The UserInfo endpoint (OIDC Core §5.3), GET and POST: a Bearer access token of this server's API audience
  * (a token for another audience is invalid here) that carries `openid` gets the user's claims for its
  * scopes, with the same `sub` as the ID token. Errors are RFC 6750 §3 challenges.
@@ -41,6 +58,8 @@ export async function userinfoRoutes(app: FastifyInstance, services: Services): 
     } catch (err) {
       return sendBearerError(reply, err as InvalidRequest);
     }
+    if (request.headers.origin !== undefined)
+      await allowClientOrigin(services, request, reply, tokenClient(inBody ?? request.headers.authorization));
     const claims = await requireAccessToken(services, request, reply, 'openid', inBody);
     if (!claims) return reply;
     // Only a user's grant (a code, a device code, their refreshes) has a `gid`; a client_credentials token's
@@ -59,4 +78,11 @@ export async function userinfoRoutes(app: FastifyInstance, services: Services): 
   };
   app.get(USERINFO_PATH, handler);
   app.post(USERINFO_PATH, handler);
+  app.options(USERINFO_PATH, (request, reply) => {
+    if (answerPreflight(request, reply, 'GET, POST')) return reply;
+    return reply.code(405).header('allow', 'GET, POST').header('cache-control', 'no-store').send({
+      error: 'invalid_request',
+      error_description: 'This endpoint accepts GET and POST requests only.',
+    });
+  });
 }

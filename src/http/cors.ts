@@ -1,0 +1,76 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { originMatchesCallback } from '../domain/callback-url.js';
+import type { Services } from '../services.js';
+
+/**
+ * Cross-origin reads (CORS) of the protocol endpoints, for apps that run in a browser: single-page apps, which
+ * are public clients (a page cannot keep a secret).
+ *
+ * - Discovery and the JWKS are public documents: any origin may read them (`*`).
+ * - The token, revocation, device authorization and UserInfo endpoints answer a page only when the request's
+ *   client is a public client and the page's origin is its callback URL's origin (any port for a loopback IP
+ *   callback). The answer, success or error, then carries `Access-Control-Allow-Origin` with that origin;
+ *   any other page gets no such header, so its browser keeps the answer from it.
+ * - Introspection is for resource servers, never pages: no CORS.
+ * - Never `Access-Control-Allow-Credentials`: these endpoints take no cookies, and a page's request carries
+ *   its credentials in the request itself.
+ *
+ * Preflights (`OPTIONS` with `Access-Control-Request-Method`) name no client, so they are answered for any
+ * origin; what the page may read is decided on the real request, once the client is known.
+ */
+
+/** How long a browser may keep a preflight's answer. */
+const PREFLIGHT_MAX_AGE = '600';
+
+/** The `Origin` of a browser's request, if it is one. */
+function originOf(request: FastifyRequest): string | undefined {
+  const origin = request.headers.origin;
+  return typeof origin === 'string' && origin !== '' && origin !== 'null' ? origin : undefined;
+}
+
+/** Lets any page read this (public) document. */
+export function allowAnyOrigin(reply: FastifyReply): FastifyReply {
+  return reply.header('access-control-allow-origin', '*');
+}
+
+/**
+ * Answers a CORS preflight for an endpoint that accepts `methods`.
+ *
+ * @returns `false` when the request is not a preflight (a plain `OPTIONS`), for the caller to answer.
+ */
+export function answerPreflight(request: FastifyRequest, reply: FastifyReply, methods: string): boolean {
+  const origin = originOf(request);
+  if (origin === undefined || request.headers['access-control-request-method'] === undefined) return false;
+  void reply
+    .code(204)
+    .header('access-control-allow-origin', origin)
+    .header('access-control-allow-methods', methods)
+    .header('access-control-allow-headers', 'authorization, content-type')
+    .header('access-control-max-age', PREFLIGHT_MAX_AGE)
+    .header('vary', 'origin')
+    .header('cache-control', 'no-store')
+    .send();
+  return true;
+}
+
+/**
+ * Lets the page that sent `request` read the answer when `clientId` names a public client whose callback URL
+ * has the page's origin. Does nothing (and reads nothing) for a request without an `Origin`, which is how
+ * servers and native apps call.
+ */
+export async function allowClientOrigin(
+  services: Services,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  clientId: string | undefined,
+): Promise<void> {
+  const origin = originOf(request);
+  if (origin === undefined) return;
+  reply.header('vary', 'origin');
+  if (clientId === undefined) return;
+  const client = await services.registry.find(clientId);
+  if (client?.app.client_type !== 'public' || !originMatchesCallback(client.app.callback_url, origin)) return;
+  reply.header('access-control-allow-origin', origin);
+  // A page reads the challenge of a 401 (RFC 6750 §3) to know its token is no longer good.
+  reply.header('access-control-expose-headers', 'www-authenticate');
+}
