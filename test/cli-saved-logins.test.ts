@@ -4,7 +4,7 @@
  * command.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCredentials, saveLogin } from '../src/cli/credentials.js';
@@ -83,4 +83,33 @@ describe('output that cannot be written', () => {
       expect(code).toBe(1);
     },
   );
+});
+
+describe('a configuration directory that is not one, and a timeout past what a timer holds', () => {
+  it('a CLAVIS_CONFIG_DIR that is a file is named in the error, and its mode is left alone', async () => {
+    const file = join(tempConfigDir(), 'not-a-dir');
+    writeFileSync(file, 'mine\n', { mode: 0o644 });
+    for (const run of [
+      () => runCli(['apps', 'list', '--server', ts.url], { env: { CLAVIS_CONFIG_DIR: file } }),
+      () => login(file),
+    ]) {
+      const r = await run();
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`${file} is not a directory`);
+      expect(r.stderr).not.toMatch(/ENOTDIR|EEXIST|at .*\.js:\d+/);
+    }
+    expect(statSync(file).mode & 0o777).toBe(0o644);
+    expect(readFileSync(file, 'utf8')).toBe('mine\n');
+  });
+
+  it('login --timeout outside 1 s to a day is a usage error, before anything is started', async () => {
+    for (const timeout of ['9999999999', '0', '-5', 'soon', '2e3']) {
+      const r = await runCli(['login', '--server', ts.url, '--no-browser', '--timeout', timeout], {
+        env: { CLAVIS_CONFIG_DIR: tempConfigDir() },
+      });
+      expect(r.code, timeout).toBe(1);
+      expect(r.stderr, timeout).toMatch(/--timeout must be a number of seconds from 1 to 86400/);
+      expect(r.stdout, timeout).not.toMatch(/Open this URL/);
+    }
+  });
 });

@@ -79,6 +79,7 @@ export function readCredentials(): CredentialsFile {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { servers: {} };
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw notADirectory(configDir());
     throw unreadable((err as NodeJS.ErrnoException).code ?? 'read error');
   }
   let parsed: CredentialsFile;
@@ -96,12 +97,24 @@ export function readCredentials(): CredentialsFile {
 function ensureConfigDir(): string {
   const dir = configDir();
   if (!existsSync(dir)) {
-    mkdirSync(dirname(dir), { recursive: true });
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    try {
+      mkdirSync(dirname(dir), { recursive: true });
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new CliError(
+        `cannot create the configuration directory ${dir} (${(err as NodeJS.ErrnoException).code ?? 'error'}). Set CLAVIS_CONFIG_DIR to a directory you can write.`,
+      );
+    }
+  } else if (!statSync(dir).isDirectory()) {
+    // Never chmod a file that is not ours to change.
+    throw notADirectory(dir);
   }
   chmodSync(dir, 0o700);
   return dir;
 }
+
+const notADirectory = (dir: string) =>
+  new CliError(`${dir} is not a directory. Set CLAVIS_CONFIG_DIR to a directory for the saved logins.`);
 
 /** Writes the file atomically (temp file + rename), mode 0600 in a 0700 directory. */
 export function writeCredentials(file: CredentialsFile): void {

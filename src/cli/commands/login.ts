@@ -85,9 +85,11 @@ async function browserLogin(
   server: string,
   opts: LoginOptions,
 ): Promise<{ tokens: TokenSet; clientId: string }> {
-  const timeoutMs = Math.max(1, Number(opts.timeout ?? 300)) * 1000;
-  if (!Number.isFinite(timeoutMs))
-    throw new CliError('--timeout must be a number of seconds.', EXIT_USER, 'usage');
+  // A day at most: Node's timers overflow past about 24.8 days and would fire at once.
+  const seconds = Number(opts.timeout ?? 300);
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(opts.timeout ?? '300') || !(seconds > 0) || seconds > 86_400)
+    throw new CliError('--timeout must be a number of seconds from 1 to 86400.', EXIT_USER, 'usage');
+  const timeoutMs = Math.max(1, seconds) * 1000;
   const wanted = callbackPort(opts.port);
   await metadataFor(server); // fails fast (and clearly) when the server is down
 
