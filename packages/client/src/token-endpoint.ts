@@ -85,6 +85,9 @@ export function tokenEndpointResolver(
 ): () => Promise<string> {
   if (config.tokenEndpoint) {
     const endpoint = config.tokenEndpoint;
+    // A mistyped URL is the caller's error, said at once, not a network failure retried on every call.
+    if (!URL.canParse(endpoint) || !/^https?:$/.test(new URL(endpoint).protocol))
+      throw new TypeError(`tokenEndpoint must be an absolute http(s) URL, got "${endpoint}"`);
     return async () => endpoint;
   }
   if (!config.issuer) throw new TypeError('Either issuer or tokenEndpoint is required');
@@ -255,7 +258,13 @@ async function parseTokenResponse(response: Response, url: string, sentAt: numbe
 
   let expiresIn: number | undefined;
   if (body.expires_in !== undefined && body.expires_in !== null) {
-    expiresIn = typeof body.expires_in === 'string' ? Number(body.expires_in) : (body.expires_in as number);
+    // Some servers send the number as a string; an empty or non-numeric one is not a lifetime (Number('') is 0).
+    expiresIn =
+      typeof body.expires_in === 'string'
+        ? /^\s*\d+(?:\.\d+)?\s*$/.test(body.expires_in)
+          ? Number(body.expires_in)
+          : Number.NaN
+        : (body.expires_in as number);
     if (typeof expiresIn !== 'number' || !Number.isFinite(expiresIn) || expiresIn < 0) {
       throw fail('has an invalid expires_in');
     }

@@ -308,6 +308,39 @@ describe('clientCredentials against edge-case servers', () => {
     }
   });
 
+  it('rejects an expires_in that is an empty or non-numeric string, and takes a numeric one', async () => {
+    let expiresIn: unknown = '';
+    const server = await startServer((_req, res) =>
+      json(res, 200, { access_token: 'x', token_type: 'Bearer', expires_in: expiresIn }),
+    );
+    try {
+      for (const bad of ['', ' ', '1h', '-5', '0x10']) {
+        expiresIn = bad;
+        const tokens = clientCredentials({ tokenEndpoint: server.url, clientId: 'c', clientSecret: 's' });
+        const err = await tokens.getToken().catch((e: unknown) => e);
+        expect(err, JSON.stringify(bad)).toBeInstanceOf(UnexpectedResponseError);
+        expect(String((err as Error).message), JSON.stringify(bad)).toMatch(/invalid expires_in/);
+      }
+      expiresIn = '3600';
+      const tokens = clientCredentials({ tokenEndpoint: server.url, clientId: 'c', clientSecret: 's' });
+      expect((await tokens.getTokenResponse()).expires_in).toBe(3600);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a tokenEndpoint that is not an http(s) URL is a TypeError at once, with no request', () => {
+    for (const tokenEndpoint of [
+      'auth.example.com/oauth/token',
+      'ftp://auth.example.com/token',
+      '/oauth/token',
+    ])
+      expect(
+        () => clientCredentials({ tokenEndpoint, clientId: 'c', clientSecret: 's' }),
+        tokenEndpoint,
+      ).toThrow(/tokenEndpoint must be an absolute http\(s\) URL/);
+  });
+
   it('a failed refresh is not cached: the next call tries again', async () => {
     let calls = 0;
     const server = await startServer((_req, res) =>
