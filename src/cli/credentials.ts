@@ -206,7 +206,8 @@ export async function withCredentialsLock<T>(fn: () => Promise<T>): Promise<T> {
       const age = Date.now() - seen.mtimeMs;
       // A holder that has just created the file may not have written its pid yet: only trust age then.
       if (age > LOCK_STALE_MS || (age > 1000 && holderIsGone(path))) {
-        removeStaleLock(path, seen);
+        // Another waiter taking it over: give it the moment it needs, rather than spin.
+        if (!removeStaleLock(path, seen)) await new Promise((r) => setTimeout(r, 5));
         continue;
       }
       if (Date.now() > deadline)
@@ -233,8 +234,10 @@ export async function withCredentialsLock<T>(fn: () => Promise<T>): Promise<T> {
  * another remove it and take a new lock in between, and the first then remove that live lock, so that two
  * processes would present the same refresh token. Only this function removes another process's lock file,
  * and never without holding the takeover lock.
+ *
+ * @returns `false` when another waiter holds the takeover lock.
  */
-function removeStaleLock(path: string, seen: { ino: number; mtimeMs: number }): void {
+function removeStaleLock(path: string, seen: { ino: number; mtimeMs: number }): boolean {
   const guard = `${path}.takeover`;
   let fd: number;
   try {
@@ -246,7 +249,7 @@ function removeStaleLock(path: string, seen: { ino: number; mtimeMs: number }): 
     try {
       if (Date.now() - statSync(guard).mtimeMs > TAKEOVER_STALE_MS) rmSync(guard, { force: true });
     } catch {}
-    return;
+    return false;
   }
   try {
     // Still the same file, not one another waiter took after the stale one was removed: inode numbers are
@@ -260,4 +263,5 @@ function removeStaleLock(path: string, seen: { ino: number; mtimeMs: number }): 
     closeSync(fd);
     rmSync(guard, { force: true });
   }
+  return true;
 }
