@@ -50,6 +50,21 @@ describe('CORS for browser apps', () => {
       expect(r.headers.get('access-control-allow-credentials'), path).toBeNull();
       expect(r.headers.get('vary'), path).toMatch(/origin/i);
     }
+    // A preflight names no client: an origin no public app has gets no CORS headers, never its own echoed.
+    for (const origin of [EVIL, 'https://spa.example.com.evil.net', 'http://spa.example.com']) {
+      const r = await preflight('/oauth/token', origin);
+      expect(r.status, origin).toBe(204);
+      expect(r.headers.get('access-control-allow-origin'), origin).toBeNull();
+      expect(r.headers.get('access-control-allow-methods'), origin).toBeNull();
+    }
+    // The origin of a confidential app's callback is not a page's either.
+    const conf = await createTestApp(ts, { callback_url: 'https://server-side.example.org/cb' });
+    expect(conf.app.client_type).toBe('confidential');
+    expect(
+      (await preflight('/oauth/token', 'https://server-side.example.org')).headers.get(
+        'access-control-allow-origin',
+      ),
+    ).toBeNull();
     const intro = await preflight('/oauth/introspect', SPA);
     expect(intro.status).toBe(405);
     expect(intro.headers.get('access-control-allow-origin')).toBeNull();

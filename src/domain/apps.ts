@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import { uuid } from '../crypto/random.js';
 import type { AppTable, IdTokenAlg } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
@@ -30,7 +31,7 @@ import {
 } from './app-pending-change.js';
 import { syncBuiltInPermissions } from './app-permission-store.js';
 import { type AuditInput, recordAudit } from './audit.js';
-import { callbackUrlReviewProblem } from './callback-url.js';
+import { callbackUrlReviewProblem, originMatchesCallback } from './callback-url.js';
 import type { Actor, DomainContext } from './context.js';
 import { conflict, type DomainError, forbidden, invalid, notFound } from './errors.js';
 import { recordAppEvent } from './event-data.js';
@@ -898,4 +899,24 @@ export async function deleteApp(ctx: DomainContext, actor: Actor, id: string): P
     await recordAppEvent(tx, trx, audit, 'app.deleted', app, actor.id);
     return { result: undefined, announced: true };
   });
+}
+
+/**
+ * Whether a public app that is not disabled runs its pages at `origin`: its callback URL is there
+ * ({@link originMatchesCallback}). CORS preflights, which name no client, are answered for such origins only.
+ */
+export async function publicAppAtOrigin(ctx: DomainContext, origin: string): Promise<boolean> {
+  if (!URL.canParse(origin)) return false;
+  const url = new URL(origin);
+  if (url.origin !== origin) return false;
+  // The candidates share the scheme and host, in any case; the rule itself decides among them.
+  const prefix = `${url.protocol}//${url.hostname}`.replace(/[\\%_]/g, '\\$&');
+  const rows = await ctx.db
+    .selectFrom('apps')
+    .select('callback_url')
+    .where('client_type', '=', 'public')
+    .where('status', '!=', 'disabled')
+    .where(sql<string>`lower(callback_url)`, 'like', sql<string>`${`${prefix}%`} escape '\\'`)
+    .execute();
+  return rows.some((r) => originMatchesCallback(r.callback_url, origin));
 }

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { publicAppAtOrigin } from '../domain/apps.js';
 import { originMatchesCallback } from '../domain/callback-url.js';
 import type { Services } from '../services.js';
 
@@ -15,8 +16,9 @@ import type { Services } from '../services.js';
  * - Never `Access-Control-Allow-Credentials`: these endpoints take no cookies, and a page's request carries
  *   its credentials in the request itself.
  *
- * Preflights (`OPTIONS` with `Access-Control-Request-Method`) name no client, so they are answered for any
- * origin; what the page may read is decided on the real request, once the client is known.
+ * Preflights (`OPTIONS` with `Access-Control-Request-Method`) name no client: they are answered for the
+ * origin of any public app's callback URL, and what the page may read is decided on the real request, once
+ * the client is known. No origin that no app has is ever echoed.
  */
 
 /** How long a browser may keep a preflight's answer. */
@@ -34,22 +36,28 @@ export function allowAnyOrigin(reply: FastifyReply): FastifyReply {
 }
 
 /**
- * Answers a CORS preflight for an endpoint that accepts `methods`.
+ * Answers a CORS preflight for an endpoint that accepts `methods`. A preflight names no client, so it lets
+ * through the pages of every public app (their callback URLs' origins); any other origin gets the answer
+ * without CORS headers, which its browser takes as a refusal.
  *
  * @returns `false` when the request is not a preflight (a plain `OPTIONS`), for the caller to answer.
  */
-export function answerPreflight(request: FastifyRequest, reply: FastifyReply, methods: string): boolean {
+export async function answerPreflight(
+  services: Services,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  methods: string,
+): Promise<boolean> {
   const origin = originOf(request);
   if (origin === undefined || request.headers['access-control-request-method'] === undefined) return false;
-  void reply
-    .code(204)
-    .header('access-control-allow-origin', origin)
-    .header('access-control-allow-methods', methods)
-    .header('access-control-allow-headers', 'authorization, content-type')
-    .header('access-control-max-age', PREFLIGHT_MAX_AGE)
-    .header('vary', 'origin')
-    .header('cache-control', 'no-store')
-    .send();
+  reply.code(204).header('vary', 'origin').header('cache-control', 'no-store');
+  if (await publicAppAtOrigin(services.ctx, origin))
+    reply
+      .header('access-control-allow-origin', origin)
+      .header('access-control-allow-methods', methods)
+      .header('access-control-allow-headers', 'authorization, content-type')
+      .header('access-control-max-age', PREFLIGHT_MAX_AGE);
+  void reply.send();
   return true;
 }
 

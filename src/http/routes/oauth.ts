@@ -69,8 +69,8 @@ export async function oauthRoutes(app: FastifyInstance, services: Services, metr
     app.route({ method: ['GET', 'PUT', 'DELETE', 'PATCH'], url, handler: methodNotAllowed });
   // Pages (single-page apps, public clients) call all but introspection: see cors.ts.
   for (const url of endpoints)
-    app.options(url, (request, reply) =>
-      url !== '/oauth/introspect' && answerPreflight(request, reply, 'POST')
+    app.options(url, async (request, reply) =>
+      url !== '/oauth/introspect' && (await answerPreflight(services, request, reply, 'POST'))
         ? reply
         : methodNotAllowed(request, reply),
     );

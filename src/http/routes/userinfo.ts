@@ -78,8 +78,8 @@ export async function userinfoRoutes(app: FastifyInstance, services: Services): 
   };
   app.get(USERINFO_PATH, handler);
   app.post(USERINFO_PATH, handler);
-  app.options(USERINFO_PATH, (request, reply) => {
-    if (answerPreflight(request, reply, 'GET, POST')) return reply;
+  app.options(USERINFO_PATH, async (request, reply) => {
+    if (await answerPreflight(services, request, reply, 'GET, POST')) return reply;
     return reply.code(405).header('allow', 'GET, POST').header('cache-control', 'no-store').send({
       error: 'invalid_request',
       error_description: 'This endpoint accepts GET and POST requests only.',
