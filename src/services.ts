@@ -16,6 +16,7 @@ import type { GrantHandler } from './oauth/grant.js';
 import { clientCredentialsGrant } from './oauth/grants/client-credentials.js';
 import { type AccessTokenLiveness, DefaultLiveness, type TokenIntrospector } from './oauth/introspection.js';
 import { IdTokens } from './oauth/oidc/id-token.js';
+import { PublicOrigins } from './oauth/public-origins.js';
 import type { TokenRevoker } from './oauth/revocation.js';
 import { RevocationList } from './oauth/revocation-list.js';
 import { SecretUsage } from './oauth/secret-usage.js';
@@ -36,6 +37,8 @@ export interface Services {
   readonly registry: ClientRegistry;
   /** The APIs tokens are issued for, cached like the clients. */
   readonly apis: ApiRegistry;
+  /** Where public apps run their pages: the origins CORS preflights are answered for. */
+  readonly publicOrigins: PublicOrigins;
   readonly usage: SecretUsage;
   readonly revocations: RevocationList;
   readonly liveness: AccessTokenLiveness;
@@ -159,16 +162,20 @@ export async function createServices(
     const registry = new ClientRegistry(ctx, { guard, pgPool: database.pgPool });
     const revocations = new RevocationList(ctx, guard);
     const apis = new ApiRegistry(ctx, () => registry.trusted);
+    const publicOrigins = new PublicOrigins(ctx, guard);
     const unsubscribeGate = gate?.onChange(() => {
       registry.invalidate('*');
+      publicOrigins.invalidate();
       apis.invalidate();
       revocations.heard('*');
     });
     if (unsubscribeGate) onClose.push(unsubscribeGate);
     onClose.push(
       ctx.changes.subscribe((topic, key) => {
-        if (topic === 'client') registry.invalidate(key);
-        else if (topic === 'revoked') revocations.heard(key);
+        if (topic === 'client') {
+          registry.invalidate(key);
+          publicOrigins.invalidate();
+        } else if (topic === 'revoked') revocations.heard(key);
         else if (topic === 'api') apis.invalidate();
         else if (topic === 'keys') keys.reload().catch(() => {});
       }),
@@ -189,6 +196,7 @@ export async function createServices(
       idTokens,
       registry,
       apis,
+      publicOrigins,
       usage: new SecretUsage(ctx),
       revocations,
       liveness: new DefaultLiveness(revocations, registry, grantIsLive),

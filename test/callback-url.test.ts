@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import {
+  callbackOriginKey,
   callbackUrlProblem,
   callbackUrlReviewProblem,
+  originKeys,
+  originMatchesCallback,
   redirectUriMatches,
 } from '../src/domain/callback-url.js';
 
@@ -101,5 +104,52 @@ describe('loopback ports with leading zeros (RFC 8252 §7.3, RFC 9700 §4.1.3)',
     expect(redirectUriMatches('http://127.0.0.1:1234/cb', 'http://127.0.0.1:01234/cb')).toBe(false);
     expect(redirectUriMatches('http://[::1]/cb', 'http://[::1]:00080/cb')).toBe(false);
     expect(redirectUriMatches('http://127.0.0.1/cb', 'http://127.0.0.1:1234/cb')).toBe(true);
+  });
+});
+
+describe("the origin of an app's pages (CORS): one key for callbacks and origins alike", () => {
+  it("is the callback's origin as a browser writes it", () => {
+    expect(callbackOriginKey('https://SPA.Example.com/cb')).toBe('https://spa.example.com');
+    expect(callbackOriginKey('https://spa.example.com:443/cb')).toBe('https://spa.example.com');
+    expect(callbackOriginKey('https://bücher.example.com/cb')).toBe('https://xn--bcher-kva.example.com');
+    expect(callbackOriginKey('https://spa.example.com:8443/cb')).toBe('https://spa.example.com:8443');
+    expect(callbackOriginKey('com.example.app:/cb')).toBeNull();
+    expect(callbackOriginKey('not a url')).toBeNull();
+  });
+
+  it('is any port for a loopback IP callback, as for redirects; other spellings of it are exact', () => {
+    expect(callbackOriginKey('http://127.0.0.1/cb')).toBe('http://127.0.0.1:*');
+    expect(callbackOriginKey('http://127.0.0.1:8080/cb')).toBe('http://127.0.0.1:*');
+    expect(callbackOriginKey('http://[::1]/cb')).toBe('http://[::1]:*');
+    expect(callbackOriginKey('http://127.1:6000/cb')).toBe('http://127.0.0.1:6000');
+    expect(callbackOriginKey('http://localhost:3000/cb')).toBe('http://localhost:3000');
+    expect(originMatchesCallback('http://127.0.0.1/cb', 'http://127.0.0.1:5173')).toBe(true);
+    expect(originMatchesCallback('http://127.1:6000/cb', 'http://127.0.0.1:5173')).toBe(false);
+    expect(originMatchesCallback('http://127.1:6000/cb', 'http://127.0.0.1:6000')).toBe(true);
+    expect(originMatchesCallback('http://localhost:3000/cb', 'http://localhost:5173')).toBe(false);
+  });
+
+  it('takes only a serialised http(s) origin from a page', () => {
+    expect(originKeys('https://spa.example.com')).toEqual(['https://spa.example.com']);
+    expect(originKeys('http://127.0.0.1:5173')).toEqual(['http://127.0.0.1:5173', 'http://127.0.0.1:*']);
+    for (const bad of [
+      'null',
+      '',
+      'https://spa.example.com/',
+      'https://spa.example.com/cb',
+      'HTTPS://spa.example.com',
+      'https://SPA.example.com',
+      'https://spa.example.com:443',
+      'https://user@spa.example.com',
+      'file:///etc/passwd',
+      'chrome-extension://abc',
+    ])
+      expect(originKeys(bad), bad).toEqual([]);
+    expect(originMatchesCallback('https://spa.example.com/cb', 'https://spa.example.com.evil.net')).toBe(
+      false,
+    );
+    expect(originMatchesCallback('https://bücher.example.com/cb', 'https://xn--bcher-kva.example.com')).toBe(
+      true,
+    );
   });
 });

@@ -5,9 +5,16 @@
  * none. Real HTTP with the Origin header a browser sends (the browser's side is test/e2e).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../src/domain/apps.js';
+import { type App, disableApp } from '../src/domain/apps.js';
 import { exchange, getCode } from './helpers/flow.js';
-import { basicAuth, createTestApp, postForm, startTestServer, type TestServer } from './helpers/server.js';
+import {
+  adminActor,
+  basicAuth,
+  createTestApp,
+  postForm,
+  startTestServer,
+  type TestServer,
+} from './helpers/server.js';
 import { createUser, type TestUser } from './helpers/users.js';
 
 const SPA = 'https://spa.example.com';
@@ -181,6 +188,46 @@ describe('CORS for browser apps', () => {
     );
     expect(intro.status).toBe(200);
     expect(intro.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('preflights follow the apps: a new public app, an IDN callback, a disabled app', async () => {
+    const { ctx } = ts.server.services;
+    const origin = 'https://new-spa.example.com';
+    expect(
+      (await preflight('/oauth/userinfo', origin)).headers.get('access-control-allow-origin'),
+    ).toBeNull();
+    const fresh = (await createTestApp(ts, { client_type: 'public', callback_url: `${origin}/cb` })).app;
+    expect((await preflight('/oauth/userinfo', origin)).headers.get('access-control-allow-origin')).toBe(
+      origin,
+    );
+    // An internationalised host: the browser sends it in punycode.
+    await createTestApp(ts, { client_type: 'public', callback_url: 'https://bücher.example.com/cb' });
+    const idn = 'https://xn--bcher-kva.example.com';
+    expect((await preflight('/oauth/userinfo', idn)).headers.get('access-control-allow-origin')).toBe(idn);
+    await disableApp(ctx, await adminActor(ts), fresh.id);
+    expect(
+      (await preflight('/oauth/userinfo', origin)).headers.get('access-control-allow-origin'),
+    ).toBeNull();
+    const r = await postForm(
+      `${ts.url}/oauth/revoke`,
+      { token: 'anything', client_id: fresh.client_id },
+      { origin },
+    );
+    expect(r.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('a forged token naming an odd client at UserInfo is a 401 challenge, with or without Origin', async () => {
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    for (const clientId of ['a\u0000b', 'x'.repeat(5000), spa.client_id]) {
+      const forged = `${b64({ alg: 'ES256', typ: 'at+jwt' })}.${b64({ client_id: clientId, sub: 'u' })}.c2ln`;
+      for (const headers of [{ origin: SPA }, {}] as Array<Record<string, string>>) {
+        const r = await fetch(`${ts.url}/oauth/userinfo`, {
+          headers: { ...headers, authorization: `Bearer ${forged}` },
+        });
+        expect(r.status, clientId.slice(0, 20)).toBe(401);
+        expect(r.headers.get('www-authenticate')).toMatch(/invalid_token/);
+      }
+    }
   });
 
   it("takes a loopback callback's address on any port as its page, as redirects do (RFC 8252)", async () => {

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
 import { uuid } from '../crypto/random.js';
 import type { AppTable, IdTokenAlg } from '../db/schema.js';
 import { inTransaction } from '../db/transaction.js';
@@ -31,7 +30,7 @@ import {
 } from './app-pending-change.js';
 import { syncBuiltInPermissions } from './app-permission-store.js';
 import { type AuditInput, recordAudit } from './audit.js';
-import { callbackUrlReviewProblem, originMatchesCallback } from './callback-url.js';
+import { callbackUrlReviewProblem } from './callback-url.js';
 import type { Actor, DomainContext } from './context.js';
 import { conflict, type DomainError, forbidden, invalid, notFound } from './errors.js';
 import { recordAppEvent } from './event-data.js';
@@ -294,7 +293,10 @@ export async function createApp(
     if (row.client_type === 'confidential' && !options.withoutSecret) {
       secret = await insertSecret(ctx, trx, actor, row, { description: 'Created with the app' });
     }
+    // A public app adds an origin browser pages may call from (each node's PublicOrigins set).
+    if (row.client_type === 'public') await ctx.changes.announce(trx, 'client', clientId);
   });
+  if (row.client_type === 'public') await ctx.changes.publish('client', clientId);
   return { app: toApp(row), secret };
 }
 
@@ -902,21 +904,15 @@ export async function deleteApp(ctx: DomainContext, actor: Actor, id: string): P
 }
 
 /**
- * Whether a public app that is not disabled runs its pages at `origin`: its callback URL is there
- * ({@link originMatchesCallback}). CORS preflights, which name no client, are answered for such origins only.
+ * The callback URLs of the public apps that are not disabled: where the pages of apps that run in a browser
+ * are (see `originKeys` in callback-url.ts). Read whole, for a node's in-memory set.
  */
-export async function publicAppAtOrigin(ctx: DomainContext, origin: string): Promise<boolean> {
-  if (!URL.canParse(origin)) return false;
-  const url = new URL(origin);
-  if (url.origin !== origin) return false;
-  // The candidates share the scheme and host, in any case; the rule itself decides among them.
-  const prefix = `${url.protocol}//${url.hostname}`.replace(/[\\%_]/g, '\\$&');
+export async function publicAppCallbacks(ctx: DomainContext): Promise<string[]> {
   const rows = await ctx.db
     .selectFrom('apps')
     .select('callback_url')
     .where('client_type', '=', 'public')
     .where('status', '!=', 'disabled')
-    .where(sql<string>`lower(callback_url)`, 'like', sql<string>`${`${prefix}%`} escape '\\'`)
     .execute();
-  return rows.some((r) => originMatchesCallback(r.callback_url, origin));
+  return rows.map((r) => r.callback_url);
 }

@@ -108,22 +108,33 @@ export function callbackUrlReviewProblem(raw: string): string | null {
 }
 
 /**
- * Whether a browser page at `origin` (an `Origin` header: scheme, host and port) is where the app whose
- * callback URL is `callbackUrl` runs: the callback's own origin, or for a loopback IP callback the same
- * address on any port (as {@link redirectUriMatches} allows, RFC 8252 §7.3). The opaque origin `null` never
- * matches.
+ * The key of the pages an app with this callback URL runs: the callback's origin (as a browser serialises
+ * it: lower case, IDN in punycode, no default port), or for a loopback IP callback that address on any port
+ * (`http://127.0.0.1:*`, as {@link redirectUriMatches} allows, RFC 8252 §7.3). Null for a URL that is not
+ * http(s). {@link originKeys} gives the keys a page's origin matches; the two are the one rule.
  */
+export function callbackOriginKey(callbackUrl: string): string | null {
+  if (!URL.canParse(callbackUrl)) return null;
+  const url = new URL(callbackUrl);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return null;
+  const loopback = LOOPBACK.exec(callbackUrl);
+  return loopback ? `http://${loopback[1]}:*` : url.origin;
+}
+
+/**
+ * The keys ({@link callbackOriginKey}) a browser page at `origin` (an `Origin` header) matches: the origin
+ * itself, and for a loopback IP address also that address on any port. None for anything that is not a
+ * serialised http(s) origin (RFC 6454 §6.2), such as the opaque origin `null` or a URL with a path.
+ */
+export function originKeys(origin: string): string[] {
+  if (!URL.canParse(origin)) return [];
+  const url = new URL(origin);
+  if (url.origin !== origin || (url.protocol !== 'https:' && url.protocol !== 'http:')) return [];
+  return isLoopbackIpUrl(url) ? [origin, `http://${url.hostname}:*`] : [origin];
+}
+
+/** Whether a browser page at `origin` is where the app whose callback URL is `callbackUrl` runs. */
 export function originMatchesCallback(callbackUrl: string, origin: string): boolean {
-  let reg: URL;
-  let req: URL;
-  try {
-    reg = new URL(callbackUrl);
-    req = new URL(origin);
-  } catch {
-    return false;
-  }
-  // An Origin header is the serialised origin and nothing else (RFC 6454 §6.2).
-  if (req.origin !== origin) return false;
-  if (req.origin === reg.origin) return true;
-  return isLoopbackIpUrl(reg) && isLoopbackIpUrl(req) && reg.hostname === req.hostname;
+  const key = callbackOriginKey(callbackUrl);
+  return key !== null && originKeys(origin).includes(key);
 }

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { publicAppAtOrigin } from '../domain/apps.js';
+import { CLIENT_ID_PATTERN } from '../domain/apps.js';
 import { originMatchesCallback } from '../domain/callback-url.js';
 import type { Services } from '../services.js';
 
@@ -9,9 +9,10 @@ import type { Services } from '../services.js';
  *
  * - Discovery and the JWKS are public documents: any origin may read them (`*`).
  * - The token, revocation, device authorization and UserInfo endpoints answer a page only when the request's
- *   client is a public client and the page's origin is its callback URL's origin (any port for a loopback IP
- *   callback). The answer, success or error, then carries `Access-Control-Allow-Origin` with that origin;
- *   any other page gets no such header, so its browser keeps the answer from it.
+ *   client is a public client, not disabled, and the page's origin is its callback URL's origin (any port for
+ *   a loopback IP callback). Once the client is known, the answer, success or error, carries
+ *   `Access-Control-Allow-Origin` with that origin; any other page gets no such header, so its browser keeps
+ *   the answer from it. A request refused before its client is read (not a form, say) has none either.
  * - Introspection is for resource servers, never pages: no CORS.
  * - Never `Access-Control-Allow-Credentials`: these endpoints take no cookies, and a page's request carries
  *   its credentials in the request itself.
@@ -51,7 +52,7 @@ export async function answerPreflight(
   const origin = originOf(request);
   if (origin === undefined || request.headers['access-control-request-method'] === undefined) return false;
   reply.code(204).header('vary', 'origin').header('cache-control', 'no-store');
-  if (await publicAppAtOrigin(services.ctx, origin))
+  if (await services.publicOrigins.has(origin))
     reply
       .header('access-control-allow-origin', origin)
       .header('access-control-allow-methods', methods)
@@ -75,10 +76,14 @@ export async function allowClientOrigin(
   const origin = originOf(request);
   if (origin === undefined) return;
   reply.header('vary', 'origin');
-  if (clientId === undefined) return;
+  // Only a client_id that could be one is looked up (UserInfo's comes from a token not yet verified).
+  if (clientId === undefined || !CLIENT_ID_PATTERN.test(clientId)) return;
   const client = await services.registry.find(clientId);
-  if (client?.app.client_type !== 'public' || !originMatchesCallback(client.app.callback_url, origin)) return;
+  const app = client?.app;
+  if (app?.client_type !== 'public' || app.status === 'disabled') return;
+  if (!originMatchesCallback(app.callback_url, origin)) return;
   reply.header('access-control-allow-origin', origin);
-  // A page reads the challenge of a 401 (RFC 6750 §3) to know its token is no longer good.
-  reply.header('access-control-expose-headers', 'www-authenticate');
+  // A page reads the challenge of a 401 (RFC 6750 §3) to know its token is no longer good, and how long to
+  // wait after a 429 or 503.
+  reply.header('access-control-expose-headers', 'www-authenticate, retry-after');
 }
