@@ -42,6 +42,14 @@ describe('SqliteCheckpointer', () => {
     }
     expect(ck.threadRunning).toBe(true);
     expect(autocheckpoint(sqlite)).toBe(2000);
+    // The thread needs a moment to start and open its connection (longer on a busy machine): the WAL grows
+    // meanwhile, so it is measured from the thread's first checkpoint.
+    const readyBy = Date.now() + 10_000;
+    while (Date.now() < readyBy && !ck.threadCheckpointing) {
+      for (let i = 0; i < 50; i++) insert.run('x'.repeat(500));
+      await sleep(10);
+    }
+    expect(ck.threadCheckpointing).toBe(true);
     // 3,000 more commits of a page or more each (12 MB of WAL frames), far below the connection's own
     // backstop: only the thread's checkpoints let the writer start the WAL over, so it hardly grows.
     const before = statSync(`${path}-wal`).size;

@@ -45,6 +45,7 @@ const stop = () => { clearInterval(timer); try { db.close(); } catch {} process.
 const timer = setInterval(() => {
   try {
     const [r] = db.pragma('wal_checkpoint(PASSIVE)');
+    if (lastLog === -1) parentPort.postMessage('checkpointed');
     if (r.log !== lastLog || r.checkpointed < r.log) { lastLog = r.log; quietSince = Date.now(); }
   } catch { /* busy: another checkpoint runs; try again next time */ }
   if (Date.now() - quietSince > workerData.idleMs) stop();
@@ -74,6 +75,7 @@ export class SqliteCheckpointer {
   readonly #walPath: string;
   readonly #ticker: NodeJS.Timeout;
   #worker: Worker | null = null;
+  #checkpointing = false;
   #lastMtime = 0;
   #busy = 0;
   #closed = false;
@@ -93,6 +95,11 @@ export class SqliteCheckpointer {
   /** Whether the checkpoint thread is running. */
   get threadRunning(): boolean {
     return this.#worker !== null;
+  }
+
+  /** Whether the running thread has made its first checkpoint (it needs a moment to start and connect). */
+  get threadCheckpointing(): boolean {
+    return this.#checkpointing;
   }
 
   #walMtime(): number {
@@ -133,11 +140,15 @@ export class SqliteCheckpointer {
     const ended = () => {
       if (this.#worker !== worker) return;
       this.#worker = null;
+      this.#checkpointing = false;
       this.#busy = 0;
       this.#ownCheckpoints(OWN_CHECKPOINT_PAGES);
     };
     worker.on('exit', ended);
     worker.on('error', ended);
+    worker.on('message', (m) => {
+      if (m === 'checkpointed' && this.#worker === worker) this.#checkpointing = true;
+    });
   }
 
   #ownCheckpoints(pages: number): void {
