@@ -1,3 +1,4 @@
+import { inTransaction } from '../db/transaction.js';
 import { recordAudit } from './audit.js';
 import type { DomainContext } from './context.js';
 
@@ -41,16 +42,20 @@ export async function recordSecretUse(
 ): Promise<void> {
   const db = ctx.db;
   if (maybeFirst) {
-    const res = await db
-      .updateTable('client_secrets')
-      .set({ last_used_at: now })
-      .where('id', '=', secretId)
-      .where('last_used_at', 'is', null)
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 1) {
-      await recordAudit(ctx, db, secretEvent('secret.first_used', owner, secretId));
-      return;
-    }
+    // The first use and its audit event commit together: never a stamped secret whose first use went
+    // unrecorded (a failure in between), nor a reader that sees the one without the other.
+    const first = await inTransaction(db, async (trx) => {
+      const res = await trx
+        .updateTable('client_secrets')
+        .set({ last_used_at: now })
+        .where('id', '=', secretId)
+        .where('last_used_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) return false;
+      await recordAudit(ctx, trx, secretEvent('secret.first_used', owner, secretId));
+      return true;
+    });
+    if (first) return;
   }
   const minuteStart = useMinute(now) * SECRET_USE_PRECISION_MS;
   await db
