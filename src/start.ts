@@ -24,7 +24,13 @@ export interface RunningServer {
  */
 export async function startServer(
   config: Config,
-  options: BuildOptions & { listen?: boolean; database?: DatabaseHandle; now?: () => number } = {},
+  options: BuildOptions & {
+    listen?: boolean;
+    database?: DatabaseHandle;
+    now?: () => number;
+    /** `false` leaves the secret expiry scan to the caller (tests that run `scanExpiryNotices` themselves). */
+    expiryScan?: boolean;
+  } = {},
 ): Promise<RunningServer> {
   const database = options.database ?? openDatabase(config.database);
   let services: Services;
@@ -47,7 +53,7 @@ export async function startServer(
   registerWebhookHandlers();
   registerBackchannelLogoutHandler(services.idTokens);
   const stopOutbox = startOutboxWorker(services, app.log);
-  const stopExpiryScan = startExpiryScan(services, app.log);
+  const stopExpiryScan = options.expiryScan === false ? () => {} : startExpiryScan(services, app.log);
   let url = config.issuer;
   if (options.listen !== false) url = await app.listen({ port: config.port, host: config.host });
   return {

@@ -79,7 +79,14 @@ async function boundHttpServer() {
  * process can take the port between choosing it and serving on it; the issuer names the bound port.
  */
 export async function startTestServer(
-  options: { env?: Record<string, string>; db?: TestDatabase; now?: () => number; logLevel?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    db?: TestDatabase;
+    now?: () => number;
+    logLevel?: string;
+    /** `false`: the server never scans for expiring secrets by itself (the test calls the scan). */
+    expiryScan?: boolean;
+  } = {},
 ): Promise<TestServer> {
   const db = options.db ?? (await createTestDatabase());
   const bound = await boundHttpServer();
@@ -112,6 +119,7 @@ export async function startTestServer(
       logStream: logs,
       now: options.now,
       listen: false,
+      expiryScan: options.expiryScan,
       serverFactory: (handler) => bound.serve(handler),
     });
     await running.app.ready();
