@@ -34,9 +34,11 @@ const run = async (args: string[], nodeArgs: string[] = []) => {
 const MB = 2 ** 20;
 
 describe('young generation during start-up', () => {
-  it('held: stays at 2 MB however much survives; released: V8 grows it again', async () => {
+  it('held: stays small (2 MB; Node 24 sometimes 4 MB) however much survives; released: V8 grows it again', async () => {
     const r = await run(['hold']);
-    expect(r.held).toBeLessThanOrEqual(2 * MB);
+    // Node 20 and 22 hold it at 2 MB. Node 24's V8 lands on 4-4.25 MB in about one run in three (seen in
+    // CI and in 6 runs by hand); unheld, the same churn grows it to 8 MB or more (the next test).
+    expect(r.held).toBeLessThan(8 * MB);
     expect(r.released).toBeGreaterThanOrEqual(4 * r.held);
   });
 
