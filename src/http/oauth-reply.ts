@@ -32,3 +32,15 @@ export function sendNoStore(reply: FastifyReply, body: unknown): FastifyReply {
     .header('content-type', 'application/json; charset=utf-8')
     .send(body);
 }
+
+/** A 405 for a protocol endpoint, with `Allow` and an RFC 6749 body naming the methods it accepts. */
+export function sendMethodNotAllowed(reply: FastifyReply, allow: 'POST' | 'GET, POST'): FastifyReply {
+  return reply
+    .code(405)
+    .header('allow', allow)
+    .header('cache-control', 'no-store')
+    .send({
+      error: 'invalid_request',
+      error_description: `This endpoint accepts ${allow === 'POST' ? 'POST requests' : 'GET and POST requests'} only.`,
+    });
+}

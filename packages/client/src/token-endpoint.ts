@@ -87,7 +87,8 @@ export function tokenEndpointResolver(
     const endpoint = config.tokenEndpoint;
     // A mistyped URL is the caller's error, said at once, not a network failure retried on every call.
     if (!URL.canParse(endpoint) || !/^https?:$/.test(new URL(endpoint).protocol))
-      throw new TypeError(`tokenEndpoint must be an absolute http(s) URL, got "${endpoint}"`);
+      // Not echoed: a mistyped URL may hold credentials.
+      throw new TypeError('tokenEndpoint must be an absolute http(s) URL');
     return async () => endpoint;
   }
   if (!config.issuer) throw new TypeError('Either issuer or tokenEndpoint is required');

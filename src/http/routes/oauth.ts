@@ -9,7 +9,7 @@ import { handleTokenRequest } from '../../oauth/token-endpoint.js';
 import type { Services } from '../../services.js';
 import { allowClientOrigin, answerPreflight } from '../cors.js';
 import type { Metrics } from '../metrics.js';
-import { sendNoStore } from '../oauth-reply.js';
+import { sendMethodNotAllowed, sendNoStore } from '../oauth-reply.js';
 
 /** Form bodies on the protocol endpoints are small; anything larger is refused with a 413. */
 const BODY_LIMIT = 16 * 1024;
@@ -40,11 +40,7 @@ export function formParams(request: FastifyRequest): Params {
 }
 
 function methodNotAllowed(_req: FastifyRequest, reply: FastifyReply) {
-  return reply
-    .code(405)
-    .header('allow', 'POST')
-    .header('cache-control', 'no-store')
-    .send({ error: 'invalid_request', error_description: 'This endpoint accepts POST requests only.' });
+  return sendMethodNotAllowed(reply, 'POST');
 }
 
 export async function oauthRoutes(app: FastifyInstance, services: Services, metrics: Metrics): Promise<void> {
@@ -76,9 +72,7 @@ export async function oauthRoutes(app: FastifyInstance, services: Services, metr
     );
   /** The client a page's request names: a public client sends its client_id in the body, never a secret. */
   const pageClient = (request: FastifyRequest, params: Params) =>
-    request.headers.origin === undefined || request.headers.authorization !== undefined
-      ? undefined
-      : params.get('client_id');
+    request.headers.authorization === undefined ? params.get('client_id') : undefined;
 
   app.post('/oauth/token', { bodyLimit: BODY_LIMIT }, async (request, reply) => {
     const params = formParams(request);

@@ -7,6 +7,7 @@ import { parseParams } from '../../oauth/form.js';
 import type { Services } from '../../services.js';
 import { bearerToken, requireAccessToken, sendBearerError } from '../bearer.js';
 import { allowClientOrigin, answerPreflight } from '../cors.js';
+import { sendMethodNotAllowed } from '../oauth-reply.js';
 
 export const USERINFO_PATH = '/oauth/userinfo';
 
@@ -80,9 +81,6 @@ export async function userinfoRoutes(app: FastifyInstance, services: Services): 
   app.post(USERINFO_PATH, handler);
   app.options(USERINFO_PATH, async (request, reply) => {
     if (await answerPreflight(services, request, reply, 'GET, POST')) return reply;
-    return reply.code(405).header('allow', 'GET, POST').header('cache-control', 'no-store').send({
-      error: 'invalid_request',
-      error_description: 'This endpoint accepts GET and POST requests only.',
-    });
+    return sendMethodNotAllowed(reply, 'GET, POST');
   });
 }
